@@ -1,0 +1,62 @@
+/**
+ * Which source to open, from `--source` and the stored `audio.test_mode`
+ * (docs/protocol.md §1, §6):
+ *   test_mode id|tone  → the test signal in that mode (replaces the console)
+ *   --source test      → the test signal (`id` unless test_mode says `tone`)
+ *   --source alsa      → the console only
+ *   --source auto      → the console, else the test signal with a loud warning
+ */
+import type { Config } from "../config/types.ts";
+import type { Clock } from "../util/clock.ts";
+import type { SourceCandidate } from "./capture.ts";
+import type { Source } from "./source.ts";
+import { TestSignalSource } from "./test_signal.ts";
+import { framesPerPacketTime } from "../rtp/packetizer.ts";
+
+export type SourceMode = "auto" | "alsa" | "test";
+export const SOURCE_MODES: readonly SourceMode[] = ["auto", "alsa", "test"];
+
+export interface AlsaOpenRequest {
+  /** ALSA PCM name, or "" to find the console. */
+  device: string;
+  sampleRate: number;
+  framesPerPeriod: number;
+}
+
+export function sourceCandidates(
+  mode: SourceMode,
+  cfg: Config,
+  clock: Clock,
+  createAlsa: (req: AlsaOpenRequest) => Source,
+): SourceCandidate[] {
+  const frames = framesPerPacketTime(cfg.audio.native_sample_rate, cfg.audio.ptime_ms);
+  const test = (testMode: "id" | "tone"): SourceCandidate => ({
+    kind: "test",
+    create: () =>
+      new TestSignalSource({
+        mode: testMode,
+        sampleRate: cfg.audio.native_sample_rate,
+        framesPerPeriod: frames,
+        bits: cfg.audio.encoding === "L16" ? 16 : 24,
+        clock,
+      }),
+  });
+  const alsa: SourceCandidate = {
+    kind: "alsa",
+    create: () =>
+      createAlsa({
+        device: cfg.alsa.device,
+        sampleRate: cfg.audio.native_sample_rate,
+        framesPerPeriod: frames,
+      }),
+  };
+  if (cfg.audio.test_mode !== "off") return [test(cfg.audio.test_mode)];
+  switch (mode) {
+    case "test":
+      return [test("id")];
+    case "alsa":
+      return [alsa];
+    case "auto":
+      return [alsa, test("id")];
+  }
+}

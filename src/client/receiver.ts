@@ -1,0 +1,203 @@
+/**
+ * The per-packet receive path, runtime-neutral: RTP datagram → parse (one
+ * reused RtpPacketInfo) → SSRC / payload-type check → loss, jitter, bandwidth,
+ * latency → PCM decode (one reused buffer) → PacketSink. Nothing is allocated
+ * per packet.
+ *
+ * Packets that arrive before `client_config_ack` names the stream (the RTP can
+ * overtake the WebSocket answer) are held in a PacketQueue and replayed, with
+ * their arrival times, when `setStream` is called.
+ */
+
+import { emptyRtpPacketInfo, parseRtpInto } from "../rtp/packet.ts";
+import { LatencyMeter } from "./latency.ts";
+import type { StreamEncoding } from "./messages.ts";
+import { PacketQueue } from "./packet_queue.ts";
+import { PcmDecoder } from "./pcm.ts";
+import type { PacketSink } from "./playout.ts";
+import { BandwidthMeter, JitterEstimator, SeqStatus, SequenceTracker } from "./stats.ts";
+
+/** The stream as `client_config_ack` describes it. */
+export interface StreamParams {
+  ssrc: number;
+  payloadType: number;
+  encoding: StreamEncoding;
+  /** RTP timestamp clock: the sample rate for PCM, 48000 for Opus. */
+  clockRate: number;
+  /** USB channel ids in payload order. */
+  channels: readonly number[];
+}
+
+export interface ExtensionSeen {
+  captureTimeMs: number;
+  receiveMs: number;
+  latencyMs: number;
+  eventFlags: number;
+}
+
+export interface ReceiverOptions {
+  sink: PacketSink;
+  /** Server clock minus client clock, ms (from ClockSync). */
+  offsetMs: () => number;
+  /** Called for every packet that carries the header extension. */
+  onExtension?: (e: ExtensionSeen) => void;
+  nowMs: number;
+  /** Most packets held while waiting for the ack. */
+  maxPending?: number;
+}
+
+const OPUS_CLOCK_RATE = 48000;
+
+export class RtpReceiver {
+  readonly seq = new SequenceTracker();
+  readonly jitter = new JitterEstimator(OPUS_CLOCK_RATE);
+  readonly latency = new LatencyMeter(OPUS_CLOCK_RATE);
+  readonly bandwidth: BandwidthMeter;
+  /** Counters of packets not used. */
+  foreignSsrc = 0;
+  wrongPayloadType = 0;
+  malformed = 0;
+  decodeErrors = 0;
+  /** Accepted but not decoded (Opus without a decoder). */
+  undecoded = 0;
+  lastError = "";
+  /** SSRCs streamed so far. */
+  streams = 0;
+  stream: StreamParams | null = null;
+  /** Last decoded sample per payload channel (index = position in `stream.channels`). */
+  lastValues = new Int32Array(32);
+
+  private readonly info = emptyRtpPacketInfo();
+  private readonly decoder = new PcmDecoder();
+  private readonly pending: PacketQueue;
+  private readonly packet = {
+    sequence: 0,
+    timestamp: 0,
+    clockRate: OPUS_CLOCK_RATE,
+    arrivalMs: 0,
+    channels: 0,
+    frames: 0,
+    samples: new Int32Array(0),
+  };
+
+  constructor(private readonly opts: ReceiverOptions) {
+    this.bandwidth = new BandwidthMeter(opts.nowMs);
+    this.pending = new PacketQueue(64, opts.maxPending ?? 4096);
+  }
+
+  get pendingPackets(): number {
+    return this.pending.length;
+  }
+
+  /** Packets lost because too many arrived before the ack. */
+  get pendingOverflow(): number {
+    return this.pending.overflowed;
+  }
+
+  /** The ack arrived: start (or keep) counting this stream, then replay held packets. */
+  setStream(params: StreamParams): void {
+    const same = this.stream !== null && this.stream.ssrc === params.ssrc &&
+      this.stream.clockRate === params.clockRate;
+    if (!same) {
+      if (this.streams > 0) this.seq.restart();
+      this.streams++;
+      this.jitter.restart(params.clockRate);
+      this.latency.restart(params.clockRate);
+      this.opts.sink.reset();
+      if (this.lastValues.length < params.channels.length) {
+        this.lastValues = new Int32Array(params.channels.length);
+      }
+      this.lastValues.fill(0);
+    }
+    this.stream = { ...params, channels: [...params.channels] };
+    this.pending.drain(Infinity, (buf, len, t) => this.receive(buf, len, t));
+  }
+
+  /** The session ended: hold packets again until the next ack. */
+  clearStream(): void {
+    this.stream = null;
+    this.pending.clear();
+  }
+
+  /** Last decoded value per channel id, e.g. {"1":1,"5":5,"32":32}. */
+  valuesById(): Record<string, number> {
+    const out: Record<string, number> = {};
+    const s = this.stream;
+    if (!s || s.encoding === "opus") return out;
+    s.channels.forEach((id, i) => out[String(id)] = this.lastValues[i]);
+    return out;
+  }
+
+  /** Handles one datagram `buf[0..length]` processed at `arrivalMs`. Never throws. */
+  receive(buf: Uint8Array, length: number, arrivalMs: number): void {
+    const s = this.stream;
+    if (s === null) {
+      this.pending.push(buf, length, arrivalMs);
+      return;
+    }
+    const info = this.info;
+    try {
+      parseRtpInto(buf, length, info);
+    } catch (e) {
+      this.malformed++;
+      this.lastError = (e as Error).message;
+      return;
+    }
+    if (info.ssrc !== s.ssrc) {
+      this.foreignSsrc++;
+      return;
+    }
+    if (info.payloadType !== s.payloadType) {
+      this.wrongPayloadType++;
+      return;
+    }
+    const status = this.seq.update(info.sequence);
+    if (status === SeqStatus.Duplicate || status === SeqStatus.Invalid) return;
+    this.jitter.update(info.timestamp, arrivalMs);
+    this.bandwidth.add(length);
+    const latency = this.latency.measure(
+      info.timestamp,
+      info.captureTimeMs,
+      arrivalMs,
+      this.opts.offsetMs(),
+    );
+    if (info.captureTimeMs >= 0 && this.opts.onExtension) {
+      this.opts.onExtension({
+        captureTimeMs: info.captureTimeMs,
+        receiveMs: arrivalMs,
+        latencyMs: latency,
+        eventFlags: info.eventFlags,
+      });
+    }
+    const p = this.packet;
+    p.sequence = this.seq.lastExtended;
+    p.timestamp = info.timestamp;
+    p.clockRate = s.clockRate;
+    p.arrivalMs = arrivalMs;
+    p.channels = s.channels.length;
+    p.frames = 0;
+    if (s.encoding === "opus") {
+      this.undecoded++;
+    } else {
+      try {
+        const frames = this.decoder.decode(
+          buf,
+          info.payloadOffset,
+          info.payloadLength,
+          s.encoding,
+          s.channels.length,
+        );
+        p.frames = frames;
+        p.samples = this.decoder.samples;
+        if (frames > 0) {
+          const last = (frames - 1) * p.channels;
+          for (let c = 0; c < p.channels; c++) this.lastValues[c] = p.samples[last + c];
+        }
+      } catch (e) {
+        this.decodeErrors++;
+        this.lastError = (e as Error).message;
+      }
+    }
+    this.opts.sink.push(p);
+  }
+}

@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import {
+  defaultChannelSettings,
+  loadSettings,
+  MemoryStorage,
+  normalizeSettings,
+  reconcileChannels,
+  saveSettings,
+  settingsKey,
+} from "./settings.ts";
+
+const SERVER = "m32-server.local:8080";
+
+Deno.test("settings load defaults when nothing or garbage is stored", () => {
+  const st = new MemoryStorage();
+  assert.deepEqual(loadSettings(st, SERVER), {
+    server: SERVER,
+    sample_rate: null,
+    compression: "none",
+    channels: [],
+  });
+  st.setItem(settingsKey(SERVER), "{not json");
+  assert.deepEqual(loadSettings(st, SERVER).channels, []);
+});
+
+Deno.test("settings save then load round-trips the contract example", () => {
+  const st = new MemoryStorage();
+  const example = {
+    server: SERVER,
+    sample_rate: 48000,
+    compression: "opus" as const,
+    channels: [{
+      id: 1,
+      name: "Vocal",
+      color: "#e04040",
+      image: null,
+      mute: false,
+      hidden: false,
+      order: 1,
+      volume: 0.8,
+      solo: false,
+      pan: -0.2,
+      eq: { low: -3, mid: 0, high: 2.5 },
+      limit: { enabled: true, threshold_db: -6 },
+    }],
+  };
+  saveSettings(st, example);
+  assert.deepEqual(loadSettings(st, SERVER), example);
+  assert.deepEqual(loadSettings(st, "other:8080").channels, []); // stored per server
+});
+
+Deno.test("settings clamp out-of-range values and accept a boolean limit", () => {
+  const s = normalizeSettings({
+    compression: "mp3",
+    channels: [
+      { id: 3, volume: 5, pan: -4, eq: { low: 30, mid: "x", high: -13 }, limit: true },
+      { id: 3, name: "dup" },
+      { id: 0 },
+      "junk",
+    ],
+  }, SERVER);
+  assert.equal(s.compression, "none");
+  assert.equal(s.channels.length, 1);
+  const c = s.channels[0];
+  assert.deepEqual([c.volume, c.pan, c.eq, c.limit], [2, -1, { low: 12, mid: 0, high: -12 }, true]);
+});
+
+Deno.test("reconcile adds mapped channels and keeps settings of unmapped ones", () => {
+  const st = new MemoryStorage();
+  const s = loadSettings(st, SERVER);
+  s.channels.push({ ...defaultChannelSettings(7, "Bass"), volume: 0.5 });
+  s.channels.push({ ...defaultChannelSettings(1, "Vocal"), mute: true });
+  const active = reconcileChannels(s, [
+    { id: 5, name: "CH05", order: 1 },
+    { id: 1, name: "CH01", order: 2 },
+  ]);
+  assert.deepEqual(active.map((c) => [c.id, c.name]), [[5, "CH05"], [1, "Vocal"]]);
+  assert.equal(active[1].mute, true);
+  assert.deepEqual(s.channels.map((c) => c.id), [1, 5, 7]); // 7 not mapped, still kept
+  saveSettings(st, s);
+  assert.equal(loadSettings(st, SERVER).channels.find((c) => c.id === 7)?.volume, 0.5);
+});

@@ -1,0 +1,85 @@
+/**
+ * Versioned schema migrations. Each entry runs once, in order, inside a
+ * transaction; `PRAGMA user_version` records how far a database has come.
+ * Never edit a shipped migration: append a new one.
+ */
+import { CHANNEL_COUNT, DEFAULT_CONFIG, defaultChannelName } from "./types.ts";
+
+const d = DEFAULT_CONFIG;
+
+function channelRows(): string {
+  const rows: string[] = [];
+  for (let id = 1; id <= CHANNEL_COUNT; id++) {
+    rows.push(`(${id}, '${defaultChannelName(id)}', 1, ${id})`);
+  }
+  return rows.join(",\n");
+}
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: the initial schema.
+  `
+  CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  INSERT INTO meta (key, value) VALUES ('config_version', '1');
+
+  CREATE TABLE audio_config (
+    id                 INTEGER PRIMARY KEY,
+    active             INTEGER NOT NULL DEFAULT 0,
+    native_sample_rate INTEGER NOT NULL,
+    sample_rate        INTEGER NOT NULL,
+    encoding           TEXT    NOT NULL CHECK (encoding IN ('L16', 'L24')),
+    ptime_ms           REAL    NOT NULL,
+    max_datagram_bytes INTEGER NOT NULL,
+    test_mode          TEXT    NOT NULL CHECK (test_mode IN ('off', 'id', 'tone'))
+  );
+  CREATE UNIQUE INDEX audio_config_one_active ON audio_config (active) WHERE active = 1;
+  INSERT INTO audio_config
+    (active, native_sample_rate, sample_rate, encoding, ptime_ms, max_datagram_bytes, test_mode)
+  VALUES (1, ${d.audio.native_sample_rate}, ${d.audio.sample_rate}, '${d.audio.encoding}',
+          ${d.audio.ptime_ms}, ${d.audio.max_datagram_bytes}, '${d.audio.test_mode}');
+
+  CREATE TABLE channels (
+    id      INTEGER PRIMARY KEY CHECK (id BETWEEN 1 AND ${CHANNEL_COUNT}),
+    name    TEXT    NOT NULL,
+    enabled INTEGER NOT NULL,
+    "order" INTEGER NOT NULL
+  );
+  INSERT INTO channels (id, name, enabled, "order") VALUES
+  ${channelRows()};
+
+  CREATE TABLE jitter_thresholds (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    interpolate INTEGER NOT NULL,
+    "drop"      INTEGER NOT NULL
+  );
+  INSERT INTO jitter_thresholds VALUES (1, ${d.jitter.interpolate}, ${d.jitter.drop});
+
+  CREATE TABLE network_config (
+    id                  INTEGER PRIMARY KEY CHECK (id = 1),
+    dscp                INTEGER NOT NULL,
+    max_clients         INTEGER NOT NULL,
+    heartbeat_timeout_s INTEGER NOT NULL,
+    ext_interval_ms     INTEGER NOT NULL
+  );
+  INSERT INTO network_config VALUES (1, ${d.network.dscp}, ${d.network.max_clients},
+    ${d.network.heartbeat_timeout_s}, ${d.network.ext_interval_ms});
+
+  CREATE TABLE adaptation_config (
+    id             INTEGER PRIMARY KEY CHECK (id = 1),
+    enabled        INTEGER NOT NULL,
+    latency_ms     INTEGER NOT NULL,
+    hold_s         INTEGER NOT NULL,
+    recover_hold_s INTEGER NOT NULL
+  );
+  INSERT INTO adaptation_config VALUES (1, ${d.adaptation.enabled ? 1 : 0},
+    ${d.adaptation.latency_ms}, ${d.adaptation.hold_s}, ${d.adaptation.recover_hold_s});
+
+  CREATE TABLE alsa_config (
+    id     INTEGER PRIMARY KEY CHECK (id = 1),
+    device TEXT NOT NULL
+  );
+  INSERT INTO alsa_config VALUES (1, '${d.alsa.device}');
+  `,
+];

@@ -1,0 +1,152 @@
+/**
+ * The public HTTP API and the client WebSocket (docs/protocol.md §3, §4) on
+ * Hono. Errors are rendered in the contract's shape in one place (onError).
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { getConnInfo, upgradeWebSocket } from "hono/deno";
+import { bodyLimit } from "hono/body-limit";
+import { ApiError, badRequest } from "./errors.ts";
+import type { ServerContext } from "./context.ts";
+import { JitterThresholdsBody, MAX_HTTP_BODY_BYTES, parseWith, QosReport } from "./schemas.ts";
+import { ProcessMetrics } from "../qos/process_metrics.ts";
+import { attachClientSocket } from "./ws.ts";
+
+export const MIN_UDP_PORT = 1024;
+export const MAX_UDP_PORT = 65535;
+
+export function remoteIp(c: Context): string {
+  const addr = getConnInfo(c).remote.address ?? "";
+  // IPv4-mapped IPv6 ("::ffff:10.0.0.5") is the IPv4 client.
+  return addr.startsWith("::ffff:") ? addr.slice(7) : addr;
+}
+
+export async function readJson(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw badRequest("bad_json", "the request body is not valid JSON");
+  }
+}
+
+function parseUdpPort(raw: string | undefined): number {
+  if (raw === undefined || raw === "") {
+    throw badRequest("invalid_port", "udp_port is required (1024–65535)");
+  }
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port < MIN_UDP_PORT || port > MAX_UDP_PORT) {
+    throw badRequest("invalid_port", `udp_port must be an integer 1024–65535, got ${raw}`);
+  }
+  return port;
+}
+
+export type AppExtension = (app: Hono, ctx: ServerContext) => void;
+
+export function createApp(ctx: ServerContext, extensions: AppExtension[] = []): Hono {
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return c.json(err.toJSON(), err.status);
+    ctx.log.error("request failed", { path: c.req.path, error: err });
+    return c.json({ error: { code: "internal_error", message: "internal server error" } }, 500);
+  });
+  app.notFound((c) =>
+    c.json({ error: { code: "not_found", message: `no such endpoint: ${c.req.path}` } }, 404)
+  );
+
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_HTTP_BODY_BYTES,
+      onError: (c) =>
+        c.json({
+          error: { code: "too_large", message: `request body over ${MAX_HTTP_BODY_BYTES} bytes` },
+        }, 413),
+    }),
+  );
+
+  app.get("/audio-meta", (c) => {
+    const cfg = ctx.config();
+    const channels = ctx.sessions.available().map((ch, i) => ({
+      id: ch.id,
+      name: ch.name,
+      order: i + 1,
+    }));
+    return c.json({
+      sample_rate: cfg.audio.sample_rate,
+      native_sample_rate: cfg.audio.native_sample_rate,
+      encoding: cfg.audio.encoding,
+      compressions: ctx.engineFeatures.opus ? ["none", "opus"] : ["none"],
+      sample_rates: ctx.engineFeatures.rates,
+      ptime_ms: cfg.audio.ptime_ms,
+      max_datagram_bytes: cfg.audio.max_datagram_bytes,
+      channels,
+      config_version: cfg.config_version,
+      rtp: { payload_type: 96, opus_payload_type: 97, server_port: ctx.rtpPort },
+      test_mode: ctx.capture.status.source === "test",
+    });
+  });
+
+  const requestAudio = (c: Context) => {
+    const port = parseUdpPort(c.req.query("udp_port"));
+    const clientId = c.req.query("client_id") || undefined;
+    return c.json(ctx.sessions.requestAudio(remoteIp(c), port, clientId));
+  };
+  app.get("/request-audio", requestAudio);
+  app.post("/request-audio", requestAudio);
+
+  app.get("/jitter-thresholds", (c) => c.json(ctx.store.getJitter()));
+  app.post("/jitter-thresholds", async (c) => {
+    if (!(await ctx.isAdmin(c))) {
+      throw new ApiError(401, "unauthorized", "changing jitter thresholds needs an admin session");
+    }
+    const r = parseWith(JitterThresholdsBody, await readJson(c));
+    if (!r.ok) throw badRequest("invalid_value", r.message);
+    ctx.store.setJitter(r.value);
+    return c.json({ status: "ok" });
+  });
+
+  app.post("/qos-metrics", async (c) => {
+    const r = parseWith(QosReport, await readJson(c));
+    if (!r.ok) throw badRequest("invalid_value", r.message);
+    ctx.sessions.recordQos(r.value);
+    ctx.onQos?.(r.value);
+    return c.json({
+      status: "ok",
+      server_metrics: {
+        total_clients: ctx.sessions.streamingCount,
+        total_packets_sent: ctx.engine.totalPackets,
+        server_cpu_usage: round1(ctx.metrics.cpuPercent),
+        server_memory_usage: round1(ProcessMetrics.rssMiB()),
+      },
+    });
+  });
+
+  app.get("/health", (c) => {
+    const st = ctx.capture.status;
+    const degraded = st.state === "error" || (ctx.sourceMode !== "test" && st.source === "test");
+    return c.json({
+      status: degraded ? "degraded" : "ok",
+      source: st.source,
+      source_state: st.state,
+      source_error: st.error,
+      source_description: st.description,
+      streaming_clients: ctx.sessions.streamingCount,
+      uptime_s: Math.round((ctx.clock.now() - ctx.startedAt) / 1000),
+      config_version: ctx.config().config_version,
+    });
+  });
+
+  app.get(
+    "/ws",
+    upgradeWebSocket((c) => attachClientSocket(ctx, remoteIp(c))),
+  );
+
+  for (const ext of extensions) ext(app, ctx);
+  return app;
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}

@@ -1,0 +1,37 @@
+/** What HTTP handlers can reach: the running server's parts. */
+import type { ConfigStore } from "../config/store.ts";
+import type { ChannelConfig, Config } from "../config/types.ts";
+import type { CaptureController } from "../audio/capture.ts";
+import type { SessionManager } from "../session/sessions.ts";
+import type { StreamingEngine } from "../session/engine.ts";
+import type { ProcessMetrics } from "../qos/process_metrics.ts";
+import type { Clock } from "../util/clock.ts";
+import type { Logger } from "../util/log.ts";
+import type { Context } from "hono";
+import type { QosReport } from "./schemas.ts";
+
+export interface ServerContext {
+  store: ConfigStore;
+  clock: Clock;
+  log: Logger;
+  engine: StreamingEngine;
+  capture: CaptureController;
+  sessions: SessionManager;
+  metrics: ProcessMetrics;
+  startedAt: number;
+  rtpPort: number;
+  httpPort(): number;
+  /** Stored configuration with this run's command-line overrides applied. */
+  config(): Config;
+  channels(): ChannelConfig[];
+  /** "auto" | "alsa" | "test": the source this run was asked for. */
+  sourceMode: "auto" | "alsa" | "test";
+  /** What the engine can produce: Opus, and the sample rates reachable from the native rate. */
+  engineFeatures: { opus: boolean; rates: number[] };
+  /** A client's QoS report arrived (adaptation policy hook). */
+  onQos?: (report: QosReport) => void;
+  /** Sets the `reason` the next config_changed event carries (admin edit, rate step…). */
+  changeReason(reason: string): void;
+  /** Whether a request carries a valid admin session (the admin module installs this). */
+  isAdmin(c: Context): boolean | Promise<boolean>;
+}

@@ -1,0 +1,75 @@
+/**
+ * Every message a client can send, validated here and only here (valibot).
+ * Handlers receive typed, checked values; a failure becomes one clear sentence.
+ */
+import * as v from "valibot";
+import { COMPRESSIONS, SAMPLE_RATES } from "../config/types.ts";
+
+export const MAX_WS_MESSAGE_BYTES = 64 * 1024;
+export const MAX_HTTP_BODY_BYTES = 64 * 1024;
+
+const ChannelRef = v.looseObject({
+  id: v.pipe(v.number(), v.integer("channel id must be an integer"), v.minValue(1), v.maxValue(32)),
+});
+
+export const ClientConfigPayload = v.looseObject({
+  channels: v.optional(v.array(ChannelRef)),
+  sample_rate: v.optional(
+    v.picklist(SAMPLE_RATES, "sample_rate must be 48000, 44100, 32000 or 24000"),
+  ),
+  compression: v.optional(v.picklist(COMPRESSIONS, 'compression must be "none" or "opus"')),
+});
+export type ClientConfigPayload = v.InferOutput<typeof ClientConfigPayload>;
+
+export const WsClientMessage = v.variant("type", [
+  v.looseObject({ type: v.literal("heartbeat"), timestamp: v.optional(v.string()) }),
+  v.looseObject({ type: v.literal("client_config"), payload: ClientConfigPayload }),
+  v.looseObject({ type: v.literal("ntp_request"), t1: v.pipe(v.number(), v.finite()) }),
+]);
+export type WsClientMessage = v.InferOutput<typeof WsClientMessage>;
+export const WS_MESSAGE_TYPES = ["heartbeat", "client_config", "ntp_request"];
+
+const nonNegative = v.pipe(v.number(), v.finite(), v.minValue(0));
+
+export const QosReport = v.object({
+  client_id: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+  timestamp: v.optional(v.string()),
+  metrics: v.object({
+    packets_received: nonNegative,
+    packets_expected: nonNegative,
+    packet_loss_rate: v.pipe(v.number(), v.finite()),
+    jitter_ms: nonNegative,
+    latency_ms: v.pipe(v.number(), v.finite()),
+    bandwidth_mbps: nonNegative,
+  }),
+});
+export type QosReport = v.InferOutput<typeof QosReport>;
+
+export const JitterThresholdsBody = v.pipe(
+  v.strictObject({
+    interpolate: v.pipe(
+      v.number(),
+      v.integer("interpolate must be an integer (ms)"),
+      v.minValue(1),
+    ),
+    drop: v.pipe(v.number(), v.integer("drop must be an integer (ms)"), v.maxValue(10000)),
+  }),
+  v.check((j) => j.interpolate < j.drop, "interpolate must be below drop"),
+);
+
+/** One readable sentence from a valibot failure: "metrics.jitter_ms: Invalid type…". */
+export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
+  const first = issues[0];
+  const path = first.path?.map((p) => String(p.key)).join(".");
+  return path ? `${path}: ${first.message}` : first.message;
+}
+
+export function parseWith<T extends v.GenericSchema>(
+  schema: T,
+  value: unknown,
+): { ok: true; value: v.InferOutput<T> } | { ok: false; message: string } {
+  const r = v.safeParse(schema, value);
+  return r.success
+    ? { ok: true, value: r.output }
+    : { ok: false, message: describeIssues(r.issues) };
+}

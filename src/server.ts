@@ -1,0 +1,245 @@
+/**
+ * Wires the server together: config store → capture → engine → sender, the
+ * session manager, and the HTTP/WebSocket app; runs the periodic jobs
+ * (heartbeat sweep, RTP stats) and shuts down gracefully.
+ */
+import { ConfigStore } from "./config/store.ts";
+import type { ChannelConfig, Config } from "./config/types.ts";
+import { CaptureController } from "./audio/capture.ts";
+import { type AlsaOpenRequest, sourceCandidates, type SourceMode } from "./audio/source_factory.ts";
+import type { Source } from "./audio/source.ts";
+import { StreamingEngine } from "./session/engine.ts";
+import { SessionManager } from "./session/sessions.ts";
+import { createSender, type SenderKind } from "./net/create_sender.ts";
+import { localAddressFor } from "./net/local_address.ts";
+import { ProcessMetrics } from "./qos/process_metrics.ts";
+import { type AppExtension, createApp } from "./http/app.ts";
+import type { ServerContext } from "./http/context.ts";
+import { type Clock, cryptoRandom, type Random, systemClock } from "./util/clock.ts";
+import { getLogger } from "./util/log.ts";
+
+export interface ServerOptions {
+  httpPort: number;
+  rtpPort: number;
+  /** Bind address for HTTP and RTP (default all IPv4 interfaces). */
+  hostname?: string;
+  dataDir: string;
+  source: SourceMode;
+  /** Overrides for this run only (never stored). */
+  heartbeatTimeoutS?: number;
+  alsaDevice?: string;
+  sender?: SenderKind;
+  /** Seconds between `RTP stats` lines per client. */
+  statsIntervalS?: number;
+  clock?: Clock;
+  random?: Random;
+  createAlsa?: (req: AlsaOpenRequest) => Source;
+  extensions?: AppExtension[];
+}
+
+export interface RunningServer {
+  httpPort: number;
+  rtpPort: number;
+  url: string;
+  ctx: ServerContext;
+  /** Tells every client `server_shutdown`, stops audio, closes sockets and the database. */
+  close(reason?: string): Promise<void>;
+}
+
+/** The parts of the configuration that change what is on the wire. */
+function wireSignature(cfg: Config, channels: ChannelConfig[]): string {
+  return JSON.stringify([cfg.audio, cfg.network, cfg.alsa, channels]);
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const log = getLogger("server");
+  const clock = opts.clock ?? systemClock;
+  const random = opts.random ?? cryptoRandom;
+  const store = ConfigStore.open(opts.dataDir);
+
+  const config = (): Config => {
+    const cfg = store.get();
+    if (opts.heartbeatTimeoutS !== undefined) {
+      cfg.network.heartbeat_timeout_s = opts.heartbeatTimeoutS;
+    }
+    if (opts.alsaDevice !== undefined) cfg.alsa.device = opts.alsaDevice;
+    return cfg;
+  };
+  const channels = () => store.getChannels();
+  let cfg = config();
+
+  const sender = await createSender(opts.sender ?? "sendmmsg", {
+    hostname: opts.hostname ?? "0.0.0.0",
+    port: opts.rtpPort,
+    maxDatagramBytes: cfg.audio.max_datagram_bytes,
+    dscp: cfg.network.dscp,
+  }, (reason) => log.warn("udp sender fallback", { reason }));
+  log.info("rtp socket open", {
+    port: sender.localPort,
+    sender: sender.kind,
+    dscp: cfg.network.dscp,
+  });
+
+  const engine = new StreamingEngine({
+    sender,
+    clock,
+    extIntervalMs: cfg.network.ext_interval_ms,
+    maxDatagramBytes: cfg.audio.max_datagram_bytes,
+  });
+
+  const createAlsa = opts.createAlsa ?? (() => {
+    throw new Error("ALSA capture is not available in this build");
+  });
+  const capture = new CaptureController({
+    candidates: () => sourceCandidates(opts.source, config(), clock, createAlsa),
+    sink: engine.onPeriod,
+    log: getLogger("capture"),
+    onStatus: (st) => {
+      if (st.state === "error") {
+        sessions.broadcast({
+          type: "network_warning",
+          reason: `audio source error: ${st.error}`,
+          source: st.source,
+          source_state: st.state,
+        }, (s) => s.stream !== null);
+      }
+    },
+  });
+
+  const syncCapture = () => {
+    if (engine.active) capture.start();
+    else capture.stop();
+  };
+
+  const sessions: SessionManager = new SessionManager({
+    clock,
+    random,
+    log: getLogger("session"),
+    engine,
+    config,
+    channels,
+    deviceChannels: () => capture.status.channels,
+    canProduceRate: (rate) => rate === config().audio.native_sample_rate,
+    opusAvailable: () => false,
+    serverIpFor: (
+      ip,
+    ) => (opts.hostname && opts.hostname !== "0.0.0.0" ? opts.hostname : localAddressFor(ip)),
+    onStreamingChange: syncCapture,
+  });
+
+  const metrics = new ProcessMetrics();
+  metrics.start();
+
+  let httpPort = opts.httpPort;
+  let pendingReason: string | null = null;
+  const ctx: ServerContext = {
+    store,
+    clock,
+    log,
+    engine,
+    capture,
+    sessions,
+    metrics,
+    startedAt: clock.now(),
+    rtpPort: sender.localPort,
+    httpPort: () => httpPort,
+    config,
+    channels,
+    sourceMode: opts.source,
+    engineFeatures: { opus: false, rates: [cfg.audio.native_sample_rate] },
+    isAdmin: () => false,
+    changeReason: (reason) => (pendingReason = reason),
+  };
+
+  // A change to anything on the wire ends every session with config_changed.
+  let signature = wireSignature(cfg, channels());
+  const unsubscribe = store.onChange((next) => {
+    const sig = wireSignature(config(), channels());
+    if (sig === signature) return;
+    signature = sig;
+    const prev = cfg;
+    cfg = config();
+    engine.configure(cfg.network.ext_interval_ms, cfg.audio.max_datagram_bytes);
+    if (prev.network.dscp !== cfg.network.dscp) sender.setDscp(cfg.network.dscp);
+    const event: Record<string, unknown> = {
+      type: "config_changed",
+      reason: pendingReason ?? "configuration changed",
+      config_version: next.config_version,
+    };
+    if (prev.audio.sample_rate !== cfg.audio.sample_rate) {
+      event.new_sample_rate = cfg.audio.sample_rate;
+    }
+    pendingReason = null;
+    const n = sessions.endAll("configuration changed", event);
+    log.info("configuration changed", { config_version: next.config_version, sessions_ended: n });
+    capture.stop();
+  });
+  const app = createApp(ctx, opts.extensions ?? []);
+  const http = Deno.serve({
+    port: opts.httpPort,
+    hostname: opts.hostname ?? "0.0.0.0",
+    onListen: () => {},
+  }, app.fetch);
+  httpPort = http.addr.port;
+  log.info("http listening", { url: `http://${opts.hostname ?? "0.0.0.0"}:${httpPort}/` });
+
+  const sweepTimer = setInterval(() => sessions.sweep(), 1000);
+  const statsLog = getLogger("stream");
+  const statsIntervalMs = (opts.statsIntervalS ?? 10) * 1000;
+  const lastPackets = new Map<string, number>();
+  const statsTimer = setInterval(() => {
+    for (const s of sessions.list()) {
+      if (!s.stream) continue;
+      const prev = lastPackets.get(s.id) ?? 0;
+      lastPackets.set(s.id, s.stream.packetsSent);
+      const m = s.qos?.metrics;
+      statsLog.info("RTP stats", {
+        client: s.id,
+        dest: `${s.ip}:${s.udpPort}`,
+        ssrc: s.ssrc >>> 0,
+        packets_sent: s.stream.packetsSent,
+        pps: Math.round(((s.stream.packetsSent - prev) * 1000) / statsIntervalMs),
+        kbytes_sent: Math.round(s.stream.bytesSent / 1024),
+        loss_pct: m ? m.packet_loss_rate * 100 : undefined,
+        jitter_ms: m?.jitter_ms,
+        latency_ms: m?.latency_ms,
+      });
+    }
+    for (const id of lastPackets.keys()) if (!sessions.get(id)) lastPackets.delete(id);
+    if (engine.active) {
+      statsLog.info("engine stats", {
+        clients: sessions.streamingCount,
+        capture_to_wire_p50_ms: engine.captureToWire.percentile(50),
+        capture_to_wire_p99_ms: engine.captureToWire.percentile(99),
+        send_errors: sender.stats.errors,
+        cpu_pct: metrics.cpuPercent,
+      });
+    }
+  }, statsIntervalMs);
+
+  let closed = false;
+  const close = async (reason = "server shutting down") => {
+    if (closed) return;
+    closed = true;
+    clearInterval(sweepTimer);
+    clearInterval(statsTimer);
+    unsubscribe();
+    sessions.endAll(reason, { type: "server_shutdown", reason });
+    await capture.stop();
+    metrics.stop();
+    await http.shutdown();
+    sender.close();
+    store.close();
+    log.info("server stopped", { reason });
+  };
+
+  return {
+    httpPort,
+    rtpPort: sender.localPort,
+    url: `http://${
+      opts.hostname && opts.hostname !== "0.0.0.0" ? opts.hostname : "127.0.0.1"
+    }:${httpPort}`,
+    ctx,
+    close,
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * One client's RTP stream (RFC 3550): its SSRC, sequence and timestamp
+ * counters, and the header it writes in front of the shared layout payloads.
+ */
+import type { Period } from "../audio/source.ts";
+import type { PacketSender, UdpDestination } from "../net/sender.ts";
+import { EVENT_TIME_SYNC, NO_EXTENSION, writeRtpHeader } from "../rtp/packet.ts";
+import type { StreamLayout } from "./layout.ts";
+
+/** Where a client's periods come from: the rate stream it listens to, updated every period. */
+export interface PeriodSlot {
+  current: Period | null;
+}
+
+export class ClientStream {
+  packetsSent = 0;
+  bytesSent = 0;
+  /** Capture time of the last packet that carried the extension (-1: none yet). */
+  private lastExtMs = -1;
+  private marker = true;
+
+  constructor(
+    readonly clientId: string,
+    readonly dest: UdpDestination,
+    readonly layout: StreamLayout,
+    readonly input: PeriodSlot,
+    readonly ssrc: number,
+    private sequence: number,
+    private readonly timestampBase: number,
+    private readonly extIntervalMs: number,
+  ) {}
+
+  /** Writes and queues this period's packets (the layout is already rendered). */
+  emit(period: Period, sender: PacketSender): void {
+    const layout = this.layout;
+    const n = layout.packetCount;
+    const tsScale = layout.rtpClockRate / period.sampleRate;
+    const msPerFrame = 1000 / period.sampleRate;
+    for (let k = 0; k < n; k++) {
+      const offset = layout.packetFrameOffsets[k];
+      const captureMs = period.captureTimeMs + offset * msPerFrame;
+      let ext = NO_EXTENSION;
+      if (k === 0 && (this.lastExtMs < 0 || captureMs - this.lastExtMs >= this.extIntervalMs)) {
+        ext = captureMs;
+        this.lastExtMs = captureMs;
+      }
+      const slot = sender.slot();
+      const payload = layout.packetPayloads[k];
+      const headerLen = writeRtpHeader(
+        slot,
+        this.marker,
+        layout.payloadType,
+        this.sequence,
+        this.timestampBase + (period.frameIndex + offset) * tsScale,
+        this.ssrc,
+        ext,
+        ext === NO_EXTENSION ? 0 : EVENT_TIME_SYNC,
+      );
+      slot.set(payload, headerLen);
+      const len = headerLen + payload.length;
+      sender.commit(len, this.dest);
+      this.marker = false;
+      this.sequence = (this.sequence + 1) & 0xffff;
+      this.packetsSent++;
+      this.bytesSent += len;
+    }
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * The streaming engine: the fan-out at the heart of the server.
+ *
+ *   source period ──► rate stream (once per rate) ──► layout (encode once per
+ *   distinct channel list/encoding) ──► client stream (RTP header per client)
+ *   ──► sender (batched) ──► wire
+ *
+ * Everything here runs synchronously inside the source's period callback and
+ * allocates nothing per packet in steady state. Control (adding/removing
+ * clients) happens between periods.
+ */
+import type { Period } from "../audio/source.ts";
+import type { Encoding } from "../config/types.ts";
+import type { PacketSender } from "../net/sender.ts";
+import type { Clock } from "../util/clock.ts";
+import { ClientStream, type PeriodSlot } from "./client_stream.ts";
+import type { StreamLayout } from "./layout.ts";
+import { PcmLayout, pcmLayoutKey } from "./pcm_layout.ts";
+import { LatencyWindow } from "./latency_window.ts";
+
+/** Turns native-rate periods into periods at another rate (issue: resampling). */
+export interface RateConverter {
+  readonly outputRate: number;
+  /** Converted period, or null while the converter is still filling. */
+  process(period: Period): Period | null;
+  close(): void;
+}
+
+export type RateConverterFactory = (inputRate: number, outputRate: number) => RateConverter;
+
+/** A factory for non-PCM layouts (Opus), keyed like PCM ones. */
+export type LayoutFactory = (spec: StreamSpec, maxDatagramBytes: number) => StreamLayout;
+
+export interface StreamSpec {
+  /** USB channel ids in send order. */
+  channels: readonly number[];
+  sampleRate: number;
+  compression: "none" | "opus";
+  encoding: Encoding;
+}
+
+export interface ClientStreamParams {
+  clientId: string;
+  hostname: string;
+  port: number;
+  spec: StreamSpec;
+  ssrc: number;
+  sequence: number;
+  timestampBase: number;
+}
+
+interface RateStream extends PeriodSlot {
+  rate: number;
+  refs: number;
+  converter: RateConverter | null;
+}
+
+export interface EngineOptions {
+  sender: PacketSender;
+  clock: Clock;
+  extIntervalMs: number;
+  maxDatagramBytes: number;
+  /** Called when the first client is added and after the last one is removed. */
+  onActiveChange?: (active: boolean) => void;
+  rateConverter?: RateConverterFactory;
+  opusLayout?: LayoutFactory;
+}
+
+export class StreamingEngine {
+  readonly clients = new Map<string, ClientStream>();
+  private clientList: ClientStream[] = [];
+  private readonly layouts = new Map<string, StreamLayout>();
+  private layoutList: StreamLayout[] = [];
+  private readonly rates = new Map<number, RateStream>();
+  private rateList: RateStream[] = [];
+  /** Capture timestamp → last datagram of the period handed to the kernel, ms. */
+  readonly captureToWire = new LatencyWindow(2000);
+  periods = 0;
+  totalPackets = 0;
+
+  constructor(private opts: EngineOptions) {}
+
+  get sender(): PacketSender {
+    return this.opts.sender;
+  }
+
+  get active(): boolean {
+    return this.clientList.length > 0;
+  }
+
+  /** Applies new limits to clients added from now on (existing sessions are ended by config changes). */
+  configure(extIntervalMs: number, maxDatagramBytes: number): void {
+    this.opts = { ...this.opts, extIntervalMs, maxDatagramBytes };
+  }
+
+  addClient(p: ClientStreamParams): ClientStream {
+    this.removeClient(p.clientId);
+    const rate = this.acquireRate(p.spec.sampleRate);
+    const layout = this.acquireLayout(p.spec);
+    const stream = new ClientStream(
+      p.clientId,
+      this.opts.sender.destination(p.hostname, p.port),
+      layout,
+      rate,
+      p.ssrc,
+      p.sequence,
+      p.timestampBase,
+      this.opts.extIntervalMs,
+    );
+    this.clients.set(p.clientId, stream);
+    this.clientList = [...this.clients.values()];
+    if (this.clientList.length === 1) this.opts.onActiveChange?.(true);
+    return stream;
+  }
+
+  removeClient(clientId: string): ClientStream | undefined {
+    const stream = this.clients.get(clientId);
+    if (!stream) return undefined;
+    this.clients.delete(clientId);
+    this.clientList = [...this.clients.values()];
+    this.releaseLayout(stream.layout);
+    this.releaseRate(stream.input as RateStream);
+    if (this.clientList.length === 0) this.opts.onActiveChange?.(false);
+    return stream;
+  }
+
+  private acquireRate(rate: number): RateStream {
+    let rs = this.rates.get(rate);
+    if (!rs) {
+      rs = { rate, refs: 0, converter: null, current: null };
+      this.rates.set(rate, rs);
+      this.rateList = [...this.rates.values()];
+    }
+    rs.refs++;
+    return rs;
+  }
+
+  private releaseRate(rs: RateStream): void {
+    if (--rs.refs > 0) return;
+    rs.converter?.close();
+    this.rates.delete(rs.rate);
+    this.rateList = [...this.rates.values()];
+  }
+
+  private acquireLayout(spec: StreamSpec): StreamLayout {
+    const key = spec.compression === "opus"
+      ? `opus|${spec.sampleRate}|${spec.channels.join(",")}`
+      : pcmLayoutKey(spec.encoding, spec.sampleRate, spec.channels);
+    let layout = this.layouts.get(key);
+    if (!layout) {
+      if (spec.compression === "opus") {
+        if (!this.opts.opusLayout) throw new Error("Opus is not available on this server");
+        layout = this.opts.opusLayout(spec, this.opts.maxDatagramBytes);
+      } else {
+        layout = new PcmLayout(
+          spec.encoding,
+          spec.sampleRate,
+          spec.channels,
+          this.opts.maxDatagramBytes,
+        );
+      }
+      this.layouts.set(key, layout);
+      this.layoutList = [...this.layouts.values()];
+    }
+    layout.refs++;
+    return layout;
+  }
+
+  private releaseLayout(layout: StreamLayout): void {
+    if (--layout.refs > 0) return;
+    layout.close?.();
+    this.layouts.delete(layout.key);
+    this.layoutList = [...this.layouts.values()];
+  }
+
+  /** The source's period callback: the whole hot path. */
+  readonly onPeriod = (period: Period): void => {
+    if (this.clientList.length === 0) return;
+    this.periods++;
+    // 1. once per rate in use
+    for (let i = 0; i < this.rateList.length; i++) {
+      const rs = this.rateList[i];
+      if (rs.rate === period.sampleRate) {
+        rs.current = period;
+      } else {
+        if (!rs.converter) {
+          if (!this.opts.rateConverter) {
+            throw new Error(`no resampler for ${period.sampleRate} → ${rs.rate} Hz`);
+          }
+          rs.converter = this.opts.rateConverter(period.sampleRate, rs.rate);
+        }
+        rs.current = rs.converter.process(period);
+      }
+    }
+    // 2. once per layout, 3. once per client, 4. batched send
+    const sender = this.opts.sender;
+    const clients = this.clientList;
+    for (let i = 0; i < clients.length; i++) {
+      const c = clients[i];
+      const p = c.input.current;
+      if (!p) continue;
+      c.layout.render(p);
+      c.emit(p, sender);
+      this.totalPackets += c.layout.packetCount;
+    }
+    sender.flush();
+    this.captureToWire.add(this.opts.clock.now() - period.captureTimeMs);
+  };
+}

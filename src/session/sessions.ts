@@ -1,0 +1,380 @@
+/**
+ * Client sessions: one per WebSocket, from `welcome` to close. A session
+ * streams once it has both a destination (`/request-audio`) and a
+ * `client_config`; it ends on close, heartbeat timeout, admin action or a
+ * configuration change. Audio goes only to the address that asked for it.
+ */
+import type { ChannelConfig, Compression, Config, Encoding } from "../config/types.ts";
+import { mappedChannels, SAMPLE_RATES } from "../config/types.ts";
+import type { Clock, Random } from "../util/clock.ts";
+import type { Logger } from "../util/log.ts";
+import { ApiError } from "../http/errors.ts";
+import type { ClientConfigPayload, QosReport } from "../http/schemas.ts";
+import { PT_OPUS, PT_PCM } from "../rtp/packet.ts";
+import { buildSdp } from "../rtp/sdp.ts";
+import type { StreamingEngine, StreamSpec } from "./engine.ts";
+import type { ClientStream } from "./client_stream.ts";
+
+/** How a session talks back to its client (a WebSocket, or a test double). */
+export interface SessionTransport {
+  send(text: string): void;
+  close(code: number, reason: string): void;
+}
+
+export interface EffectiveStream extends StreamSpec {
+  payloadType: number;
+  /** Rate the client asked for (the ack reports what is really sent). */
+  requestedRate: number;
+}
+
+export class ClientSession {
+  udpPort: number | null = null;
+  requested: ClientConfigPayload | null = null;
+  effective: EffectiveStream | null = null;
+  stream: ClientStream | null = null;
+  qos: QosReport | null = null;
+  qosAt = 0;
+  lastSeen: number;
+  closed = false;
+  constructor(
+    readonly id: string,
+    readonly ip: string,
+    readonly transport: SessionTransport,
+    readonly createdAt: number,
+    public ssrc: number,
+    /** "udp" for RTP over UDP; browser transports name themselves. */
+    readonly kind = "udp",
+  ) {
+    this.lastSeen = createdAt;
+  }
+
+  send(msg: unknown): void {
+    if (this.closed) return;
+    try {
+      this.transport.send(JSON.stringify(msg));
+    } catch {
+      // The socket is already gone; the close handler ends the session.
+    }
+  }
+}
+
+export interface SessionEnv {
+  clock: Clock;
+  random: Random;
+  log: Logger;
+  engine: StreamingEngine;
+  /** The effective configuration (stored values with this run's overrides). */
+  config(): Config;
+  channels(): ChannelConfig[];
+  /** Channels the audio device really has (32, or fewer in the console's smaller USB modes). */
+  deviceChannels(): number;
+  /** Rates the server can produce from the native rate (native always; others with a resampler). */
+  canProduceRate(rate: number): boolean;
+  opusAvailable(): boolean;
+  /** The server's own address as seen from `clientIp` (for SDP `c=`). */
+  serverIpFor(clientIp: string): string;
+  /** Streaming started or stopped somewhere: the server starts/stops capture. */
+  onStreamingChange(): void;
+}
+
+export const CLOSE_NORMAL = 1000;
+export const CLOSE_GOING_AWAY = 1001;
+export const CLOSE_TOO_LARGE = 1009;
+export const CLOSE_HEARTBEAT_TIMEOUT = 4000;
+export const CLOSE_ENDED_BY_SERVER = 4001;
+
+export class SessionManager {
+  readonly sessions = new Map<string, ClientSession>();
+  private counter = 0;
+
+  constructor(private readonly env: SessionEnv) {}
+
+  /** Sessions oldest first. */
+  list(): ClientSession[] {
+    return [...this.sessions.values()];
+  }
+
+  get streamingCount(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.stream) n++;
+    return n;
+  }
+
+  /** Mapped channels that exist on the device, in send order. */
+  available(): ChannelConfig[] {
+    const max = this.env.deviceChannels();
+    return mappedChannels(this.env.channels()).filter((c) => c.id <= max);
+  }
+
+  open(ip: string, transport: SessionTransport, kind = "udp"): ClientSession {
+    const now = this.env.clock.now();
+    const id = `c${(++this.counter).toString(36)}-${this.env.random.u32().toString(36)}`;
+    const s = new ClientSession(id, ip, transport, now, this.env.random.u32(), kind);
+    this.sessions.set(id, s);
+    const cfg = this.env.config();
+    s.send({
+      type: "welcome",
+      client_id: id,
+      server_time: Math.round(now),
+      heartbeat_timeout_s: cfg.network.heartbeat_timeout_s,
+      config_version: cfg.config_version,
+    });
+    this.env.log.info("client connected", { client: id, address: ip, transport: kind });
+    return s;
+  }
+
+  get(id: string): ClientSession | undefined {
+    return this.sessions.get(id);
+  }
+
+  touch(s: ClientSession): void {
+    s.lastSeen = this.env.clock.now();
+  }
+
+  /** `/request-audio`: the destination is always (the request's source IP, udp_port). */
+  requestAudio(ip: string, udpPort: number, clientId: string | undefined) {
+    let s: ClientSession | undefined;
+    if (clientId) {
+      s = this.sessions.get(clientId);
+      if (!s) {
+        throw new ApiError(409, "no_session", `no WebSocket session with client_id ${clientId}`);
+      }
+      if (s.ip !== ip) {
+        throw new ApiError(
+          403,
+          "address_mismatch",
+          `client_id ${clientId} belongs to another address; audio goes only to the address that asked`,
+        );
+      }
+    } else {
+      const candidates = this.list().filter((x) => x.ip === ip && x.udpPort === null);
+      s = candidates[candidates.length - 1];
+      if (!s) {
+        throw new ApiError(
+          409,
+          "no_session",
+          `no WebSocket session from ${ip} waiting for audio; open /ws first`,
+        );
+      }
+    }
+    const cfg = this.env.config();
+    if (s.udpPort === null) {
+      let withDest = 0;
+      for (const x of this.sessions.values()) if (x.udpPort !== null) withDest++;
+      if (withDest >= cfg.network.max_clients) {
+        throw new ApiError(
+          503,
+          "server_full",
+          `${withDest} of ${cfg.network.max_clients} clients are streaming; try again later`,
+        );
+      }
+    }
+    s.udpPort = udpPort;
+    this.touch(s);
+    this.env.log.info("audio requested", { client: s.id, address: ip, udp_port: udpPort });
+    const channels = this.available().map((c) => c.id);
+    const rate = this.producibleRate(cfg.audio.sample_rate, cfg);
+    const sdp = buildSdp({
+      serverIp: this.env.serverIpFor(ip),
+      udpPort,
+      payloadType: PT_PCM,
+      encoding: cfg.audio.encoding,
+      clockRate: rate,
+      channels,
+      ptimeMs: cfg.audio.ptime_ms,
+      sessionId: s.ssrc,
+      sessionVersion: cfg.config_version,
+    });
+    if (s.stream) this.restartStream(s);
+    else if (s.requested) this.startStream(s);
+    return { status: "ok", client_id: s.id, udp_port: udpPort, ssrc: s.ssrc >>> 0, sdp };
+  }
+
+  /** The highest rate ≤ `asked` that the server can produce and is allowed now. */
+  private producibleRate(asked: number, cfg: Config): number {
+    const ceiling = Math.min(cfg.audio.sample_rate, cfg.audio.native_sample_rate);
+    for (const r of SAMPLE_RATES) {
+      if (r <= asked && r <= ceiling && this.env.canProduceRate(r)) return r;
+    }
+    return cfg.audio.native_sample_rate;
+  }
+
+  /** Validated `client_config` → stored, acknowledged, and streamed when the destination is known. */
+  configure(s: ClientSession, payload: ClientConfigPayload): void {
+    const cfg = this.env.config();
+    const mapped = this.available();
+    const mappedIds = new Set(mapped.map((c) => c.id));
+    let channels: number[];
+    if (!payload.channels || payload.channels.length === 0) {
+      channels = mapped.map((c) => c.id);
+    } else {
+      const asked = new Set<number>();
+      for (const c of payload.channels) {
+        if (!mappedIds.has(c.id)) {
+          throw new ApiError(
+            400,
+            "invalid_payload",
+            `channel ${c.id} is not mapped; mapped channels: ${[...mappedIds].join(",") || "none"}`,
+          );
+        }
+        asked.add(c.id);
+      }
+      // Send order is the server's mapping order.
+      channels = mapped.map((c) => c.id).filter((id) => asked.has(id));
+    }
+    if (channels.length === 0) {
+      throw new ApiError(400, "invalid_payload", "no channel is mapped on the server");
+    }
+    const compression: Compression = payload.compression ?? "none";
+    if (compression === "opus" && !this.env.opusAvailable()) {
+      throw new ApiError(400, "invalid_payload", "opus is not available on this server");
+    }
+    const requestedRate = payload.sample_rate ?? cfg.audio.sample_rate;
+    const rate = this.producibleRate(requestedRate, cfg);
+    const encoding: Encoding = cfg.audio.encoding;
+    s.requested = payload;
+    s.effective = {
+      channels,
+      sampleRate: rate,
+      compression,
+      encoding,
+      payloadType: compression === "opus" ? PT_OPUS : PT_PCM,
+      requestedRate,
+    };
+    if (s.stream) {
+      s.ssrc = this.env.random.u32();
+      this.restartStream(s);
+    }
+    s.send({ type: "client_config_ack", payload: this.ackPayload(s, cfg) });
+    if (!s.stream && s.udpPort !== null) this.startStream(s);
+  }
+
+  private ackPayload(s: ClientSession, cfg: Config) {
+    const e = s.effective!;
+    const opus = e.compression === "opus";
+    const clockRate = opus ? 48000 : e.sampleRate;
+    return {
+      channels: e.channels,
+      sample_rate: e.sampleRate,
+      compression: e.compression,
+      encoding: opus ? "opus" : e.encoding,
+      ptime_ms: cfg.audio.ptime_ms,
+      ssrc: s.ssrc >>> 0,
+      payload_type: e.payloadType,
+      sdp: buildSdp({
+        serverIp: this.env.serverIpFor(s.ip),
+        udpPort: s.udpPort ?? 0,
+        payloadType: e.payloadType,
+        encoding: opus ? "opus" : e.encoding,
+        clockRate,
+        channels: e.channels,
+        ptimeMs: cfg.audio.ptime_ms,
+        sessionId: s.ssrc >>> 0,
+        sessionVersion: cfg.config_version,
+      }),
+    };
+  }
+
+  private startStream(s: ClientSession): void {
+    if (!s.effective || s.udpPort === null || s.closed) return;
+    s.stream = this.env.engine.addClient({
+      clientId: s.id,
+      hostname: s.ip,
+      port: s.udpPort,
+      spec: s.effective,
+      ssrc: s.ssrc,
+      sequence: this.env.random.u32() & 0xffff,
+      timestampBase: this.env.random.u32(),
+    });
+    this.env.log.info("streaming started", {
+      client: s.id,
+      dest: `${s.ip}:${s.udpPort}`,
+      channels: s.effective.channels.join(","),
+      sample_rate: s.effective.sampleRate,
+      compression: s.effective.compression,
+      ssrc: s.ssrc >>> 0,
+    });
+    this.env.onStreamingChange();
+  }
+
+  private restartStream(s: ClientSession): void {
+    this.env.engine.removeClient(s.id);
+    s.stream = null;
+    this.startStream(s);
+  }
+
+  /** Ends one session: stops its audio, optionally tells it why, closes the socket. */
+  end(
+    s: ClientSession,
+    reason: string,
+    event?: Record<string, unknown>,
+    code = CLOSE_ENDED_BY_SERVER,
+  ) {
+    if (s.closed) return;
+    if (event) s.send({ type: "event", payload: event });
+    s.closed = true;
+    this.sessions.delete(s.id);
+    const stream = this.env.engine.removeClient(s.id);
+    s.stream = null;
+    try {
+      s.transport.close(code, reason.slice(0, 120));
+    } catch {
+      // already closed
+    }
+    this.env.log.info("client session ended", {
+      client: s.id,
+      reason,
+      packets_sent: stream?.packetsSent ?? 0,
+    });
+    if (stream) this.env.onStreamingChange();
+  }
+
+  /** The WebSocket closed from the client side. */
+  closed(s: ClientSession): void {
+    this.end(s, "client closed the connection", undefined, CLOSE_NORMAL);
+  }
+
+  endAll(reason: string, event: Record<string, unknown>): number {
+    const all = this.list();
+    for (const s of all) this.end(s, reason, event);
+    return all.length;
+  }
+
+  broadcast(event: Record<string, unknown>, filter?: (s: ClientSession) => boolean): number {
+    let n = 0;
+    for (const s of this.sessions.values()) {
+      if (filter && !filter(s)) continue;
+      s.send({ type: "event", payload: event });
+      n++;
+    }
+    return n;
+  }
+
+  /** Ends sessions silent for longer than the heartbeat timeout; returns how many. */
+  sweep(): number {
+    const timeoutMs = this.env.config().network.heartbeat_timeout_s * 1000;
+    const now = this.env.clock.now();
+    let n = 0;
+    for (const s of this.list()) {
+      if (now - s.lastSeen > timeoutMs) {
+        this.end(
+          s,
+          `no heartbeat for ${Math.round((now - s.lastSeen) / 1000)} s`,
+          undefined,
+          CLOSE_HEARTBEAT_TIMEOUT,
+        );
+        n++;
+      }
+    }
+    return n;
+  }
+
+  recordQos(report: QosReport): ClientSession | undefined {
+    const s = this.sessions.get(report.client_id);
+    if (s) {
+      s.qos = report;
+      s.qosAt = this.env.clock.now();
+    }
+    return s;
+  }
+}
