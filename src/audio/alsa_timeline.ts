@@ -23,7 +23,7 @@ export const EARLY_ALPHA = 0.1;
 /** Fraction of a positive error applied per period (read-completion jitter is mostly positive). */
 export const LATE_ALPHA = 0.002;
 /** Slack on top of buffer + 2 periods before "faster than real time" is a fault. */
-export const RUNAWAY_MARGIN_MS = 10;
+export const RUNAWAY_MARGIN_MS = 20;
 
 export interface TimelineOptions {
   sampleRate: number;

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { Resampler } from "./resampler.ts";
 import { db, fitTone } from "./test_tone_check.ts";
 
-const FULL_SCALE = 2 ** 31;
 const PERIOD_MS = 5;
 const CONVERSIONS: [number, number][] = [
   [48000, 44100],

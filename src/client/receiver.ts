@@ -64,6 +64,8 @@ export class RtpReceiver {
   /** SSRCs streamed so far. */
   streams = 0;
   stream: StreamParams | null = null;
+  /** The most recent stream, kept after the session ends (for reports). */
+  lastStream: StreamParams | null = null;
   /** Last decoded sample per payload channel (index = position in `stream.channels`). */
   lastValues = new Int32Array(32);
 
@@ -96,8 +98,8 @@ export class RtpReceiver {
 
   /** The ack arrived: start (or keep) counting this stream, then replay held packets. */
   setStream(params: StreamParams): void {
-    const same = this.stream !== null && this.stream.ssrc === params.ssrc &&
-      this.stream.clockRate === params.clockRate;
+    const prev = this.lastStream;
+    const same = prev !== null && prev.ssrc === params.ssrc && prev.clockRate === params.clockRate;
     if (!same) {
       if (this.streams > 0) this.seq.restart();
       this.streams++;
@@ -110,6 +112,7 @@ export class RtpReceiver {
       this.lastValues.fill(0);
     }
     this.stream = { ...params, channels: [...params.channels] };
+    this.lastStream = this.stream;
     this.pending.drain(Infinity, (buf, len, t) => this.receive(buf, len, t));
   }
 
@@ -122,7 +125,7 @@ export class RtpReceiver {
   /** Last decoded value per channel id, e.g. {"1":1,"5":5,"32":32}. */
   valuesById(): Record<string, number> {
     const out: Record<string, number> = {};
-    const s = this.stream;
+    const s = this.lastStream;
     if (!s || s.encoding === "opus") return out;
     s.channels.forEach((id, i) => out[String(id)] = this.lastValues[i]);
     return out;

@@ -36,6 +36,7 @@ import { ThresholdPlayout } from "./playout.ts";
 import { RtpReceiver } from "./receiver.ts";
 import { type ChannelSettings, defaultChannelSettings } from "./settings.ts";
 import { type ClientSummary, summarize } from "./summary.ts";
+import { WsLink } from "./ws_link.ts";
 
 /** A bound UDP socket: `receive` fills `buf` and returns the datagram length. */
 export interface DatagramSource {
@@ -84,7 +85,10 @@ export class ReferenceClient {
   reconnects = 0;
   clientId = "";
   meta: AudioMeta | null = null;
+  /** The current session's ack (null between sessions). */
   ack: ClientConfigAck | null = null;
+  /** The most recent ack, kept for the summary. */
+  lastAck: ClientConfigAck | null = null;
   thresholds: JitterThresholds & { source: string };
   /** Set when the client gave up (a configuration the server will never accept). */
   fatalError: string | null = null;
@@ -97,7 +101,7 @@ export class ReferenceClient {
   private stopped = false;
   private link: WsLink | null = null;
   private readonly delayQueue = new PacketQueue(256, 1 << 16);
-  private delayTimer: number | undefined;
+  private delayTimer: ReturnType<typeof setTimeout> | undefined;
   private wake: (() => void) | null = null;
   private readonly aborter = new AbortController();
   private lastExtLogMs = -Infinity;
@@ -154,18 +158,22 @@ export class ReferenceClient {
   }
 
   async stop(): Promise<ClientSummary> {
-    if (!this.stopped) {
-      this.stopped = true;
-      this.aborter.abort();
-      this.wake?.();
-      await this.link?.close(1000, "client stopping");
-      this.opts.udp.close();
-      if (this.delayTimer !== undefined) clearTimeout(this.delayTimer);
-      this.delayTimer = undefined;
-      for (const fn of this.stopListeners.splice(0)) fn();
-    }
+    this.halt();
     await Promise.all([this.runDone, this.recvDone]);
     return this.summary();
+  }
+
+  /** Stops everything without waiting (safe from inside the loops). */
+  private halt(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.aborter.abort();
+    this.wake?.();
+    void this.link?.close(1000, "client stopping");
+    this.opts.udp.close();
+    if (this.delayTimer !== undefined) clearTimeout(this.delayTimer);
+    this.delayTimer = undefined;
+    for (const fn of this.stopListeners.splice(0)) fn();
   }
 
   // ---- UDP -------------------------------------------------------------
@@ -228,7 +236,7 @@ export class ReferenceClient {
       }
       if (this.fatalError !== null && !this.stopped) {
         this.log(`[WS] giving up: ${this.fatalError}`);
-        await this.stop();
+        this.halt();
       }
     }
   }
@@ -248,7 +256,7 @@ export class ReferenceClient {
       (e) => this.log(`[WS] bad frame: ${e.message}`),
     );
     this.link = link;
-    const timers: number[] = [];
+    const timers: ReturnType<typeof setInterval>[] = [];
     try {
       const welcome = await link.next("welcome", timeout);
       this.clientId = welcome.client_id;
@@ -309,6 +317,7 @@ export class ReferenceClient {
 
   private applyAck(a: ClientConfigAck): void {
     this.ack = a;
+    this.lastAck = a;
     const opus = a.encoding === "opus";
     this.receiver.setStream({
       ssrc: a.ssrc,
@@ -367,7 +376,7 @@ export class ReferenceClient {
     }
   }
 
-  private startClockSync(link: WsLink, timers: number[]): void {
+  private startClockSync(link: WsLink, timers: ReturnType<typeof setInterval>[]): void {
     let fast = this.opts.ntpFastCount ?? 5;
     const send = () => link.send(ntpRequestMessage(this.clock.now()));
     send();
@@ -482,5 +491,3 @@ export class ReferenceClient {
     });
   }
 }
-
-import { WsLink } from "./ws_link.ts";

@@ -40,12 +40,20 @@ export const OPUS_RTP_CLOCK = 48000;
  */
 export const DEFAULT_OPUS_BITRATE = 64000;
 /**
- * CELT complexity 0–10. 5 keeps 32 channels at 5 ms well under the 15 %-of-a-core
- * budget (see bench/codec_bench.ts) at a quality cost that is small for CELT.
+ * CELT complexity 0–10. Measured (bench/codec_bench.ts, 32 ch × 5 ms, 64 kbit/s):
+ * 0 → 6 %, 2–4 → 9 %, 5 → 15 %, 10 → 17 % of one core; 4 is the highest
+ * setting under the 15 % budget with room to spare.
  */
-export const DEFAULT_OPUS_COMPLEXITY = 5;
+export const DEFAULT_OPUS_COMPLEXITY = 4;
+/**
+ * CBR by default: every packet is exactly bitrate × frame time (40 bytes at
+ * 64 kbit/s, 5 ms), so 32 channels always make a 1311-byte multistream packet
+ * and never need splitting; constrained VBR averages the same but peaked at
+ * 1844 bytes in the benchmark.
+ */
+export const DEFAULT_OPUS_RATE_CONTROL: OpusRateControl = "cbr";
 
-/** `cbr`: every packet the same size; `cvbr`: constrained VBR (libopus default mode is `vbr`). */
+/** `cbr`: every packet the same size; `cvbr`: constrained VBR; `vbr`: unconstrained. */
 export type OpusRateControl = "cbr" | "cvbr" | "vbr";
 
 export interface OpusEncoderOptions {
@@ -94,7 +102,7 @@ export class OpusMonoEncoder {
     this.#st = lib.opus_encoder_create(sampleRate, 1, OPUS_APPLICATION_RESTRICTED_LOWDELAY, error);
     if (!this.#st) checkOpus(error[0] || -1, "opus_encoder_create");
     try {
-      const rc = options.rateControl ?? "cvbr";
+      const rc = options.rateControl ?? DEFAULT_OPUS_RATE_CONTROL;
       this.#ctl(OPUS_SET_BITRATE_REQUEST, this.bitrate, "OPUS_SET_BITRATE");
       this.#ctl(
         OPUS_SET_COMPLEXITY_REQUEST,

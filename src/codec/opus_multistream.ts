@@ -47,7 +47,6 @@ const PACKET_DURATION_MAX_US = 120_000;
 
 const TOC_CODE_MASK = 0x03;
 const TOC_CONFIG_SHIFT = 3;
-const CODE_ONE_FRAME = 0;
 const CODE_TWO_EQUAL = 1;
 const CODE_TWO_VARIABLE = 2;
 const CODE_ARBITRARY = 3;
@@ -314,16 +313,13 @@ export function writeMultistream(
       );
     }
     if (!selfDelimited) {
-      buf.set(p.subarray(0, len), at);
-      at += len;
+      at = copyBytes(p, 0, len, buf, at);
       break;
     }
     const head = scanned.dataStart;
-    buf.set(p.subarray(0, head), at);
-    at += head;
+    at = copyBytes(p, 0, head, buf, at);
     at += writeFrameLength(buf, at, scanned.lastFrameBytes);
-    buf.set(p.subarray(head, len), at);
-    at += len - head;
+    at = copyBytes(p, head, len, buf, at);
   }
   return at - offset;
 }
@@ -350,6 +346,12 @@ export function splitMultistream(packet: Uint8Array, streams: number): Uint8Arra
   scan(packet, at, packet.length, false, `stream ${streams - 1} of ${streams}`);
   out.push(packet.slice(at));
   return out;
+}
+
+/** Copies `src[from..to)` to `dst[at..]` without creating views; returns the new `at`. */
+function copyBytes(src: Uint8Array, from: number, to: number, dst: Uint8Array, at: number): number {
+  for (let i = from; i < to; i++) dst[at++] = src[i];
+  return at;
 }
 
 function checkedLength(packet: Uint8Array, length: number): number {

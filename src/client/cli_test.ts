@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { parseClientArgs } from "./cli.ts";
+
+const env = (vars: Record<string, string>) => (name: string) => vars[name];
+
+Deno.test("client flags have the contract's defaults", () => {
+  assert.deepEqual(parseClientArgs([], env({})), {
+    server: "http://127.0.0.1:8080",
+    udpPort: 5004,
+    channels: undefined,
+    compression: "none",
+    sampleRate: undefined,
+    durationS: undefined,
+    json: false,
+    forceDelayMs: 0,
+    jitterEnv: {},
+  });
+});
+
+Deno.test("client flags and environment are read and the flag wins over UDP_PORT", () => {
+  const c = parseClientArgs(
+    ["--server", "http://10.0.0.2:8080", "--channels", "1,5,32", "--compression", "opus"]
+      .concat(["--sample-rate", "44100", "--duration", "2.5", "--json"]),
+    env({
+      UDP_PORT: "5005",
+      FORCE_DELAY_MS: "50",
+      JITTER_INTERPOLATE_MS: "80",
+      JITTER_DROP_MS: "150",
+    }),
+  );
+  assert.ok(c !== "help");
+  assert.deepEqual(
+    [c.server, c.udpPort, c.channels, c.compression, c.sampleRate, c.durationS, c.json],
+    ["http://10.0.0.2:8080", 5005, [1, 5, 32], "opus", 44100, 2.5, true],
+  );
+  assert.deepEqual([c.forceDelayMs, c.jitterEnv], [50, { interpolate: 80, drop: 150 }]);
+  const f = parseClientArgs(["--udp-port", "6000"], env({ UDP_PORT: "5005" }));
+  assert.ok(f !== "help" && f.udpPort === 6000);
+});
+
+Deno.test("client flags refuse bad values with a sentence naming the value", () => {
+  const bad: [string[], Record<string, string>, RegExp][] = [
+    [["--channels", "1,33"], {}, /--channels id must be 1–32, got 33/],
+    [["--channels", "1,1"], {}, /lists a channel twice/],
+    [["--compression", "mp3"], {}, /none or opus/],
+    [["--sample-rate", "22050"], {}, /48000, 44100, 32000, 24000/],
+    [["--duration", "0"], {}, /--duration must be > 0/],
+    [["--server", "ftp://x"], {}, /http:\/\/ URL/],
+    [["--bogus"], {}, /bogus/],
+    [[], { UDP_PORT: "70000" }, /UDP_PORT must be 0–65535/],
+    [[], { FORCE_DELAY_MS: "-5" }, /FORCE_DELAY_MS must be an integer/],
+  ];
+  for (const [args, vars, re] of bad) assert.throws(() => parseClientArgs(args, env(vars)), re);
+  assert.equal(parseClientArgs(["--help"], env({})), "help");
+});

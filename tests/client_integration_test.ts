@@ -1,0 +1,181 @@
+/**
+ * The reference client against the real server (test signal) on loopback:
+ * decoded values equal channel ids, no loss, latency measured and causal in
+ * FORCE_DELAY_MS, and a server-initiated reconnect.
+ */
+
+import assert from "node:assert/strict";
+import { startServer } from "../src/server.ts";
+import { ReferenceClient } from "../src/client/session.ts";
+import { openUdpSource } from "../src/client/udp_source.ts";
+import { runClientCli } from "../src/client/cli.ts";
+
+type Server = Awaited<ReturnType<typeof startServer>>;
+
+async function withServer(fn: (srv: Server) => Promise<void>): Promise<void> {
+  const dataDir = await Deno.makeTempDir({ prefix: "m32-client-it-" });
+  const srv = await startServer({
+    httpPort: 0,
+    rtpPort: 0,
+    dataDir,
+    source: "test",
+    hostname: "127.0.0.1",
+  });
+  try {
+    await fn(srv);
+  } finally {
+    await srv.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+}
+
+function client(srv: Server, forceDelayMs = 0, lines: string[] = []): ReferenceClient {
+  return new ReferenceClient({
+    server: srv.url,
+    udp: openUdpSource(0, "127.0.0.1"),
+    channels: [1, 5, 32],
+    forceDelayMs,
+    log: (l) => lines.push(l),
+    backoffInitialMs: 50,
+  }).start();
+}
+
+/** Polls until `cond` holds; fails (naming `what`) if it never does within a generous limit. */
+async function until(what: string, cond: () => boolean, limitMs = 20_000): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+Deno.test("client receives channels 1,5,32 carrying their ids, with no loss on loopback", async () => {
+  await withServer(async (srv) => {
+    const lines: string[] = [];
+    const c = client(srv, 0, lines);
+    try {
+      await until("300 packets", () => c.receiver.seq.received >= 300);
+    } finally {
+      await c.stop();
+    }
+    const s = c.summary();
+    assert.deepEqual(s.channels, [1, 5, 32]);
+    assert.deepEqual(s.values, { "1": 1, "5": 5, "32": 32 });
+    assert.equal(s.encoding === "L24" || s.encoding === "L16", true);
+    assert.ok(s.packets_received >= 300);
+    assert.equal(s.packets_expected, s.packets_received);
+    assert.equal(s.packet_loss_rate, 0);
+    assert.equal(s.decode_errors, 0);
+    assert.ok(s.latency_ms !== null && s.latency_ms > 0, `latency ${s.latency_ms} ms`);
+    assert.ok(s.latency_ms! < 200, `latency ${s.latency_ms} ms on loopback`);
+    assert.equal(s.reconnects, 0);
+    assert.ok(lines.some((l) => l.startsWith("[RTP] Extension sync:")), lines.join("\n"));
+  });
+});
+
+Deno.test("FORCE_DELAY_MS=50 raises measured latency by about 50 ms", async () => {
+  await withServer(async (srv) => {
+    const plain = client(srv, 0);
+    const delayed = client(srv, 50);
+    try {
+      await until(
+        "both clients to measure 200 packets",
+        () => plain.receiver.latency.count >= 200 && delayed.receiver.latency.count >= 200,
+      );
+    } finally {
+      await Promise.all([plain.stop(), delayed.stop()]);
+    }
+    const a = plain.summary().latency_ms!;
+    const b = delayed.summary().latency_ms!;
+    assert.ok(b - a >= 40, `latency ${a} ms without delay, ${b} ms with FORCE_DELAY_MS=50`);
+    assert.equal(delayed.summary().packets_lost, 0);
+  });
+});
+
+Deno.test("client reconnects after a reconnect event and keeps counting on the new SSRC", async () => {
+  await withServer(async (srv) => {
+    const lines: string[] = [];
+    const c = client(srv, 0, lines);
+    try {
+      await until("first stream", () => c.receiver.seq.received >= 50);
+      const firstSsrc = c.ack!.ssrc;
+      const sessions = srv.ctx.sessions.list();
+      assert.equal(sessions.length, 1);
+      srv.ctx.sessions.end(sessions[0], "test asks for a reconnect", { type: "reconnect" });
+      await until("second stream", () => c.ack !== null && c.ack.ssrc !== firstSsrc);
+      const before = c.receiver.seq.received;
+      await until("packets on the second stream", () => c.receiver.seq.received >= before + 50);
+    } finally {
+      await c.stop();
+    }
+    const s = c.summary();
+    assert.equal(s.reconnects, 1);
+    assert.deepEqual(s.values, { "1": 1, "5": 5, "32": 32 });
+    assert.ok(lines.some((l) => l.startsWith("[WS] event reconnect")), lines.join("\n"));
+  });
+});
+
+Deno.test("client command line prints a JSON summary as its last stdout line", async () => {
+  await withServer(async (srv) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runClientCli(
+      ["--server", srv.url, "--udp-port", "0", "--channels", "5,32", "--duration", "1", "--json"],
+      { env: () => undefined, stdout: (l) => out.push(l), stderr: (l) => err.push(l) },
+    );
+    assert.equal(code, 0, err.join("\n"));
+    const s = JSON.parse(out[out.length - 1]);
+    for (
+      const k of [
+        "packets_received",
+        "packets_expected",
+        "packet_loss_rate",
+        "jitter_ms",
+        "latency_ms",
+        "sample_rate",
+        "channels",
+        "reconnects",
+        "concealed_packets",
+        "dropped_packets",
+      ]
+    ) assert.ok(k in s, `summary lacks ${k}`);
+    assert.deepEqual(s.channels, [5, 32]);
+    assert.deepEqual(s.values, { "5": 5, "32": 32 });
+    assert.ok(s.packets_received > 0);
+  });
+});
+
+Deno.test("client command line exits 2 on bad usage and 1 when no audio arrives", async () => {
+  await withServer(async (srv) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runClientCli(
+      ["--server", srv.url, "--udp-port", "0", "--channels", "1,33", "--json"],
+      { env: () => undefined, stdout: (l) => out.push(l), stderr: (l) => err.push(l) },
+    );
+    assert.equal(code, 2); // 33 is outside 1–32: a usage error before connecting
+    const code2 = await runClientCli(
+      ["--server", "http://127.0.0.1:1", "--udp-port", "0", "--duration", "0.3", "--json"],
+      { env: () => undefined, stdout: (l) => out.push(l), stderr: (l) => err.push(l) },
+    );
+    assert.equal(code2, 1); // nothing listens there: no audio
+    assert.equal(JSON.parse(out[out.length - 1]).packets_received, 0);
+  });
+});
+
+Deno.test("client gives up (exit 1, error in the summary) on a channel the server does not map", async () => {
+  await withServer(async (srv) => {
+    const channels = srv.ctx.channels().map((c) => c.id === 7 ? { ...c, enabled: false } : c);
+    srv.ctx.store.setChannels(channels);
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runClientCli(
+      ["--server", srv.url, "--udp-port", "0", "--channels", "1,7", "--json"],
+      { env: () => undefined, stdout: (l) => out.push(l), stderr: (l) => err.push(l) },
+    );
+    assert.equal(code, 1);
+    const s = JSON.parse(out[out.length - 1]);
+    assert.match(s.error, /channel 7 is not mapped/);
+    assert.ok(err.some((l) => l.includes("giving up")), err.join("\n"));
+  });
+});
