@@ -17,6 +17,27 @@ import { type AppExtension, createApp } from "./http/app.ts";
 import type { ServerContext } from "./http/context.ts";
 import { type Clock, cryptoRandom, type Random, systemClock } from "./util/clock.ts";
 import { getLogger } from "./util/log.ts";
+import { AlsaOpener } from "./audio/alsa_opener.ts";
+import { Reblocker } from "./audio/reblocker.ts";
+import { ResamplingConverter } from "./audio/rate_converter.ts";
+import { OpusLayouts } from "./session/opus_layout.ts";
+import { libopus } from "../ffi/libopus.ts";
+import { libsamplerate } from "../ffi/libsamplerate.ts";
+
+/** Whether a native library loads; the reason is logged once when it does not. */
+function probe(what: string, load: () => unknown, log: ReturnType<typeof getLogger>): boolean {
+  try {
+    load();
+    return true;
+  } catch (e) {
+    log.warn(`${what} unavailable`, { error: e as Error });
+    return false;
+  }
+}
+
+/** The resampler's largest input: a native period of 20 ms at 48 kHz, with room for big ALSA periods. */
+const MAX_NATIVE_PERIOD_FRAMES = 4096;
+import { installAdmin } from "./admin/mod.ts";
 
 export interface ServerOptions {
   httpPort: number;
@@ -35,6 +56,8 @@ export interface ServerOptions {
   random?: Random;
   createAlsa?: (req: AlsaOpenRequest) => Source;
   extensions?: AppExtension[];
+  /** First admin password when the database has none (default: env M32_ADMIN_PASSWORD). */
+  adminPassword?: string;
 }
 
 export interface RunningServer {
@@ -80,19 +103,30 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     dscp: cfg.network.dscp,
   });
 
+  const canResample = probe("resampling (libsamplerate)", libsamplerate, log);
+  const canOpus = probe("Opus (libopus)", libopus, log);
+  const opusLayouts = new OpusLayouts();
   const engine = new StreamingEngine({
     sender,
     clock,
     extIntervalMs: cfg.network.ext_interval_ms,
     maxDatagramBytes: cfg.audio.max_datagram_bytes,
+    rateConverter: canResample
+      ? (from, to) => new ResamplingConverter(from, to, MAX_NATIVE_PERIOD_FRAMES)
+      : undefined,
+    opusLayout: canOpus ? opusLayouts.create.bind(opusLayouts) : undefined,
   });
 
-  const createAlsa = opts.createAlsa ?? (() => {
-    throw new Error("ALSA capture is not available in this build");
-  });
+  const alsa = new AlsaOpener(clock, getLogger("alsa"));
+  const createAlsa = opts.createAlsa ?? alsa.create;
+  const reblocker = new Reblocker(cfg.audio.ptime_ms, engine.onPeriod);
   const capture = new CaptureController({
-    candidates: () => sourceCandidates(opts.source, config(), clock, createAlsa),
-    sink: engine.onPeriod,
+    candidates: () => {
+      reblocker.reset();
+      reblocker.ptimeMs = config().audio.ptime_ms;
+      return sourceCandidates(opts.source, config(), clock, createAlsa);
+    },
+    sink: reblocker.push,
     log: getLogger("capture"),
     onStatus: (st) => {
       if (st.state === "error") {
@@ -119,8 +153,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     config,
     channels,
     deviceChannels: () => capture.status.channels,
-    canProduceRate: (rate) => rate === config().audio.native_sample_rate,
-    opusAvailable: () => false,
+    canProduceRate: (rate) => canResample || rate === config().audio.native_sample_rate,
+    opusAvailable: () => canOpus,
     serverIpFor: (
       ip,
     ) => (opts.hostname && opts.hostname !== "0.0.0.0" ? opts.hostname : localAddressFor(ip)),
@@ -146,7 +180,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     config,
     channels,
     sourceMode: opts.source,
-    engineFeatures: { opus: false, rates: [cfg.audio.native_sample_rate] },
+    engineFeatures: { opus: canOpus, resample: canResample },
+    alsaDetection: () => alsa.detection,
     isAdmin: () => false,
     changeReason: (reason) => (pendingReason = reason),
   };
@@ -174,7 +209,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     log.info("configuration changed", { config_version: next.config_version, sessions_ended: n });
     capture.stop();
   });
-  const app = createApp(ctx, opts.extensions ?? []);
+  const admin = installAdmin(ctx, { initialPassword: opts.adminPassword });
+  const app = createApp(ctx, [admin.extension, ...(opts.extensions ?? [])]);
   const http = Deno.serve({
     port: opts.httpPort,
     hostname: opts.hostname ?? "0.0.0.0",
@@ -225,6 +261,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     clearInterval(statsTimer);
     unsubscribe();
     sessions.endAll(reason, { type: "server_shutdown", reason });
+    admin.close();
     await capture.stop();
     metrics.stop();
     await http.shutdown();

@@ -44,7 +44,10 @@ Deno.test("RTP stream has marker and extension first, contiguous sequence and ti
     assert.ok(pkts[0].info.captureTimeMs > 0, "first packet carries the capture time");
     assert.equal(pkts[0].info.eventFlags & 0x01, 0x01, "time_sync flag");
     const now = Date.now();
-    assert.ok(Math.abs(now - pkts[0].info.captureTimeMs) < 5000, "capture time is server wall-clock ms");
+    assert.ok(
+      Math.abs(now - pkts[0].info.captureTimeMs) < 5000,
+      "capture time is server wall-clock ms",
+    );
     for (let i = 1; i < pkts.length; i++) {
       const a = pkts[i - 1].info, b = pkts[i].info;
       assert.equal(b.marker, false);
@@ -195,7 +198,10 @@ Deno.test("a new client_config during streaming replaces the stream with a new S
     probe.send({ type: "client_config", payload: { channels: [{ id: 2 }, { id: 3 }] } });
     const ack2 = (await probe.next("client_config_ack")).payload as Record<string, unknown>;
     assert.notEqual(ack2.ssrc, ack.ssrc);
-    const p = await probe.until("new stream", () => probe.packets.find((x) => x.info.ssrc === ack2.ssrc));
+    const p = await probe.until(
+      "new stream",
+      () => probe.packets.find((x) => x.info.ssrc === ack2.ssrc),
+    );
     assert.equal(p.info.marker, true);
     assert.deepEqual(decodePcm(p, 2, 3)[0], [2, 3]);
     await probe.close();

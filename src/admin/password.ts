@@ -10,7 +10,7 @@
  */
 import { randomBytes, scrypt, scryptSync, timingSafeEqual } from "node:crypto";
 import type { ConfigStore } from "../config/store.ts";
-import { type Logger, logConfig } from "../util/log.ts";
+import { logConfig, type Logger } from "../util/log.ts";
 
 export const PASSWORD_META_KEY = "admin_password_hash";
 export const MIN_PASSWORD_LENGTH = 8;
@@ -92,7 +92,9 @@ export function generatePassword(length = GENERATED_LENGTH): string {
   const limit = 256 - (256 % GENERATED_ALPHABET.length);
   while (out.length < length) {
     for (const b of randomBytes(length * 2)) {
-      if (b < limit && out.length < length) out.push(GENERATED_ALPHABET[b % GENERATED_ALPHABET.length]);
+      if (b < limit && out.length < length) {
+        out.push(GENERATED_ALPHABET[b % GENERATED_ALPHABET.length]);
+      }
     }
   }
   return out.join("");

@@ -15,8 +15,18 @@ Deno.test("L24 encoder writes big-endian 24-bit samples interleaved in the clien
   const n = encodePcm(p, Int32Array.from([2, 0]), "L24", out);
   assert.equal(n, 12);
   assert.deepEqual([...out.subarray(0, n)], [
-    0x00, 0x00, 0x07, 0x12, 0x34, 0x56, // frame 0: ch3, ch1
-    0x80, 0x00, 0x00, 0x00, 0x00, 0x01, // frame 1: ch3 (-0x800000), ch1
+    0x00,
+    0x00,
+    0x07,
+    0x12,
+    0x34,
+    0x56, // frame 0: ch3, ch1
+    0x80,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x01, // frame 1: ch3 (-0x800000), ch1
   ]);
 });
 

@@ -47,8 +47,7 @@ Deno.test("the rate step is written to the active audio_config row, as the requi
 
 Deno.test("a failed change rolls back entirely and keeps the version", () => {
   const s = new ConfigStore(":memory:");
-  assert.throws(() =>
-    s.patch({ network: { dscp: 10 }, audio: { encoding: "L32" as "L24" } }) // CHECK constraint
+  assert.throws(() => s.patch({ network: { dscp: 10 }, audio: { encoding: "L32" as "L24" } }) // CHECK constraint
   );
   assert.equal(s.get().network.dscp, 46);
   assert.equal(s.get().config_version, 1);

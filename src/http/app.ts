@@ -10,6 +10,7 @@ import { ApiError, badRequest } from "./errors.ts";
 import type { ServerContext } from "./context.ts";
 import { JitterThresholdsBody, MAX_HTTP_BODY_BYTES, parseWith, QosReport } from "./schemas.ts";
 import { ProcessMetrics } from "../qos/process_metrics.ts";
+import { SAMPLE_RATES } from "../config/types.ts";
 import { attachClientSocket } from "./ws.ts";
 
 export const MIN_UDP_PORT = 1024;
@@ -78,7 +79,10 @@ export function createApp(ctx: ServerContext, extensions: AppExtension[] = []): 
       native_sample_rate: cfg.audio.native_sample_rate,
       encoding: cfg.audio.encoding,
       compressions: ctx.engineFeatures.opus ? ["none", "opus"] : ["none"],
-      sample_rates: ctx.engineFeatures.rates,
+      sample_rates: SAMPLE_RATES.filter((r) =>
+        r <= cfg.audio.sample_rate &&
+        (ctx.engineFeatures.resample || r === cfg.audio.native_sample_rate)
+      ),
       ptime_ms: cfg.audio.ptime_ms,
       max_datagram_bytes: cfg.audio.max_datagram_bytes,
       channels,
@@ -132,6 +136,7 @@ export function createApp(ctx: ServerContext, extensions: AppExtension[] = []): 
       source_state: st.state,
       source_error: st.error,
       source_description: st.description,
+      alsa_detection: ctx.alsaDetection(),
       streaming_clients: ctx.sessions.streamingCount,
       uptime_s: Math.round((ctx.clock.now() - ctx.startedAt) / 1000),
       config_version: ctx.config().config_version,

@@ -27,7 +27,9 @@ export interface ServerContext {
   /** "auto" | "alsa" | "test": the source this run was asked for. */
   sourceMode: "auto" | "alsa" | "test";
   /** What the engine can produce: Opus, and the sample rates reachable from the native rate. */
-  engineFeatures: { opus: boolean; rates: number[] };
+  engineFeatures: { opus: boolean; resample: boolean };
+  /** What console detection found (for /health). */
+  alsaDetection(): string;
   /** A client's QoS report arrived (adaptation policy hook). */
   onQos?: (report: QosReport) => void;
   /** Sets the `reason` the next config_changed event carries (admin edit, rate step…). */

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { ClientConfigPayload, JitterThresholdsBody, parseWith, QosReport, WsClientMessage } from "./schemas.ts";
+import {
+  ClientConfigPayload,
+  JitterThresholdsBody,
+  parseWith,
+  QosReport,
+  WsClientMessage,
+} from "./schemas.ts";
 
 Deno.test("client_config accepts the requirements' example and keeps the client's extra fields", () => {
   const r = parseWith(ClientConfigPayload, {
@@ -27,7 +33,9 @@ Deno.test("client_config rejects bad rates, compressions and channel ids with a 
 });
 
 Deno.test("WebSocket messages are told apart by type", () => {
-  assert.ok(parseWith(WsClientMessage, { type: "heartbeat", timestamp: "2025-07-15T10:05:00Z" }).ok);
+  assert.ok(
+    parseWith(WsClientMessage, { type: "heartbeat", timestamp: "2025-07-15T10:05:00Z" }).ok,
+  );
   assert.ok(parseWith(WsClientMessage, { type: "ntp_request", t1: 1721123456789 }).ok);
   assert.ok(!parseWith(WsClientMessage, { type: "ntp_request", t1: "soon" }).ok);
 });
@@ -54,10 +62,18 @@ Deno.test("QoS report requires every metric the contract lists", () => {
 
 Deno.test("jitter thresholds need integers with interpolate below drop", () => {
   assert.ok(parseWith(JitterThresholdsBody, { interpolate: 120, drop: 250 }).ok);
-  for (const b of [{ interpolate: 250, drop: 120 }, { interpolate: 0, drop: 5 }, {
-    interpolate: 1,
-    drop: 20000,
-  }, { interpolate: 1.5, drop: 9 }, { interpolate: 1, drop: 2, extra: 1 }]) {
+  for (
+    const b of [
+      { interpolate: 250, drop: 120 },
+      { interpolate: 0, drop: 5 },
+      {
+        interpolate: 1,
+        drop: 20000,
+      },
+      { interpolate: 1.5, drop: 9 },
+      { interpolate: 1, drop: 2, extra: 1 },
+    ]
+  ) {
     assert.ok(!parseWith(JitterThresholdsBody, b).ok, JSON.stringify(b));
   }
 });

@@ -1,11 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  EVENT_TIME_SYNC,
-  NO_EXTENSION,
-  parseRtp,
-  PT_PCM,
-  writeRtpHeader,
-} from "./packet.ts";
+import { EVENT_TIME_SYNC, NO_EXTENSION, parseRtp, PT_PCM, writeRtpHeader } from "./packet.ts";
 
 const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join(" ");
 
@@ -44,7 +38,12 @@ Deno.test("RTP write then parse round-trips every field", () => {
     assert.equal(p.eventFlags, ext < 0 ? 0 : 1);
     assert.equal(p.payloadOffset, n);
     assert.deepEqual([...buf.subarray(p.payloadOffset, p.payloadOffset + p.payloadLength)], [
-      1, 2, 3, 4, 5, 6,
+      1,
+      2,
+      3,
+      4,
+      5,
+      6,
     ]);
   }
 });

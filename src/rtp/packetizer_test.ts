@@ -10,11 +10,18 @@ for (const channels of [1, 16, 32]) {
           const frames = framesPerPacketTime(rate, ptime);
           const plan = planPackets(frames, channels * bps, 1400);
           assert.ok(plan.maxDatagramBytes <= 1400, `${plan.maxDatagramBytes} > 1400`);
-          assert.equal(plan.frameCounts.reduce((a, b) => a + b, 0), frames, "every frame sent once");
+          assert.equal(
+            plan.frameCounts.reduce((a, b) => a + b, 0),
+            frames,
+            "every frame sent once",
+          );
           for (let i = 0; i < plan.packets; i++) {
             assert.ok(MAX_HEADER_BYTES + plan.frameCounts[i] * channels * bps <= 1400);
             if (i > 0) {
-              assert.equal(plan.frameOffsets[i], plan.frameOffsets[i - 1] + plan.frameCounts[i - 1]);
+              assert.equal(
+                plan.frameOffsets[i],
+                plan.frameOffsets[i - 1] + plan.frameCounts[i - 1],
+              );
             }
           }
           const spread = Math.max(...plan.frameCounts) - Math.min(...plan.frameCounts);

@@ -30,15 +30,14 @@ export class ClientStream {
     private readonly extIntervalMs: number,
   ) {}
 
-  /** Writes and queues this period's packets (the layout is already rendered). */
-  emit(period: Period, sender: PacketSender): void {
+  /** Writes and queues the packets its layout rendered for this period. */
+  emit(sender: PacketSender): void {
     const layout = this.layout;
     const n = layout.packetCount;
-    const tsScale = layout.rtpClockRate / period.sampleRate;
-    const msPerFrame = 1000 / period.sampleRate;
+    const msPerTick = 1000 / layout.rtpClockRate;
     for (let k = 0; k < n; k++) {
-      const offset = layout.packetFrameOffsets[k];
-      const captureMs = period.captureTimeMs + offset * msPerFrame;
+      const offset = layout.packetRtpOffsets[k];
+      const captureMs = layout.blockCaptureMs + offset * msPerTick;
       let ext = NO_EXTENSION;
       if (k === 0 && (this.lastExtMs < 0 || captureMs - this.lastExtMs >= this.extIntervalMs)) {
         ext = captureMs;
@@ -51,7 +50,7 @@ export class ClientStream {
         this.marker,
         layout.payloadType,
         this.sequence,
-        this.timestampBase + (period.frameIndex + offset) * tsScale,
+        this.timestampBase + layout.blockRtpTime + offset,
         this.ssrc,
         ext,
         ext === NO_EXTENSION ? 0 : EVENT_TIME_SYNC,

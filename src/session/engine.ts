@@ -17,6 +17,7 @@ import { ClientStream, type PeriodSlot } from "./client_stream.ts";
 import type { StreamLayout } from "./layout.ts";
 import { PcmLayout, pcmLayoutKey } from "./pcm_layout.ts";
 import { LatencyWindow } from "./latency_window.ts";
+import { type OpusTier, opusTierKey } from "./opus_layout.ts";
 
 /** Turns native-rate periods into periods at another rate (issue: resampling). */
 export interface RateConverter {
@@ -28,15 +29,29 @@ export interface RateConverter {
 
 export type RateConverterFactory = (inputRate: number, outputRate: number) => RateConverter;
 
-/** A factory for non-PCM layouts (Opus), keyed like PCM ones. */
-export type LayoutFactory = (spec: StreamSpec, maxDatagramBytes: number) => StreamLayout;
+/** A factory for Opus layouts (src/session/opus_layout.ts), keyed like PCM ones. */
+export type LayoutFactory = (
+  key: string,
+  tier: OpusTier,
+  channels: readonly number[],
+  maxDatagramBytes: number,
+) => StreamLayout;
 
 export interface StreamSpec {
   /** USB channel ids in send order. */
   channels: readonly number[];
+  /** The rate the client receives (Opus: the rate it decodes at). */
   sampleRate: number;
   compression: "none" | "opus";
   encoding: Encoding;
+  /** For Opus: the encoder tier (bitrate, bandwidth, frame). */
+  opus?: OpusTier;
+}
+
+export function layoutKey(spec: StreamSpec): string {
+  return spec.compression === "opus" && spec.opus
+    ? `opus|${opusTierKey(spec.opus)}|${spec.channels.join(",")}`
+    : pcmLayoutKey(spec.encoding, spec.sampleRate, spec.channels);
 }
 
 export interface ClientStreamParams {
@@ -95,8 +110,8 @@ export class StreamingEngine {
 
   addClient(p: ClientStreamParams): ClientStream {
     this.removeClient(p.clientId);
-    const rate = this.acquireRate(p.spec.sampleRate);
     const layout = this.acquireLayout(p.spec);
+    const rate = this.acquireRate(layout.inputRate);
     const stream = new ClientStream(
       p.clientId,
       this.opts.sender.destination(p.hostname, p.port),
@@ -142,15 +157,20 @@ export class StreamingEngine {
     this.rateList = [...this.rates.values()];
   }
 
+  /** The layout a spec would use (for the ack), creating nothing. */
+  layoutFor(spec: StreamSpec): StreamLayout | undefined {
+    return this.layouts.get(layoutKey(spec));
+  }
+
   private acquireLayout(spec: StreamSpec): StreamLayout {
-    const key = spec.compression === "opus"
-      ? `opus|${spec.sampleRate}|${spec.channels.join(",")}`
-      : pcmLayoutKey(spec.encoding, spec.sampleRate, spec.channels);
+    const key = layoutKey(spec);
     let layout = this.layouts.get(key);
     if (!layout) {
       if (spec.compression === "opus") {
-        if (!this.opts.opusLayout) throw new Error("Opus is not available on this server");
-        layout = this.opts.opusLayout(spec, this.opts.maxDatagramBytes);
+        if (!this.opts.opusLayout || !spec.opus) {
+          throw new Error("Opus is not available on this server");
+        }
+        layout = this.opts.opusLayout(key, spec.opus, spec.channels, this.opts.maxDatagramBytes);
       } else {
         layout = new PcmLayout(
           spec.encoding,
@@ -199,8 +219,8 @@ export class StreamingEngine {
       const c = clients[i];
       const p = c.input.current;
       if (!p) continue;
-      c.layout.render(p);
-      c.emit(p, sender);
+      c.layout.render(p, this.periods);
+      c.emit(sender);
       this.totalPackets += c.layout.packetCount;
     }
     sender.flush();

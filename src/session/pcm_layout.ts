@@ -25,17 +25,20 @@ export class PcmLayout implements StreamLayout {
   readonly key: string;
   readonly payloadType = PT_PCM;
   readonly rtpClockRate: number;
+  readonly inputRate: number;
   readonly channelIndexes: Int32Array;
   readonly bytesPerFrame: number;
   refs = 0;
   packetCount = 0;
   packetPayloads: Uint8Array[] = [];
-  packetFrameOffsets: number[] = [];
+  packetRtpOffsets: number[] = [];
+  blockRtpTime = 0;
+  blockCaptureMs = 0;
   private readonly highestIndex: number;
   private payload: Uint8Array;
   /** Packet splits by period length (a resampled stream alternates, e.g. 220/221 frames). */
   private readonly splits = new Map<number, Split>();
-  private renderedFrameIndex = -1;
+  private renderedSeq = -1;
 
   constructor(
     readonly encoding: Encoding,
@@ -46,6 +49,7 @@ export class PcmLayout implements StreamLayout {
   ) {
     this.key = pcmLayoutKey(encoding, sampleRate, channels);
     this.rtpClockRate = sampleRate;
+    this.inputRate = sampleRate;
     this.channelIndexes = Int32Array.from(channels, (id) => id - 1);
     this.highestIndex = Math.max(...this.channelIndexes);
     this.bytesPerFrame = channels.length * bytesPerSample(encoding);
@@ -73,13 +77,15 @@ export class PcmLayout implements StreamLayout {
   }
 
   /** Encodes `period` unless this layout already holds it. */
-  render(period: Period): void {
-    if (this.renderedFrameIndex === period.frameIndex) return;
-    this.renderedFrameIndex = period.frameIndex;
+  render(period: Period, seq: number): void {
+    if (this.renderedSeq === seq) return;
+    this.renderedSeq = seq;
     const s = this.split(period.frames);
     this.packetCount = s.plan.packets;
     this.packetPayloads = s.views;
-    this.packetFrameOffsets = s.plan.frameOffsets;
+    this.packetRtpOffsets = s.plan.frameOffsets;
+    this.blockRtpTime = period.frameIndex;
+    this.blockCaptureMs = period.captureTimeMs;
     if (this.highestIndex >= period.channels) {
       // The device has fewer channels than this layout asks for: never invent audio.
       this.payload.fill(0);

@@ -13,6 +13,8 @@ import type { ClientConfigPayload, QosReport } from "../http/schemas.ts";
 import { PT_OPUS, PT_PCM } from "../rtp/packet.ts";
 import { buildSdp } from "../rtp/sdp.ts";
 import type { StreamingEngine, StreamSpec } from "./engine.ts";
+import { opusFrameMsFor, opusPlanFor } from "../codec/opus_plan.ts";
+import { opusChannelGroups } from "./opus_layout.ts";
 import type { ClientStream } from "./client_stream.ts";
 
 /** How a session talks back to its client (a WebSocket, or a test double). */
@@ -25,6 +27,8 @@ export interface EffectiveStream extends StreamSpec {
   payloadType: number;
   /** Rate the client asked for (the ack reports what is really sent). */
   requestedRate: number;
+  /** For Opus: the rule applied, in one sentence. */
+  note?: string;
 }
 
 export class ClientSession {
@@ -230,17 +234,35 @@ export class SessionManager {
       throw new ApiError(400, "invalid_payload", "opus is not available on this server");
     }
     const requestedRate = payload.sample_rate ?? cfg.audio.sample_rate;
-    const rate = this.producibleRate(requestedRate, cfg);
     const encoding: Encoding = cfg.audio.encoding;
     s.requested = payload;
-    s.effective = {
-      channels,
-      sampleRate: rate,
-      compression,
-      encoding,
-      payloadType: compression === "opus" ? PT_OPUS : PT_PCM,
-      requestedRate,
-    };
+    if (compression === "opus") {
+      const native = cfg.audio.native_sample_rate;
+      const plan = opusPlanFor(Math.min(requestedRate, cfg.audio.sample_rate, native), native);
+      s.effective = {
+        channels,
+        sampleRate: plan.sampleRate,
+        compression,
+        encoding,
+        payloadType: PT_OPUS,
+        requestedRate,
+        opus: {
+          bitrate: plan.bitrate,
+          maxBandwidth: plan.maxBandwidth,
+          frameMs: opusFrameMsFor(cfg.audio.ptime_ms),
+        },
+        note: plan.reason,
+      };
+    } else {
+      s.effective = {
+        channels,
+        sampleRate: this.producibleRate(requestedRate, cfg),
+        compression,
+        encoding,
+        payloadType: PT_PCM,
+        requestedRate,
+      };
+    }
     if (s.stream) {
       s.ssrc = this.env.random.u32();
       this.restartStream(s);
@@ -253,12 +275,28 @@ export class SessionManager {
     const e = s.effective!;
     const opus = e.compression === "opus";
     const clockRate = opus ? 48000 : e.sampleRate;
+    const ptime = opus ? e.opus!.frameMs : cfg.audio.ptime_ms;
+    const extra: Record<string, unknown> = {};
+    if (opus) {
+      const o = e.opus!;
+      const frameBytes = Math.round((o.bitrate * o.frameMs) / 8000);
+      let first = 0;
+      extra.channel_groups = opusChannelGroups(
+        e.channels.length,
+        frameBytes,
+        cfg.audio.max_datagram_bytes,
+      )
+        .map((n) => e.channels.slice(first, first += n));
+      extra.bitrate_per_channel = o.bitrate;
+      extra.note = e.note;
+    }
     return {
       channels: e.channels,
       sample_rate: e.sampleRate,
       compression: e.compression,
       encoding: opus ? "opus" : e.encoding,
-      ptime_ms: cfg.audio.ptime_ms,
+      ptime_ms: ptime,
+      ...extra,
       ssrc: s.ssrc >>> 0,
       payload_type: e.payloadType,
       sdp: buildSdp({
@@ -268,7 +306,7 @@ export class SessionManager {
         encoding: opus ? "opus" : e.encoding,
         clockRate,
         channels: e.channels,
-        ptimeMs: cfg.audio.ptime_ms,
+        ptimeMs: ptime,
         sessionId: s.ssrc >>> 0,
         sessionVersion: cfg.config_version,
       }),

@@ -1,0 +1,50 @@
+/**
+ * The address a phone should open, and its QR code as SVG
+ * (qrcode-generator). The URL names a LAN IPv4 of this machine — never
+ * localhost, which on a phone means the phone.
+ */
+import qrcode from "qrcode-generator";
+
+/** Error correction M (15 %): survives a smudged screen, still small. */
+const QR_ERROR_CORRECTION = "M";
+const QR_CELL_PX = 4;
+const QR_MARGIN_CELLS = 4;
+
+export interface QrAnswer {
+  /** What the phone opens; null when this machine has no LAN IPv4 address. */
+  url: string | null;
+  svg: string | null;
+  /** Every LAN IPv4 of this machine (the first one is in the code). */
+  addresses: string[];
+  /** Why there is no code, or other hints. */
+  note: string | null;
+}
+
+export function qrSvg(text: string): string {
+  const q = qrcode(0, QR_ERROR_CORRECTION);
+  q.addData(text);
+  q.make();
+  return q.createSvgTag({ cellSize: QR_CELL_PX, margin: QR_MARGIN_CELLS, scalable: true });
+}
+
+export function phoneUrl(address: string, httpPort: number): string {
+  return `http://${address}:${httpPort}/`;
+}
+
+export function qrAnswer(addresses: readonly string[], httpPort: number): QrAnswer {
+  if (addresses.length === 0) {
+    return {
+      url: null,
+      svg: null,
+      addresses: [],
+      note: "this server has no LAN IPv4 address; connect it to the musicians' network",
+    };
+  }
+  const url = phoneUrl(addresses[0], httpPort);
+  return {
+    url,
+    svg: qrSvg(url),
+    addresses: [...addresses],
+    note: addresses.length > 1 ? "the server has several addresses; the code uses the first" : null,
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * The JSON shapes the admin API and the live WebSocket send: connected
+ * clients, server status, recent warnings. Read-only views of the server.
+ */
+import type { ServerContext } from "../http/context.ts";
+import type { ClientSession } from "../session/sessions.ts";
+import { formatRecord, logConfig, type LogRecord } from "../util/log.ts";
+
+export const RECENT_LOG_LINES = 50;
+
+export interface ClientView {
+  client_id: string;
+  address: string;
+  udp_port: number | null;
+  transport: string;
+  streaming: boolean;
+  channels: number[];
+  sample_rate: number | null;
+  compression: string | null;
+  packets_sent: number;
+  bytes_sent: number;
+  connected_at: string;
+  /** Last message of any kind from the client (heartbeats keep it alive). */
+  last_heartbeat: string;
+  qos: {
+    received_at: string;
+    packet_loss_rate: number;
+    jitter_ms: number;
+    latency_ms: number;
+    packets_received: number;
+    packets_expected: number;
+    bandwidth_mbps: number;
+  } | null;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function clientView(s: ClientSession): ClientView {
+  const e = s.effective;
+  return {
+    client_id: s.id,
+    address: s.ip,
+    udp_port: s.udpPort,
+    transport: s.kind,
+    streaming: s.stream !== null,
+    channels: [...(e?.channels ?? [])],
+    sample_rate: e?.sampleRate ?? null,
+    compression: e?.compression ?? null,
+    packets_sent: s.stream?.packetsSent ?? 0,
+    bytes_sent: s.stream?.bytesSent ?? 0,
+    connected_at: iso(s.createdAt),
+    last_heartbeat: iso(s.lastSeen),
+    qos: s.qos ? { received_at: iso(s.qosAt), ...s.qos.metrics } : null,
+  };
+}
+
+/** Connected clients, oldest first. */
+export function clientsView(ctx: ServerContext): ClientView[] {
+  return ctx.sessions.list().map(clientView);
+}
+
+export interface LogLine {
+  time: string;
+  level: string;
+  category: string;
+  message: string;
+  /** The whole line as the log prints it. */
+  text: string;
+}
+
+/** Recent warnings and errors, newest first. */
+export function recentLog(limit = RECENT_LOG_LINES): LogLine[] {
+  return logConfig.recent.slice(-limit).reverse().map((r: LogRecord) => ({
+    time: r.time,
+    level: r.level,
+    category: r.category,
+    message: r.message,
+    text: formatRecord(r),
+  }));
+}
+
+/** Stored values that this run's command-line flags replace. */
+export function overrides(ctx: ServerContext): Record<string, unknown> {
+  const stored = ctx.store.get();
+  const effective = ctx.config();
+  const out: Record<string, unknown> = {};
+  for (const name of ["audio", "network", "jitter", "adaptation", "alsa"] as const) {
+    const a = stored[name] as unknown as Record<string, unknown>;
+    const b = effective[name] as unknown as Record<string, unknown>;
+    for (const key of Object.keys(b)) {
+      if (a[key] !== b[key]) out[`${name}.${key}`] = b[key];
+    }
+  }
+  return out;
+}
+
+export function statusView(ctx: ServerContext) {
+  const st = ctx.capture.status;
+  const degraded = st.state === "error" || (ctx.sourceMode !== "test" && st.source === "test");
+  return {
+    status: degraded ? "degraded" : "ok",
+    source: {
+      mode: ctx.sourceMode,
+      kind: st.source,
+      state: st.state,
+      error: st.error,
+      description: st.description,
+      channels: st.channels,
+      faults: st.faults,
+    },
+    connected_clients: ctx.sessions.list().length,
+    streaming_clients: ctx.sessions.streamingCount,
+    total_packets_sent: ctx.engine.totalPackets,
+    cpu_pct: Math.round(ctx.metrics.cpuPercent * 10) / 10,
+    uptime_s: Math.round((ctx.clock.now() - ctx.startedAt) / 1000),
+    config_version: ctx.config().config_version,
+    http_port: ctx.httpPort(),
+    rtp_port: ctx.rtpPort,
+    overrides: overrides(ctx),
+    recent_log: recentLog(),
+  };
+}
