@@ -26,7 +26,7 @@
 
 import { cpuUsage } from "node:process";
 import type { Period } from "../src/audio/source.ts";
-import { TestSignalSource, type TestSignalMode } from "../src/audio/test_signal.ts";
+import { type TestSignalMode, TestSignalSource } from "../src/audio/test_signal.ts";
 import { createSender, SENDER_KINDS, type SenderKind } from "../src/net/create_sender.ts";
 import { StreamingEngine } from "../src/session/engine.ts";
 import { SeededRandom, systemClock } from "../src/util/clock.ts";
@@ -95,8 +95,10 @@ export interface FanoutResult {
 
 /** The 16 channel ids client `i` listens to. */
 export function channelsFor(mode: LayoutMode, i: number): number[] {
-  const ids = Array.from({ length: CLIENT_CHANNELS }, (_, k) =>
-    mode === "same" ? k + 1 : ((i + k) % SOURCE_CHANNELS) + 1);
+  const ids = Array.from(
+    { length: CLIENT_CHANNELS },
+    (_, k) => mode === "same" ? k + 1 : ((i + k) % SOURCE_CHANNELS) + 1,
+  );
   if (mode === "distinct" && Math.floor(i / SOURCE_CHANNELS) % 2 === 1) ids.reverse();
   return ids;
 }

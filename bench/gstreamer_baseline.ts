@@ -233,7 +233,9 @@ if (import.meta.main) {
   const i = Deno.args.indexOf("--duration");
   const durationS = i >= 0 ? Number(Deno.args[i + 1]) : 5;
   if ((await gstreamerVersion()) === null) {
-    console.error("GStreamer (gst-launch-1.0 with audiotestsrc, rtpL24pay, multiudpsink) not found");
+    console.error(
+      "GStreamer (gst-launch-1.0 with audiotestsrc, rtpL24pay, multiudpsink) not found",
+    );
     Deno.exit(1);
   }
   console.log(formatGst(await benchGstreamer({ durationS })));

@@ -15,7 +15,12 @@
  */
 
 import { benchFanout, type FanoutResult, formatFanout } from "./fanout_bench.ts";
-import { benchGstreamer, formatGst, type GstResult, gstreamerVersion } from "./gstreamer_baseline.ts";
+import {
+  benchGstreamer,
+  formatGst,
+  gstreamerVersion,
+  type GstResult,
+} from "./gstreamer_baseline.ts";
 import { benchSenders, formatTable as formatSenders } from "./sender_bench.ts";
 import { generic, heading, num, ratio, table } from "./report.ts";
 
@@ -62,8 +67,10 @@ function parseFlags(args: string[]): Flags {
 }
 
 function usage(msg: string): never {
-  console.error(`${msg}\nusage: bench/main.ts [--quick] [--duration S] [--json FILE] ` +
-    `[--only ${PARTS.join(",")}]`);
+  console.error(
+    `${msg}\nusage: bench/main.ts [--quick] [--duration S] [--json FILE] ` +
+      `[--only ${PARTS.join(",")}]`,
+  );
   Deno.exit(2);
 }
 
@@ -145,9 +152,11 @@ async function main(): Promise<void> {
     },
   };
   const say = (s: string) => console.log(s);
-  say(`m32-server bench — Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, ` +
-    `load ${Deno.loadavg().map((l) => l.toFixed(2)).join(" ")}, ${durationS} s per case ` +
-    `after ${warmupS} s warm-up${flags.quick ? " (quick)" : ""}`);
+  say(
+    `m32-server bench — Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, ` +
+      `load ${Deno.loadavg().map((l) => l.toFixed(2)).join(" ")}, ${durationS} s per case ` +
+      `after ${warmupS} s warm-up${flags.quick ? " (quick)" : ""}`,
+  );
 
   let fan: FanoutResult[] = [];
   if (flags.only.has("fanout")) {
@@ -173,7 +182,8 @@ async function main(): Promise<void> {
         durationS,
         warmupS,
         syncs: flags.quick ? [false] : [false, true],
-        onResult: (r) => console.error(`  gst sync=${r.sync} ×${r.clients}: ${num(r.cpuPercent)} %`),
+        onResult: (r) =>
+          console.error(`  gst sync=${r.sync} ×${r.clients}: ${num(r.cpuPercent)} %`),
       });
       say(formatGst(gst));
       results.gstreamer = { version: v, results: gst };

@@ -15,7 +15,10 @@ export function table<T>(rows: readonly T[], columns: readonly Column<T>[]): str
     Math.max(c.title.length, ...cells.map((row) => row[i].length))
   );
   const line = (values: string[]) =>
-    values.map((v, i) => (columns[i].align === "left" ? v.padEnd(widths[i]) : v.padStart(widths[i])))
+    values.map((
+      v,
+      i,
+    ) => (columns[i].align === "left" ? v.padEnd(widths[i]) : v.padStart(widths[i])))
       .join("  ").trimEnd();
   return [
     line(columns.map((c) => c.title)),

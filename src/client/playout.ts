@@ -26,6 +26,8 @@ export interface DecodedPacket {
   frames: number;
   /** Interleaved integer samples, `frames × channels` valid. Only valid during `push`. */
   samples: Int32Array;
+  /** The integer that maps to full scale (2^23 for L24, 2^15 for L16); default 2^23. */
+  fullScale?: number;
 }
 
 export interface PacketSink {

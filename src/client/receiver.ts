@@ -13,7 +13,7 @@ import { emptyRtpPacketInfo, parseRtpInto } from "../rtp/packet.ts";
 import { LatencyMeter } from "./latency.ts";
 import type { StreamEncoding } from "./messages.ts";
 import { PacketQueue } from "./packet_queue.ts";
-import { PcmDecoder } from "./pcm.ts";
+import { PcmDecoder, pcmFullScale } from "./pcm.ts";
 import type { PacketSink } from "./playout.ts";
 import { BandwidthMeter, JitterEstimator, SeqStatus, SequenceTracker } from "./stats.ts";
 
@@ -80,6 +80,7 @@ export class RtpReceiver {
     channels: 0,
     frames: 0,
     samples: new Int32Array(0),
+    fullScale: 0x80_0000,
   };
 
   constructor(private readonly opts: ReceiverOptions) {
@@ -192,6 +193,7 @@ export class RtpReceiver {
         );
         p.frames = frames;
         p.samples = this.decoder.samples;
+        p.fullScale = pcmFullScale(s.encoding);
         if (frames > 0) {
           const last = (frames - 1) * p.channels;
           for (let c = 0; c < p.channels; c++) this.lastValues[c] = p.samples[last + c];

@@ -1,0 +1,383 @@
+/**
+ * The adaptive jitter buffer, runtime-neutral: "play only the latest packets"
+ * (requirements, 최신 패킷만 재생; 적응형 버퍼링; 지터 임계값).
+ *
+ * Timing model. For a packet with (unwrapped) RTP timestamp ts arriving at
+ * client time a:
+ *
+ *   transit  = a − ts · 1000 / rate                 (ms, up to a constant)
+ *   base     = min(transit) over the last 2 s       (the fastest path; follows clock drift)
+ *   lateness = transit − base                       (≥ 0)
+ *   jitter   = 97th percentile of lateness over ~500 packets       (jitterMs)
+ *   target   = clamp(jitter + margin, minDelayMs, maxDelayMs)     (delayMs)
+ *
+ * The consumer (a sound card, a WAV writer, or a timer when nothing is
+ * played) calls `read(out, frames, now)`; the block it gets ends at the media
+ * position due now:
+ *
+ *   due_end(now) = (now − base − target) · rate / 1000
+ *
+ * The read position advances by `frames` per read and is steered towards
+ * `due_end − frames` by skipping or repeating at most SLEW_FRACTION of a
+ * block's frames (no resampling), or jumps when it is off by more than
+ * `maxDelayMs`. So the buffer never drifts behind: what arrives after its
+ * frames were played is dropped, not queued.
+ *
+ * A gap (a lost or not-yet-arrived packet at its play time) is filled by the
+ * mode of the current jitter against the client's thresholds:
+ *
+ *   jitter < interpolate         → linear interpolation from the last played
+ *                                   frame to the next packet's first frame
+ *                                   (or a fade while the next is not there)
+ *   interpolate ≤ jitter < drop  → fade-out of the last frame (~20 ms)
+ *   jitter ≥ drop                → silence
+ *
+ * Counters (summary fields): `concealedPackets` = missing packets whose slot
+ * was interpolated or faded; `droppedPackets` = packets thrown away (arrived
+ * after their frames were played, skipped by a jump, or beyond capacity)
+ * plus missing packets left silent. A late packet therefore counts once in
+ * each: its slot was concealed and the packet itself was dropped.
+ */
+
+import type { JitterThresholds } from "./api.ts";
+import { LatenessHistogram } from "./lateness_histogram.ts";
+import type { DecodedPacket, PacketSink } from "./playout.ts";
+import { WindowedMin } from "./windowed_min.ts";
+
+export interface JitterBufferOptions {
+  thresholds: JitterThresholds;
+  /** Smallest target delay (ms). */
+  minDelayMs?: number;
+  /** Largest target delay (ms); default the interpolate threshold. */
+  maxDelayMs?: number;
+  /** Added to the jitter quantile (ms). */
+  marginMs?: number;
+  /** Keep the samples (false: timing and counters only, when nothing is played). */
+  storeSamples?: boolean;
+  /** Most packets held. */
+  maxPackets?: number;
+  /** Window of the transit minimum (ms). */
+  baseWindowMs?: number;
+}
+
+export const DEFAULT_MIN_DELAY_MS = 5;
+export const DEFAULT_MARGIN_MS = 2;
+export const DEFAULT_BASE_WINDOW_MS = 2000;
+export const JITTER_QUANTILE = 0.97;
+/** At most this share of a block is skipped or repeated to steer the read position. */
+export const SLEW_FRACTION = 0.05;
+/** Steering ignores errors below this (ms), so read-timing noise causes no hunting. */
+export const DEADBAND_MS = 0.5;
+/** A fade-out reaches −60 dB after this long (ms). */
+export const FADE_MS = 20;
+const DEFAULT_MAX_PACKETS = 512;
+const DEFAULT_PACKET_FRAMES = 240;
+const L24_FULL_SCALE = 0x80_0000;
+
+export type GapMode = "interpolate" | "fade" | "silence";
+
+export class JitterBuffer implements PacketSink {
+  concealedPackets = 0;
+  droppedPackets = 0;
+  /** Of `droppedPackets`: arrived after their frames were played. */
+  latePackets = 0;
+  playedPackets = 0;
+  /** Frames rendered while no packet covered the read position. */
+  concealedFrames = 0;
+  skippedFrames = 0;
+  repeatedFrames = 0;
+  resyncs = 0;
+  thresholds: JitterThresholds;
+
+  private readonly minDelayMs: number;
+  private readonly maxDelayMsOpt: number | undefined;
+  private readonly marginMs: number;
+  private readonly storeSamples: boolean;
+  private readonly maxPackets: number;
+  private readonly base: WindowedMin;
+  private readonly hist: LatenessHistogram;
+
+  private started = false;
+  private rate = 48000;
+  private channels = 0;
+  private lastTsRaw = 0;
+  private lastTsU = 0;
+  private framesGuess = DEFAULT_PACKET_FRAMES;
+  // Packet slots; `order` holds slot indices sorted by timestamp.
+  private slotSeq: number[] = [];
+  private slotTs: number[] = [];
+  private slotFrames: number[] = [];
+  private slotPlayed: boolean[] = [];
+  private slotData: Float32Array[] = [];
+  private free: number[] = [];
+  private order: number[] = [];
+  private readInit = false;
+  private readPos = 0;
+  private prevSeq = -1;
+  private gapMode: GapMode = "interpolate";
+  private inGap = false;
+  private last = new Float32Array(0);
+  private fadeCoef = 1;
+
+  constructor(opts: JitterBufferOptions) {
+    this.thresholds = opts.thresholds;
+    this.minDelayMs = opts.minDelayMs ?? DEFAULT_MIN_DELAY_MS;
+    this.maxDelayMsOpt = opts.maxDelayMs;
+    this.marginMs = opts.marginMs ?? DEFAULT_MARGIN_MS;
+    this.storeSamples = opts.storeSamples ?? true;
+    this.maxPackets = opts.maxPackets ?? DEFAULT_MAX_PACKETS;
+    this.base = new WindowedMin(opts.baseWindowMs ?? DEFAULT_BASE_WINDOW_MS);
+    this.hist = new LatenessHistogram(Math.max(1000, this.thresholds.drop * 2));
+  }
+
+  get maxDelayMs(): number {
+    return Math.max(this.minDelayMs, this.maxDelayMsOpt ?? this.thresholds.interpolate);
+  }
+
+  /** The 97th percentile of lateness (ms). */
+  get jitterMs(): number {
+    return this.hist.quantile(JITTER_QUANTILE);
+  }
+
+  /** The target delay (ms) the read position is steered to. */
+  get delayMs(): number {
+    return Math.min(this.maxDelayMs, Math.max(this.minDelayMs, this.jitterMs + this.marginMs));
+  }
+
+  /** Media held ahead of the read position (ms), up to the newest packet's end. */
+  get bufferedMs(): number {
+    if (this.order.length === 0 || !this.readInit) return 0;
+    const s = this.order[this.order.length - 1];
+    return Math.max(0, (this.slotTs[s] + this.slotFrames[s] - this.readPos) * 1000 / this.rate);
+  }
+
+  get heldPackets(): number {
+    return this.order.length;
+  }
+
+  get sampleRate(): number {
+    return this.rate;
+  }
+
+  get channelCount(): number {
+    return this.channels;
+  }
+
+  get gapModeNow(): GapMode {
+    const j = this.jitterMs;
+    if (j >= this.thresholds.drop) return "silence";
+    if (j >= this.thresholds.interpolate) return "fade";
+    return "interpolate";
+  }
+
+  reset(): void {
+    this.started = false;
+    this.readInit = false;
+    this.prevSeq = -1;
+    this.inGap = false;
+    this.base.clear();
+    this.hist.clear();
+    for (const s of this.order) this.free.push(s);
+    this.order.length = 0;
+  }
+
+  push(p: DecodedPacket): void {
+    if (!this.started || p.clockRate !== this.rate || p.channels !== this.channels) {
+      if (this.started) this.reset();
+      this.start(p);
+    }
+    const d = (p.timestamp - this.lastTsRaw) | 0;
+    const tsU = this.lastTsU + d;
+    if (d > 0) {
+      this.lastTsRaw = p.timestamp >>> 0;
+      this.lastTsU = tsU;
+    }
+    const transit = p.arrivalMs - (tsU * 1000) / this.rate;
+    this.base.add(transit, p.arrivalMs);
+    this.hist.add(transit - this.base.value);
+
+    const frames = p.frames > 0 ? p.frames : this.framesGuess;
+    if (p.frames > 0) this.framesGuess = p.frames;
+    if (this.readInit && tsU + frames <= this.readPos) {
+      this.droppedPackets++;
+      this.latePackets++;
+      return;
+    }
+    if (p.sequence <= this.prevSeq) { // its slot was passed (skipped or concealed)
+      this.droppedPackets++;
+      this.latePackets++;
+      return;
+    }
+    for (const s of this.order) if (this.slotSeq[s] === p.sequence) return; // duplicate
+    if (this.order.length >= this.maxPackets) this.evict(this.order[0]);
+    const slot = this.free.pop() ?? this.newSlot();
+    this.slotSeq[slot] = p.sequence;
+    this.slotTs[slot] = tsU;
+    this.slotFrames[slot] = frames;
+    this.slotPlayed[slot] = false;
+    if (this.storeSamples) this.copySamples(slot, p, frames);
+    let i = this.order.length;
+    while (i > 0 && this.slotTs[this.order[i - 1]] > tsU) i--;
+    this.order.splice(i, 0, slot);
+  }
+
+  /**
+   * Renders the next `frames` frames (interleaved, `channelCount` channels) into
+   * `out`, or only advances and counts when `out` is null. Before the first
+   * packet, and for a stream without samples, the output is silence.
+   */
+  read(out: Float32Array | null, frames: number, nowMs: number): void {
+    const ch = this.channels;
+    if (!this.started) {
+      out?.fill(0, 0, frames * Math.max(ch, 1));
+      return;
+    }
+    const dueStart = Math.round(
+      ((nowMs - this.base.value - this.delayMs) * this.rate) / 1000 - frames,
+    );
+    if (!this.readInit) {
+      this.readInit = true;
+      this.readPos = dueStart;
+    } else {
+      const err = dueStart - this.readPos;
+      const maxErr = (this.maxDelayMs * this.rate) / 1000;
+      if (Math.abs(err) > maxErr) {
+        this.resyncs++;
+        this.readPos = dueStart;
+      } else if (Math.abs(err) > (DEADBAND_MS * this.rate) / 1000) {
+        const lim = Math.max(1, Math.ceil(frames * SLEW_FRACTION));
+        const step = Math.max(-lim, Math.min(lim, err));
+        if (step > 0) this.skippedFrames += step;
+        else this.repeatedFrames -= step;
+        this.readPos += step;
+      }
+    }
+    let done = 0;
+    while (done < frames) {
+      const q = this.readPos + done;
+      this.discardBefore(q);
+      const s = this.order.length > 0 ? this.order[0] : -1;
+      if (s >= 0 && this.slotTs[s] <= q) {
+        const off = q - this.slotTs[s];
+        const n = Math.min(frames - done, this.slotFrames[s] - off);
+        this.play(s);
+        if (out !== null) {
+          const data = this.slotData[s];
+          if (this.storeSamples && data !== undefined) {
+            out.set(data.subarray(off * ch, (off + n) * ch), done * ch);
+            this.last.set(data.subarray((off + n - 1) * ch, (off + n) * ch));
+          } else out.fill(0, done * ch, (done + n) * ch);
+        }
+        done += n;
+      } else {
+        const gapEnd = s >= 0 ? this.slotTs[s] : Infinity;
+        const n = Math.min(frames - done, gapEnd - q);
+        if (!this.inGap) {
+          this.inGap = true;
+          this.gapMode = this.gapModeNow;
+        }
+        this.concealedFrames += n;
+        if (out !== null) this.conceal(out, done, n, s, gapEnd - q);
+        done += n;
+      }
+    }
+    this.readPos += frames;
+  }
+
+  // ---- internals -----------------------------------------------------------
+
+  private start(p: DecodedPacket): void {
+    this.started = true;
+    this.rate = p.clockRate;
+    this.channels = p.channels;
+    this.lastTsRaw = p.timestamp >>> 0;
+    this.lastTsU = 0;
+    this.readInit = false;
+    this.prevSeq = -1;
+    this.inGap = false;
+    if (this.last.length !== p.channels) this.last = new Float32Array(p.channels);
+    this.last.fill(0);
+    this.fadeCoef = Math.exp(Math.log(0.001) / ((FADE_MS / 1000) * this.rate));
+  }
+
+  private newSlot(): number {
+    const i = this.slotSeq.length;
+    this.slotSeq.push(0);
+    this.slotTs.push(0);
+    this.slotFrames.push(0);
+    this.slotPlayed.push(false);
+    this.slotData.push(new Float32Array(0));
+    return i;
+  }
+
+  private copySamples(slot: number, p: DecodedPacket, frames: number): void {
+    const n = frames * p.channels;
+    if (this.slotData[slot].length < n) this.slotData[slot] = new Float32Array(n);
+    const data = this.slotData[slot];
+    if (p.frames === 0) {
+      data.fill(0, 0, n);
+      return;
+    }
+    const k = 1 / (p.fullScale ?? L24_FULL_SCALE);
+    for (let i = 0; i < n; i++) data[i] = p.samples[i] * k;
+  }
+
+  /** First play of a packet: closes the gap before it and counts its missing packets. */
+  private play(s: number): void {
+    if (this.slotPlayed[s]) return;
+    this.slotPlayed[s] = true;
+    this.playedPackets++;
+    const seq = this.slotSeq[s];
+    if (this.prevSeq >= 0 && seq > this.prevSeq + 1) {
+      const missing = seq - this.prevSeq - 1;
+      if (this.inGap && this.gapMode === "silence") this.droppedPackets += missing;
+      else this.concealedPackets += missing;
+    }
+    if (seq > this.prevSeq) this.prevSeq = seq;
+    this.inGap = false;
+  }
+
+  /** Frees packets whose frames all lie before position `q`; unplayed ones count as dropped. */
+  private discardBefore(q: number): void {
+    while (this.order.length > 0) {
+      const s = this.order[0];
+      if (this.slotTs[s] + this.slotFrames[s] > q) return;
+      this.evict(s);
+    }
+  }
+
+  private evict(s: number): void {
+    const i = this.order.indexOf(s);
+    if (i >= 0) this.order.splice(i, 1);
+    if (!this.slotPlayed[s]) {
+      this.droppedPackets++;
+      if (this.slotSeq[s] > this.prevSeq) this.prevSeq = this.slotSeq[s];
+    }
+    this.free.push(s);
+  }
+
+  /** Fills `n` frames at `out[at…]` for a gap; `next` is the packet after it (−1: none yet). */
+  private conceal(out: Float32Array, at: number, n: number, next: number, gapLeft: number): void {
+    const ch = this.channels;
+    const last = this.last;
+    const mode = this.gapMode;
+    if (mode === "silence") {
+      out.fill(0, at * ch, (at + n) * ch);
+      last.fill(0);
+      return;
+    }
+    const target = mode === "interpolate" && next >= 0 && this.storeSamples
+      ? this.slotData[next]
+      : null;
+    for (let f = 0; f < n; f++) {
+      const o = (at + f) * ch;
+      if (target !== null) {
+        const steps = gapLeft - f + 1; // linear ramp: reaches the next frame one step after the gap
+        for (let c = 0; c < ch; c++) last[c] += (target[c] - last[c]) / steps;
+      } else {
+        for (let c = 0; c < ch; c++) last[c] *= this.fadeCoef;
+      }
+      for (let c = 0; c < ch; c++) out[o + c] = last[c];
+    }
+  }
+}

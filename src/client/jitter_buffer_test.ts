@@ -1,0 +1,247 @@
+import assert from "node:assert/strict";
+import { JitterBuffer, type JitterBufferOptions } from "./jitter_buffer.ts";
+import type { DecodedPacket } from "./playout.ts";
+
+const RATE = 48000;
+const FRAMES = 240; // 5 ms packets
+const READ_FRAMES = 480; // the consumer takes 10 ms blocks
+const T0 = 1_000_000;
+
+/** Deterministic uniform [0, 1) (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Trace {
+  packets: number;
+  /** Arrival time (ms after T0) of packet i, or null when it is lost. */
+  arrival: (i: number) => number | null;
+  opts?: Partial<JitterBufferOptions>;
+  /** Receiver ms per consumer block (default 10). */
+  readEveryMs?: number;
+  initialTs?: number;
+}
+
+interface Run {
+  jb: JitterBuffer;
+  out: Float32Array;
+  /** bufferedMs and delayMs seen at each read. */
+  buffered: number[];
+  delays: number[];
+  reorders: number;
+}
+
+/**
+ * Plays a synthetic trace: a mono ramp (sample value = frame index, full scale
+ * 1) in 5 ms packets, arriving as `arrival` says, read in 10 ms blocks on the
+ * receiver's clock.
+ */
+function simulate(t: Trace): Run {
+  const jb = new JitterBuffer({ thresholds: { interpolate: 100, drop: 200 }, ...t.opts });
+  const events: { at: number; i: number }[] = [];
+  for (let i = 0; i < t.packets; i++) {
+    const a = t.arrival(i);
+    if (a !== null) events.push({ at: a, i });
+  }
+  events.sort((x, y) => x.at - y.at || x.i - y.i);
+  let reorders = 0;
+  for (let k = 1; k < events.length; k++) if (events[k].i < events[k - 1].i) reorders++;
+  const end = events[events.length - 1].at;
+  const every = t.readEveryMs ?? 10;
+  const block = Math.round((every * RATE) / 1000);
+  const reads = Math.floor(end / every);
+  const out = new Float32Array(reads * block);
+  const samples = new Int32Array(FRAMES);
+  const buffered: number[] = [];
+  const delays: number[] = [];
+  let e = 0;
+  for (let r = 0; r < reads; r++) {
+    const now = (r + 1) * every;
+    while (e < events.length && events[e].at <= now) {
+      const i = events[e++].i;
+      for (let f = 0; f < FRAMES; f++) samples[f] = i * FRAMES + f;
+      const p: DecodedPacket = {
+        sequence: 1000 + i,
+        timestamp: ((t.initialTs ?? 0) + i * FRAMES) >>> 0,
+        clockRate: RATE,
+        arrivalMs: T0 + events[e - 1].at,
+        channels: 1,
+        frames: FRAMES,
+        samples,
+        fullScale: 1,
+      };
+      jb.push(p);
+    }
+    jb.read(out.subarray(r * block, (r + 1) * block), block, T0 + now);
+    buffered.push(jb.bufferedMs);
+    delays.push(jb.delayMs);
+  }
+  return { jb, out, buffered, delays, reorders };
+}
+
+/** Frames from `from` on where the output is not the next ramp value (±tol). */
+function breaks(out: Float32Array, from: number, tol = 1e-3): number {
+  let n = 0;
+  for (let k = from + 1; k < out.length; k++) {
+    if (Math.abs(out[k] - out[k - 1] - 1) > tol) n++;
+  }
+  return n;
+}
+
+const WARMUP = READ_FRAMES * 100; // 1 s of output
+
+Deno.test("jitter buffer on a clean link keeps its delay at the minimum and plays every frame in order", () => {
+  const noise = rng(1);
+  const r = simulate({ packets: 2000, arrival: (i) => 20 + i * 5 + noise() * 0.3 });
+  assert.equal(r.jb.concealedPackets, 0);
+  assert.equal(r.jb.droppedPackets, 0);
+  assert.ok(Math.max(...r.delays.slice(100)) <= 7, `delay ${Math.max(...r.delays)} ms`);
+  assert.ok(Math.max(...r.buffered.slice(100)) <= 12, `buffered ${Math.max(...r.buffered)} ms`);
+  assert.equal(breaks(r.out, WARMUP), 0);
+  assert.ok(r.out[r.out.length - 1] > 1900 * FRAMES, "output reaches the last packets");
+});
+
+Deno.test("jitter buffer plays reordered packets in order when the jitter is within its delay", () => {
+  const noise = rng(2);
+  const r = simulate({ packets: 3000, arrival: (i) => 20 + i * 5 + noise() * 8 });
+  assert.ok(r.reorders > 50, `trace has ${r.reorders} reorderings`);
+  const d = r.delays[r.delays.length - 1];
+  assert.ok(d >= 8 && d <= 12, `delay ${d} ms for 0–8 ms jitter`);
+  // After the first second every frame is the ramp: nothing late, nothing concealed.
+  assert.equal(breaks(r.out, WARMUP), 0);
+  assert.ok(r.jb.droppedPackets <= 3, `dropped ${r.jb.droppedPackets} (warm-up only)`);
+});
+
+Deno.test("jitter buffer conceals a burst of lost packets and counts each one", () => {
+  const lost = new Set([400, 401, 402, 900, 901, 902, 903, 904, 1500]);
+  const r = simulate({ packets: 2000, arrival: (i) => (lost.has(i) ? null : 20 + i * 5) });
+  assert.equal(r.jb.concealedPackets, lost.size);
+  assert.equal(r.jb.droppedPackets, 0);
+  // The next packet is not there yet while a gap starts (5 ms delay): the gap
+  // fades, then ramps into the next packet; only gap frames differ from the ramp.
+  const b = breaks(r.out, WARMUP);
+  assert.ok(b > 0 && b <= lost.size * FRAMES, `${b} frames off the ramp`);
+});
+
+Deno.test("jitter buffer interpolates a gap exactly when the next packet is already buffered", () => {
+  const lost = new Set([400, 401, 402, 900, 1500]);
+  const r = simulate({
+    packets: 2000,
+    arrival: (i) => (lost.has(i) ? null : 20 + i * 5),
+    opts: { minDelayMs: 25 },
+  });
+  assert.equal(r.jb.concealedPackets, lost.size);
+  // Linear interpolation of a ramp is the ramp: no break at all.
+  assert.equal(breaks(r.out, WARMUP), 0);
+});
+
+Deno.test("jitter buffer drops a packet that arrives after its frames were played, without growing", () => {
+  const r = simulate({
+    packets: 2000,
+    arrival: (i) => 20 + i * 5 + (i === 700 ? 300 : 0),
+  });
+  assert.equal(r.jb.latePackets, 1);
+  assert.equal(r.jb.droppedPackets, 1);
+  assert.equal(r.jb.concealedPackets, 1); // its slot was interpolated
+  assert.equal(r.jb.resyncs, 0);
+  assert.ok(Math.max(...r.delays.slice(100)) <= 7, "one wild packet does not move the delay");
+});
+
+for (const [name, ppm] of [["faster", 1000], ["slower", -1000]] as const) {
+  Deno.test(`jitter buffer follows a sender clock 0.1 % ${name} than the receiver's`, () => {
+    const ratio = 1 + ppm / 1e6;
+    const noise = rng(3);
+    const r = simulate({
+      packets: 12000, // 60 s
+      arrival: (i) => 20 + (i * 5) / ratio + noise() * 0.5,
+    });
+    const frames = 12000 * FRAMES;
+    const corrected = ppm > 0 ? r.jb.skippedFrames : r.jb.repeatedFrames;
+    assert.ok(
+      corrected > frames * 0.0005 && corrected < frames * 0.002,
+      `${corrected} frames corrected of ${frames}`,
+    );
+    assert.ok(r.jb.concealedPackets + r.jb.droppedPackets <= 2, JSON.stringify(r.jb));
+    assert.ok(Math.max(...r.buffered.slice(100)) <= 15, `buffered ${Math.max(...r.buffered)} ms`);
+    assert.equal(r.jb.resyncs, 0);
+  });
+}
+
+Deno.test("jitter buffer grows with jitter but never past its bound", () => {
+  const a = rng(4);
+  const mid = simulate({ packets: 3000, arrival: (i) => 20 + i * 5 + a() * 30 });
+  const d = mid.delays[mid.delays.length - 1];
+  assert.ok(d >= 28 && d <= 36, `delay ${d} ms for 0–30 ms jitter`);
+  assert.ok(mid.jb.droppedPackets < 30, `dropped ${mid.jb.droppedPackets} of 3000`);
+  const b = rng(5);
+  const wild = simulate({ packets: 3000, arrival: (i) => 20 + i * 5 + b() * 400 });
+  assert.equal(Math.max(...wild.delays), 100); // the interpolate threshold bounds it
+  assert.ok(Math.max(...wild.buffered) <= 400 + 10);
+});
+
+Deno.test("jitter buffer leaves gaps silent and counts them dropped once jitter passes the drop threshold", () => {
+  const a = rng(6);
+  const r = simulate({
+    packets: 2000,
+    arrival: (i) => 20 + i * 5 + a() * 40,
+    opts: { thresholds: { interpolate: 10, drop: 20 }, maxDelayMs: 15 },
+  });
+  assert.equal(r.jb.gapModeNow, "silence");
+  assert.ok(r.jb.droppedPackets > 100, `dropped ${r.jb.droppedPackets}`);
+  assert.ok(r.jb.concealedPackets < r.jb.droppedPackets / 5, JSON.stringify(r.jb));
+  const zeros = r.out.subarray(WARMUP).filter((v) => v === 0).length;
+  assert.ok(zeros > 1000, `${zeros} silent frames`);
+});
+
+Deno.test("jitter buffer fades a gap out while jitter is between the thresholds", () => {
+  const jb = new JitterBuffer({ thresholds: { interpolate: 1, drop: 500 }, minDelayMs: 5 });
+  const samples = new Int32Array(FRAMES).fill(1000);
+  // Lateness alternating 0 and 20 ms puts the jitter estimate between 1 and 500.
+  for (let i = 0; i < 200; i++) {
+    jb.push({
+      sequence: i,
+      timestamp: i * FRAMES,
+      clockRate: RATE,
+      arrivalMs: T0 + i * 5 + (i % 2) * 20,
+      channels: 1,
+      frames: FRAMES,
+      samples,
+      fullScale: 1000,
+    });
+  }
+  assert.equal(jb.gapModeNow, "fade");
+  const out = new Float32Array(48000);
+  // One second of output: the last half second of packets, then half a second of gap.
+  jb.read(out, 48000, T0 + 1500 + jb.delayMs);
+  assert.equal(out[0], 1);
+  assert.equal(out[23999], 1);
+  const tail = out[out.length - 1];
+  assert.ok(tail > 0 && tail < 1e-3, `faded to ${tail}`);
+  assert.equal(jb.concealedFrames, 24000);
+});
+
+Deno.test("jitter buffer unwraps RTP timestamps across 2^32 and restarts on reset", () => {
+  const r = simulate({ packets: 1000, arrival: (i) => 20 + i * 5, initialTs: 0xffff_ff00 - 240 * 300 });
+  assert.equal(r.jb.concealedPackets + r.jb.droppedPackets, 0);
+  assert.equal(breaks(r.out, WARMUP / 2), 0);
+  r.jb.reset();
+  assert.equal(r.jb.heldPackets, 0);
+});
+
+Deno.test("jitter buffer without samples still times and counts", () => {
+  const lost = new Set([300, 301]);
+  const r = simulate({
+    packets: 1000,
+    arrival: (i) => (lost.has(i) ? null : 20 + i * 5),
+    opts: { storeSamples: false },
+  });
+  assert.equal(r.jb.concealedPackets, 2);
+  assert.ok(r.out.every((v) => v === 0));
+});
