@@ -88,9 +88,11 @@ export class CaptureController {
     let lastError = "no audio source configured";
     for (let i = 0; i < candidates.length && this.wanted; i++) {
       const c = candidates[i];
-      const src = c.create();
+      let src: Source | null = null;
       try {
-        const fmt = await src.start(this.opts.sink, { onFault: (e) => this.onFault(src, e) });
+        src = c.create();
+        const opened: Source = src;
+        const fmt = await src.start(this.opts.sink, { onFault: (e) => this.onFault(opened, e) });
         if (!this.wanted) {
           await src.stop();
           return;
@@ -108,7 +110,7 @@ export class CaptureController {
       } catch (e) {
         lastError = e instanceof Error ? e.message : String(e);
         this.opts.log.warn("audio source failed to open", { source: c.kind, error: lastError });
-        await src.stop().catch(() => {});
+        await src?.stop().catch(() => {});
       }
     }
     if (!this.wanted) return;
