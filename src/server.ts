@@ -38,6 +38,7 @@ function probe(what: string, load: () => unknown, log: ReturnType<typeof getLogg
 /** The resampler's largest input: a native period of 20 ms at 48 kHz, with room for big ALSA periods. */
 const MAX_NATIVE_PERIOD_FRAMES = 4096;
 import { installAdmin } from "./admin/mod.ts";
+import { AdaptationService } from "./qos/adaptation_service.ts";
 
 export interface ServerOptions {
   httpPort: number;
@@ -209,6 +210,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     log.info("configuration changed", { config_version: next.config_version, sessions_ended: n });
     capture.stop();
   });
+  const adaptation = new AdaptationService({
+    ctx,
+    sendStats: () => sender.stats,
+    log: getLogger("adaptation"),
+  });
+  ctx.onQos = adaptation.onQos;
+  adaptation.start();
   const admin = installAdmin(ctx, { initialPassword: opts.adminPassword });
   const app = createApp(ctx, [admin.extension, ...(opts.extensions ?? [])]);
   const http = Deno.serve({
@@ -259,6 +267,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     closed = true;
     clearInterval(sweepTimer);
     clearInterval(statsTimer);
+    adaptation.stop();
     unsubscribe();
     sessions.endAll(reason, { type: "server_shutdown", reason });
     admin.close();

@@ -26,10 +26,26 @@ Deno.test("WebSocket: bad JSON, unknown types, bad payloads and unmapped channel
       [[1, 2], "invalid_payload", /object/],
       [{ no: "type" }, "invalid_payload", /type/],
       [{ type: "dance" }, "unknown_type", /dance/],
-      [{ type: "client_config", payload: { channels: [{ id: 7 }] } }, "invalid_payload", /channel 7 is not mapped/],
-      [{ type: "client_config", payload: { channels: [{ id: 33 }] } }, "invalid_payload", /channels\.0\.id/],
-      [{ type: "client_config", payload: { sample_rate: 96000 } }, "invalid_payload", /sample_rate/],
-      [{ type: "client_config", payload: { compression: "flac" } }, "invalid_payload", /compression/],
+      [
+        { type: "client_config", payload: { channels: [{ id: 7 }] } },
+        "invalid_payload",
+        /channel 7 is not mapped/,
+      ],
+      [
+        { type: "client_config", payload: { channels: [{ id: 33 }] } },
+        "invalid_payload",
+        /channels\.0\.id/,
+      ],
+      [
+        { type: "client_config", payload: { sample_rate: 96000 } },
+        "invalid_payload",
+        /sample_rate/,
+      ],
+      [
+        { type: "client_config", payload: { compression: "flac" } },
+        "invalid_payload",
+        /compression/,
+      ],
       [{ type: "client_config" }, "invalid_payload", /payload/],
       [{ type: "ntp_request" }, "invalid_payload", /t1/],
     ];
@@ -117,11 +133,18 @@ Deno.test("HTTP: bad bodies, unknown paths and writes without a session get the 
   const srv = await startTestServer();
   try {
     const post = (path: string, body: string) =>
-      fetch(`${srv.url}${path}`, { method: "POST", body, headers: { "content-type": "application/json" } });
+      fetch(`${srv.url}${path}`, {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json" },
+      });
     let r = await post("/qos-metrics", "{oops");
     assert.equal(r.status, 400);
     assertErrorShape(await r.json(), "bad_json");
-    r = await post("/qos-metrics", JSON.stringify({ client_id: "x", metrics: { jitter_ms: "high" } }));
+    r = await post(
+      "/qos-metrics",
+      JSON.stringify({ client_id: "x", metrics: { jitter_ms: "high" } }),
+    );
     assert.equal(r.status, 400);
     assertErrorShape(await r.json(), "invalid_value");
     r = await post("/qos-metrics", "x".repeat(100 * 1024));
@@ -160,14 +183,20 @@ Deno.test("/qos-metrics is stored for the client and answered with real server f
         bandwidth_mbps: 0.1,
       },
     };
-    const r = await fetch(`${srv.url}/qos-metrics`, { method: "POST", body: JSON.stringify(report) });
+    const r = await fetch(`${srv.url}/qos-metrics`, {
+      method: "POST",
+      body: JSON.stringify(report),
+    });
     const body = await r.json();
     assert.equal(r.status, 200);
     assert.equal(body.status, "ok");
     const m = body.server_metrics;
     assert.equal(m.total_clients, 1);
     assert.ok(m.total_packets_sent >= 20);
-    assert.ok(m.server_memory_usage > 10 && m.server_memory_usage < 4096, `${m.server_memory_usage} MiB`);
+    assert.ok(
+      m.server_memory_usage > 10 && m.server_memory_usage < 4096,
+      `${m.server_memory_usage} MiB`,
+    );
     assert.ok(m.server_cpu_usage >= 0 && m.server_cpu_usage <= 200);
     assert.deepEqual(srv.ctx.sessions.get(probe.clientId)?.qos, report);
     await probe.close();

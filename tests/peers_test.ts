@@ -34,8 +34,21 @@ Deno.test("ffmpeg decodes the stream from the served SDP with the channel ids as
     await Deno.writeTextFile(`${dir}/s.sdp`, ack.sdp);
     const out = await new Deno.Command("ffmpeg", {
       args: [
-        "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "file,udp,rtp",
-        "-i", `${dir}/s.sdp`, "-t", "0.5", "-f", "s32le", "-acodec", "pcm_s32le", "-y", `${dir}/out.raw`,
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-protocol_whitelist",
+        "file,udp,rtp",
+        "-i",
+        `${dir}/s.sdp`,
+        "-t",
+        "0.5",
+        "-f",
+        "s32le",
+        "-acodec",
+        "pcm_s32le",
+        "-y",
+        `${dir}/out.raw`,
       ],
       stdout: "piped",
       stderr: "piped",
@@ -62,7 +75,20 @@ Deno.test("tcpdump sees every RTP packet from the server marked TOS 0xb8 (DSCP E
     const p = await Probe.connect(srv.url);
     p.openUdp();
     const dump = new Deno.Command("tcpdump", {
-      args: ["-i", "lo", "-n", "-v", "-l", "-c", "20", "udp", "and", "dst", "port", String(p.udpPort)],
+      args: [
+        "-i",
+        "lo",
+        "-n",
+        "-v",
+        "-l",
+        "-c",
+        "20",
+        "udp",
+        "and",
+        "dst",
+        "port",
+        String(p.udpPort),
+      ],
       stdout: "piped",
       stderr: "piped",
     }).spawn();
@@ -76,7 +102,11 @@ Deno.test("tcpdump sees every RTP packet from the server marked TOS 0xb8 (DSCP E
     const lines = text.split("\n").filter((l) => l.includes("proto UDP"));
     assert.ok(lines.length >= 20, text + new TextDecoder().decode(out.stderr));
     for (const l of lines) assert.match(l, /tos 0xb8/);
-    assert.match(text, new RegExp(`\\.${srv.rtpPort} > 127\\.0\\.0\\.1\\.${p.udpPort}`), "from the RTP port");
+    assert.match(
+      text,
+      new RegExp(`\\.${srv.rtpPort} > 127\\.0\\.0\\.1\\.${p.udpPort}`),
+      "from the RTP port",
+    );
     await p.close();
   } finally {
     await srv.stop();

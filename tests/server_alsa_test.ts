@@ -49,7 +49,9 @@ Deno.test("the server streams the console's channels exactly, unplug shows an er
   try {
     assert.equal((await r.health()).source_state, "idle");
     const started = r.emu.start(); // resolves once the server opens the device
-    const { probe } = await Probe.streaming(r.srv.url, { channels: [{ id: 2 }, { id: 7 }, { id: 32 }] });
+    const { probe } = await Probe.streaming(r.srv.url, {
+      channels: [{ id: 2 }, { id: 7 }, { id: 32 }],
+    });
     await started;
     const pkts = await probe.waitPackets(40);
     for (const p of pkts.slice(5, 40)) {
@@ -59,7 +61,7 @@ Deno.test("the server streams the console's channels exactly, unplug shows an er
         assert.ok(f[0] < 0 && f[1] > 0 && f[2] < 0, "signs survive (even channels negative)");
       }
       for (let i = 1; i < frames.length; i++) {
-        assert.equal((Math.abs(frames[i][1]) & 0xffff), (Math.abs(frames[i - 1][1]) + 1) & 0xffff);
+        assert.equal(Math.abs(frames[i][1]) & 0xffff, (Math.abs(frames[i - 1][1]) + 1) & 0xffff);
       }
     }
     const h = await r.health();

@@ -49,10 +49,13 @@ const int = (name: string, [min, max]: readonly [number, number]) =>
 const oneOf = <T extends readonly (string | number)[]>(name: string, options: T) =>
   v.picklist(options, `${name} must be one of ${options.join(", ")}`);
 
+/** valibot's object schemas also accept arrays; JSON bodies here must be plain objects. */
+const isRecord = (x: unknown) => typeof x === "object" && x !== null && !Array.isArray(x);
+
 const section = <T extends v.ObjectEntries>(name: string, entries: T) =>
-  v.strictObject(
-    entries,
-    `unknown key in ${name}; allowed: ${Object.keys(entries).join(", ")}`,
+  v.pipe(
+    v.custom<Record<string, unknown>>(isRecord, `${name} must be a JSON object`),
+    v.strictObject(entries, `unknown key in ${name}; allowed: ${Object.keys(entries).join(", ")}`),
   );
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
@@ -103,17 +106,20 @@ const AlsaPatch = section("alsa", {
   ),
 });
 
-const ConfigPatchBody = v.strictObject(
-  {
-    audio: v.optional(AudioPatch),
-    network: v.optional(NetworkPatch),
-    jitter: v.optional(JitterPatch),
-    adaptation: v.optional(AdaptationPatch),
-    alsa: v.optional(AlsaPatch),
-    /** When given, the patch applies only to this version (else 409). */
-    config_version: v.optional(int("config_version", [0, Number.MAX_SAFE_INTEGER])),
-  },
-  "unknown section; allowed: audio, network, jitter, adaptation, alsa, config_version",
+const ConfigPatchBody = v.pipe(
+  v.custom<Record<string, unknown>>(isRecord, "the body must be a JSON object"),
+  v.strictObject(
+    {
+      audio: v.optional(AudioPatch),
+      network: v.optional(NetworkPatch),
+      jitter: v.optional(JitterPatch),
+      adaptation: v.optional(AdaptationPatch),
+      alsa: v.optional(AlsaPatch),
+      /** When given, the patch applies only to this version (else 409). */
+      config_version: v.optional(int("config_version", [0, Number.MAX_SAFE_INTEGER])),
+    },
+    "unknown section; allowed: audio, network, jitter, adaptation, alsa, config_version",
+  ),
 );
 
 function parse<T extends v.GenericSchema>(schema: T, body: unknown): Result<v.InferOutput<T>> {
@@ -194,14 +200,17 @@ const ChannelName = v.pipe(
   v.regex(/^[^\p{Cc}]*$/u, "name must not contain control characters"),
 );
 
-const ChannelEntry = v.strictObject(
-  {
-    id: int("id", [1, CHANNEL_COUNT]),
-    name: ChannelName,
-    enabled: v.boolean("enabled must be true or false"),
-    order: int("order", LIMITS.channel_order),
-  },
-  "unknown key in a channel; allowed: id, name, enabled, order",
+const ChannelEntry = v.pipe(
+  v.custom<Record<string, unknown>>(isRecord, "each channel must be a JSON object"),
+  v.strictObject(
+    {
+      id: int("id", [1, CHANNEL_COUNT]),
+      name: ChannelName,
+      enabled: v.boolean("enabled must be true or false"),
+      order: int("order", LIMITS.channel_order),
+    },
+    "unknown key in a channel; allowed: id, name, enabled, order",
+  ),
 );
 
 const ChannelTable = v.pipe(

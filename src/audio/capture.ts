@@ -49,6 +49,8 @@ export class CaptureController {
   private description = "";
   private channels = 32;
   private faults = 0;
+  /** Failed reopen attempts in the current error state (logged once, then counted). */
+  private failedAttempts = 0;
 
   constructor(private readonly opts: CaptureOptions) {
     this.kind = opts.candidates()[0]?.kind ?? "test";
@@ -108,8 +110,12 @@ export class CaptureController {
         }
         return;
       } catch (e) {
-        lastError = e instanceof Error ? e.message : String(e);
-        this.opts.log.warn("audio source failed to open", { source: c.kind, error: lastError });
+        const message = e instanceof Error ? e.message : String(e);
+        if (this.state !== "error" || message !== this.error) {
+          this.opts.log.warn("audio source failed to open", { source: c.kind, error: message });
+        }
+        lastError = message;
+        if (this.state === "error") this.failedAttempts++;
         await src?.stop().catch(() => {});
       }
     }
@@ -126,7 +132,9 @@ export class CaptureController {
     this.opts.log.info(recovered ? "audio source recovered" : "audio source running", {
       source: this.kind,
       format: fmt.description,
+      failed_attempts: recovered ? this.failedAttempts : undefined,
     });
+    this.failedAttempts = 0;
   }
 
   private onFault(src: Source, error: Error): void {

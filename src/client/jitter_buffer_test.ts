@@ -228,7 +228,11 @@ Deno.test("jitter buffer fades a gap out while jitter is between the thresholds"
 });
 
 Deno.test("jitter buffer unwraps RTP timestamps across 2^32 and restarts on reset", () => {
-  const r = simulate({ packets: 1000, arrival: (i) => 20 + i * 5, initialTs: 0xffff_ff00 - 240 * 300 });
+  const r = simulate({
+    packets: 1000,
+    arrival: (i) => 20 + i * 5,
+    initialTs: 0xffff_ff00 - 240 * 300,
+  });
   assert.equal(r.jb.concealedPackets + r.jb.droppedPackets, 0);
   assert.equal(breaks(r.out, WARMUP / 2), 0);
   r.jb.reset();

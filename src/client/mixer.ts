@@ -18,7 +18,15 @@
  * channel never plays (mute wins over solo). `hidden` does not affect audio.
  */
 
-import { Biquad, EQ_HIGH_HZ, EQ_LOW_HZ, EQ_MID_HZ, highShelf, lowShelf, peaking } from "./biquad.ts";
+import {
+  Biquad,
+  EQ_HIGH_HZ,
+  EQ_LOW_HZ,
+  EQ_MID_HZ,
+  highShelf,
+  lowShelf,
+  peaking,
+} from "./biquad.ts";
 import { DEFAULT_LIMIT_DB, Limiter } from "./limiter.ts";
 import type { ChannelSettings, LimitSettings } from "./settings.ts";
 
@@ -34,7 +42,8 @@ export const DEFAULT_MASTER: Readonly<MasterSettings> = { volume: 1, limit: true
 export function panGains(pan: number): [number, number] {
   const p = Math.max(-1, Math.min(1, pan));
   const theta = ((p + 1) * Math.PI) / 4;
-  return [Math.cos(theta), Math.sin(theta)];
+  const snap = (v: number) => (Math.abs(v) < 1e-12 ? 0 : v); // cos(π/2) is 6e-17, not 0
+  return [snap(Math.cos(theta)), snap(Math.sin(theta))];
 }
 
 /** Which of `channels` are heard, by the mute and solo rules above. */
@@ -142,7 +151,7 @@ export class StereoMixer {
         }
       }
     }
-    if (this.masterGain !== 1) for (let i = 0; i < frames * 2; i++) out[i] *= this.masterGain;
+    if (this.masterGain !== 1) { for (let i = 0; i < frames * 2; i++) out[i] *= this.masterGain; }
     this.masterLimiter?.process(out, frames, 2);
   }
 }

@@ -23,8 +23,16 @@ Deno.test("pan law is constant power: −3 dB at centre, hard left and right are
 
 Deno.test("solo plays only soloed channels, and mute wins over solo", () => {
   const ch = (mute: boolean, solo: boolean) => ({ mute, solo });
-  assert.deepEqual(audible([ch(false, false), ch(true, false), ch(false, false)]), [true, false, true]);
-  assert.deepEqual(audible([ch(false, true), ch(false, false), ch(false, true)]), [true, false, true]);
+  assert.deepEqual(audible([ch(false, false), ch(true, false), ch(false, false)]), [
+    true,
+    false,
+    true,
+  ]);
+  assert.deepEqual(audible([ch(false, true), ch(false, false), ch(false, true)]), [
+    true,
+    false,
+    true,
+  ]);
   assert.deepEqual(audible([ch(true, true), ch(false, false)]), [false, true]); // muted solo: no solo
 });
 
@@ -97,7 +105,9 @@ Deno.test("limiter keeps a hot signal under its ceiling and releases smoothly", 
   const lim = new Limiter(fs, -6);
   const ceil = dbToLinear(-6);
   const buf = new Float32Array(fs);
-  for (let i = 0; i < fs; i++) buf[i] = (i < fs / 2 ? 4 : 0.1) * Math.sin((2 * Math.PI * 440 * i) / fs);
+  for (let i = 0; i < fs; i++) {
+    buf[i] = (i < fs / 2 ? 4 : 0.1) * Math.sin((2 * Math.PI * 440 * i) / fs);
+  }
   lim.process(buf, fs, 1);
   let peak = 0;
   for (const v of buf) peak = Math.max(peak, Math.abs(v));
@@ -109,7 +119,10 @@ Deno.test("limiter keeps a hot signal under its ceiling and releases smoothly", 
 Deno.test("mixer master limiter (limit: true = −1 dBFS) holds a 32-channel hot mix", () => {
   const n = 4800, ch = 32;
   const m = new StereoMixer(48000);
-  m.configure(Array.from({ length: ch }, (_, i) => i + 1), (id) => ({ ...defaultChannelSettings(id), volume: 2 }));
+  m.configure(
+    Array.from({ length: ch }, (_, i) => i + 1),
+    (id) => ({ ...defaultChannelSettings(id), volume: 2 }),
+  );
   const input = new Float32Array(n * ch);
   for (let f = 0; f < n; f++) for (let c = 0; c < ch; c++) input[f * ch + c] = Math.sin(f / 10);
   const out = new Float32Array(2 * n);

@@ -31,8 +31,11 @@ import {
   ntpRequestMessage,
   type ServerMessage,
 } from "./messages.ts";
+import type { AudioOutput } from "./audio_output.ts";
+import { JitterBuffer } from "./jitter_buffer.ts";
+import type { MasterSettings } from "./mixer.ts";
 import { PacketQueue } from "./packet_queue.ts";
-import { ThresholdPlayout } from "./playout.ts";
+import { PlayoutDriver } from "./playout_driver.ts";
 import { RtpReceiver } from "./receiver.ts";
 import { type ChannelSettings, defaultChannelSettings } from "./settings.ts";
 import { type ClientSummary, summarize } from "./summary.ts";
@@ -70,6 +73,12 @@ export interface ClientOptions {
   ntpIntervalMs?: number;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
+  /** Uniform [0, 1) for the back-off jitter (default Math.random). */
+  random?: () => number;
+  /** Opens where the mix goes, at the first stream's rate; absent = nothing is played. */
+  openOutput?: (sampleRate: number) => AudioOutput;
+  /** Master volume and limiter of the mix. */
+  master?: MasterSettings;
   /** Limit for each HTTP request and each awaited WebSocket answer. */
   requestTimeoutMs?: number;
 }
@@ -81,8 +90,16 @@ const SHUTDOWN_BACKOFF_MS = 1000;
 export class ReferenceClient {
   readonly receiver: RtpReceiver;
   readonly clockSync = new ClockSync();
-  readonly playout: ThresholdPlayout;
+  readonly playout: JitterBuffer;
+  readonly driver: PlayoutDriver;
+  /** Sessions re-established after the first one. */
   reconnects = 0;
+  /** Connection attempts after the first (failed ones included). */
+  reconnectAttempts = 0;
+  /** `server_metrics` of the latest `/qos-metrics` answer. */
+  serverMetrics: Record<string, unknown> | null = null;
+  private sessionsStarted = 0;
+  private channelSettingsById = new Map<number, ChannelSettings>();
   clientId = "";
   meta: AudioMeta | null = null;
   /** The current session's ack (null between sessions). */
@@ -116,7 +133,19 @@ export class ReferenceClient {
     this.startedMs = this.clock.now();
     this.backoffMs = opts.backoffInitialMs ?? 250;
     this.thresholds = resolveJitterThresholds(opts.jitterEnv ?? {}, null);
-    this.playout = new ThresholdPlayout(this.thresholds);
+    this.playout = new JitterBuffer({
+      thresholds: this.thresholds,
+      storeSamples: opts.openOutput !== undefined,
+    });
+    this.setChannelSettings(opts.channelSettings ?? []);
+    this.driver = new PlayoutDriver({
+      jitter: this.playout,
+      clock: this.clock,
+      openOutput: opts.openOutput ?? null,
+      settingsOf: (id) => this.channelSettingsById.get(id),
+      master: () => this.opts.master ?? { volume: 1, limit: true },
+      log: this.log,
+    });
     this.receiver = new RtpReceiver({
       sink: this.playout,
       offsetMs: () => this.clockSync.offsetMs,
@@ -140,8 +169,15 @@ export class ReferenceClient {
     return this.stopped;
   }
 
+  /** The client's channel settings changed (mix only; the stream is unchanged). */
+  setChannelSettings(channels: readonly ChannelSettings[]): void {
+    this.channelSettingsById = new Map(channels.map((c) => [c.id, c]));
+    this.driver?.remix();
+  }
+
   /** Starts receiving and the control loop; returns at once. */
   start(): this {
+    this.driver.start();
     this.recvDone = this.receiveLoop();
     this.runDone = this.run();
     return this;
@@ -171,6 +207,7 @@ export class ReferenceClient {
     this.wake?.();
     void this.link?.close(1000, "client stopping");
     this.opts.udp.close();
+    this.driver.stop();
     if (this.delayTimer !== undefined) clearTimeout(this.delayTimer);
     this.delayTimer = undefined;
     for (const fn of this.stopListeners.splice(0)) fn();
@@ -219,9 +256,11 @@ export class ReferenceClient {
     let first = true;
     while (!this.stopped) {
       if (!first) {
-        this.reconnects++;
-        this.log(`[WS] reconnecting in ${this.backoffMs} ms (reconnect #${this.reconnects})`);
-        await this.sleep(this.backoffMs);
+        this.reconnectAttempts++;
+        // Jittered: 50–100 % of the back-off, so clients of one server do not retry in step.
+        const wait = Math.round(this.backoffMs * (0.5 + 0.5 * (this.opts.random ?? Math.random)()));
+        this.log(`[WS] reconnecting in ${wait} ms (attempt #${this.reconnectAttempts})`);
+        await this.sleep(wait);
         this.backoffMs = Math.min(this.backoffMs * 2, this.opts.backoffMaxMs ?? 5000);
         if (this.stopped) break;
       }
@@ -281,6 +320,7 @@ export class ReferenceClient {
       }));
       const ack = await link.next("client_config_ack", timeout);
       this.applyAck(ack.payload);
+      if (this.sessionsStarted++ > 0) this.reconnects++;
       this.backoffMs = this.opts.backoffInitialMs ?? 250;
       timers.push(setInterval(() => this.reportQos(), this.opts.qosIntervalMs ?? 5000));
       await link.closed;
@@ -319,11 +359,13 @@ export class ReferenceClient {
     this.ack = a;
     this.lastAck = a;
     const opus = a.encoding === "opus";
+    const clockRate = opus ? 48000 : a.sample_rate;
+    this.driver.setStream(a.channels, clockRate);
     this.receiver.setStream({
       ssrc: a.ssrc,
       payloadType: a.payload_type ?? (opus ? PT_OPUS : PT_PCM),
       encoding: a.encoding,
-      clockRate: opus ? 48000 : a.sample_rate,
+      clockRate,
       channels: a.channels,
     });
     this.log(
@@ -411,10 +453,16 @@ export class ReferenceClient {
         (m.packet_loss_rate * 100).toFixed(2)
       }% jitter=${m.jitter_ms.toFixed(2)}ms latency=${m.latency_ms.toFixed(1)}ms bandwidth=${
         m.bandwidth_mbps.toFixed(2)
-      }Mbps concealed=${this.playout.concealedPackets} dropped=${this.playout.droppedPackets}`,
+      }Mbps concealed=${this.playout.concealedPackets} dropped=${this.playout.droppedPackets} ` +
+        `buffer=${this.playout.delayMs.toFixed(0)}ms`,
     );
     try {
-      await this.http("POST", "/qos-metrics", qosReport(this.clientId, this.clock.now(), m));
+      const ans = await this.http(
+        "POST",
+        "/qos-metrics",
+        qosReport(this.clientId, this.clock.now(), m),
+      ) as { server_metrics?: Record<string, unknown> } | null;
+      if (ans && typeof ans.server_metrics === "object") this.serverMetrics = ans.server_metrics;
       this.qosReportsSent++;
     } catch (e) {
       if (this.qosErrors++ === 0 || this.qosErrors % 10 === 0) {

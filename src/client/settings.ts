@@ -51,8 +51,17 @@ export interface ChannelSettings {
   limit: LimitSettings | boolean;
 }
 
+/** The mix's master strip (client-side only; not in contract §11's example). */
+export interface MasterStripSettings {
+  /** Linear gain 0–2. */
+  volume: number;
+  /** Output limiter; `true` = −1 dBFS. */
+  limit: LimitSettings | boolean;
+}
+
 export interface ClientSettings {
   server: string;
+  master: MasterStripSettings;
   /** Asked sample rate; null = the server's current rate. */
   sample_rate: number | null;
   compression: Compression;
@@ -86,7 +95,13 @@ export function defaultChannelSettings(id: number, name?: string, order?: number
 }
 
 export function defaultSettings(server: string): ClientSettings {
-  return { server, sample_rate: null, compression: "none", channels: [] };
+  return {
+    server,
+    master: { volume: 1, limit: true },
+    sample_rate: null,
+    compression: "none",
+    channels: [],
+  };
 }
 
 type Obj = Record<string, unknown>;
@@ -100,18 +115,17 @@ function bool(v: unknown, fallback: boolean): boolean {
   return typeof v === "boolean" ? v : fallback;
 }
 
+function normalizeLimit(v: unknown, fallback: LimitSettings | boolean): LimitSettings | boolean {
+  if (typeof v === "boolean") return v;
+  if (!isObj(v)) return fallback;
+  return { enabled: bool(v.enabled, true), threshold_db: clampNum(v.threshold_db, -60, 0, -6) };
+}
+
 function normalizeChannel(v: unknown): ChannelSettings | null {
   if (!isObj(v) || !Number.isInteger(v.id) || (v.id as number) < 1) return null;
   const d = defaultChannelSettings(v.id as number);
   const eq = isObj(v.eq) ? v.eq : {};
-  let limit: LimitSettings | boolean = d.limit;
-  if (typeof v.limit === "boolean") limit = v.limit;
-  else if (isObj(v.limit)) {
-    limit = {
-      enabled: bool(v.limit.enabled, true),
-      threshold_db: clampNum(v.limit.threshold_db, -60, 0, -6),
-    };
-  }
+  const limit = normalizeLimit(v.limit, d.limit);
   return {
     id: d.id,
     name: typeof v.name === "string" && v.name !== "" ? v.name : d.name,
@@ -138,6 +152,12 @@ export function normalizeSettings(raw: unknown, server: string): ClientSettings 
   if (!isObj(raw)) return s;
   if (typeof raw.sample_rate === "number" && raw.sample_rate > 0) s.sample_rate = raw.sample_rate;
   if (raw.compression === "opus" || raw.compression === "none") s.compression = raw.compression;
+  if (isObj(raw.master)) {
+    s.master = {
+      volume: clampNum(raw.master.volume, 0, VOLUME_MAX, 1),
+      limit: normalizeLimit(raw.master.limit, true),
+    };
+  }
   const seen = new Set<number>();
   for (const c of Array.isArray(raw.channels) ? raw.channels : []) {
     const ch = normalizeChannel(c);

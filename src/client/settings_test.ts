@@ -15,6 +15,7 @@ Deno.test("settings load defaults when nothing or garbage is stored", () => {
   const st = new MemoryStorage();
   assert.deepEqual(loadSettings(st, SERVER), {
     server: SERVER,
+    master: { volume: 1, limit: true },
     sample_rate: null,
     compression: "none",
     channels: [],
@@ -27,6 +28,7 @@ Deno.test("settings save then load round-trips the contract example", () => {
   const st = new MemoryStorage();
   const example = {
     server: SERVER,
+    master: { volume: 0.9, limit: { enabled: true, threshold_db: -3 } },
     sample_rate: 48000,
     compression: "opus" as const,
     channels: [{

@@ -21,6 +21,12 @@ export interface ClientSummary {
   reconnects: number;
   concealed_packets: number;
   dropped_packets: number;
+  /** Of dropped_packets: arrived after their frames were played. */
+  late_packets: number;
+  /** The jitter buffer's target delay and its jitter estimate (97th percentile lateness), ms. */
+  playout_delay_ms: number;
+  playout_jitter_ms: number;
+  reconnect_attempts: number;
   duplicates: number;
   reordered: number;
   ssrc: number | null;
@@ -73,6 +79,10 @@ export function summarize(
     reconnects: c.reconnects,
     concealed_packets: c.playout.concealedPackets,
     dropped_packets: c.playout.droppedPackets,
+    late_packets: c.playout.latePackets,
+    playout_delay_ms: fin(c.playout.delayMs) ?? 0,
+    playout_jitter_ms: fin(c.playout.jitterMs) ?? 0,
+    reconnect_attempts: c.reconnectAttempts,
     duplicates: r.seq.duplicates,
     reordered: r.seq.reordered,
     ssrc: a?.ssrc ?? null,
