@@ -32,11 +32,14 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) {
+/** Runs the command line and exits with its status (also the entry of builds: .ci/bundle.ts). */
+export async function runMain(args: string[]): Promise<never> {
   try {
-    Deno.exit(await main(Deno.args));
+    Deno.exit(await main(args));
   } catch (e) {
     console.error(`m32-server: ${e instanceof Error ? e.message : e}`);
     Deno.exit(1);
   }
 }
+
+if (import.meta.main) await runMain(Deno.args);

@@ -3,7 +3,9 @@
 // {"type":"hello","history":[…]} once and {"type":"snapshot",…} every second.
 
 const API = "/api/admin";
-const CHART_WINDOW_MS = 10 * 60 * 1000;
+/** The charts show up to 10 minutes, at least 1 (a young server shows what it has). */
+const CHART_MAX_WINDOW_MS = 10 * 60 * 1000;
+const CHART_MIN_WINDOW_MS = 60 * 1000;
 const RECONNECT_MS = 2000;
 const SESSION_ENDED = 4401;
 const LOG_LINES = 30;
@@ -72,6 +74,8 @@ const state = {
   live: null,
   liveWanted: false,
   lastVersion: null,
+  /** Saves in flight: their own version bump is not a change "elsewhere". */
+  saving: 0,
 };
 
 // ---------------------------------------------------------------- formatting
@@ -224,13 +228,17 @@ async function onSaveSettings(ev) {
   const patch = settingsPatch();
   if (Object.keys(patch).length === 0) return;
   $("settings-save").disabled = true;
+  state.saving++;
   try {
     const r = await api("PATCH", "/config", patch);
+    state.lastVersion = r.config_version;
     await loadConfig();
     flash($("settings-status"), savedText(r));
   } catch (e) {
     flash($("settings-status"), e.message, true);
     settingsChanged();
+  } finally {
+    state.saving--;
   }
 }
 
@@ -386,13 +394,17 @@ async function onSaveChannels() {
     order: orderOf(i),
   })).sort((a, b) => a.id - b.id);
   $("channels-save").disabled = true;
+  state.saving++;
   try {
     const r = await api("PUT", "/channels", body);
+    state.lastVersion = r.config_version;
     await loadChannels();
     flash($("channels-status"), savedText(r));
   } catch (e) {
     flash($("channels-status"), e.message, true);
     channelsChanged();
+  } finally {
+    state.saving--;
   }
 }
 
@@ -476,10 +488,12 @@ function onSnapshot(msg) {
   const p = msg.point;
   const last = state.history[state.history.length - 1];
   if (p && (!last || p.t > last.t)) state.history.push(p);
-  const cutoff = msg.time - CHART_WINDOW_MS;
+  const cutoff = msg.time - CHART_MAX_WINDOW_MS;
   while (state.history.length > 0 && state.history[0].t < cutoff) state.history.shift();
   drawCharts(msg.time);
-  if (state.lastVersion !== null && st.config_version !== state.lastVersion) {
+  if (
+    state.saving === 0 && state.lastVersion !== null && st.config_version !== state.lastVersion
+  ) {
     onConfigChangedElsewhere(st.config_version);
   }
 }
@@ -638,22 +652,30 @@ function niceMax(v) {
   return 10 * exp;
 }
 
-function drawCharts(now = Date.now()) {
-  for (const c of CHARTS) drawChart(c, now);
+function fmtSpan(ms) {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s} s` : `${+(s / 60).toFixed(1)} min`;
 }
 
-function drawChart(c, now) {
+function drawCharts(now = Date.now()) {
+  const first = state.history[0]?.t ?? now;
+  const win = Math.min(CHART_MAX_WINDOW_MS, Math.max(CHART_MIN_WINDOW_MS, now - first));
+  $("h-charts").textContent = `Quality, last ${fmtSpan(win)}`;
+  for (const c of CHARTS) drawChart(c, now, win);
+}
+
+function drawChart(c, now, win) {
   const fig = $(c.id);
   const pts = state.history.filter((p) => p[c.key] !== null);
   const latest = pts[pts.length - 1];
   const max = niceMax(Math.max(c.min, ...pts.map((p) => p[c.key])));
-  const x0 = now - CHART_WINDOW_MS;
-  const X = (t) => PAD.l + ((t - x0) / CHART_WINDOW_MS) * (CW - PAD.l - PAD.r);
+  const x0 = now - win;
+  const X = (t) => PAD.l + ((t - x0) / win) * (CW - PAD.l - PAD.r);
   const Y = (v) => PAD.t + (1 - v / max) * (CH - PAD.t - PAD.b);
   const svg = s("svg", {
     viewBox: `0 0 ${CW} ${CH}`,
     role: "img",
-    "aria-label": `${c.title} over the last 10 minutes`,
+    "aria-label": `${c.title} over the last ${fmtSpan(win)}`,
   });
   for (const f of [0, 0.5, 1]) {
     const y = Y(max * f);
@@ -662,14 +684,14 @@ function drawChart(c, now) {
     label.textContent = `${+(max * f).toFixed(2)}`;
     svg.append(label);
   }
-  for (const [minAgo, anchor] of [[10, "start"], [5, "middle"], [0, "end"]]) {
+  for (const [part, anchor] of [[1, "start"], [0.5, "middle"], [0, "end"]]) {
     const t = s("text", {
       class: "axis-label",
-      x: X(now - minAgo * 60000),
+      x: X(now - part * win),
       y: CH - 4,
       "text-anchor": anchor,
     });
-    t.textContent = minAgo === 0 ? "now" : `−${minAgo} min`;
+    t.textContent = part === 0 ? "now" : `−${fmtSpan(part * win)}`;
     svg.append(t);
   }
   // Break the line where a sample has no data (nobody reporting).
@@ -696,6 +718,7 @@ function drawChart(c, now) {
   if (d) svg.append(s("path", { class: "line", d }));
   const value = latest ? `${latest[c.key].toFixed(c.digits)} ${c.unit}` : "no data";
   fig.className = `chart ${c.cls}`;
+  fig.dataset.points = String(pts.length);
   fig.replaceChildren(h("figcaption", {}, h("span", {}, c.title), h("strong", {}, value)), svg);
 }
 

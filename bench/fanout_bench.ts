@@ -28,6 +28,7 @@ import { cpuUsage } from "node:process";
 import type { Period } from "../src/audio/source.ts";
 import { type TestSignalMode, TestSignalSource } from "../src/audio/test_signal.ts";
 import { createSender, SENDER_KINDS, type SenderKind } from "../src/net/create_sender.ts";
+import { planPackets } from "../src/rtp/packetizer.ts";
 import { StreamingEngine } from "../src/session/engine.ts";
 import { SeededRandom, systemClock } from "../src/util/clock.ts";
 import { int, num, table } from "./report.ts";
@@ -39,6 +40,7 @@ export const FRAMES_PER_PERIOD = (SAMPLE_RATE * PTIME_MS) / 1000;
 export const SOURCE_CHANNELS = 32;
 export const CLIENT_CHANNELS = 16;
 export const MAX_DATAGRAM_BYTES = 1400;
+export const L24_BYTES = 3;
 export const DSCP_EF = 46;
 export const EXT_INTERVAL_MS = 5000;
 const LOOPBACK = "127.0.0.1";
@@ -91,7 +93,22 @@ export interface FanoutResult {
   workP99: number;
   periods: number;
   skippedPeriods: number;
+  /**
+   * The sender fell behind by more than MAX_BACKLOG_S of output (datagrams
+   * queued but not yet handed to the kernel) and the case was cut short.
+   */
+  saturated: boolean;
+  /** Largest backlog seen, datagrams (engine.totalPackets − sent − errors). */
+  maxBacklog: number;
 }
+
+/**
+ * The deno sender queues one promise (and one copy) per datagram without
+ * backpressure: once it cannot keep up, memory grows without bound (GBs in
+ * seconds at 50 clients). Beyond this much queued output the case stops.
+ */
+export const MAX_BACKLOG_S = 1;
+const WATCH_MS = 100;
 
 /** The 16 channel ids client `i` listens to. */
 export function channelsFor(mode: LayoutMode, i: number): number[] {
@@ -187,9 +204,24 @@ export async function runFanoutCase(
     clock,
   });
 
+  let maxBacklog = 0;
+  const perPeriod = planPackets(FRAMES_PER_PERIOD, CLIENT_CHANNELS * L24_BYTES, MAX_DATAGRAM_BYTES);
+  const limit = MAX_BACKLOG_S * (1000 / PTIME_MS) * clients * perPeriod.packets;
+  /** Sleeps `ms`; false as soon as the sender's backlog passes `limit`. */
+  const watch = async (ms: number): Promise<boolean> => {
+    const end = performance.now() + ms;
+    for (let left = ms; left > 0; left = end - performance.now()) {
+      await sleep(Math.min(WATCH_MS, left));
+      const backlog = engine.totalPackets - udp.stats.packets - udp.stats.errors;
+      if (backlog > maxBacklog) maxBacklog = backlog;
+      if (backlog > limit) return false;
+    }
+    return true;
+  };
+
   try {
     await source.start(sink, { onFault: () => {} });
-    await sleep(warmupS * 1000);
+    let saturated = !(await watch(warmupS * 1000));
 
     const r0 = await counter.snapshot();
     engine.captureToWire.reset();
@@ -201,7 +233,7 @@ export async function runFanoutCase(
     const t0 = performance.now();
     const c0 = cpuUsage();
 
-    await sleep(durationS * 1000);
+    if (!saturated) saturated = !(await watch(durationS * 1000));
 
     const c = cpuUsage(c0);
     const wallMs = performance.now() - t0;
@@ -240,6 +272,8 @@ export async function runFanoutCase(
       workP99: work.percentile(99),
       periods,
       skippedPeriods: source.skippedPeriods - skipped0,
+      saturated,
+      maxBacklog,
     };
   } finally {
     await source.stop();
@@ -289,6 +323,7 @@ export function formatFanout(results: readonly FanoutResult[]): string {
     { title: "late p99", value: (r) => num(r.lateP99, 2) },
     { title: "work p50", value: (r) => num(r.workP50, 3) },
     { title: "p99", value: (r) => num(r.workP99, 3) },
+    { title: "note", value: (r) => (r.saturated ? "SATURATED" : ""), align: "left" },
   ]);
 }
 
@@ -311,7 +346,7 @@ if (import.meta.main) {
     onResult: (r) =>
       console.error(
         `  ${r.sender} ${r.layout} ×${r.clients}: ${num(r.cpuPercent)} % CPU, ` +
-          `c2w p99 ${num(r.captureToWireP99, 2)} ms`,
+          `c2w p99 ${num(r.captureToWireP99, 2)} ms${r.saturated ? " SATURATED" : ""}`,
       ),
   });
   console.log(formatFanout(results));

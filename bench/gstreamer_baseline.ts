@@ -28,6 +28,7 @@ import {
   CLIENT_CHANNELS,
   DSCP_EF,
   FRAMES_PER_PERIOD,
+  L24_BYTES,
   MAX_DATAGRAM_BYTES,
   PTIME_MS,
   SAMPLE_RATE,
@@ -36,7 +37,6 @@ import { int, num, table } from "./report.ts";
 import { UdpCounter } from "./udp_count_client.ts";
 
 const GST_LAUNCH = "gst-launch-1.0";
-const L24_BYTES = 3;
 const NS_PER_MS = 1_000_000;
 /** /proc/<pid>/stat: utime and stime are fields 14 and 15; after "comm)" the first is field 3. */
 const STAT_UTIME_INDEX = 14 - 3;

@@ -114,7 +114,10 @@ function formatComparison(fan: FanoutResult[], gst: GstResult[]): string {
     { title: "µs/pkt ÷gst", value: (r) => ratio(r.mm?.cpuUsPerPacket, r.gst?.cpuUsPerPacket) },
     { title: "distinct %", value: (r) => num(r.mmDistinct?.cpuPercent) },
     { title: "÷gst", value: (r) => ratio(r.mmDistinct?.cpuPercent, r.gst?.cpuPercent) },
-    { title: "deno same %", value: (r) => num(r.deno?.cpuPercent) },
+    {
+      title: "deno same %",
+      value: (r) => num(r.deno?.cpuPercent) + (r.deno?.saturated ? " SAT" : ""),
+    },
     { title: "÷gst", value: (r) => ratio(r.deno?.cpuPercent, r.gst?.cpuPercent) },
     { title: "c2w p99 ms", value: (r) => num(r.mm?.captureToWireP99, 2) },
     {
@@ -166,7 +169,10 @@ async function main(): Promise<void> {
       durationS,
       warmupS,
       onResult: (r) =>
-        console.error(`  ${r.sender} ${r.layout} ×${r.clients}: ${num(r.cpuPercent)} % CPU`),
+        console.error(
+          `  ${r.sender} ${r.layout} ×${r.clients}: ${num(r.cpuPercent)} % CPU` +
+            (r.saturated ? " SATURATED" : ""),
+        ),
     });
     say(formatFanout(fan));
     results.fanout = fan;

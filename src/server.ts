@@ -70,9 +70,14 @@ export interface RunningServer {
   close(reason?: string): Promise<void>;
 }
 
-/** The parts of the configuration that change what is on the wire. */
+/**
+ * The parts of the configuration that change what is on the wire. Channel
+ * names are not among them: RTP carries ids, so a rename never cuts a
+ * musician's audio (clients see the new name in /audio-meta).
+ */
 function wireSignature(cfg: Config, channels: ChannelConfig[]): string {
-  return JSON.stringify([cfg.audio, cfg.network, cfg.alsa, channels]);
+  const mapping = channels.map((c) => [c.id, c.enabled, c.order]);
+  return JSON.stringify([cfg.audio, cfg.network, cfg.alsa, mapping]);
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {

@@ -120,7 +120,19 @@ Deno.test("client command line prints a JSON summary as its last stdout line", a
     const out: string[] = [];
     const err: string[] = [];
     const code = await runClientCli(
-      ["--server", srv.url, "--udp-port", "0", "--channels", "5,32", "--duration", "1", "--json"],
+      [
+        "--server",
+        srv.url,
+        "--udp-port",
+        "0",
+        "--channels",
+        "5,32",
+        "--duration",
+        "1",
+        "--json",
+        "--settings",
+        "none",
+      ],
       { env: () => undefined, stdout: (l) => out.push(l), stderr: (l) => err.push(l) },
     );
     assert.equal(code, 0, err.join("\n"));
@@ -155,7 +167,17 @@ Deno.test("client command line exits 2 on bad usage and 1 when no audio arrives"
     );
     assert.equal(code, 2); // 33 is outside 1–32: a usage error before connecting
     const code2 = await runClientCli(
-      ["--server", "http://127.0.0.1:1", "--udp-port", "0", "--duration", "0.3", "--json"],
+      [
+        "--server",
+        "http://127.0.0.1:1",
+        "--udp-port",
+        "0",
+        "--duration",
+        "0.3",
+        "--json",
+        "--settings",
+        "none",
+      ],
       { env: () => undefined, stdout: (l) => out.push(l), stderr: (l) => err.push(l) },
     );
     assert.equal(code2, 1); // nothing listens there: no audio
@@ -170,7 +192,7 @@ Deno.test("client gives up (exit 1, error in the summary) on a channel the serve
     const out: string[] = [];
     const err: string[] = [];
     const code = await runClientCli(
-      ["--server", srv.url, "--udp-port", "0", "--channels", "1,7", "--json"],
+      ["--server", srv.url, "--udp-port", "0", "--channels", "1,7", "--json", "--settings", "none"],
       { env: () => undefined, stdout: (l) => out.push(l), stderr: (l) => err.push(l) },
     );
     assert.equal(code, 1);

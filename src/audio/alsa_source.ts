@@ -28,6 +28,7 @@ import {
   WRITE,
 } from "./alsa_ring.ts";
 import { CaptureTimeline } from "./alsa_timeline.ts";
+import { workerUrl } from "../system/embedded_worker.ts";
 import type { WorkerMessage, WorkerRequest } from "./alsa_worker.ts";
 import {
   CHANNEL_MODES,
@@ -116,7 +117,11 @@ export class AlsaSource implements Source {
     const gen = ++this.generation;
     this.gaps = 0;
     this.burst = { count: 0, firstMs: 0, lastMs: 0, lostFrames: 0 };
-    const worker = new Worker(new URL("./alsa_worker.ts", import.meta.url), { type: "module" });
+    // In a bundle or binary the worker's code is embedded (src/system/embedded_worker.ts).
+    const worker = new Worker(
+      workerUrl("alsa_worker", new URL("./alsa_worker.ts", import.meta.url)),
+      { type: "module" },
+    );
     this.worker = worker;
     let closedResolve!: () => void;
     this.workerClosed = new Promise((r) => (closedResolve = r));

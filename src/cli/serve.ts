@@ -2,6 +2,8 @@
 import { SOURCE_MODES, type SourceMode } from "../audio/source_factory.ts";
 import { SENDER_KINDS, type SenderKind } from "../net/create_sender.ts";
 import { startServer } from "../server.ts";
+import { preflight } from "../system/preflight.ts";
+import { SdNotifier } from "../system/sd_notify.ts";
 import { getLogger } from "../util/log.ts";
 import { intOption, parseFlags } from "./flags.ts";
 
@@ -14,6 +16,9 @@ export const SERVE_USAGE = `m32-server serve [flags]
   --heartbeat-timeout S  seconds without a client message before it is dropped
   --hostname ADDR        bind address (default 0.0.0.0)
   --sender KIND          sendmmsg | deno (default sendmmsg)`;
+
+/** Longest graceful shutdown before the process exits anyway (the unit's TimeoutStopSec is 10 s). */
+export const SHUTDOWN_TIMEOUT_MS = 5000;
 
 export async function runServe(args: string[]): Promise<number> {
   const { flags } = parseFlags(args, {
@@ -41,6 +46,25 @@ export async function runServe(args: string[]): Promise<number> {
   if (!SENDER_KINDS.includes(sender)) {
     throw new Error(`--sender must be one of ${SENDER_KINDS.join(", ")}, got ${sender}`);
   }
+  const log = getLogger("main");
+  const checked = preflight(source);
+  for (const w of checked.warnings) log.warn(w);
+  if (checked.fatal.length > 0) throw new Error(checked.fatal.join("; "));
+  const notifier = SdNotifier.fromEnv((e, count) => {
+    if (count === 1 || count % 100 === 0) log.warn("sd_notify failed", { error: e, count });
+  });
+  // Listen before starting, so a stop request during start-up is not lost.
+  // The first signal starts the graceful shutdown; a second one cuts it short.
+  let signalled!: (sig: string) => void;
+  let forced!: (v: "forced") => void;
+  const stop = new Promise<string>((resolve) => (signalled = resolve));
+  const secondSignal = new Promise<"forced">((resolve) => (forced = resolve));
+  let signals = 0;
+  const listeners = (["SIGTERM", "SIGINT"] as const).map((sig) => {
+    const f = () => (++signals === 1 ? signalled(sig) : forced("forced"));
+    Deno.addSignalListener(sig, f);
+    return [sig, f] as const;
+  });
   const server = await startServer({
     httpPort: intOption(flags, "http-port", "M32_HTTP_PORT", 8080, 0, 65535),
     rtpPort: intOption(flags, "rtp-port", "M32_RTP_PORT", 5004, 0, 65535),
@@ -53,14 +77,28 @@ export async function runServe(args: string[]): Promise<number> {
     hostname: flags.hostname === undefined ? undefined : String(flags.hostname),
     sender,
   });
-  const log = getLogger("main");
-  const stop = new Promise<string>((resolve) => {
-    for (const sig of ["SIGTERM", "SIGINT"] as const) {
-      Deno.addSignalListener(sig, () => resolve(sig));
-    }
-  });
+  notifier.ready(
+    `serving: http port ${server.httpPort}, rtp port ${server.rtpPort}, source ${source}`,
+  );
+  notifier.startWatchdog();
   const sig = await stop;
   log.info("signal received, shutting down", { signal: sig });
-  await server.close("server shutting down");
+  notifier.stopping();
+  notifier.stopWatchdog();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    server.close("server shutting down").then(() => "closed" as const),
+    new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), SHUTDOWN_TIMEOUT_MS))),
+    secondSignal,
+  ]);
+  clearTimeout(timer);
+  if (outcome !== "closed") {
+    log.warn("graceful shutdown incomplete; exiting anyway", {
+      reason: outcome,
+      waited_ms: outcome === "timeout" ? SHUTDOWN_TIMEOUT_MS : undefined,
+    });
+  }
+  for (const [sig, f] of listeners) Deno.removeSignalListener(sig, f);
+  notifier.close();
   return 0;
 }

@@ -5,6 +5,12 @@
 
 import { parseArgs } from "node:util";
 import type { JitterThresholds } from "./api.ts";
+import type { AudioOutput } from "./audio_output.ts";
+import { AlsaOutput } from "./alsa_output.ts";
+import { type ClientSettings, loadSettings, reconcileChannels, saveSettings } from "./settings.ts";
+import { FileSettingsStorage } from "./settings_file.ts";
+import type { WavBits } from "./wav.ts";
+import { WavFileOutput } from "./wav_file.ts";
 import type { Compression } from "./messages.ts";
 import { ReferenceClient } from "./session.ts";
 import type { ClientSummary } from "./summary.ts";
@@ -18,6 +24,12 @@ export const CLIENT_USAGE = `m32-server client [flags]   receive channels and re
   --sample-rate N      48000, 44100, 32000 or 24000 (default: the server's rate)
   --duration S         stop after S seconds (default: until Ctrl-C)
   --json               print the summary as one JSON object (last stdout line)
+  --out FILE.wav       write the stereo mix as a WAV file (finalised on exit)
+  --bits 16|24         WAV sample size (default 16)
+  --play DEVICE        play the stereo mix on an ALSA device (e.g. default, hw:0, null)
+  --settings FILE|none per-server client settings (§11 channels, mix, rate, compression);
+                       default ~/.config/m32-client/<host_port>.json, or
+                       ./m32-client-settings.json without $HOME; "none" = do not load or save
 environment: UDP_PORT, FORCE_DELAY_MS, JITTER_INTERPOLATE_MS, JITTER_DROP_MS`;
 
 const SAMPLE_RATES = [48000, 44100, 32000, 24000];
@@ -34,14 +46,57 @@ export interface ClientCliConfig {
   udpPort: number;
   channels?: number[];
   compression: Compression;
+  /** --compression was given (it then overrides the stored setting). */
+  compressionGiven: boolean;
   sampleRate?: number;
   durationS?: number;
   json: boolean;
   forceDelayMs: number;
   jitterEnv: Partial<JitterThresholds>;
+  outPath?: string;
+  bits: WavBits;
+  playDevice?: string;
+  /** null = settings are neither loaded nor saved. */
+  settingsPath: string | null;
+}
+
+/** The per-server settings file when --settings is not given. */
+export function defaultSettingsPath(server: string, home: string | undefined): string {
+  const u = new URL(server);
+  const name = `${u.hostname}_${u.port || (u.protocol === "https:" ? "443" : "80")}`.replace(
+    /[^A-Za-z0-9._-]/g,
+    "_",
+  );
+  return home ? `${home}/.config/m32-client/${name}.json` : "./m32-client-settings.json";
+}
+
+/** The settings key of a server URL: "host:port". */
+export function serverKey(server: string): string {
+  return new URL(server).host;
 }
 
 class UsageError extends Error {}
+
+/** Opens every output; one that fails to open is logged and left out. */
+function teeOutputs(
+  opens: ((rate: number) => AudioOutput)[],
+  rate: number,
+  log: (line: string) => void,
+): AudioOutput {
+  const outs: AudioOutput[] = [];
+  for (const open of opens) {
+    try {
+      outs.push(open(rate));
+    } catch (e) {
+      log(`[PLAY] ${(e as Error).message}`);
+    }
+  }
+  return {
+    sampleRate: rate,
+    write: (stereo, frames) => outs.forEach((o) => o.write(stereo, frames)),
+    close: () => outs.forEach((o) => o.close()),
+  };
+}
 
 function intIn(v: string, what: string, lo: number, hi: number): number {
   if (!/^\d+$/.test(v.trim())) throw new UsageError(`${what} must be an integer, got "${v}"`);
@@ -69,6 +124,10 @@ export function parseClientArgs(
         "sample-rate": { type: "string" },
         duration: { type: "string" },
         json: { type: "boolean" },
+        out: { type: "string" },
+        bits: { type: "string" },
+        play: { type: "string" },
+        settings: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -122,7 +181,19 @@ export function parseClientArgs(
   const jd = env("JITTER_DROP_MS");
   if (ji) jitterEnv.interpolate = intIn(ji, "JITTER_INTERPOLATE_MS", 1, 10_000);
   if (jd) jitterEnv.drop = intIn(jd, "JITTER_DROP_MS", 1, 10_000);
+  const bitsText = v.bits ?? "16";
+  if (bitsText !== "16" && bitsText !== "24") {
+    throw new UsageError(`--bits must be 16 or 24, got "${bitsText}"`);
+  }
+  const settingsPath = v.settings === "none"
+    ? null
+    : v.settings ?? defaultSettingsPath(server, env("HOME"));
   return {
+    outPath: v.out,
+    bits: Number(bitsText) as WavBits,
+    playDevice: v.play,
+    settingsPath,
+    compressionGiven: v.compression !== undefined,
     server,
     udpPort,
     channels,
@@ -174,16 +245,37 @@ export async function runClientCli(args: string[], io: ClientCliIo = {}): Promis
     err(`m32-server client: cannot open UDP port ${cfg.udpPort}: ${(e as Error).message}`);
     return 1;
   }
+  const storage = cfg.settingsPath === null ? null : new FileSettingsStorage(cfg.settingsPath);
+  const settings: ClientSettings = storage
+    ? loadSettings(storage, serverKey(cfg.server))
+    : loadSettings({ getItem: () => null, setItem: () => {} }, serverKey(cfg.server));
+  if (cfg.sampleRate !== undefined) settings.sample_rate = cfg.sampleRate;
+  if (cfg.compressionGiven) settings.compression = cfg.compression;
+  const requested = cfg.channels ??
+    (settings.channels.length > 0 ? settings.channels.map((c) => c.id) : undefined);
+  const outputs: ((rate: number) => AudioOutput)[] = [];
+  if (cfg.outPath !== undefined) {
+    const path = cfg.outPath;
+    outputs.push((rate) => new WavFileOutput(path, rate, cfg.bits));
+  }
+  if (cfg.playDevice !== undefined) {
+    const dev = cfg.playDevice;
+    outputs.push((rate) => new AlsaOutput(dev, rate, err));
+  }
   const client = new ReferenceClient({
     server: cfg.server,
     udp,
-    channels: cfg.channels,
-    compression: cfg.compression,
-    sampleRate: cfg.sampleRate,
+    channels: requested,
+    channelSettings: settings.channels,
+    master: settings.master,
+    compression: settings.compression,
+    sampleRate: settings.sample_rate ?? undefined,
     forceDelayMs: cfg.forceDelayMs,
     jitterEnv: cfg.jitterEnv,
+    openOutput: outputs.length === 0 ? undefined : (rate) => teeOutputs(outputs, rate, err),
     log: err,
   }).start();
+  if (cfg.settingsPath !== null) err(`[CFG] settings ${cfg.settingsPath}`);
   err(
     `[RTP] listening on udp port ${client.udpPort}` +
       (cfg.forceDelayMs > 0 ? `, FORCE_DELAY_MS=${cfg.forceDelayMs}` : ""),
@@ -201,6 +293,18 @@ export async function runClientCli(args: string[], io: ClientCliIo = {}): Promis
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
   }
   const summary = await client.stop();
+  if (storage !== null && client.meta !== null) {
+    const mapped = client.meta.channels.filter((c) =>
+      requested === undefined || requested.includes(c.id)
+    );
+    reconcileChannels(settings, mapped);
+    try {
+      await Deno.mkdir(cfg.settingsPath!.replace(/\/[^/]*$/, "") || ".", { recursive: true });
+      saveSettings(storage, settings);
+    } catch (e) {
+      err(`[CFG] cannot save settings to ${cfg.settingsPath}: ${(e as Error).message}`);
+    }
+  }
   if (cfg.json) out(JSON.stringify(summary));
   else for (const line of humanSummary(summary)) out(line);
   if (summary.error !== null) return 1;

@@ -14,7 +14,24 @@ Deno.test("client flags have the contract's defaults", () => {
     json: false,
     forceDelayMs: 0,
     jitterEnv: {},
+    outPath: undefined,
+    bits: 16,
+    playDevice: undefined,
+    settingsPath: "./m32-client-settings.json",
+    compressionGiven: false,
   });
+});
+
+Deno.test("client settings file defaults to ~/.config per server, and none disables it", () => {
+  const c = parseClientArgs(["--server", "http://10.0.0.2:8080"], env({ HOME: "/home/u" }));
+  assert.ok(c !== "help");
+  assert.equal(c.settingsPath, "/home/u/.config/m32-client/10.0.0.2_8080.json");
+  const d = parseClientArgs(["--settings", "none", "--out", "m.wav", "--bits", "24"], env({}));
+  assert.ok(d !== "help");
+  assert.equal(d.settingsPath, null);
+  assert.equal(d.outPath, "m.wav");
+  assert.equal(d.bits, 24);
+  assert.throws(() => parseClientArgs(["--bits", "8"], env({})), /--bits must be 16 or 24/);
 });
 
 Deno.test("client flags and environment are read and the flag wins over UDP_PORT", () => {

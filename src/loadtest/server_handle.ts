@@ -1,0 +1,65 @@
+/** Starts src/loadtest/server_proc.ts as a child process and stops it (SIGTERM). */
+
+export interface ServerHandle {
+  url: string;
+  httpPort: number;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+const PROC = new URL("./server_proc.ts", import.meta.url).pathname;
+
+export async function spawnServer(opts: {
+  port?: number;
+  hostname?: string;
+  dataDir: string;
+  maxClients: number;
+}): Promise<ServerHandle> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      "--unstable-net",
+      PROC,
+      "--port",
+      String(opts.port ?? 0),
+      "--hostname",
+      opts.hostname ?? "127.0.0.1",
+      "--data-dir",
+      opts.dataDir,
+      "--max-clients",
+      String(opts.maxClients),
+    ],
+    stdout: "piped",
+    stderr: "null",
+    stdin: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("load test server exited before it was listening");
+    text += value;
+  }
+  const info = JSON.parse(text.slice(0, text.indexOf("\n")));
+  // Keep draining stdout so the child never blocks on a full pipe.
+  (async () => {
+    try {
+      while (!(await reader.read()).done) { /* discard */ }
+    } catch { /* closed */ }
+  })();
+  const url = opts.hostname && opts.hostname !== "0.0.0.0" && opts.hostname !== "127.0.0.1"
+    ? info.url
+    : `http://127.0.0.1:${info.http_port}`;
+  return {
+    url,
+    httpPort: info.http_port,
+    pid: child.pid,
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      await child.status;
+    },
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * The load test's own server, in a child process so its CPU and memory are
+ * measured apart from the clients': the real `startServer` with the test
+ * signal and a fresh data directory. Prints one JSON line on stdout
+ * ({"url","http_port","pid"}) once listening; server logs go to stderr.
+ * SIGTERM closes it gracefully (clients get `server_shutdown`).
+ *
+ *   deno run -A src/loadtest/server_proc.ts --port 0 --hostname 0.0.0.0 \
+ *     --data-dir DIR --max-clients 60
+ */
+
+import { parseArgs } from "node:util";
+import { startServer } from "../server.ts";
+import { logConfig } from "../util/log.ts";
+
+const { values: v } = parseArgs({
+  args: Deno.args,
+  options: {
+    port: { type: "string", default: "0" },
+    hostname: { type: "string", default: "127.0.0.1" },
+    "data-dir": { type: "string" },
+    "max-clients": { type: "string", default: "20" },
+  },
+});
+logConfig.write = (line) => console.error(line);
+const dataDir = v["data-dir"] ?? await Deno.makeTempDir({ prefix: "m32-loadtest-srv-" });
+const srv = await startServer({
+  httpPort: Number(v.port),
+  rtpPort: 0,
+  hostname: v.hostname,
+  dataDir,
+  source: "test",
+});
+srv.ctx.store.patch({ network: { max_clients: Number(v["max-clients"]) } });
+console.log(JSON.stringify({ url: srv.url, http_port: srv.httpPort, pid: Deno.pid }));
+Deno.addSignalListener("SIGTERM", async () => {
+  await srv.close("load test server stopping");
+  Deno.exit(0);
+});

@@ -1,0 +1,39 @@
+/**
+ * Workers that run from a single-file build. `deno bundle` and `deno compile`
+ * leave `new Worker(new URL("./x.ts", import.meta.url))` pointing at a file the
+ * build does not carry, so the build (.ci/bundle.ts) bundles each worker into
+ * its own JavaScript and registers it here, by name, before the program starts.
+ * From the source tree nothing is registered and the worker's own file is used,
+ * so `deno task test` and `deno task start` run the source as written.
+ */
+
+const embedded = new Map<string, string>();
+const urls = new Map<string, string>();
+
+/** Registers the bundled code of worker `name` (called by the build's entry module). */
+export function embedWorker(name: string, code: string): void {
+  embedded.set(name, code);
+  const old = urls.get(name);
+  if (old) URL.revokeObjectURL(old);
+  urls.delete(name);
+}
+
+/** Whether worker `name` runs from embedded code. */
+export function isWorkerEmbedded(name: string): boolean {
+  return embedded.has(name);
+}
+
+/**
+ * The URL to start worker `name` from: a blob: URL of its embedded code in a
+ * build, else `sourceUrl` (its file in the source tree).
+ */
+export function workerUrl(name: string, sourceUrl: URL): string | URL {
+  const code = embedded.get(name);
+  if (code === undefined) return sourceUrl;
+  let url = urls.get(name);
+  if (!url) {
+    url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+    urls.set(name, url);
+  }
+  return url;
+}

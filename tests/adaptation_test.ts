@@ -1,0 +1,332 @@
+/**
+ * Dynamic sample rate (contract §7) against the real server: reported latency
+ * or loss above the thresholds for hold_s steps the rate down (SQLite,
+ * /audio-meta, config_changed with reason and new_sample_rate), good reports
+ * step it back up; the reference client's own reports drive it too, with
+ * FORCE_DELAY_MS and with real loss from nftables inside a network namespace.
+ */
+
+import assert from "node:assert/strict";
+import { startTestServer, type TestServer } from "./helpers/server.ts";
+import { Probe } from "./helpers/probe.ts";
+import { ReferenceClient } from "../src/client/session.ts";
+import { openUdpSource } from "../src/client/udp_source.ts";
+import { parseClientArgs } from "../src/client/cli.ts";
+
+const SHORT_HOLDS = { hold_s: 2, recover_hold_s: 3, latency_ms: 50 };
+const WAIT_MS = 30_000;
+
+function activeRate(srv: TestServer): number {
+  const row = srv.ctx.store.db.prepare("SELECT sample_rate FROM audio_config WHERE active = 1")
+    .get() as { sample_rate: number };
+  return row.sample_rate;
+}
+
+async function metaRate(srv: TestServer): Promise<number> {
+  const meta = await (await fetch(`${srv.url}/audio-meta`)).json();
+  return meta.sample_rate;
+}
+
+function report(clientId: string, n: number, latencyMs: number) {
+  return {
+    client_id: clientId,
+    timestamp: new Date().toISOString(),
+    metrics: {
+      packets_received: n,
+      packets_expected: n,
+      packet_loss_rate: 0,
+      jitter_ms: 0.5,
+      latency_ms: latencyMs,
+      bandwidth_mbps: 1,
+    },
+  };
+}
+
+/** Posts a report for `probe` every 250 ms until it receives the `config_changed` event. */
+async function reportUntilChanged(srv: TestServer, probe: Probe, latencyMs: number) {
+  let n = 0;
+  let done = false;
+  const poster = (async () => {
+    while (!done) {
+      n += 50;
+      const r = await fetch(`${srv.url}/qos-metrics`, {
+        method: "POST",
+        body: JSON.stringify(report(probe.clientId, n, latencyMs)),
+      });
+      assert.equal(r.status, 200);
+      await r.body?.cancel();
+      await new Promise((res) => setTimeout(res, 250));
+    }
+  })();
+  try {
+    return await probe.until(
+      "config_changed event",
+      () =>
+        probe.messages.find((m) =>
+          m.type === "event" && (m.payload as { type: string }).type === "config_changed"
+        )?.payload as Record<string, unknown> | undefined,
+      WAIT_MS,
+    );
+  } finally {
+    done = true;
+    await poster;
+  }
+}
+
+Deno.test("high reported latency steps 48000 → 44100 (SQLite, /audio-meta, config_changed); good reports step back up", async () => {
+  const srv = await startTestServer();
+  const probes: Probe[] = [];
+  try {
+    srv.ctx.store.patch({ adaptation: SHORT_HOLDS });
+    assert.equal(activeRate(srv), 48000);
+    const { probe, ack } = await Probe.streaming(srv.url, { channels: [{ id: 1 }] });
+    probes.push(probe);
+    assert.equal(ack.sample_rate, 48000);
+    await probe.waitPackets(5);
+
+    const down = await reportUntilChanged(srv, probe, 150);
+    assert.equal(down.new_sample_rate, 44100);
+    assert.match(String(down.reason), /^latency too high, lowering sample rate/);
+    assert.match(String(down.reason), /150 ms over the 50 ms threshold/);
+    const warning = probe.messages.find((m) =>
+      m.type === "event" && (m.payload as { type: string }).type === "network_warning"
+    )?.payload as Record<string, unknown> | undefined;
+    assert.ok(warning, "the client over the threshold was warned first");
+    assert.equal(warning.latency_ms, 150);
+    await probe.until("session end", () => probe.closeCode !== null);
+    assert.equal(activeRate(srv), 44100);
+    assert.equal(await metaRate(srv), 44100);
+    assert.ok(srv.logs.some((l) => /lowering sample rate .*to_hz=44100/.test(l)), "logged");
+
+    // The client reconnects at the new rate; good reports bring 48000 back.
+    const again = await Probe.streaming(srv.url, { channels: [{ id: 1 }] });
+    probes.push(again.probe);
+    assert.equal(again.ack.sample_rate, 44100);
+    await again.probe.waitPackets(5);
+    const up = await reportUntilChanged(srv, again.probe, 5);
+    assert.equal(up.new_sample_rate, 48000);
+    assert.match(String(up.reason), /^network quality good, raising sample rate/);
+    assert.equal(activeRate(srv), 48000);
+    assert.equal(await metaRate(srv), 48000);
+  } finally {
+    for (const p of probes) await p.close();
+    await srv.stop();
+  }
+});
+
+Deno.test("with adaptation disabled, high latency only warns the client and the rate stays", async () => {
+  const srv = await startTestServer();
+  try {
+    srv.ctx.store.patch({ adaptation: { ...SHORT_HOLDS, enabled: false } });
+    const { probe } = await Probe.streaming(srv.url, { channels: [{ id: 1 }] });
+    try {
+      await probe.waitPackets(5);
+      // 16 reports over hold_s many times: enough to step were it enabled (see the test above).
+      for (let i = 1; i <= 16; i++) {
+        const r = await fetch(`${srv.url}/qos-metrics`, {
+          method: "POST",
+          body: JSON.stringify(report(probe.clientId, i * 50, 150)),
+        });
+        await r.body?.cancel();
+        await new Promise((res) => setTimeout(res, 250));
+      }
+      const events = probe.messages.filter((m) => m.type === "event")
+        .map((m) => (m.payload as { type: string }).type);
+      assert.ok(events.includes("network_warning"), JSON.stringify(events));
+      assert.ok(!events.includes("config_changed"), JSON.stringify(events));
+      assert.equal(activeRate(srv), 48000);
+    } finally {
+      await probe.close();
+    }
+  } finally {
+    await srv.stop();
+  }
+});
+
+/** Polls until `cond` holds; fails naming `what` after a generous limit. */
+async function until(what: string, cond: () => boolean, limitMs = WAIT_MS): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+Deno.test("the reference client with FORCE_DELAY_MS=120 reports high latency and the server steps down", async () => {
+  const srv = await startTestServer();
+  srv.ctx.store.patch({ adaptation: SHORT_HOLDS });
+  const env = (name: string) => name === "FORCE_DELAY_MS" ? "120" : undefined;
+  const flags = parseClientArgs(["--udp-port", "0", "--channels", "1,2"], env);
+  assert.ok(flags !== "help");
+  assert.equal(flags.forceDelayMs, 120);
+  const lines: string[] = [];
+  const client = new ReferenceClient({
+    server: srv.url,
+    udp: openUdpSource(flags.udpPort, "127.0.0.1"),
+    channels: flags.channels,
+    forceDelayMs: flags.forceDelayMs,
+    qosIntervalMs: 500,
+    backoffInitialMs: 50,
+    log: (l) => lines.push(l),
+  }).start();
+  try {
+    await until(
+      "a config_changed event at the client",
+      () => lines.some((l) => l.startsWith("[WS] event config_changed")),
+    );
+    const line = lines.find((l) => l.startsWith("[WS] event config_changed"))!;
+    const payload = JSON.parse(line.slice("[WS] event config_changed ".length));
+    assert.equal(payload.new_sample_rate, 44100, line);
+    assert.match(payload.reason, /^latency too high, lowering sample rate/);
+    const reported = lines.filter((l) => l.startsWith("[QoS]"));
+    assert.ok(reported.length >= 2, "stepped on the client's own reports");
+    assert.ok(activeRate(srv) <= 44100);
+    // The client reconnects and streams at the lowered rate.
+    await until(
+      "a session at a lowered rate",
+      () => client.ack !== null && client.ack.sample_rate <= 44100 && client.reconnects >= 1,
+    );
+  } finally {
+    await client.stop();
+    await srv.stop();
+  }
+});
+
+// ---- loss on a real link: a network namespace, a veth pair and nftables ----
+
+async function sh(...cmd: string[]): Promise<{ ok: boolean; out: string }> {
+  try {
+    const r = await new Deno.Command(cmd[0], {
+      args: cmd.slice(1),
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .output();
+    const dec = new TextDecoder();
+    return { ok: r.success, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
+  } catch (e) {
+    return { ok: false, out: (e as Error).message };
+  }
+}
+
+/** Why the namespace test cannot run here (computed at load time), or "" when it can. */
+async function netnsUnavailable(): Promise<string> {
+  if (Deno.build.os !== "linux") return "not Linux";
+  const ns = `m32ad-probe-${Deno.pid}`;
+  const add = await sh("ip", "netns", "add", ns);
+  if (!add.ok) return `ip netns not permitted: ${add.out.trim()}`;
+  try {
+    const nft = await sh("ip", "netns", "exec", ns, "nft", "add", "table", "inet", "m32probe");
+    if (!nft.ok) return `nftables not usable in a namespace: ${nft.out.trim()}`;
+    return "";
+  } finally {
+    await sh("ip", "netns", "del", ns);
+  }
+}
+
+const NETNS_SKIP = await netnsUnavailable();
+if (NETNS_SKIP) console.error(`adaptation loss test skipped: ${NETNS_SKIP}`);
+
+Deno.test({
+  name: "30 % RTP loss on the client's link (nftables in a netns) steps the rate down",
+  ignore: NETNS_SKIP !== "",
+  async fn() {
+    const tag = `${Deno.pid % 10000}`;
+    const ns = `m32ad-${tag}`;
+    const hostIf = `m32a${tag}`;
+    const nsIf = `m32b${tag}`;
+    // A /30 from 10.200.0.0/16 that is not in use on this host.
+    const used = (await sh("ip", "-4", "addr")).out;
+    let net = "";
+    for (let i = 0; i < 64 && !net; i++) {
+      const c = `10.200.${Math.floor(Math.random() * 256)}.${4 * Math.floor(Math.random() * 63)}`;
+      const base = c.split(".").slice(0, 3).join(".") + ".";
+      const last = Number(c.split(".")[3]);
+      if (!used.includes(base + (last + 1)) && !used.includes(base + (last + 2))) net = c;
+    }
+    const base = net.split(".").slice(0, 3).join(".");
+    const last = Number(net.split(".")[3]);
+    const serverIp = `${base}.${last + 1}`;
+    const clientIp = `${base}.${last + 2}`;
+    let srv: TestServer | null = null;
+    let child: Deno.ChildProcess | null = null;
+    try {
+      for (
+        const cmd of [
+          ["ip", "netns", "add", ns],
+          ["ip", "link", "add", hostIf, "type", "veth", "peer", "name", nsIf],
+          ["ip", "link", "set", nsIf, "netns", ns],
+          ["ip", "addr", "add", `${serverIp}/30`, "dev", hostIf],
+          ["ip", "link", "set", hostIf, "up"],
+          ["ip", "netns", "exec", ns, "ip", "addr", "add", `${clientIp}/30`, "dev", nsIf],
+          ["ip", "netns", "exec", ns, "ip", "link", "set", nsIf, "up"],
+          ["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"],
+        ]
+      ) {
+        const r = await sh(...cmd);
+        assert.ok(r.ok, `${cmd.join(" ")}: ${r.out}`);
+      }
+      srv = await startTestServer({ hostname: serverIp });
+      srv.ctx.store.patch({ adaptation: { ...SHORT_HOLDS, latency_ms: 1000 } });
+      // Receiving side: drop 30 % of the RTP datagrams from the server's RTP port.
+      const rules = `table inet m32loss {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    ip saddr ${serverIp} udp sport ${srv.rtpPort} numgen random mod 100 < 30 drop
+  }
+}`;
+      const nftFile = await Deno.makeTempFile({ suffix: ".nft" });
+      await Deno.writeTextFile(nftFile, rules);
+      const nft = await sh("ip", "netns", "exec", ns, "nft", "-f", nftFile);
+      await Deno.remove(nftFile);
+      assert.ok(nft.ok, nft.out);
+
+      const main = new URL("../main.ts", import.meta.url).pathname;
+      child = new Deno.Command("ip", {
+        args: [
+          "netns",
+          "exec",
+          ns,
+          Deno.execPath(),
+          "run",
+          "--allow-all",
+          main,
+          "client",
+          "--server",
+          `http://${serverIp}:${srv.httpPort}`,
+          "--udp-port",
+          "0",
+          "--channels",
+          "1,2",
+          "--duration",
+          "60",
+        ],
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      await until(
+        "a rate step",
+        () => srv!.logs.some((l) => l.includes("lowering sample rate")),
+        60_000,
+      );
+      const line = srv.logs.find((l) => l.includes("lowering sample rate"))!;
+      assert.match(line, /to_hz=44100/);
+      assert.match(line, /packet loss too high, lowering sample rate/);
+      const loss = Number(/loss_rate=([\d.]+)/.exec(line)?.[1]);
+      assert.ok(loss > 0.15 && loss < 0.45, `median loss ${loss} with 30 % dropped`);
+      assert.ok(activeRate(srv) <= 44100);
+    } finally {
+      if (child) {
+        try {
+          child.kill("SIGTERM");
+        } catch {
+          // already gone
+        }
+        await child.status;
+      }
+      if (srv) await srv.stop();
+      await sh("ip", "netns", "del", ns);
+      await sh("ip", "link", "del", hostIf);
+    }
+  },
+});
