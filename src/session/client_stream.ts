@@ -22,6 +22,8 @@ export class ClientStream {
   constructor(
     readonly clientId: string,
     readonly dest: UdpDestination,
+    /** Where this client's datagrams go: the shared UDP sender, or a browser transport. */
+    readonly sender: PacketSender,
     readonly layout: StreamLayout,
     readonly input: PeriodSlot,
     readonly ssrc: number,
@@ -31,7 +33,8 @@ export class ClientStream {
   ) {}
 
   /** Writes and queues the packets its layout rendered for this period. */
-  emit(sender: PacketSender): void {
+  emit(): void {
+    const sender = this.sender;
     const layout = this.layout;
     const n = layout.packetCount;
     const msPerTick = 1000 / layout.rtpClockRate;

@@ -62,6 +62,11 @@ export interface ClientStreamParams {
   ssrc: number;
   sequence: number;
   timestampBase: number;
+  /**
+   * A transport of the client's own (a browser's DataChannel or WebSocket);
+   * default: the server's UDP sender to (hostname, port).
+   */
+  sender?: PacketSender;
 }
 
 interface RateStream extends PeriodSlot {
@@ -84,6 +89,8 @@ export interface EngineOptions {
 export class StreamingEngine {
   readonly clients = new Map<string, ClientStream>();
   private clientList: ClientStream[] = [];
+  /** Every sender a client uses (the UDP one first), flushed once per period. */
+  private senderList: PacketSender[] = [];
   private readonly layouts = new Map<string, StreamLayout>();
   private layoutList: StreamLayout[] = [];
   private readonly rates = new Map<number, RateStream>();
@@ -112,9 +119,11 @@ export class StreamingEngine {
     this.removeClient(p.clientId);
     const layout = this.acquireLayout(p.spec);
     const rate = this.acquireRate(layout.inputRate);
+    const sender = p.sender ?? this.opts.sender;
     const stream = new ClientStream(
       p.clientId,
-      this.opts.sender.destination(p.hostname, p.port),
+      sender.destination(p.hostname, p.port),
+      sender,
       layout,
       rate,
       p.ssrc,
@@ -123,7 +132,7 @@ export class StreamingEngine {
       this.opts.extIntervalMs,
     );
     this.clients.set(p.clientId, stream);
-    this.clientList = [...this.clients.values()];
+    this.refreshLists();
     if (this.clientList.length === 1) this.opts.onActiveChange?.(true);
     return stream;
   }
@@ -132,11 +141,16 @@ export class StreamingEngine {
     const stream = this.clients.get(clientId);
     if (!stream) return undefined;
     this.clients.delete(clientId);
-    this.clientList = [...this.clients.values()];
+    this.refreshLists();
     this.releaseLayout(stream.layout);
     this.releaseRate(stream.input as RateStream);
     if (this.clientList.length === 0) this.opts.onActiveChange?.(false);
     return stream;
+  }
+
+  private refreshLists(): void {
+    this.clientList = [...this.clients.values()];
+    this.senderList = [...new Set([this.opts.sender, ...this.clientList.map((c) => c.sender)])];
   }
 
   private acquireRate(rate: number): RateStream {
@@ -213,17 +227,16 @@ export class StreamingEngine {
       }
     }
     // 2. once per layout, 3. once per client, 4. batched send
-    const sender = this.opts.sender;
     const clients = this.clientList;
     for (let i = 0; i < clients.length; i++) {
       const c = clients[i];
       const p = c.input.current;
       if (!p) continue;
       c.layout.render(p, this.periods);
-      c.emit(sender);
+      c.emit();
       this.totalPackets += c.layout.packetCount;
     }
-    sender.flush();
+    for (let i = 0; i < this.senderList.length; i++) this.senderList[i].flush();
     this.captureToWire.add(this.opts.clock.now() - period.captureTimeMs);
   };
 }
