@@ -100,6 +100,18 @@ export interface FanoutResult {
   saturated: boolean;
   /** Largest backlog seen, datagrams (engine.totalPackets − sent − errors). */
   maxBacklog: number;
+  /**
+   * Sent less than KEPT_UP_SHARE of the nominal output, or the source had to
+   * drop periods: the process could not keep up in real time.
+   */
+  behind: boolean;
+}
+
+export const KEPT_UP_SHARE = 0.98;
+
+/** A case whose numbers describe sustained real-time streaming. */
+export function healthy(r: FanoutResult): boolean {
+  return !r.saturated && !r.behind;
 }
 
 /**
@@ -187,9 +199,22 @@ export async function runFanoutCase(
   const late = new Samples(capacity);
   const work = new Samples(capacity);
   let recording = false;
+  let saturated = false;
+  let maxBacklog = 0;
+  const perPeriod = planPackets(FRAMES_PER_PERIOD, CLIENT_CHANNELS * L24_BYTES, MAX_DATAGRAM_BYTES);
+  const nominalPerSecond = (1000 / PTIME_MS) * clients * perPeriod.packets;
+  const limit = MAX_BACKLOG_S * nominalPerSecond;
   const sink = (p: Period): void => {
+    if (saturated) return;
     const t0 = clock.now();
     engine.onPeriod(p);
+    // Checked here, not in a timer: a saturated event loop runs timers too late.
+    const backlog = engine.totalPackets - udp.stats.packets - udp.stats.errors;
+    if (backlog > maxBacklog) maxBacklog = backlog;
+    if (backlog > limit) {
+      saturated = true;
+      return;
+    }
     if (!recording) return;
     const t1 = clock.now();
     late.add(t0 - (p.captureTimeMs + PTIME_MS));
@@ -204,24 +229,18 @@ export async function runFanoutCase(
     clock,
   });
 
-  let maxBacklog = 0;
-  const perPeriod = planPackets(FRAMES_PER_PERIOD, CLIENT_CHANNELS * L24_BYTES, MAX_DATAGRAM_BYTES);
-  const limit = MAX_BACKLOG_S * (1000 / PTIME_MS) * clients * perPeriod.packets;
-  /** Sleeps `ms`; false as soon as the sender's backlog passes `limit`. */
+  /** Sleeps `ms`; false as soon as the sender is saturated. */
   const watch = async (ms: number): Promise<boolean> => {
     const end = performance.now() + ms;
-    for (let left = ms; left > 0; left = end - performance.now()) {
+    for (let left = ms; left > 0 && !saturated; left = end - performance.now()) {
       await sleep(Math.min(WATCH_MS, left));
-      const backlog = engine.totalPackets - udp.stats.packets - udp.stats.errors;
-      if (backlog > maxBacklog) maxBacklog = backlog;
-      if (backlog > limit) return false;
     }
-    return true;
+    return !saturated;
   };
 
   try {
     await source.start(sink, { onFault: () => {} });
-    let saturated = !(await watch(warmupS * 1000));
+    await watch(warmupS * 1000);
 
     const r0 = await counter.snapshot();
     engine.captureToWire.reset();
@@ -233,7 +252,7 @@ export async function runFanoutCase(
     const t0 = performance.now();
     const c0 = cpuUsage();
 
-    if (!saturated) saturated = !(await watch(durationS * 1000));
+    if (!saturated) await watch(durationS * 1000);
 
     const c = cpuUsage(c0);
     const wallMs = performance.now() - t0;
@@ -259,8 +278,8 @@ export async function runFanoutCase(
       systemPercent: (c.system / 1000 / wallMs) * 100,
       sentPerSecond: sent / wallS,
       packetsPerPeriod: periods > 0 ? sent / periods : NaN,
-      receivedPerSecond: received / wallS,
-      lossPercent: sent > 0 ? Math.max(0, (1 - received / sent) * 100) : NaN,
+      receivedPerSecond: saturated ? NaN : received / wallS,
+      lossPercent: sent > 0 && !saturated ? Math.max(0, (1 - received / sent) * 100) : NaN,
       sendErrors: udp.stats.errors - errors0,
       cpuUsPerPacket: sent > 0 ? (c.user + c.system) / sent : NaN,
       captureToWireP50: p50,
@@ -274,6 +293,8 @@ export async function runFanoutCase(
       skippedPeriods: source.skippedPeriods - skipped0,
       saturated,
       maxBacklog,
+      behind: saturated || source.skippedPeriods - skipped0 > 0 ||
+        sent / wallS < KEPT_UP_SHARE * nominalPerSecond,
     };
   } finally {
     await source.stop();
@@ -282,7 +303,39 @@ export async function runFanoutCase(
   }
 }
 
-/** Every (sender, layout, client count) case, one after the other. */
+interface CaseArgs {
+  sender: SenderKind;
+  layout: LayoutMode;
+  clients: number;
+  durationS: number;
+  warmupS: number;
+  signal: TestSignalMode;
+}
+
+/**
+ * Runs one case in a fresh Deno process (`--case <json>`), so no case
+ * inherits another's heap, JIT state or unsent backlog (a saturated deno
+ * sender keeps its queued datagrams alive after close).
+ */
+async function runCaseInChild(c: CaseArgs): Promise<FanoutResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--unstable-net", SELF, "--case", JSON.stringify(c)],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  if (!out.success || !text) {
+    throw new Error(
+      `fan-out case ${JSON.stringify(c)} failed (exit ${out.code}): ` +
+        new TextDecoder().decode(out.stderr).trim().slice(-2000),
+    );
+  }
+  return JSON.parse(text.split("\n").at(-1)!) as FanoutResult;
+}
+
+const SELF = new URL(import.meta.url).pathname;
+
+/** Every (sender, layout, client count) case, one after the other, each in its own process. */
 export async function benchFanout(opts: FanoutOptions = {}): Promise<FanoutResult[]> {
   const clients = opts.clients ?? [1, 5, 20, 50];
   const senders = opts.senders ?? [...SENDER_KINDS];
@@ -294,7 +347,7 @@ export async function benchFanout(opts: FanoutOptions = {}): Promise<FanoutResul
   for (const sender of senders) {
     for (const layout of layouts) {
       for (const n of clients) {
-        const r = await runFanoutCase(sender, layout, n, durationS, warmupS, signal);
+        const r = await runCaseInChild({ sender, layout, clients: n, durationS, warmupS, signal });
         opts.onResult?.(r);
         out.push(r);
       }
@@ -323,11 +376,21 @@ export function formatFanout(results: readonly FanoutResult[]): string {
     { title: "late p99", value: (r) => num(r.lateP99, 2) },
     { title: "work p50", value: (r) => num(r.workP50, 3) },
     { title: "p99", value: (r) => num(r.workP99, 3) },
-    { title: "note", value: (r) => (r.saturated ? "SATURATED" : ""), align: "left" },
+    {
+      title: "note",
+      value: (r) => (r.saturated ? "SATURATED" : r.behind ? "BEHIND" : ""),
+      align: "left",
+    },
   ]);
 }
 
-if (import.meta.main) {
+if (import.meta.main && Deno.args[0] === "--case") {
+  const c = JSON.parse(Deno.args[1]) as CaseArgs;
+  const r = await runFanoutCase(c.sender, c.layout, c.clients, c.durationS, c.warmupS, c.signal);
+  console.log(JSON.stringify(r));
+  // A saturated deno sender may still hold queued sends: do not wait for them.
+  Deno.exit(0);
+} else if (import.meta.main) {
   const arg = (name: string) => {
     const i = Deno.args.indexOf(name);
     return i >= 0 ? Deno.args[i + 1] : undefined;
@@ -346,7 +409,9 @@ if (import.meta.main) {
     onResult: (r) =>
       console.error(
         `  ${r.sender} ${r.layout} ×${r.clients}: ${num(r.cpuPercent)} % CPU, ` +
-          `c2w p99 ${num(r.captureToWireP99, 2)} ms${r.saturated ? " SATURATED" : ""}`,
+          `c2w p99 ${num(r.captureToWireP99, 2)} ms${
+            r.saturated ? " SATURATED" : r.behind ? " BEHIND" : ""
+          }`,
       ),
   });
   console.log(formatFanout(results));

@@ -38,6 +38,7 @@ function probe(what: string, load: () => unknown, log: ReturnType<typeof getLogg
 /** The resampler's largest input: a native period of 20 ms at 48 kHz, with room for big ALSA periods. */
 const MAX_NATIVE_PERIOD_FRAMES = 4096;
 import { installAdmin } from "./admin/mod.ts";
+import { listenerExtension } from "./listener/mod.ts";
 import { AdaptationService } from "./qos/adaptation_service.ts";
 
 export interface ServerOptions {
@@ -223,7 +224,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   ctx.onQos = adaptation.onQos;
   adaptation.start();
   const admin = installAdmin(ctx, { initialPassword: opts.adminPassword });
-  const app = createApp(ctx, [admin.extension, ...(opts.extensions ?? [])]);
+  const app = createApp(ctx, [admin.extension, listenerExtension(), ...(opts.extensions ?? [])]);
   const http = Deno.serve({
     port: opts.httpPort,
     hostname: opts.hostname ?? "0.0.0.0",

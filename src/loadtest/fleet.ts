@@ -28,6 +28,7 @@ export interface Snapshot {
   jitterMs: number;
   reconnects: number;
   streaming: boolean;
+  sampleRate: number | null;
 }
 
 export class LoadClient {
@@ -70,6 +71,7 @@ export class LoadClient {
       jitterMs: r.jitter.jitterMs,
       reconnects: this.client.reconnects,
       streaming: this.client.ack !== null,
+      sampleRate: this.client.lastAck?.sample_rate ?? null,
     };
   }
 
@@ -92,6 +94,8 @@ export interface WindowFigures {
   concealed_packets: number;
   dropped_packets: number;
   reconnects: number;
+  /** Sample rates the clients streamed at the window's end (the server may adapt, contract §7). */
+  sample_rates: number[];
 }
 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -124,5 +128,8 @@ export function windowFigures(before: Snapshot[], after: Snapshot[]): WindowFigu
     concealed_packets: conc,
     dropped_packets: drop,
     reconnects: rc,
+    sample_rates: [
+      ...new Set(after.map((s) => s.sampleRate).filter((r) => r !== null)),
+    ] as number[],
   };
 }

@@ -21,6 +21,7 @@ export const LOADTEST_USAGE = `deno task loadtest [flags]
   --force-delay 0,50,100      FORCE_DELAY_MS per client, cycled (default 0)
   --nft-loss P         scenario 3 nftables drop in a namespace (default 10; needs root)
   --no-nft --no-restart
+  --adaptation         keep the own server's sample-rate adaptation (default off: fixed rate)
   --out DIR            report directory (default docs/loadtest)`;
 
 function channelsArg(v: string): number[] | undefined {
@@ -54,6 +55,7 @@ export function parseLoadtestArgs(args: string[]): LoadtestOptions & { out: stri
       "nft-loss": { type: "string", default: "10" },
       "no-nft": { type: "boolean" },
       "no-restart": { type: "boolean" },
+      adaptation: { type: "boolean" },
       out: { type: "string", default: "docs/loadtest" },
       help: { type: "boolean", short: "h" },
     },
@@ -66,7 +68,9 @@ export function parseLoadtestArgs(args: string[]): LoadtestOptions & { out: stri
   const custom = v.loss || v.delay || v.jitter || v.reorder;
   const conditions: Condition[] = custom
     ? [{
-      name: `loss ${v.loss ?? 0}% delay ${v.delay ?? 0} ms jitter ${v.jitter ?? 0} ms reorder ${v.reorder ?? 0}%`,
+      name: `loss ${v.loss ?? 0}% delay ${v.delay ?? 0} ms jitter ${v.jitter ?? 0} ms reorder ${
+        v.reorder ?? 0
+      }%`,
       lossPct: Number(v.loss ?? 0),
       delayMs: Number(v.delay ?? 0),
       jitterMs: Number(v.jitter ?? 0),
@@ -98,6 +102,7 @@ export function parseLoadtestArgs(args: string[]): LoadtestOptions & { out: stri
     nft: !v["no-nft"],
     nftLossPct: Number(v["nft-loss"]),
     restart: !v["no-restart"],
+    adaptation: v.adaptation ?? false,
     log: (line) => console.error(line),
     out: v.out,
   };
@@ -109,12 +114,22 @@ if (import.meta.main) {
   const files = await writeReport(report, out);
   if (report.scenario1) {
     console.log(`## Scenario 1\n\n${markdownSteps(report.scenario1.steps)}\n`);
-    console.log(`knee: ${report.scenario1.knee ? `${report.scenario1.knee.clients} clients — ${report.scenario1.knee_reason}` : "none"}\n`);
+    console.log(
+      `knee: ${
+        report.scenario1.knee
+          ? `${report.scenario1.knee.clients} clients — ${report.scenario1.knee_reason}`
+          : "none"
+      }\n`,
+    );
   }
-  if (report.scenario2) console.log(`## Scenario 2\n\n${markdownSteps([report.scenario2.overall])}\n`);
+  if (report.scenario2) {
+    console.log(`## Scenario 2\n\n${markdownSteps([report.scenario2.overall])}\n`);
+  }
   if (report.scenario3) {
     for (const c of report.scenario3.conditions) {
-      console.log(`scenario 3 ${c.condition.name}: loss ${c.result.loss_pct} % jitter ${c.result.jitter_ms_mean} ms latency ${c.result.latency_ms_mean} ms concealed ${c.result.concealed_packets} dropped ${c.result.dropped_packets}`);
+      console.log(
+        `scenario 3 ${c.condition.name}: loss ${c.result.loss_pct} % jitter ${c.result.jitter_ms_mean} ms latency ${c.result.latency_ms_mean} ms concealed ${c.result.concealed_packets} dropped ${c.result.dropped_packets}`,
+      );
     }
     console.log(`nft: ${JSON.stringify(report.scenario3.nft).slice(0, 300)}`);
     console.log(`restart: ${JSON.stringify(report.scenario3.restart)}`);

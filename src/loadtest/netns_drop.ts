@@ -17,7 +17,11 @@ const MAIN_TS = new URL("../../main.ts", import.meta.url).pathname;
 
 async function sh(args: string[]): Promise<{ ok: boolean; out: string }> {
   try {
-    const r = await new Deno.Command(args[0], { args: args.slice(1), stdout: "piped", stderr: "piped" })
+    const r = await new Deno.Command(args[0], {
+      args: args.slice(1),
+      stdout: "piped",
+      stderr: "piped",
+    })
       .output();
     const dec = new TextDecoder();
     return { ok: r.success, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
@@ -66,29 +70,81 @@ export async function runNetnsDrop(
     ["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"],
     ["ip", "netns", "exec", ns, "nft", "add", "table", "inet", "m32lt"],
     [
-      "ip", "netns", "exec", ns, "nft", "add", "chain", "inet", "m32lt", "input",
+      "ip",
+      "netns",
+      "exec",
+      ns,
+      "nft",
+      "add",
+      "chain",
+      "inet",
+      "m32lt",
+      "input",
       "{ type filter hook input priority 0; policy accept; }",
     ],
     [
-      "ip", "netns", "exec", ns, "nft", "add", "rule", "inet", "m32lt", "input", "udp", "dport",
-      String(udpPort), "numgen", "random", "mod", "100", "<", String(lossPct), "drop",
+      "ip",
+      "netns",
+      "exec",
+      ns,
+      "nft",
+      "add",
+      "rule",
+      "inet",
+      "m32lt",
+      "input",
+      "udp",
+      "dport",
+      String(udpPort),
+      "numgen",
+      "random",
+      "mod",
+      "100",
+      "<",
+      String(lossPct),
+      "drop",
     ],
   ];
   try {
     for (const s of steps) {
       const r = await sh(s);
-      if (!r.ok) return { configured_loss_pct: lossPct, summary: null, error: `${s.join(" ")}: ${r.out.trim()}` };
+      if (!r.ok) {
+        return {
+          configured_loss_pct: lossPct,
+          summary: null,
+          error: `${s.join(" ")}: ${r.out.trim()}`,
+        };
+      }
     }
     const args = [
-      "netns", "exec", ns, Deno.execPath(), "run", "--allow-all", "--unstable-net", MAIN_TS, "client",
-      "--server", `http://${HOST_IP}:${httpPort}`, "--udp-port", String(udpPort),
-      "--duration", String(durationS), "--json", "--settings", "none",
+      "netns",
+      "exec",
+      ns,
+      Deno.execPath(),
+      "run",
+      "--allow-all",
+      "--unstable-net",
+      MAIN_TS,
+      "client",
+      "--server",
+      `http://${HOST_IP}:${httpPort}`,
+      "--udp-port",
+      String(udpPort),
+      "--duration",
+      String(durationS),
+      "--json",
+      "--settings",
+      "none",
     ];
     if (channels) args.push("--channels", channels.join(","));
     const r = await new Deno.Command("ip", { args, stdout: "piped", stderr: "piped" }).output();
     const lines = new TextDecoder().decode(r.stdout).trim().split("\n");
     try {
-      return { configured_loss_pct: lossPct, summary: JSON.parse(lines[lines.length - 1]), error: null };
+      return {
+        configured_loss_pct: lossPct,
+        summary: JSON.parse(lines[lines.length - 1]),
+        error: null,
+      };
     } catch {
       return {
         configured_loss_pct: lossPct,

@@ -62,7 +62,10 @@ export class CpuWindow {
     const out = new Map<number, number | null>();
     for (const p of this.pids) {
       const a = this.procs.get(p), b = procCpuTicks(p);
-      out.set(p, a == null || b == null || dt <= 0 ? null : ((b - a) / CLOCK_TICKS_PER_S / dt) * 100);
+      out.set(
+        p,
+        a == null || b == null || dt <= 0 ? null : ((b - a) / CLOCK_TICKS_PER_S / dt) * 100,
+      );
     }
     const s = systemTicks();
     const systemPct = this.sys && s && s.total > this.sys.total

@@ -15,7 +15,7 @@
 
 import type { Impairment } from "../net/impair_relay.ts";
 import { LoadClient, type Snapshot, type WindowFigures, windowFigures } from "./fleet.ts";
-import { netnsAvailable, runNetnsDrop, type NetnsResult } from "./netns_drop.ts";
+import { netnsAvailable, type NetnsResult, runNetnsDrop } from "./netns_drop.ts";
 import { CpuWindow, procRssMiB } from "./proc_stats.ts";
 import { type ServerHandle, spawnServer } from "./server_handle.ts";
 
@@ -41,6 +41,8 @@ export interface LoadtestOptions {
   forceDelays: number[];
   nft: boolean;
   nftLossPct: number;
+  /** Keep the own server's sample-rate adaptation on (default off: a fixed rate). */
+  adaptation?: boolean;
   restart: boolean;
   log: (line: string) => void;
 }
@@ -72,7 +74,9 @@ export interface Report {
   scenario3?: {
     conditions: ConditionResult[];
     nft: NetnsResult | { skipped: string };
-    restart: { reconnected: number; clients: number; recovery_s: number | null } | { skipped: string };
+    restart: { reconnected: number; clients: number; recovery_s: number | null } | {
+      skipped: string;
+    };
   };
 }
 
@@ -84,7 +88,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function missedTarget(s: StepResult): string | null {
   const miss: string[] = [];
   if (s.loss_pct >= TARGETS.loss_pct) miss.push(`loss ${s.loss_pct} % ≥ ${TARGETS.loss_pct} %`);
-  if (s.jitter_ms_mean >= TARGETS.jitter_ms) miss.push(`jitter ${s.jitter_ms_mean} ms ≥ ${TARGETS.jitter_ms} ms`);
+  if (s.jitter_ms_mean >= TARGETS.jitter_ms) {
+    miss.push(`jitter ${s.jitter_ms_mean} ms ≥ ${TARGETS.jitter_ms} ms`);
+  }
   if (s.latency_ms_mean !== null && s.latency_ms_mean >= TARGETS.latency_ms) {
     miss.push(`latency ${s.latency_ms_mean} ms ≥ ${TARGETS.latency_ms} ms`);
   }
@@ -92,6 +98,7 @@ export function missedTarget(s: StepResult): string | null {
     miss.push(`server CPU ${s.server_cpu_pct} % ≥ ${TARGETS.server_cpu_pct} %`);
   }
   if (s.streaming < s.clients) miss.push(`${s.clients - s.streaming} clients not streaming`);
+  if (s.reconnects > 0) miss.push(`${s.reconnects} reconnects`);
   return miss.length ? miss.join("; ") : null;
 }
 
@@ -100,12 +107,22 @@ const r1 = (x: number | null | undefined) => (x == null ? null : Math.round(x * 
 class Bench {
   readonly fleet: LoadClient[] = [];
   readonly t0 = performance.now();
-  constructor(public server: ServerHandle | null, public url: string, readonly o: LoadtestOptions) {}
+  readonly dataDirs: string[] = [];
+  constructor(
+    public server: ServerHandle | null,
+    public url: string,
+    readonly o: LoadtestOptions,
+  ) {}
 
   addClient(impairment?: Impairment): LoadClient {
     const i = this.fleet.length;
     const fd = this.o.forceDelays.length ? this.o.forceDelays[i % this.o.forceDelays.length] : 0;
-    const c = new LoadClient({ server: this.url, channels: this.o.channels, forceDelayMs: fd, impairment });
+    const c = new LoadClient({
+      server: this.url,
+      channels: this.o.channels,
+      forceDelayMs: fd,
+      impairment,
+    });
     this.fleet.push(c);
     return c;
   }
@@ -148,7 +165,8 @@ class Bench {
       `[LOAD] ${what}: clients=${s.clients} streaming=${s.streaming} loss=${s.loss_pct}% ` +
         `jitter=${s.jitter_ms_mean}/${s.jitter_ms_max}ms latency=${s.latency_ms_mean}/${s.latency_ms_max}ms ` +
         `server_cpu=${s.server_cpu_pct}% rss=${s.server_rss_mib}MiB loadtest_cpu=${s.loadtest_cpu_pct}% ` +
-        `system=${s.system_cpu_pct}% concealed=${s.concealed_packets} dropped=${s.dropped_packets}`,
+        `system=${s.system_cpu_pct}% concealed=${s.concealed_packets} dropped=${s.dropped_packets} ` +
+        `rate=${s.sample_rates.join("/")}Hz reconnects=${s.reconnects}`,
     );
   }
 }
@@ -211,7 +229,9 @@ async function scenario3(b: Bench): Promise<NonNullable<Report["scenario3"]>> {
   const conditions: ConditionResult[] = [];
   for (const [ci, cond] of o.conditions.entries()) {
     const { name: _n, ...imp } = cond;
-    const relayed = Object.values(imp).some((v) => typeof v === "number" && v > 0 && _n !== "clean");
+    const relayed = Object.values(imp).some((v) =>
+      typeof v === "number" && v > 0 && _n !== "clean"
+    );
     for (let k = 0; k < o.s3Clients; k++) {
       b.addClient(relayed ? { ...imp, seed: (imp.seed ?? 1) + ci * 100 + k } : undefined);
     }
@@ -238,7 +258,11 @@ async function scenario3(b: Bench): Promise<NonNullable<Report["scenario3"]>> {
     o.log(`[LOAD] scenario 3 nftables drop skipped: ${why}`);
   } else {
     nft = await runNetnsDrop(b.server!.httpPort, o.nftLossPct, o.durationS + 1, o.channels);
-    o.log(`[LOAD] scenario 3 nftables drop ${o.nftLossPct}%: ${JSON.stringify(nft.summary ?? nft.error)}`);
+    o.log(
+      `[LOAD] scenario 3 nftables drop ${o.nftLossPct}%: ${
+        JSON.stringify(nft.summary ?? nft.error)
+      }`,
+    );
   }
   let restart: NonNullable<Report["scenario3"]>["restart"];
   if (!o.restart || !b.server) {
@@ -250,13 +274,26 @@ async function scenario3(b: Bench): Promise<NonNullable<Report["scenario3"]>> {
     const port = b.server.httpPort;
     await b.server.stop();
     const t0 = performance.now();
-    b.server = await spawnServer({ port, hostname: "0.0.0.0", dataDir: await Deno.makeTempDir({ prefix: "m32-loadtest-srv-" }), maxClients: Math.max(o.max, o.clients, 20) });
-    const back = () => b.fleet.filter((c, i) => c.client.ack !== null && c.client.ack.ssrc !== ssrcs[i]).length;
+    const dir2 = await Deno.makeTempDir({ prefix: "m32-loadtest-srv-" });
+    b.dataDirs.push(dir2);
+    b.server = await spawnServer({
+      adaptation: o.adaptation,
+      port,
+      hostname: "0.0.0.0",
+      dataDir: dir2,
+      maxClients: Math.max(o.max, o.clients, 20),
+    });
+    const back = () =>
+      b.fleet.filter((c, i) => c.client.ack !== null && c.client.ack.ssrc !== ssrcs[i]).length;
     const end = performance.now() + 20_000;
     while (back() < b.fleet.length && performance.now() < end) await sleep(50);
     const recovery = back() === b.fleet.length ? r1((performance.now() - t0) / 1000) : null;
     restart = { reconnected: back(), clients: b.fleet.length, recovery_s: recovery };
-    o.log(`[LOAD] scenario 3 server restart: ${back()}/${b.fleet.length} clients back in ${recovery ?? "—"} s`);
+    o.log(
+      `[LOAD] scenario 3 server restart: ${back()}/${b.fleet.length} clients back in ${
+        recovery ?? "—"
+      } s`,
+    );
     await b.removeAll();
   }
   return { conditions, nft, restart };
@@ -267,10 +304,20 @@ export async function runLoadtest(o: LoadtestOptions): Promise<Report> {
   let dataDir: string | null = null;
   if (!o.server) {
     dataDir = await Deno.makeTempDir({ prefix: "m32-loadtest-srv-" });
-    server = await spawnServer({ hostname: "0.0.0.0", dataDir, maxClients: Math.max(o.max, o.clients, 20) });
+    server = await spawnServer({
+      adaptation: o.adaptation,
+      hostname: "0.0.0.0",
+      dataDir,
+      maxClients: Math.max(o.max, o.clients, 20),
+    });
     o.log(`[LOAD] server ${server.url} (pid ${server.pid}, data ${dataDir})`);
   }
   const b = new Bench(server, o.server ?? server!.url, o);
+  // Ctrl-C / SIGTERM: stop the server child too, never leave it behind.
+  const onSignal = () => {
+    void b.server?.stop().finally(() => Deno.exit(130));
+  };
+  for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, onSignal);
   const { log: _log, ...options } = o;
   const report: Report = {
     generated: new Date().toISOString(),
@@ -283,9 +330,11 @@ export async function runLoadtest(o: LoadtestOptions): Promise<Report> {
     if (o.scenarios.includes(2)) report.scenario2 = await scenario2(b);
     if (o.scenarios.includes(3)) report.scenario3 = await scenario3(b);
   } finally {
+    for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.removeSignalListener(sig, onSignal);
     await b.removeAll();
     await b.server?.stop();
-    if (dataDir) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    if (dataDir) b.dataDirs.push(dataDir);
+    for (const d of b.dataDirs) await Deno.remove(d, { recursive: true }).catch(() => {});
   }
   return report;
 }

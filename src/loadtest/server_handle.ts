@@ -14,6 +14,8 @@ export async function spawnServer(opts: {
   hostname?: string;
   dataDir: string;
   maxClients: number;
+  /** Keep the server's sample-rate adaptation on (default off). */
+  adaptation?: boolean;
 }): Promise<ServerHandle> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -29,6 +31,7 @@ export async function spawnServer(opts: {
       opts.dataDir,
       "--max-clients",
       String(opts.maxClients),
+      ...(opts.adaptation ? ["--adaptation"] : []),
     ],
     stdout: "piped",
     stderr: "null",

@@ -6,7 +6,7 @@
  * SIGTERM closes it gracefully (clients get `server_shutdown`).
  *
  *   deno run -A src/loadtest/server_proc.ts --port 0 --hostname 0.0.0.0 \
- *     --data-dir DIR --max-clients 60
+ *     --data-dir DIR --max-clients 60 [--adaptation]
  */
 
 import { parseArgs } from "node:util";
@@ -20,6 +20,7 @@ const { values: v } = parseArgs({
     hostname: { type: "string", default: "127.0.0.1" },
     "data-dir": { type: "string" },
     "max-clients": { type: "string", default: "20" },
+    adaptation: { type: "boolean", default: false },
   },
 });
 logConfig.write = (line) => console.error(line);
@@ -31,7 +32,11 @@ const srv = await startServer({
   dataDir,
   source: "test",
 });
-srv.ctx.store.patch({ network: { max_clients: Number(v["max-clients"]) } });
+// Sample-rate adaptation (contract §7) off unless asked: a capacity test wants a fixed rate.
+srv.ctx.store.patch({
+  network: { max_clients: Number(v["max-clients"]) },
+  adaptation: { enabled: v.adaptation },
+});
 console.log(JSON.stringify({ url: srv.url, http_port: srv.httpPort, pid: Deno.pid }));
 Deno.addSignalListener("SIGTERM", async () => {
   await srv.close("load test server stopping");

@@ -16,6 +16,7 @@ import type { StreamingEngine, StreamSpec } from "./engine.ts";
 import { opusFrameMsFor, opusPlanFor } from "../codec/opus_plan.ts";
 import { opusChannelGroups } from "./opus_layout.ts";
 import type { ClientStream } from "./client_stream.ts";
+import type { PacketSender } from "../net/sender.ts";
 
 /** How a session talks back to its client (a WebSocket, or a test double). */
 export interface SessionTransport {
@@ -33,6 +34,8 @@ export interface EffectiveStream extends StreamSpec {
 
 export class ClientSession {
   udpPort: number | null = null;
+  /** A browser's own transport (src/listener/): its destination instead of a UDP port. */
+  sender: PacketSender | null = null;
   requested: ClientConfigPayload | null = null;
   effective: EffectiveStream | null = null;
   stream: ClientStream | null = null;
@@ -151,7 +154,9 @@ export class SessionManager {
         );
       }
     } else {
-      const candidates = this.list().filter((x) => x.ip === ip && x.udpPort === null);
+      const candidates = this.list().filter((x) =>
+        x.ip === ip && x.udpPort === null && x.sender === null
+      );
       s = candidates[candidates.length - 1];
       if (!s) {
         throw new ApiError(
@@ -162,17 +167,7 @@ export class SessionManager {
       }
     }
     const cfg = this.env.config();
-    if (s.udpPort === null) {
-      let withDest = 0;
-      for (const x of this.sessions.values()) if (x.udpPort !== null) withDest++;
-      if (withDest >= cfg.network.max_clients) {
-        throw new ApiError(
-          503,
-          "server_full",
-          `${withDest} of ${cfg.network.max_clients} clients are streaming; try again later`,
-        );
-      }
-    }
+    if (s.udpPort === null) this.checkCapacity(cfg);
     s.udpPort = udpPort;
     this.touch(s);
     this.env.log.info("audio requested", { client: s.id, address: ip, udp_port: udpPort });
@@ -192,6 +187,34 @@ export class SessionManager {
     if (s.stream) this.restartStream(s);
     else if (s.requested) this.startStream(s);
     return { status: "ok", client_id: s.id, udp_port: udpPort, ssrc: s.ssrc >>> 0, sdp };
+  }
+
+  /** 503 `server_full` when max_clients sessions already have a destination (UDP or their own). */
+  private checkCapacity(cfg: Config): void {
+    let withDest = 0;
+    for (const x of this.sessions.values()) if (x.udpPort !== null || x.sender !== null) withDest++;
+    if (withDest >= cfg.network.max_clients) {
+      throw new ApiError(
+        503,
+        "server_full",
+        `${withDest} of ${cfg.network.max_clients} clients are streaming; try again later`,
+      );
+    }
+  }
+
+  /**
+   * A browser session brings its own transport (WebSocket or DataChannel,
+   * src/listener/): it becomes the session's destination, counts toward
+   * max_clients like a UDP port, and the stream starts once `client_config`
+   * is known (at once if it already is). Throws 503 `server_full`.
+   */
+  attachSender(s: ClientSession, sender: PacketSender): void {
+    if (s.closed) return;
+    if (s.sender === null && s.udpPort === null) this.checkCapacity(this.env.config());
+    s.sender = sender;
+    this.touch(s);
+    if (s.stream) this.restartStream(s);
+    else if (s.requested) this.startStream(s);
   }
 
   /** The highest rate ≤ `asked` that the server can produce and is allowed now. */
@@ -268,7 +291,7 @@ export class SessionManager {
       this.restartStream(s);
     }
     s.send({ type: "client_config_ack", payload: this.ackPayload(s, cfg) });
-    if (!s.stream && s.udpPort !== null) this.startStream(s);
+    if (!s.stream && (s.udpPort !== null || s.sender !== null)) this.startStream(s);
   }
 
   private ackPayload(s: ClientSession, cfg: Config) {
@@ -314,11 +337,12 @@ export class SessionManager {
   }
 
   private startStream(s: ClientSession): void {
-    if (!s.effective || s.udpPort === null || s.closed) return;
+    if (!s.effective || (s.udpPort === null && s.sender === null) || s.closed) return;
     s.stream = this.env.engine.addClient({
       clientId: s.id,
       hostname: s.ip,
-      port: s.udpPort,
+      port: s.udpPort ?? 0,
+      sender: s.sender ?? undefined,
       spec: s.effective,
       ssrc: s.ssrc,
       sequence: this.env.random.u32() & 0xffff,
@@ -326,7 +350,7 @@ export class SessionManager {
     });
     this.env.log.info("streaming started", {
       client: s.id,
-      dest: `${s.ip}:${s.udpPort}`,
+      dest: s.sender ? `${s.ip} (${s.kind})` : `${s.ip}:${s.udpPort}`,
       channels: s.effective.channels.join(","),
       sample_rate: s.effective.sampleRate,
       compression: s.effective.compression,

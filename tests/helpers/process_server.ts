@@ -18,7 +18,11 @@ export interface ServerProcess {
   /** Resolves with READY's fields (and the HTTP port) or rejects if the process ends first. */
   ready: Promise<{ httpPort: number; rtpPort: number; fields: Record<string, string> }>;
   output(): string;
-  waitFor(pred: (n: Notification) => boolean, what: string, timeoutMs?: number): Promise<Notification>;
+  waitFor(
+    pred: (n: Notification) => boolean,
+    what: string,
+    timeoutMs?: number,
+  ): Promise<Notification>;
   /** Waits for the exit; returns the exit code. */
   exited(): Promise<number>;
   cleanup(): Promise<void>;

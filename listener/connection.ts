@@ -1,0 +1,268 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+/**
+ * The page's session with the server (docs/listener.md): the contract's flow
+ * (docs/protocol.md §2) on the listener WebSocket, with the audio on a
+ * transport the browser can receive:
+ *
+ *   GET /audio-meta → WS /listen?transport=T → welcome → client_config
+ *   → client_config_ack → RTP packets (WS binary frames, or DataChannel)
+ *   heartbeat every 5 s, ntp_request for clock sync, /qos-metrics every 5 s
+ *
+ * DataChannel signalling (not trickled; both descriptions carry candidates):
+ *   → {"type":"webrtc_offer","sdp":"…"}   ← {"type":"webrtc_answer","sdp":"…"}
+ *   the channel: negotiated, id 0, ordered: false, maxRetransmits: 0
+ *
+ * When the socket closes (server restart, config change, network) the page
+ * reconnects with back-off (0.5, 1, 2, 4, 5, 5 … s) and keeps its settings.
+ * "auto" tries the DataChannel and falls back to the WebSocket when the
+ * channel does not open in time.
+ */
+import {
+  type ClientConfigAck,
+  type ClientConfigPayload,
+  clientConfigMessage,
+  heartbeatMessage,
+  ntpRequestMessage,
+  type ServerEvent,
+} from "../src/client/messages.ts";
+import { ClockSync } from "../src/client/clock_sync.ts";
+
+export type TransportChoice = "auto" | "datachannel" | "websocket";
+export type TransportKind = "datachannel" | "websocket";
+export type ConnState = "idle" | "connecting" | "streaming" | "reconnecting" | "stopped";
+
+export interface ListenerAck extends ClientConfigAck {
+  channel_groups?: number[][];
+}
+
+export interface ConnectionEvents {
+  /** Called before every (re)connect: fetch /audio-meta and say what to stream. */
+  prepare(): Promise<ClientConfigPayload>;
+  onState(state: ConnState, detail: string): void;
+  onWelcome(clientId: string): void;
+  onAck(ack: ListenerAck): void;
+  onPacket(bytes: Uint8Array, arrivalMs: number): void;
+  onEvent(ev: ServerEvent): void;
+}
+
+export const HEARTBEAT_MS = 5000;
+export const NTP_INTERVAL_MS = 2000;
+/** The first clock-sync exchanges come quickly so latency shows within a second. */
+const NTP_BURST = 5;
+const NTP_BURST_MS = 150;
+export const DATACHANNEL_OPEN_TIMEOUT_MS = 6000;
+const ICE_GATHER_TIMEOUT_MS = 2000;
+export const BACKOFF_MS = [500, 1000, 2000, 4000, 5000];
+const RTP_CHANNEL_ID = 0;
+
+export class ListenerConnection {
+  readonly clock = new ClockSync();
+  state: ConnState = "idle";
+  transport: TransportKind | null = null;
+  clientId = "";
+  reconnects = 0;
+  private ws: WebSocket | null = null;
+  private pc: RTCPeerConnection | null = null;
+  private timers: ReturnType<typeof setTimeout>[] = [];
+  private attempt = 0;
+  private stopped = false;
+  /** "auto" after a DataChannel failure: the WebSocket for the rest of the page's life. */
+  private fallback = false;
+
+  constructor(
+    private readonly base: URL,
+    private choice: TransportChoice,
+    private readonly events: ConnectionEvents,
+    private readonly now: () => number,
+  ) {}
+
+  setChoice(choice: TransportChoice): void {
+    this.choice = choice;
+    this.fallback = false;
+    if (this.state !== "idle" && this.state !== "stopped") this.restart("transport changed");
+  }
+
+  start(): void {
+    this.stopped = false;
+    void this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.teardown();
+    this.setState("stopped", "");
+  }
+
+  /** Sends a new client_config (new stream) on the open session. */
+  sendConfig(payload: ClientConfigPayload): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(clientConfigMessage(payload));
+  }
+
+  private pick(): TransportKind {
+    if (this.choice === "websocket" || this.fallback) return "websocket";
+    if (this.choice === "auto" && typeof RTCPeerConnection === "undefined") return "websocket";
+    return "datachannel";
+  }
+
+  private setState(state: ConnState, detail: string): void {
+    this.state = state;
+    this.events.onState(state, detail);
+  }
+
+  private async connect(): Promise<void> {
+    this.teardown();
+    this.setState(this.attempt === 0 ? "connecting" : "reconnecting", "fetching the channel list");
+    let payload: ClientConfigPayload;
+    try {
+      payload = await this.events.prepare();
+    } catch (e) {
+      return this.retry(`server unreachable (${(e as Error).message})`);
+    }
+    if (this.stopped) return;
+    const kind = this.pick();
+    this.transport = kind;
+    const url = new URL(`/listen?transport=${kind}`, this.base);
+    url.protocol = this.base.protocol === "https:" ? "wss:" : "ws:";
+    const ws = new WebSocket(url);
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    ws.onmessage = (e) => {
+      if (e.data instanceof ArrayBuffer) {
+        this.events.onPacket(new Uint8Array(e.data), this.now());
+      } else this.onText(String(e.data), ws, payload, kind);
+    };
+    ws.onclose = (e) => {
+      if (this.ws !== ws) return;
+      this.retry(e.code === 1013 ? "the server is full" : "connection lost");
+    };
+  }
+
+  private onText(text: string, ws: WebSocket, payload: ClientConfigPayload, kind: TransportKind) {
+    let msg: Record<string, unknown>;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return;
+    }
+    switch (msg.type) {
+      case "welcome":
+        this.clientId = String(msg.client_id);
+        this.events.onWelcome(this.clientId);
+        this.every(HEARTBEAT_MS, () => ws.send(heartbeatMessage(Date.now())));
+        for (let i = 0; i < NTP_BURST; i++) {
+          this.after(i * NTP_BURST_MS, () => ws.send(ntpRequestMessage(this.now())));
+        }
+        this.every(NTP_INTERVAL_MS, () => ws.send(ntpRequestMessage(this.now())));
+        if (kind === "datachannel") void this.openDataChannel(ws);
+        ws.send(clientConfigMessage(payload));
+        return;
+      case "ntp_response": {
+        const t4 = this.now();
+        this.clock.add(Number(msg.t1), Number(msg.t2), Number(msg.t3), t4);
+        return;
+      }
+      case "client_config_ack":
+        this.attempt = 0;
+        this.events.onAck(msg.payload as ListenerAck);
+        this.setState("streaming", "");
+        return;
+      case "webrtc_answer":
+        this.pc?.setRemoteDescription({ type: "answer", sdp: String(msg.sdp) }).catch(() => {
+          this.dataChannelFailed("the server's WebRTC answer was refused");
+        });
+        return;
+      case "event":
+        this.events.onEvent(msg.payload as ServerEvent);
+        return;
+      case "error":
+        if (msg.code === "server_full") this.setState("reconnecting", String(msg.message));
+        return;
+    }
+  }
+
+  private async openDataChannel(ws: WebSocket): Promise<void> {
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    this.pc = pc;
+    const dc = pc.createDataChannel("rtp", {
+      negotiated: true,
+      id: RTP_CHANNEL_ID,
+      ordered: false,
+      maxRetransmits: 0,
+    });
+    dc.binaryType = "arraybuffer";
+    dc.onmessage = (e) => this.events.onPacket(new Uint8Array(e.data as ArrayBuffer), this.now());
+    let opened = false;
+    dc.onopen = () => (opened = true);
+    dc.onclose = () => {
+      if (this.pc === pc) this.dataChannelFailed("the data channel closed");
+    };
+    this.after(DATACHANNEL_OPEN_TIMEOUT_MS, () => {
+      if (!opened && this.pc === pc) this.dataChannelFailed("the data channel did not open");
+    });
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise<void>((resolve) => {
+      if (pc.iceGatheringState === "complete") return resolve();
+      pc.onicegatheringstatechange = () => pc.iceGatheringState === "complete" && resolve();
+      this.after(ICE_GATHER_TIMEOUT_MS, resolve);
+    });
+    if (this.pc !== pc || ws.readyState !== WebSocket.OPEN) return;
+    ws.send(JSON.stringify({ type: "webrtc_offer", sdp: pc.localDescription?.sdp ?? "" }));
+  }
+
+  private dataChannelFailed(reason: string): void {
+    if (this.choice === "auto") this.fallback = true;
+    this.restart(reason);
+  }
+
+  private restart(reason: string): void {
+    this.attempt = 0;
+    this.teardown();
+    this.setState("reconnecting", reason);
+    this.after(0, () => void this.connect());
+  }
+
+  private retry(reason: string): void {
+    if (this.stopped) return;
+    this.teardown();
+    const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+    this.attempt++;
+    this.reconnects++;
+    this.setState("reconnecting", `${reason}; retrying in ${(delay / 1000).toFixed(1)} s`);
+    this.after(delay, () => void this.connect());
+  }
+
+  private every(ms: number, fn: () => void): void {
+    this.timers.push(setInterval(() => {
+      try {
+        fn();
+      } catch { /* the socket closed; onclose reconnects */ }
+    }, ms));
+  }
+
+  private after(ms: number, fn: () => void): void {
+    this.timers.push(setTimeout(() => {
+      try {
+        fn();
+      } catch { /* the socket closed; onclose reconnects */ }
+    }, ms));
+  }
+
+  private teardown(): void {
+    for (const t of this.timers) {
+      clearInterval(t);
+      clearTimeout(t);
+    }
+    this.timers = [];
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      ws.onclose = null;
+      ws.onmessage = null;
+      ws.close();
+    }
+    const pc = this.pc;
+    this.pc = null;
+    pc?.close();
+  }
+}

@@ -1,0 +1,435 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+/**
+ * The browser listener page (served at `/`; bundled for the browser into
+ * src/listener/page.gen.js by src/listener/build_page.ts).
+ *
+ * A musician scans the admin page's QR code, taps Start (the user gesture
+ * that unlocks audio, on iOS too), and hears the channels mixed on the phone:
+ * per-channel level, pan, mute, solo and a 3-band EQ, a master level and
+ * limiter. Settings are the contract's §11 JSON in localStorage, per server.
+ *
+ * URL overrides (tests, troubleshooting): ?transport=auto|datachannel|websocket
+ * &playout=buffer|script&compression=opus|none.
+ */
+import {
+  type ChannelSettings,
+  type ClientSettings,
+  loadSettings,
+  MemoryStorage,
+  reconcileChannels,
+  saveSettings,
+} from "../src/client/settings.ts";
+import { parseJitterThresholds, qosReport } from "../src/client/api.ts";
+import { DEFAULT_JITTER_THRESHOLDS, type JitterThresholds } from "../src/client/api.ts";
+import { type Compression, isSessionEndingEvent, type ServerEvent } from "../src/client/messages.ts";
+import { type ConnState, type ListenerAck, ListenerConnection, type TransportChoice } from "./connection.ts";
+import { Playout, type PlayoutMode } from "./playout.ts";
+import { StreamReceiver } from "./receiver.ts";
+import { channelStrip, masterStrip, type StripView } from "./strips.ts";
+
+const QOS_INTERVAL_MS = 5000;
+const STATUS_INTERVAL_MS = 500;
+const SAVE_DELAY_MS = 300;
+/** Mixer reconfiguration restarts its filters: at most this often while a fader moves. */
+const MIX_UPDATE_MS = 40;
+const PREFS_PREFIX = "m32-listener-prefs:";
+
+interface Prefs {
+  transport: TransportChoice;
+  playout: PlayoutMode;
+}
+
+interface MetaChannel {
+  id: number;
+  name: string;
+  order: number;
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const wallNow = () => performance.timeOrigin + performance.now();
+const server = location.host;
+const params = new URLSearchParams(location.search);
+
+function storage(): Storage | null {
+  try {
+    return globalThis.localStorage ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function loadPrefs(): Prefs {
+  const prefs: Prefs = { transport: "auto", playout: "buffer" };
+  try {
+    const raw = JSON.parse(storage()?.getItem(PREFS_PREFIX + server) ?? "{}");
+    if (["auto", "datachannel", "websocket"].includes(raw.transport)) prefs.transport = raw.transport;
+    if (["buffer", "script"].includes(raw.playout)) prefs.playout = raw.playout;
+  } catch { /* defaults */ }
+  const t = params.get("transport");
+  if (t === "auto" || t === "datachannel" || t === "websocket") prefs.transport = t;
+  const p = params.get("playout");
+  if (p === "buffer" || p === "script") prefs.playout = p;
+  return prefs;
+}
+
+class ListenerApp {
+  private settings: ClientSettings;
+  private prefs = loadPrefs();
+  private playout: Playout | null = null;
+  private receiver: StreamReceiver | null = null;
+  private conn: ListenerConnection;
+  private strips = new Map<number, StripView>();
+  private stripIds = "";
+  private active: ChannelSettings[] = [];
+  private ack: ListenerAck | null = null;
+  private thresholds: JitterThresholds = { ...DEFAULT_JITTER_THRESHOLDS };
+  private saveTimer: ReturnType<typeof setTimeout> | undefined;
+  private mixTimer: ReturnType<typeof setTimeout> | undefined;
+  private offersOpus = true;
+  private message = "";
+
+  constructor() {
+    const store = storage();
+    this.settings = store ? loadSettings(store, server) : loadSettings(new MemoryStorage(), server);
+    if (store && store.getItem(`m32-client-settings:${server}`) === null) {
+      this.settings.compression = "opus"; // the page's default: a phone on Wi-Fi wants Opus
+    }
+    const c = params.get("compression");
+    if (c === "opus" || c === "none") this.settings.compression = c;
+    this.conn = new ListenerConnection(new URL(location.href), this.prefs.transport, {
+      prepare: () => this.prepare(),
+      onState: (s, d) => this.onState(s, d),
+      onWelcome: () => {},
+      onAck: (ack) => this.onAck(ack),
+      onPacket: (bytes, at) => this.receiver?.onPacket(bytes, at, this.conn.clock.offsetMs),
+      onEvent: (ev) => this.onEvent(ev),
+    }, wallNow);
+    this.bindControls();
+    addEventListener("pagehide", () => this.save());
+  }
+
+  // ---- start (the user gesture) ---------------------------------------------
+
+  private start(): void {
+    // iOS: play even with the ring/silent switch on.
+    const nav = navigator as Navigator & { audioSession?: { type: string } };
+    if (nav.audioSession) nav.audioSession.type = "playback";
+    const playout = new Playout(
+      this.thresholds,
+      this.prefs.playout,
+      () => ({
+        offsetMs: this.conn.clock.offsetMs,
+        newestCaptureEndMs: this.receiver?.newestCaptureEndMs ?? NaN,
+      }),
+      wallNow,
+    );
+    this.playout = playout;
+    void playout.ctx.resume();
+    playout.ctx.onstatechange = () => this.renderAudioState();
+    this.receiver = new StreamReceiver(playout.jb, wallNow());
+    $("start-view").hidden = true;
+    $("mixer-view").hidden = false;
+    this.conn.start();
+    setInterval(() => this.renderStatus(), STATUS_INTERVAL_MS);
+    setInterval(() => void this.reportQos(), QOS_INTERVAL_MS);
+    requestAnimationFrame(this.drawMeters);
+  }
+
+  private renderAudioState(): void {
+    const ctx = this.playout?.ctx;
+    const stalled = ctx !== undefined && ctx.state !== "running";
+    $("resume").hidden = !stalled;
+  }
+
+  // ---- session -------------------------------------------------------------
+
+  private async prepare() {
+    const [meta, jitter] = await Promise.all([
+      fetch("/audio-meta", { cache: "no-store" }).then((r) => {
+        if (!r.ok) throw new Error(`/audio-meta answered ${r.status}`);
+        return r.json();
+      }),
+      fetch("/jitter-thresholds", { cache: "no-store" }).then((r) => r.json()).catch(() => null),
+    ]);
+    if (jitter) {
+      try {
+        this.thresholds = parseJitterThresholds(jitter);
+        if (this.playout) this.playout.jb.thresholds = this.thresholds;
+      } catch { /* keep the defaults */ }
+    }
+    const channels = meta.channels as MetaChannel[];
+    this.offersOpus = Array.isArray(meta.compressions) && meta.compressions.includes("opus");
+    // Names follow the console (the page has no rename; the admin names channels).
+    for (const m of channels) {
+      const s = this.settings.channels.find((c) => c.id === m.id);
+      if (s) s.name = m.name;
+    }
+    this.active = reconcileChannels(this.settings, channels);
+    this.renderStrips();
+    this.save();
+    const compression: Compression = this.settings.compression === "opus" && this.offersOpus
+      ? "opus"
+      : "none";
+    return {
+      channels: this.active.map((c) => ({ ...c })),
+      sample_rate: this.settings.sample_rate ?? meta.sample_rate,
+      compression,
+    };
+  }
+
+  private onAck(ack: ListenerAck): void {
+    this.ack = ack;
+    this.message = "";
+    void this.receiver?.configure(ack);
+    this.playout?.setStream(ack.channels, ack.sample_rate);
+    this.updateMix();
+  }
+
+  private onEvent(ev: ServerEvent): void {
+    if (ev.type === "custom_message" && typeof ev.text === "string") {
+      this.showBanner(ev.text, "info");
+    } else if (isSessionEndingEvent(ev.type)) {
+      this.message = ev.type === "server_shutdown"
+        ? "The server is restarting…"
+        : ev.type === "config_changed"
+        ? "The sound engineer changed the setup — reconnecting…"
+        : "Reconnecting…";
+    } else if (ev.type === "network_warning") {
+      this.showBanner(String(ev.reason ?? "network warning"), "warn");
+    }
+  }
+
+  private onState(state: ConnState, detail: string): void {
+    const badge = $("conn-state");
+    badge.dataset.state = state;
+    const text: Record<ConnState, string> = {
+      idle: "Ready",
+      connecting: "Connecting…",
+      streaming: "Live",
+      reconnecting: "Reconnecting…",
+      stopped: "Stopped",
+    };
+    badge.textContent = text[state];
+    if (state === "reconnecting") {
+      this.showBanner(this.message || `Connection lost: ${detail}`, "warn");
+    } else if (state === "streaming") $("banner").hidden = true;
+  }
+
+  private showBanner(text: string, kind: "info" | "warn"): void {
+    const b = $("banner");
+    b.textContent = text;
+    b.dataset.kind = kind;
+    b.hidden = false;
+  }
+
+  // ---- mix -----------------------------------------------------------------
+
+  private renderStrips(): void {
+    const ids = this.active.map((c) => `${c.id}:${c.name}`).join(",");
+    if (ids === this.stripIds) return;
+    this.stripIds = ids;
+    const box = $("strips");
+    box.replaceChildren();
+    this.strips.clear();
+    const byOrder = [...this.active].sort((a, b) => a.order - b.order);
+    for (const ch of byOrder) {
+      if (ch.hidden) continue;
+      const view = channelStrip(ch, () => this.changed());
+      this.strips.set(ch.id, view);
+      box.append(view.root);
+    }
+    $("master").replaceChildren(masterStrip(this.settings, () => this.changed()));
+    $("empty").hidden = this.active.length > 0;
+  }
+
+  private changed(): void {
+    this.scheduleMix();
+    clearTimeout(this.saveTimer);
+    this.saveTimer = setTimeout(() => this.save(), SAVE_DELAY_MS);
+    const anySolo = this.active.some((c) => c.solo && !c.mute);
+    document.body.classList.toggle("solo-active", anySolo);
+  }
+
+  private scheduleMix(): void {
+    if (this.mixTimer) return;
+    this.mixTimer = setTimeout(() => {
+      this.mixTimer = undefined;
+      this.updateMix();
+    }, MIX_UPDATE_MS);
+  }
+
+  private updateMix(): void {
+    const byId = new Map(this.settings.channels.map((c) => [c.id, c]));
+    this.playout?.configureMix((id) => byId.get(id), this.settings.master);
+    document.body.classList.toggle("solo-active", this.active.some((c) => c.solo && !c.mute));
+  }
+
+  private save(): void {
+    const store = storage();
+    if (!store) return;
+    try {
+      saveSettings(store, this.settings);
+      store.setItem(PREFS_PREFIX + server, JSON.stringify(this.prefs));
+    } catch { /* storage full or denied: settings live for this page only */ }
+  }
+
+  // ---- status --------------------------------------------------------------
+
+  private readonly drawMeters = () => {
+    const p = this.playout;
+    if (p && this.ack) {
+      this.ack.channels.forEach((id, i) => {
+        const v = this.strips.get(id);
+        if (!v) return;
+        const level = p.levels[i] ?? 0;
+        const db = level > 0 ? 20 * Math.log10(level) : -120;
+        const frac = Math.max(0, Math.min(1, (db + 60) / 60));
+        v.meter.style.transform = `scaleX(${frac.toFixed(3)})`;
+        v.meter.dataset.hot = String(db > -3);
+      });
+    }
+    requestAnimationFrame(this.drawMeters);
+  };
+
+  private metrics() {
+    const r = this.receiver!;
+    const lat = this.playout?.latencies ?? [];
+    return {
+      packets_received: r.seq.received,
+      packets_expected: r.seq.expected,
+      packet_loss_rate: r.seq.lossRate,
+      jitter_ms: r.jitter.jitterMs,
+      latency_ms: r.latency.lastMs,
+      playout_latency_ms: lat.length ? median(lat) : NaN,
+    };
+  }
+
+  private renderStatus(): void {
+    if (!this.receiver) return;
+    const m = this.metrics();
+    const fmt = (v: number, unit: string, digits = 1) =>
+      Number.isFinite(v) ? `${v.toFixed(digits)} ${unit}` : "–";
+    $("q-loss").textContent = fmt(m.packet_loss_rate * 100, "%", 2);
+    $("q-jitter").textContent = fmt(m.jitter_ms, "ms");
+    $("q-latency").textContent = fmt(m.playout_latency_ms, "ms", 0);
+    const t = this.conn.transport;
+    $("q-transport").textContent = t === "datachannel" ? "WebRTC" : t === "websocket" ? "WebSocket" : "–";
+    const codec = this.ack
+      ? this.ack.encoding === "opus"
+        ? `Opus ${this.ack.sample_rate / 1000} kHz`
+        : `${this.ack.encoding} ${this.ack.sample_rate / 1000} kHz`
+      : "–";
+    $("q-codec").textContent = codec;
+    const good = m.packet_loss_rate < 0.01 && (m.playout_latency_ms || 0) < 80;
+    $("quality").dataset.level = this.conn.state !== "streaming" ? "off" : good ? "good" : "fair";
+  }
+
+  private async reportQos(): Promise<void> {
+    if (!this.receiver || !this.conn.clientId || this.conn.state !== "streaming") return;
+    const m = this.metrics();
+    const body = qosReport(this.conn.clientId, Date.now(), {
+      packets_received: m.packets_received,
+      packets_expected: m.packets_expected,
+      packet_loss_rate: m.packet_loss_rate,
+      jitter_ms: m.jitter_ms,
+      latency_ms: m.latency_ms, // the contract's network latency (§8), not playout
+      bandwidth_mbps: this.receiver.bandwidth.take(wallNow()),
+    });
+    try {
+      await fetch("/qos-metrics", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    } catch { /* the connection handles outages */ }
+  }
+
+  // ---- controls ------------------------------------------------------------
+
+  private bindControls(): void {
+    $("start").addEventListener("click", () => this.start(), { once: true });
+    $("resume").addEventListener("click", () => void this.playout?.ctx.resume());
+    // iOS ends audio on an interruption (a call, Siri): any tap resumes it.
+    addEventListener("pointerdown", () => {
+      const ctx = this.playout?.ctx;
+      if (ctx && ctx.state !== "running") void ctx.resume();
+    });
+    const compression = $<HTMLSelectElement>("opt-compression");
+    compression.value = this.settings.compression;
+    compression.addEventListener("change", () => {
+      this.settings.compression = compression.value as Compression;
+      this.save();
+      void this.reconfigure();
+    });
+    const transport = $<HTMLSelectElement>("opt-transport");
+    transport.value = this.prefs.transport;
+    transport.addEventListener("change", () => {
+      this.prefs.transport = transport.value as TransportChoice;
+      this.save();
+      this.conn.setChoice(this.prefs.transport);
+    });
+    const playout = $<HTMLSelectElement>("opt-playout");
+    playout.value = this.prefs.playout;
+    playout.addEventListener("change", () => {
+      this.prefs.playout = playout.value as PlayoutMode;
+      this.save();
+      location.reload();
+    });
+    $("opt-reset").addEventListener("click", () => {
+      for (const c of this.settings.channels) {
+        Object.assign(c, { mute: false, solo: false, volume: 1, pan: 0 });
+        c.eq = { low: 0, mid: 0, high: 0 };
+      }
+      this.settings.master = { volume: 1, limit: true };
+      this.stripIds = "";
+      this.renderStrips();
+      this.changed();
+    });
+  }
+
+  private async reconfigure(): Promise<void> {
+    try {
+      this.conn.sendConfig(await this.prepare());
+    } catch { /* the connection will reconnect */ }
+  }
+
+  /** What the browser test reads (window.__m32). */
+  testHook() {
+    return {
+      magnitudes: (freqs: number[]) => this.playout?.magnitudesAt(freqs) ?? freqs.map(() => -Infinity),
+      status: () => ({
+        state: this.conn.state,
+        transport: this.conn.transport,
+        reconnects: this.conn.reconnects,
+        clientId: this.conn.clientId,
+        ack: this.ack,
+        audio: this.playout?.ctx.state ?? "none",
+        playout: this.playout?.mode ?? null,
+        leadMs: this.playout?.leadMs ?? null,
+        underruns: this.playout?.underruns ?? 0,
+        jb: this.playout
+          ? {
+            delayMs: this.playout.jb.delayMs,
+            jitterMs: this.playout.jb.jitterMs,
+            concealed: this.playout.jb.concealedPackets,
+            dropped: this.playout.jb.droppedPackets,
+          }
+          : null,
+        clockSynced: this.conn.clock.synced,
+        decodeErrors: this.receiver?.decodeErrors ?? 0,
+        ...(this.receiver ? this.metrics() : {}),
+      }),
+      latencies: () => [...(this.playout?.latencies ?? [])],
+      networkLatency: () => this.receiver?.latency.lastMs ?? NaN,
+    };
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+const app = new ListenerApp();
+(globalThis as unknown as { __m32: unknown }).__m32 = app.testHook();

@@ -1,0 +1,245 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+/**
+ * Playout without AudioWorklet (a plain-http page is not a secure context):
+ * the shared JitterBuffer holds the decoded stream, the shared StereoMixer
+ * mixes each block, and the block is played by one of
+ *
+ *   "buffer"  AudioBufferSourceNodes scheduled back to back LEAD ahead of
+ *             the audio clock, topped up by a 5 ms timer (the default)
+ *   "script"  a ScriptProcessorNode of SCRIPT_FRAMES frames (only when the
+ *             stream rate equals the context rate)
+ *
+ *   jitter buffer ─read─▶ mixer ─▶ block ─▶ [AudioBufferSource | ScriptProcessor]
+ *                                             ─▶ analyser (test hook) ─▶ speakers
+ *
+ * Reads are paced by the audio clock, not the timer: the block that plays at
+ * context time t is read with now = wall(t + block) − lead, so the jitter
+ * buffer sees evenly spaced reads and its delay target is kept; the schedule
+ * lead adds to it. Playout latency is measured per block as
+ *
+ *   capture→playout = wall(play time of the newest packet's last frame)
+ *                     + clock offset − capture time of that frame
+ */
+import { JitterBuffer } from "../src/client/jitter_buffer.ts";
+import { DEFAULT_MASTER, type MasterSettings, StereoMixer } from "../src/client/mixer.ts";
+import type { ChannelSettings } from "../src/client/settings.ts";
+import type { JitterThresholds } from "../src/client/api.ts";
+
+export type PlayoutMode = "buffer" | "script";
+
+/** Block length of the buffer scheduler (ms of media per AudioBufferSourceNode). */
+export const BLOCK_MS = 5;
+/** How far ahead of the audio clock blocks are scheduled; grows after an underrun. */
+export const LEAD_START_MS = 25;
+export const LEAD_MAX_MS = 120;
+const LEAD_STEP_MS = 10;
+const TICK_MS = 5;
+export const SCRIPT_FRAMES = 512;
+const ANALYSER_FFT = 8192;
+/** Meter decay per block (peak hold falls ~20 dB/s). */
+const METER_DECAY = 0.98;
+const LATENCY_WINDOW = 400;
+/** Audio-clock ↔ wall-clock mapping: filter gain per tick, and the error that resets it (ms). */
+const WALL_SMOOTHING = 0.05;
+const WALL_JUMP_MS = 50;
+
+export class Playout {
+  readonly ctx: AudioContext;
+  readonly analyser: AnalyserNode;
+  readonly jb: JitterBuffer;
+  /** Per-channel peak level 0…1 (pre-fader), decayed. */
+  levels = new Float32Array(0);
+  underruns = 0;
+  leadMs = LEAD_START_MS;
+  mode: PlayoutMode;
+  /** Recent capture→playout latencies (ms). */
+  readonly latencies: number[] = [];
+  private mixer: StereoMixer | null = null;
+  private ids: number[] = [];
+  private rate = 48000;
+  private next = 0;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private script: ScriptProcessorNode | null = null;
+  private block = new Float32Array(0);
+  private stereo = new Float32Array(0);
+  private spectrum: Float32Array<ArrayBuffer> = new Float32Array(ANALYSER_FFT / 2);
+  private wallOffsetMs = 0;
+  private wallSynced = false;
+
+  constructor(
+    thresholds: JitterThresholds,
+    mode: PlayoutMode,
+    /** Server clock minus client clock (ms), and the newest packet's capture end (server ms). */
+    private readonly clock: () => { offsetMs: number; newestCaptureEndMs: number },
+    private readonly wallNow: () => number,
+  ) {
+    this.mode = mode;
+    this.ctx = new AudioContext({ latencyHint: "interactive" });
+    this.analyser = this.ctx.createAnalyser();
+    this.analyser.fftSize = ANALYSER_FFT;
+    this.analyser.smoothingTimeConstant = 0;
+    this.analyser.connect(this.ctx.destination);
+    this.jb = new JitterBuffer({ thresholds });
+    this.syncWall();
+  }
+
+  /** Wall-clock ms at a context time (the audio clock and the wall clock drift slowly). */
+  private wallAt(ctxTime: number): number {
+    return this.wallOffsetMs + ctxTime * 1000;
+  }
+
+  /**
+   * Follows the audio clock (`currentTime`: the next frame to render) against
+   * the wall clock; they drift, as a sound card's crystal is not the system
+   * clock's. `currentTime` moves in 128-frame steps, so the pair is low-pass
+   * filtered; a jump (a suspended context) resets it. The output device's own
+   * delay (`outputLatency`) comes after this schedule and is reported apart.
+   */
+  private syncWall(): void {
+    const sample = this.wallNow() - this.ctx.currentTime * 1000;
+    const err = sample - this.wallOffsetMs;
+    if (!this.wallSynced || Math.abs(err) > WALL_JUMP_MS) {
+      this.wallOffsetMs = sample;
+      this.wallSynced = true;
+    } else this.wallOffsetMs += err * WALL_SMOOTHING;
+  }
+
+  /** A new stream: its channel ids (payload order) and rate; mixing restarts. */
+  setStream(ids: number[], rate: number): void {
+    this.ids = ids;
+    this.rate = rate;
+    this.levels = new Float32Array(ids.length);
+    this.mixer = new StereoMixer(rate);
+    this.next = 0;
+    this.startEngine();
+  }
+
+  configureMix(settingsOf: (id: number) => ChannelSettings | undefined, master: MasterSettings) {
+    this.mixer?.configure(this.ids, settingsOf, master ?? DEFAULT_MASTER);
+  }
+
+  private startEngine(): void {
+    this.stopEngine();
+    const useScript = this.mode === "script" && this.rate === this.ctx.sampleRate;
+    if (useScript) {
+      const node = this.ctx.createScriptProcessor(SCRIPT_FRAMES, 0, 2);
+      node.onaudioprocess = (e) => {
+        this.syncWall();
+        const out = e.outputBuffer;
+        const dur = out.length / this.rate;
+        // The block plays from playbackTime; read it as due at that time minus the lead.
+        this.leadMs = (e.playbackTime - this.ctx.currentTime) * 1000 + dur * 1000;
+        const nowMs = Math.min(this.wallAt(e.playbackTime + dur) - this.leadMs, this.wallNow());
+        this.render(out.length, nowMs, e.playbackTime);
+        const l = out.getChannelData(0), r = out.getChannelData(1);
+        for (let f = 0; f < out.length; f++) {
+          l[f] = this.stereo[2 * f];
+          r[f] = this.stereo[2 * f + 1];
+        }
+      };
+      node.connect(this.analyser);
+      this.script = node;
+    } else {
+      this.mode = "buffer";
+      this.timer = setInterval(() => this.tick(), TICK_MS);
+    }
+  }
+
+  private stopEngine(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.script) {
+      this.script.onaudioprocess = null;
+      this.script.disconnect();
+      this.script = null;
+    }
+  }
+
+  close(): void {
+    this.stopEngine();
+    void this.ctx.close();
+  }
+
+  private tick(): void {
+    if (!this.mixer || this.ctx.state !== "running") return;
+    this.syncWall();
+    const now = this.ctx.currentTime;
+    const frames = Math.round((this.rate * BLOCK_MS) / 1000);
+    const dur = frames / this.rate;
+    if (this.next < now + 0.002) {
+      if (this.next !== 0) {
+        this.underruns++;
+        this.leadMs = Math.min(LEAD_MAX_MS, this.leadMs + LEAD_STEP_MS);
+      }
+      this.next = now + this.leadMs / 1000 - dur;
+    }
+    const horizon = now + this.leadMs / 1000;
+    while (this.next < horizon) {
+      const nowMs = Math.min(this.wallAt(this.next + dur) - this.leadMs, this.wallNow());
+      this.render(frames, nowMs, this.next);
+      const buf = this.ctx.createBuffer(2, frames, this.rate);
+      const l = buf.getChannelData(0), r = buf.getChannelData(1);
+      for (let f = 0; f < frames; f++) {
+        l[f] = this.stereo[2 * f];
+        r[f] = this.stereo[2 * f + 1];
+      }
+      const src = this.ctx.createBufferSource();
+      src.buffer = buf;
+      src.connect(this.analyser);
+      src.start(this.next);
+      this.next += dur;
+    }
+  }
+
+  /** Reads one block from the jitter buffer, meters it, mixes it into `stereo`. */
+  private render(frames: number, nowMs: number, startCtxTime: number): void {
+    const n = this.ids.length;
+    if (this.block.length < frames * n) this.block = new Float32Array(frames * n);
+    if (this.stereo.length < frames * 2) this.stereo = new Float32Array(frames * 2);
+    const mixer = this.mixer;
+    if (!mixer || n === 0 || this.jb.channelCount !== n) {
+      this.stereo.fill(0);
+      this.jb.read(null, frames, nowMs);
+      return;
+    }
+    this.jb.read(this.block, frames, nowMs);
+    const lv = this.levels;
+    for (let c = 0; c < n; c++) {
+      let peak = 0;
+      for (let f = 0; f < frames; f++) {
+        const v = Math.abs(this.block[f * n + c]);
+        if (v > peak) peak = v;
+      }
+      lv[c] = Math.max(peak, lv[c] * METER_DECAY);
+    }
+    mixer.process(this.block, frames, this.stereo);
+    this.noteLatency(frames, startCtxTime);
+  }
+
+  /** The newest packet's last frame plays `bufferedMs` after this block's end. */
+  private noteLatency(frames: number, startCtxTime: number): void {
+    const { offsetMs, newestCaptureEndMs } = this.clock();
+    if (Number.isNaN(newestCaptureEndMs) || this.jb.bufferedMs <= 0) return;
+    const blockEndWall = this.wallAt(startCtxTime + frames / this.rate);
+    const playWall = blockEndWall + this.jb.bufferedMs;
+    const latency = playWall + offsetMs - newestCaptureEndMs;
+    if (!(latency > 0 && latency < 10_000)) return;
+    this.latencies.push(latency);
+    if (this.latencies.length > LATENCY_WINDOW) this.latencies.shift();
+  }
+
+  /** Analyser magnitudes (dBFS) of the mixed output at the given frequencies. */
+  magnitudesAt(freqs: number[]): number[] {
+    this.analyser.getFloatFrequencyData(this.spectrum);
+    const binHz = this.ctx.sampleRate / this.analyser.fftSize;
+    return freqs.map((f) => {
+      const b = Math.round(f / binHz);
+      let m = -Infinity;
+      for (let i = Math.max(0, b - 2); i <= Math.min(this.spectrum.length - 1, b + 2); i++) {
+        m = Math.max(m, this.spectrum[i]);
+      }
+      return m;
+    });
+  }
+}

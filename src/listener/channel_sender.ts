@@ -1,0 +1,105 @@
+/**
+ * A PacketSender for one browser listener (src/net/sender.ts): the engine
+ * writes each RTP datagram into `slot()`, `commit()` queues a copy, and
+ * `flush()` (once per period) hands the queue to the browser's channel — a
+ * binary WebSocket (one RTP packet per binary frame) or an unreliable,
+ * unordered DataChannel (one RTP packet per message). The bytes are exactly
+ * what the UDP path would send:
+ *
+ *   WebSocket binary frame / DataChannel message
+ *   +----------------------------------------------------------+
+ *   | RTP header (12 B) | [0xBEDE ext, 16 B] | payload (PT 96/97) |
+ *   +----------------------------------------------------------+
+ *
+ * A channel that cannot keep up (its `bufferedAmount` is over the limit) loses
+ * whole packets rather than growing memory: the jitter buffer on the page
+ * conceals them like UDP loss, and `stats.dropped` counts them.
+ */
+import type { PacketSender, SenderStats, UdpDestination } from "../net/sender.ts";
+
+/** What a browser transport offers the sender. */
+export interface PacketChannel {
+  /** Sends one message; the sender never reuses `bytes` after the call. */
+  send(bytes: Uint8Array): void;
+  /** Bytes queued in the transport and not yet on the wire. */
+  readonly bufferedAmount: number;
+  /** False once the transport is closing or closed (packets are dropped). */
+  readonly open: boolean;
+}
+
+export interface ChannelSenderStats extends SenderStats {
+  /** Packets dropped because the channel was backed up or closed. */
+  dropped: number;
+}
+
+/** 100 ms of 32 PCM channels at L24/48 kHz is ~460 KiB; a phone falling that far behind loses packets. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024;
+/** Packets queued between flushes before the oldest are dropped (a period rarely has more than 40). */
+export const MAX_QUEUED_PACKETS = 256;
+
+const NO_DESTINATION: UdpDestination = { hostname: "", port: 0 };
+
+export class ChannelSender implements PacketSender {
+  readonly localPort = 0;
+  readonly stats: ChannelSenderStats = { packets: 0, bytes: 0, errors: 0, lastError: "", dropped: 0 };
+  private readonly buf: Uint8Array;
+  private readonly queue: Uint8Array[] = [];
+
+  constructor(
+    /** "websocket" or "datachannel". */
+    readonly kind: string,
+    private readonly channel: PacketChannel,
+    readonly maxDatagramBytes: number,
+    private readonly maxBufferedBytes = DEFAULT_MAX_BUFFERED_BYTES,
+  ) {
+    this.buf = new Uint8Array(maxDatagramBytes);
+  }
+
+  destination(_hostname: string, _port: number): UdpDestination {
+    return NO_DESTINATION; // the channel is the destination
+  }
+
+  slot(): Uint8Array {
+    return this.buf;
+  }
+
+  commit(length: number, _dest: UdpDestination): void {
+    if (length > this.buf.length) {
+      throw new RangeError(`datagram of ${length} bytes exceeds the ${this.buf.length}-byte slot`);
+    }
+    if (this.queue.length >= MAX_QUEUED_PACKETS) {
+      this.queue.shift();
+      this.stats.dropped++;
+    }
+    // The transport keeps the bytes until they are on the wire: one copy per packet.
+    this.queue.push(this.buf.slice(0, length));
+  }
+
+  flush(): void {
+    const q = this.queue;
+    for (let i = 0; i < q.length; i++) {
+      const p = q[i];
+      if (!this.channel.open || this.channel.bufferedAmount > this.maxBufferedBytes) {
+        this.stats.dropped++;
+        continue;
+      }
+      try {
+        this.channel.send(p);
+        this.stats.packets++;
+        this.stats.bytes += p.length;
+      } catch (e) {
+        this.stats.errors++;
+        this.stats.lastError = (e as Error).message;
+      }
+    }
+    q.length = 0;
+  }
+
+  setDscp(_dscp: number): void {
+    // TCP/SCTP transports: DSCP marking is the UDP path's (the browser's socket is not ours).
+  }
+
+  close(): void {
+    this.queue.length = 0;
+  }
+}

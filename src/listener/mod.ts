@@ -1,0 +1,89 @@
+/**
+ * The browser listener: the page at `/` (a phone scans the admin page's QR
+ * code, picks channels, mixes and hears them — no app) and its transports.
+ *
+ *   GET /                        the page (listener/index.html)
+ *   GET /listener/listener.css   its style
+ *   GET /listener/listener.js    its script: listener/listener.ts bundled for
+ *                                the browser into src/listener/page.gen.js
+ *                                (`deno run -A src/listener/build_page.ts`)
+ *   GET /listen?transport=…      the listener WebSocket (./socket.ts)
+ *
+ * Everything is embedded in the program as text and served from memory with
+ * a strict Content-Security-Policy: no inline script or style; WebAssembly
+ * (the Opus decoder) is the only code compiled at run time.
+ */
+import type { Context, Hono } from "hono";
+import { upgradeWebSocket } from "hono/deno";
+import type { AppExtension } from "../http/app.ts";
+import { remoteIp } from "../http/app.ts";
+import { badRequest } from "../http/errors.ts";
+import { isIpv4, localAddressFor } from "../net/local_address.ts";
+import { attachListenerSocket, LISTENER_TRANSPORTS, type ListenerTransport } from "./socket.ts";
+import indexHtml from "../../listener/index.html" with { type: "text" };
+import listenerCss from "../../listener/listener.css" with { type: "text" };
+import listenerJs from "./page.gen.js" with { type: "text" };
+
+export const LISTENER_CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "media-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+const HEADERS: Record<string, string> = {
+  "Content-Security-Policy": LISTENER_CSP,
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer",
+  "X-Frame-Options": "DENY",
+  "Cache-Control": "no-cache",
+};
+
+const FILES: Record<string, { body: string; type: string }> = {
+  "/": { body: indexHtml, type: "text/html; charset=utf-8" },
+  "/listener/listener.css": { body: listenerCss, type: "text/css; charset=utf-8" },
+  "/listener/listener.js": { body: listenerJs, type: "text/javascript; charset=utf-8" },
+};
+
+/** The server address the page used (an IPv4 literal in Host), else the one facing the client. */
+function hostAddressOf(c: Context, ip: string): string {
+  const host = new URL(c.req.url).hostname;
+  return isIpv4(host) ? host : localAddressFor(ip);
+}
+
+function transportOf(raw: string | undefined): ListenerTransport {
+  const t = (raw ?? "websocket") as ListenerTransport;
+  if (!LISTENER_TRANSPORTS.includes(t)) {
+    throw badRequest("invalid_value", `transport must be websocket or datachannel, got ${raw}`);
+  }
+  return t;
+}
+
+export function listenerExtension(): AppExtension {
+  return (app: Hono, ctx) => {
+    for (const [path, file] of Object.entries(FILES)) {
+      app.get(path, (c) => c.body(file.body, 200, { ...HEADERS, "Content-Type": file.type }));
+    }
+    app.get(
+      "/listen",
+      async (c, next) => {
+        transportOf(c.req.query("transport")); // 400 before the upgrade
+        await next();
+      },
+      upgradeWebSocket((c) => {
+        const ip = remoteIp(c);
+        return attachListenerSocket(ctx, {
+          ip,
+          transport: transportOf(c.req.query("transport")),
+          hostAddress: hostAddressOf(c, ip),
+        });
+      }),
+    );
+  };
+}

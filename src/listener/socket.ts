@@ -1,0 +1,144 @@
+/**
+ * The listener WebSocket (`/listen?transport=websocket|datachannel`): the
+ * contract's `/ws` session (docs/protocol.md §4 — welcome, heartbeat,
+ * client_config, ntp_request, events; same handler) for a browser that
+ * cannot receive UDP. Its RTP arrives over a transport of the session's own:
+ *
+ *   websocket    one RTP packet per binary frame on this socket; the session
+ *                has its destination as soon as the socket opens
+ *   datachannel  signalling on this socket (webrtc_offer → webrtc_answer),
+ *                then one RTP packet per DataChannel message; the session has
+ *                its destination once the channel opens
+ *
+ * Either way the session counts toward max_clients, streams once its
+ * `client_config` is known, and shows its transport in the admin client list.
+ * A full server answers `{"type":"error","code":"server_full"}` and closes
+ * with 1013 (try again later).
+ */
+import type { WSContext, WSEvents } from "hono/ws";
+import type { ServerContext } from "../http/context.ts";
+import { handleClientFrame } from "../http/ws.ts";
+import { ApiError } from "../http/errors.ts";
+import type { ClientSession } from "../session/sessions.ts";
+import { ChannelSender, type PacketChannel } from "./channel_sender.ts";
+import { WebRtcPeer } from "./webrtc_peer.ts";
+
+export type ListenerTransport = "websocket" | "datachannel";
+export const LISTENER_TRANSPORTS: readonly ListenerTransport[] = ["websocket", "datachannel"];
+
+/** WebSocket close code 1013: "try again later" (RFC 6455 registry). */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
+/** Largest offer SDP accepted (Chromium's data-only offers are ~1 KiB). */
+export const MAX_OFFER_SDP_CHARS = 16 * 1024;
+const WS_OPEN = 1;
+
+/** The WebSocket as a packet channel: binary frames, backlog from `bufferedAmount`. */
+export function websocketChannel(ws: WSContext): PacketChannel {
+  const raw = ws.raw as WebSocket | undefined;
+  return {
+    send: (bytes) => ws.send(bytes as Uint8Array<ArrayBuffer>),
+    get bufferedAmount() {
+      return raw?.bufferedAmount ?? 0;
+    },
+    get open() {
+      return ws.readyState === WS_OPEN;
+    },
+  };
+}
+
+export interface ListenerSocketOptions {
+  ip: string;
+  transport: ListenerTransport;
+  /** The server address the page reached (a host ICE candidate for the DataChannel). */
+  hostAddress: string;
+}
+
+export function attachListenerSocket(ctx: ServerContext, opts: ListenerSocketOptions): WSEvents {
+  let session: ClientSession | null = null;
+  let peer: WebRtcPeer | null = null;
+  const maxBytes = () => ctx.config().audio.max_datagram_bytes;
+
+  const attach = (s: ClientSession, channel: PacketChannel) => {
+    try {
+      ctx.sessions.attachSender(s, new ChannelSender(opts.transport, channel, maxBytes()));
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      s.send({ type: "error", code: e.code, message: e.message });
+      ctx.sessions.end(s, e.message, undefined, CLOSE_TRY_AGAIN_LATER);
+    }
+  };
+
+  const onSignal = (s: ClientSession, msg: Record<string, unknown>) => {
+    ctx.sessions.touch(s);
+    if (msg.type !== "webrtc_offer" || opts.transport !== "datachannel") {
+      s.send({
+        type: "error",
+        code: "unknown_type",
+        message: `${String(msg.type)} is only accepted on /listen?transport=datachannel`,
+      });
+      return;
+    }
+    if (typeof msg.sdp !== "string" || msg.sdp.length > MAX_OFFER_SDP_CHARS) {
+      s.send({ type: "error", code: "invalid_payload", message: "webrtc_offer needs an sdp string" });
+      return;
+    }
+    peer?.close();
+    const p = new WebRtcPeer(opts.hostAddress, {
+      onOpen: (channel) => {
+        if (peer === p && !s.closed) attach(s, channel);
+      },
+      onClose: (reason) => {
+        if (peer === p && !s.closed) ctx.sessions.end(s, `datachannel: ${reason}`);
+      },
+    });
+    peer = p;
+    p.answer(msg.sdp).then(
+      (sdp) => s.send({ type: "webrtc_answer", sdp }),
+      (e) => {
+        ctx.log.warn("webrtc offer failed", { client: s.id, error: e as Error });
+        s.send({ type: "error", code: "invalid_payload", message: "the WebRTC offer was refused" });
+      },
+    );
+  };
+
+  return {
+    onOpen(_evt, ws: WSContext) {
+      const s = ctx.sessions.open(opts.ip, {
+        send: (text) => ws.send(text),
+        close: (code, reason) => {
+          peer?.close();
+          ws.close(code, reason);
+        },
+      }, opts.transport);
+      session = s;
+      if (opts.transport === "websocket") attach(s, websocketChannel(ws));
+    },
+    onMessage(evt) {
+      const s = session;
+      if (!s) return;
+      const data = evt.data;
+      // Signalling is ours; every other frame is the contract's, handled as on /ws.
+      if (typeof data === "string" && data.includes('"webrtc_')) {
+        let msg: unknown;
+        try {
+          msg = JSON.parse(data);
+        } catch {
+          msg = null;
+        }
+        const type = (msg as { type?: unknown } | null)?.type;
+        if (typeof type === "string" && type.startsWith("webrtc_")) {
+          return onSignal(s, msg as Record<string, unknown>);
+        }
+      }
+      handleClientFrame(ctx, s, data);
+    },
+    onClose() {
+      peer?.close();
+      if (session) ctx.sessions.closed(session);
+    },
+    onError() {
+      peer?.close();
+      if (session) ctx.sessions.closed(session);
+    },
+  };
+}
