@@ -56,6 +56,31 @@ export const MSG_LEN_OFFSET = 56;
 /** sizeof(struct sockaddr_in). */
 export const SOCKADDR_IN_BYTES = 16;
 
+/**
+ * UDP generic segmentation offload (Linux ≥ 4.18, udp(7) UDP_SEGMENT): one
+ * message whose payload the kernel cuts into datagrams of `gso_size` bytes
+ * (the last may be shorter), passed as a control message:
+ *
+ * struct cmsghdr + u16 (CMSG_SPACE(2) = 24 bytes)
+ *  0 size_t cmsg_len   = CMSG_LEN(2) = 18
+ *  8 int    cmsg_level = SOL_UDP (17)
+ * 12 int    cmsg_type  = UDP_SEGMENT (103)
+ * 16 u16    gso_size
+ * 18 (padding to 24)
+ */
+export const SOL_UDP = 17;
+export const UDP_SEGMENT = 103;
+export const CMSG_GSO_SPACE = 24;
+export const CMSG_GSO_LEN = 18;
+export const CMSG_LEVEL_OFFSET = 8;
+export const CMSG_TYPE_OFFSET = 12;
+export const CMSG_DATA_OFFSET = 16;
+/** The kernel's UDP_MAX_SEGMENTS: datagrams one GSO message may carry. */
+export const UDP_MAX_SEGMENTS = 64;
+/** A GSO message's payload is one UDP datagram before segmentation: at most 65507 bytes. */
+export const UDP_GSO_MAX_BYTES = 65507;
+export const EIO = 5;
+
 const SYMBOLS = {
   /** int setsockopt(int fd, int level, int optname, const void *optval, socklen_t optlen) */
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },

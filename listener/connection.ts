@@ -20,8 +20,8 @@
  */
 import {
   type ClientConfigAck,
-  type ClientConfigPayload,
   clientConfigMessage,
+  type ClientConfigPayload,
   heartbeatMessage,
   ntpRequestMessage,
   type ServerEvent,

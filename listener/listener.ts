@@ -22,8 +22,17 @@ import {
 } from "../src/client/settings.ts";
 import { parseJitterThresholds, qosReport } from "../src/client/api.ts";
 import { DEFAULT_JITTER_THRESHOLDS, type JitterThresholds } from "../src/client/api.ts";
-import { type Compression, isSessionEndingEvent, type ServerEvent } from "../src/client/messages.ts";
-import { type ConnState, type ListenerAck, ListenerConnection, type TransportChoice } from "./connection.ts";
+import {
+  type Compression,
+  isSessionEndingEvent,
+  type ServerEvent,
+} from "../src/client/messages.ts";
+import {
+  type ConnState,
+  type ListenerAck,
+  ListenerConnection,
+  type TransportChoice,
+} from "./connection.ts";
 import { Playout, type PlayoutMode } from "./playout.ts";
 import { StreamReceiver } from "./receiver.ts";
 import { channelStrip, masterStrip, type StripView } from "./strips.ts";
@@ -63,7 +72,9 @@ function loadPrefs(): Prefs {
   const prefs: Prefs = { transport: "auto", playout: "buffer" };
   try {
     const raw = JSON.parse(storage()?.getItem(PREFS_PREFIX + server) ?? "{}");
-    if (["auto", "datachannel", "websocket"].includes(raw.transport)) prefs.transport = raw.transport;
+    if (["auto", "datachannel", "websocket"].includes(raw.transport)) {
+      prefs.transport = raw.transport;
+    }
     if (["buffer", "script"].includes(raw.playout)) prefs.playout = raw.playout;
   } catch { /* defaults */ }
   const t = params.get("transport");
@@ -314,7 +325,11 @@ class ListenerApp {
     $("q-jitter").textContent = fmt(m.jitter_ms, "ms");
     $("q-latency").textContent = fmt(m.playout_latency_ms, "ms", 0);
     const t = this.conn.transport;
-    $("q-transport").textContent = t === "datachannel" ? "WebRTC" : t === "websocket" ? "WebSocket" : "–";
+    $("q-transport").textContent = t === "datachannel"
+      ? "WebRTC"
+      : t === "websocket"
+      ? "WebSocket"
+      : "–";
     const codec = this.ack
       ? this.ack.encoding === "opus"
         ? `Opus ${this.ack.sample_rate / 1000} kHz`
@@ -397,7 +412,8 @@ class ListenerApp {
   /** What the browser test reads (window.__m32). */
   testHook() {
     return {
-      magnitudes: (freqs: number[]) => this.playout?.magnitudesAt(freqs) ?? freqs.map(() => -Infinity),
+      magnitudes: (freqs: number[]) =>
+        this.playout?.magnitudesAt(freqs) ?? freqs.map(() => -Infinity),
       status: () => ({
         state: this.conn.state,
         transport: this.conn.transport,
@@ -414,6 +430,9 @@ class ListenerApp {
             jitterMs: this.playout.jb.jitterMs,
             concealed: this.playout.jb.concealedPackets,
             dropped: this.playout.jb.droppedPackets,
+            skipped: this.playout.jb.skippedFrames,
+            repeated: this.playout.jb.repeatedFrames,
+            resyncs: this.playout.jb.resyncs,
           }
           : null,
         clockSynced: this.conn.clock.synced,

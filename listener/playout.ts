@@ -36,7 +36,7 @@ export const LEAD_MAX_MS = 120;
 const LEAD_STEP_MS = 10;
 const TICK_MS = 5;
 export const SCRIPT_FRAMES = 512;
-const ANALYSER_FFT = 8192;
+const ANALYSER_FFT = 32768;
 /** Meter decay per block (peak hold falls ~20 dB/s). */
 const METER_DECAY = 0.98;
 const LATENCY_WINDOW = 400;
@@ -176,7 +176,8 @@ export class Playout {
     }
     const horizon = now + this.leadMs / 1000;
     while (this.next < horizon) {
-      const nowMs = Math.min(this.wallAt(this.next + dur) - this.leadMs, this.wallNow());
+      // A block earlier than the horizon, so the cap (never ask for the future) rarely bites.
+      const nowMs = Math.min(this.wallAt(this.next + dur) - this.leadMs - BLOCK_MS, this.wallNow());
       this.render(frames, nowMs, this.next);
       const buf = this.ctx.createBuffer(2, frames, this.rate);
       const l = buf.getChannelData(0), r = buf.getChannelData(1);

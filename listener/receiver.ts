@@ -21,10 +21,15 @@
  * its groups arrived (a missing group plays silent when the next time starts).
  */
 import { OpusDecoder } from "opus-decoder";
-import { emptyRtpPacketInfo, parseRtpInto, PT_OPUS } from "../src/rtp/packet.ts";
-import { PcmDecoder, pcmFullScale, type PcmEncoding } from "../src/client/pcm.ts";
+import { emptyRtpPacketInfo, parseRtpInto } from "../src/rtp/packet.ts";
+import { PcmDecoder, type PcmEncoding, pcmFullScale } from "../src/client/pcm.ts";
 import type { PacketSink } from "../src/client/playout.ts";
-import { BandwidthMeter, JitterEstimator, SeqStatus, SequenceTracker } from "../src/client/stats.ts";
+import {
+  BandwidthMeter,
+  JitterEstimator,
+  SeqStatus,
+  SequenceTracker,
+} from "../src/client/stats.ts";
 import { LatencyMeter } from "../src/client/latency.ts";
 import type { ListenerAck } from "./connection.ts";
 
@@ -91,7 +96,12 @@ export class StreamReceiver {
     this.jitter.restart(this.clockRate);
     this.latency.restart(this.clockRate);
     this.sink.reset();
-    this.group0Seq = this.lastSeq = this.lastTs = this.pendingTs = this.tsRaw = -1;
+    this.group0Seq =
+      this.lastSeq =
+      this.lastTs =
+      this.pendingTs =
+      this.tsRaw =
+        -1;
     this.ssrc = ack.ssrc >>> 0;
     this.newestCaptureEndMs = NaN;
     const n = ack.channels.length;
@@ -185,8 +195,10 @@ export class StreamReceiver {
     const G = this.groups.length;
     // Group of this packet: 0 after a timestamp change in sequence, else counted from there.
     const seq16 = p.sequence;
-    if (p.marker || (this.lastSeq >= 0 && seq16 === ((this.lastSeq + 1) % SEQ_MOD) &&
-        p.timestamp !== this.lastTs)) {
+    if (
+      p.marker || (this.lastSeq >= 0 && seq16 === ((this.lastSeq + 1) % SEQ_MOD) &&
+        p.timestamp !== this.lastTs)
+    ) {
       this.group0Seq = seq16;
     }
     this.lastSeq = seq16;

@@ -67,7 +67,12 @@ function slider(
 }
 
 function toggle(cls: string, text: string, title: string, on: boolean, set: (on: boolean) => void) {
-  const b = el("button", { type: "button", class: `toggle ${cls}`, title, "aria-pressed": String(on) }, text);
+  const b = el("button", {
+    type: "button",
+    class: `toggle ${cls}`,
+    title,
+    "aria-pressed": String(on),
+  }, text);
   b.addEventListener("click", () => {
     const next = b.getAttribute("aria-pressed") !== "true";
     b.setAttribute("aria-pressed", String(next));
@@ -84,11 +89,20 @@ export interface StripView {
 export function channelStrip(ch: ChannelSettings, onChange: () => void): StripView {
   const meter = el("div", { class: "meter-fill" });
   const eqRow = (band: "low" | "mid" | "high", label: string) =>
-    slider(`eq-${band}`, label, -EQ_MAX_DB, EQ_MAX_DB, 0.5, ch.eq[band], (v) =>
-      `${v > 0 ? "+" : v < 0 ? "−" : ""}${Math.abs(v).toFixed(1)} dB`, (v) => {
-      ch.eq[band] = v;
-      onChange();
-    }, 0);
+    slider(
+      `eq-${band}`,
+      label,
+      -EQ_MAX_DB,
+      EQ_MAX_DB,
+      0.5,
+      ch.eq[band],
+      (v) => `${v > 0 ? "+" : v < 0 ? "−" : ""}${Math.abs(v).toFixed(1)} dB`,
+      (v) => {
+        ch.eq[band] = v;
+        onChange();
+      },
+      0,
+    );
   const root = el(
     "section",
     { class: "strip", "data-id": String(ch.id) },
@@ -144,9 +158,19 @@ export function masterStrip(settings: ClientSettings, onChange: () => void): HTM
         onChange();
       }),
     ),
-    slider("vol master-vol", "Level", 0, VOLUME_MAX, 0.01, settings.master.volume, volumeLabel, (v) => {
-      settings.master.volume = v;
-      onChange();
-    }, 1),
+    slider(
+      "vol master-vol",
+      "Level",
+      0,
+      VOLUME_MAX,
+      0.01,
+      settings.master.volume,
+      volumeLabel,
+      (v) => {
+        settings.master.volume = v;
+        onChange();
+      },
+      1,
+    ),
   );
 }

@@ -88,8 +88,8 @@ async function captureTos(kind: SenderKind, dscp: number): Promise<void> {
     for (let i = 0; i < PACKETS; i++) {
       sender.slot().fill(i, 0, 100);
       sender.commit(100, dest);
+      sender.flush(); // one message each: tcpdump on lo would see a GSO batch as one packet
     }
-    sender.flush();
     if (sender instanceof DenoSender) await sender.settled();
     const text = await finished();
 

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { createSender, SENDER_KINDS } from "../src/net/create_sender.ts";
 import { DenoSender } from "../src/net/deno_sender.ts";
+import { SendmmsgSender } from "../src/net/sendmmsg_sender.ts";
 import { SeededRandom } from "../src/util/clock.ts";
 
 const DESTINATIONS = 3;
@@ -82,3 +83,58 @@ for (const kind of SENDER_KINDS) {
     }
   });
 }
+
+Deno.test("sendmmsg sender coalesces a client's packet time into one UDP GSO message the receiver gets as separate datagrams", async () => {
+  const rx = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const rx2 = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const sender = SendmmsgSender.open({ hostname: "127.0.0.1", port: 0, maxDatagramBytes: 1400, dscp: 0 });
+  try {
+    const a = sender.destination("127.0.0.1", (rx.addr as Deno.NetAddr).port);
+    const b = sender.destination("127.0.0.1", (rx2.addr as Deno.NetAddr).port);
+    const sizes = [1308, 1308, 1308, 1308, 1308, 1308, 1308, 1308, 780]; // 8 full + a shorter last
+    const sent: Uint8Array[] = [];
+    for (const [i, n] of sizes.entries()) {
+      const slot = sender.slot();
+      for (let k = 0; k < n; k++) slot[k] = (i * 31 + k) & 0xff;
+      sent.push(slot.slice(0, n));
+      sender.commit(n, a);
+    }
+    sender.slot().fill(7, 0, 50);
+    sender.commit(50, b); // another client: its own message
+    sender.flush();
+    assert.equal(sender.syscalls, 1);
+    assert.equal(sender.gsoMessages, 1, "the 9 datagrams to one client went as one message");
+    assert.equal(sender.stats.packets, 10);
+    for (const want of sent) {
+      const [got] = await rx.receive();
+      assert.deepEqual(got, want);
+    }
+    const [other] = await rx2.receive();
+    assert.equal(other.length, 50);
+  } finally {
+    sender.close();
+    rx.close();
+    rx2.close();
+  }
+});
+
+Deno.test("GSO never merges a datagram larger than the message's segment size", async () => {
+  const rx = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const sender = SendmmsgSender.open({ hostname: "127.0.0.1", port: 0, maxDatagramBytes: 1400, dscp: 0 });
+  try {
+    const a = sender.destination("127.0.0.1", (rx.addr as Deno.NetAddr).port);
+    for (const n of [1000, 1200, 1200, 600, 1200]) {
+      sender.slot().fill(n & 0xff, 0, n);
+      sender.commit(n, a);
+    }
+    sender.flush();
+    // [1000] [1200 1200 600] [1200]: a bigger one, and one after a short last, start new messages
+    assert.equal(sender.gsoMessages, 1);
+    const lengths: number[] = [];
+    for (let i = 0; i < 5; i++) lengths.push((await rx.receive())[0].length);
+    assert.deepEqual(lengths, [1000, 1200, 1200, 600, 1200]);
+  } finally {
+    sender.close();
+    rx.close();
+  }
+});

@@ -41,7 +41,13 @@ const NO_DESTINATION: UdpDestination = { hostname: "", port: 0 };
 
 export class ChannelSender implements PacketSender {
   readonly localPort = 0;
-  readonly stats: ChannelSenderStats = { packets: 0, bytes: 0, errors: 0, lastError: "", dropped: 0 };
+  readonly stats: ChannelSenderStats = {
+    packets: 0,
+    bytes: 0,
+    errors: 0,
+    lastError: "",
+    dropped: 0,
+  };
   private readonly buf: Uint8Array;
   private readonly queue: Uint8Array[] = [];
 

@@ -79,7 +79,11 @@ export function attachListenerSocket(ctx: ServerContext, opts: ListenerSocketOpt
       return;
     }
     if (typeof msg.sdp !== "string" || msg.sdp.length > MAX_OFFER_SDP_CHARS) {
-      s.send({ type: "error", code: "invalid_payload", message: "webrtc_offer needs an sdp string" });
+      s.send({
+        type: "error",
+        code: "invalid_payload",
+        message: "webrtc_offer needs an sdp string",
+      });
       return;
     }
     peer?.close();

@@ -56,4 +56,6 @@ export interface SenderOptions {
   dscp: number;
   /** How many datagrams a batch holds before an automatic flush (sendmmsg). */
   batchSize?: number;
+  /** Coalesce a client's consecutive datagrams with UDP GSO (sendmmsg; default on). */
+  gso?: boolean;
 }

@@ -19,7 +19,14 @@
 
 import {
   AF_INET,
+  CMSG_DATA_OFFSET,
+  CMSG_GSO_LEN,
+  CMSG_GSO_SPACE,
+  CMSG_LEVEL_OFFSET,
+  CMSG_TYPE_OFFSET,
   EAGAIN,
+  EINVAL,
+  EIO,
   EINTR,
   ENOBUFS,
   errno,
@@ -28,13 +35,19 @@ import {
   IOVEC_BYTES,
   libc,
   MMSGHDR_BYTES,
+  MSG_CONTROL_OFFSET,
+  MSG_CONTROLLEN_OFFSET,
   MSG_DONTWAIT,
   MSG_IOV_OFFSET,
   MSG_IOVLEN_OFFSET,
   MSG_NAME_OFFSET,
   MSG_NAMELEN_OFFSET,
   SOCKADDR_IN_BYTES,
+  SOL_UDP,
   strerror,
+  UDP_GSO_MAX_BYTES,
+  UDP_MAX_SEGMENTS,
+  UDP_SEGMENT,
 } from "../../ffi/libc.ts";
 import type { PacketSender, SenderOptions, SenderStats, UdpDestination } from "./sender.ts";
 import {
@@ -78,11 +91,16 @@ export function writeSockaddrIn(buf: Uint8Array, ip: number, port: number): void
 class SockaddrDestination implements UdpDestination {
   readonly sockaddr: Uint8Array;
   readonly sockaddrPtr: bigint;
+  /** The address as u32 halves (written into msghdr without creating BigInts). */
+  readonly sockaddrLo: number;
+  readonly sockaddrHi: number;
   constructor(readonly hostname: string, readonly port: number, ip: number) {
     // A fresh ArrayBuffer's backing store lives off the V8 heap and never moves.
     this.sockaddr = new Uint8Array(new ArrayBuffer(SOCKADDR_IN_BYTES));
     writeSockaddrIn(this.sockaddr, ip, port);
     this.sockaddrPtr = addressOf(this.sockaddr);
+    this.sockaddrLo = Number(this.sockaddrPtr & 0xffffffffn);
+    this.sockaddrHi = Number(this.sockaddrPtr >> 32n);
   }
 }
 
@@ -112,16 +130,35 @@ export class SendmmsgSender implements PacketSender {
   readonly stats: SenderStats = { packets: 0, bytes: 0, errors: 0, lastError: "" };
   /** sendmmsg calls made (for benchmarks and tests). */
   syscalls = 0;
+  /** Messages sent with UDP_SEGMENT (several datagrams each). */
+  gsoMessages = 0;
+  /** Whether consecutive datagrams to one destination are coalesced with UDP GSO. */
+  gso: boolean;
   readonly #calls: SendmmsgCalls;
   readonly #conn: Deno.DatagramConn;
   readonly #slots: Uint8Array[];
-  readonly #hdr64: BigUint64Array;
+  readonly #hdr32: Uint32Array;
   readonly #iov32: Uint32Array;
+  readonly #cmsg: DataView;
   readonly #hdrPtrs: Deno.PointerValue[];
+  /** Addresses as u32 halves, so writing them into structs allocates no BigInt. */
+  readonly #iovAddrLo: Uint32Array;
+  readonly #iovAddrHi: Uint32Array;
+  readonly #cmsgAddrLo: Uint32Array;
+  readonly #cmsgAddrHi: Uint32Array;
+  /** Per slot (datagram): its length. Per message: first slot, datagram count, segment size. */
   readonly #lens: Int32Array;
+  readonly #msgFirst: Int32Array;
+  readonly #msgSegs: Int32Array;
+  readonly #msgSegSize: Int32Array;
+  readonly #msgBytes: Int32Array;
   readonly #dests: (SockaddrDestination | null)[];
   readonly #foreign = new WeakMap<UdpDestination, SockaddrDestination>();
+  /** Datagrams (slots) and messages queued. */
   #count = 0;
+  #messages = 0;
+  /** The last message may take more segments (its last one was full-size). */
+  #open = false;
   #closed = false;
 
   /**
@@ -141,6 +178,7 @@ export class SendmmsgSender implements PacketSender {
       const port = (conn.addr as Deno.NetAddr).port;
       const fd = findUdpSocketFd(port, hostname);
       const sender = new SendmmsgSender(sys, conn, fd, opts.maxDatagramBytes, batchSize);
+      sender.gso = opts.gso ?? true;
       if (opts.dscp !== 0) sender.setDscp(opts.dscp);
       return sender;
     } catch (err) {
@@ -161,32 +199,50 @@ export class SendmmsgSender implements PacketSender {
     this.#conn = conn;
     this.localPort = (conn.addr as Deno.NetAddr).port;
     this.batchSize = batchSize;
+    this.gso = true;
 
     const arena = new Uint8Array(new ArrayBuffer(batchSize * maxDatagramBytes));
     const iovecs = new ArrayBuffer(batchSize * IOVEC_BYTES);
     const hdrs = new ArrayBuffer(batchSize * MMSGHDR_BYTES);
+    const cmsgs = new ArrayBuffer(batchSize * CMSG_GSO_SPACE);
     const iov64 = new BigUint64Array(iovecs);
     this.#iov32 = new Uint32Array(iovecs);
-    this.#hdr64 = new BigUint64Array(hdrs);
-    const hdr32 = new Uint32Array(hdrs);
+    this.#hdr32 = new Uint32Array(hdrs);
+    this.#cmsg = new DataView(cmsgs);
     const arenaBase = addressOf(arena);
     const iovBase = addressOf(new Uint8Array(iovecs));
     const hdrBase = addressOf(new Uint8Array(hdrs));
+    const cmsgBase = addressOf(new Uint8Array(cmsgs));
 
     this.#slots = [];
     this.#hdrPtrs = [];
+    this.#iovAddrLo = new Uint32Array(batchSize);
+    this.#iovAddrHi = new Uint32Array(batchSize);
+    this.#cmsgAddrLo = new Uint32Array(batchSize);
+    this.#cmsgAddrHi = new Uint32Array(batchSize);
     for (let i = 0; i < batchSize; i++) {
       this.#slots.push(arena.subarray(i * maxDatagramBytes, (i + 1) * maxDatagramBytes));
       const iov = (i * IOVEC_BYTES) / U64_BYTES;
       iov64[iov + IOV_BASE_OFFSET / U64_BYTES] = arenaBase + BigInt(i * maxDatagramBytes);
       iov64[iov + IOV_LEN_OFFSET / U64_BYTES] = 0n;
-      const hdr = (i * MMSGHDR_BYTES) / U64_BYTES;
-      this.#hdr64[hdr + MSG_IOV_OFFSET / U64_BYTES] = iovBase + BigInt(i * IOVEC_BYTES);
-      this.#hdr64[hdr + MSG_IOVLEN_OFFSET / U64_BYTES] = 1n;
-      hdr32[(i * MMSGHDR_BYTES + MSG_NAMELEN_OFFSET) / U32_BYTES] = SOCKADDR_IN_BYTES;
+      const iovAddr = iovBase + BigInt(i * IOVEC_BYTES);
+      this.#iovAddrLo[i] = Number(iovAddr & 0xffffffffn);
+      this.#iovAddrHi[i] = Number(iovAddr >> 32n);
+      const cmsgAddr = cmsgBase + BigInt(i * CMSG_GSO_SPACE);
+      this.#cmsgAddrLo[i] = Number(cmsgAddr & 0xffffffffn);
+      this.#cmsgAddrHi[i] = Number(cmsgAddr >> 32n);
+      const c = i * CMSG_GSO_SPACE;
+      this.#cmsg.setBigUint64(c, BigInt(CMSG_GSO_LEN), true);
+      this.#cmsg.setInt32(c + CMSG_LEVEL_OFFSET, SOL_UDP, true);
+      this.#cmsg.setInt32(c + CMSG_TYPE_OFFSET, UDP_SEGMENT, true);
+      this.#hdr32[(i * MMSGHDR_BYTES + MSG_NAMELEN_OFFSET) / U32_BYTES] = SOCKADDR_IN_BYTES;
       this.#hdrPtrs.push(Deno.UnsafePointer.create(hdrBase + BigInt(i * MMSGHDR_BYTES)));
     }
     this.#lens = new Int32Array(batchSize);
+    this.#msgFirst = new Int32Array(batchSize);
+    this.#msgSegs = new Int32Array(batchSize);
+    this.#msgSegSize = new Int32Array(batchSize);
+    this.#msgBytes = new Int32Array(batchSize);
     this.#dests = new Array(batchSize).fill(null);
   }
 
@@ -198,36 +254,91 @@ export class SendmmsgSender implements PacketSender {
     return this.#slots[this.#count];
   }
 
+  /**
+   * Queues the current slot. With GSO on, a datagram to the same destination
+   * as the message before it joins that message when the message's segments
+   * are all full-size and this one is not larger (udp(7): every segment has
+   * gso_size bytes but the last) — a client's packets of one packet time go
+   * out as one message.
+   */
   commit(length: number, dest: UdpDestination): void {
     if (this.#closed) throw new Error("sender is closed");
     checkCommitLength(length, this.maxDatagramBytes);
     const d = dest instanceof SockaddrDestination ? dest : this.#adopt(dest);
     const i = this.#count;
-    this.#hdr64[(i * MMSGHDR_BYTES + MSG_NAME_OFFSET) / U64_BYTES] = d.sockaddrPtr;
     this.#iov32[(i * IOVEC_BYTES + IOV_LEN_OFFSET) / U32_BYTES] = length;
     this.#lens[i] = length;
     this.#dests[i] = d; // keeps the sockaddr alive while the kernel may read it
     this.#count = i + 1;
+    const m = this.#messages - 1;
+    if (
+      this.gso && this.#open && this.#dests[this.#msgFirst[m]] === d &&
+      length <= this.#msgSegSize[m] && this.#msgSegs[m] < UDP_MAX_SEGMENTS &&
+      this.#msgBytes[m] + length <= UDP_GSO_MAX_BYTES
+    ) {
+      this.#msgSegs[m]++;
+      this.#msgBytes[m] += length;
+      this.#open = length === this.#msgSegSize[m];
+    } else {
+      const k = this.#messages++;
+      this.#msgFirst[k] = i;
+      this.#msgSegs[k] = 1;
+      this.#msgSegSize[k] = length;
+      this.#msgBytes[k] = length;
+      this.#open = true;
+      const h = (k * MMSGHDR_BYTES) / U32_BYTES;
+      this.#hdr32[h + MSG_NAME_OFFSET / U32_BYTES] = d.sockaddrLo;
+      this.#hdr32[h + MSG_NAME_OFFSET / U32_BYTES + 1] = d.sockaddrHi;
+      this.#hdr32[h + MSG_IOV_OFFSET / U32_BYTES] = this.#iovAddrLo[i];
+      this.#hdr32[h + MSG_IOV_OFFSET / U32_BYTES + 1] = this.#iovAddrHi[i];
+    }
     if (this.#count === this.batchSize) this.flush();
   }
 
+  /** Writes each message's iovec count and, for several segments, its UDP_SEGMENT control. */
+  #finishHeaders(): void {
+    for (let k = 0; k < this.#messages; k++) {
+      const h = (k * MMSGHDR_BYTES) / U32_BYTES;
+      const segs = this.#msgSegs[k];
+      this.#hdr32[h + MSG_IOVLEN_OFFSET / U32_BYTES] = segs;
+      this.#hdr32[h + MSG_IOVLEN_OFFSET / U32_BYTES + 1] = 0;
+      if (segs > 1) {
+        this.#cmsg.setUint16(k * CMSG_GSO_SPACE + CMSG_DATA_OFFSET, this.#msgSegSize[k], true);
+        this.#hdr32[h + MSG_CONTROL_OFFSET / U32_BYTES] = this.#cmsgAddrLo[k];
+        this.#hdr32[h + MSG_CONTROL_OFFSET / U32_BYTES + 1] = this.#cmsgAddrHi[k];
+        this.#hdr32[h + MSG_CONTROLLEN_OFFSET / U32_BYTES] = CMSG_GSO_SPACE;
+      } else {
+        this.#hdr32[h + MSG_CONTROL_OFFSET / U32_BYTES] = 0;
+        this.#hdr32[h + MSG_CONTROL_OFFSET / U32_BYTES + 1] = 0;
+        this.#hdr32[h + MSG_CONTROLLEN_OFFSET / U32_BYTES] = 0;
+      }
+    }
+  }
+
   /**
-   * Sends the queued datagrams. A short count is followed by a send of the
+   * Sends the queued messages. A short count is followed by a send of the
    * rest; EAGAIN/ENOBUFS/EINTR get one retry per flush, then the rest is
-   * counted as errors; any other errno drops the one datagram it refers to.
+   * counted as errors; any other errno drops the one message it refers to.
+   * A GSO message the kernel refuses (EIO/EINVAL: no segmentation on this
+   * path) turns GSO off for good; its datagrams are counted as errors.
    */
   flush(): void {
-    const n = this.#count;
+    const n = this.#messages;
     if (n === 0) return;
-    this.#count = 0;
+    this.#finishHeaders();
+    this.#messages = 0;
+    this.#open = false;
     let start = 0;
     let retried = false;
     while (start < n) {
       this.syscalls++;
       const sent = this.#calls.sendmmsg(this.fd, this.#hdrPtrs[start], n - start, MSG_DONTWAIT);
       if (sent > 0) {
-        for (let k = start; k < start + sent; k++) this.stats.bytes += this.#lens[k];
-        this.stats.packets += sent;
+        for (let k = start; k < start + sent; k++) {
+          this.stats.bytes += this.#msgBytes[k];
+          this.stats.packets += this.#msgSegs[k];
+          if (this.#msgSegs[k] > 1) this.gsoMessages++;
+        }
         start += sent;
         continue;
       }
@@ -237,13 +348,15 @@ export class SendmmsgSender implements PacketSender {
           retried = true;
           continue;
         }
-        this.#fail(n - start, code);
+        for (let k = start; k < n; k++) this.#fail(this.#msgSegs[k], code);
         break;
       }
-      this.#fail(1, code);
+      if (this.#msgSegs[start] > 1 && (code === EIO || code === EINVAL)) this.gso = false;
+      this.#fail(this.#msgSegs[start], code);
       start++;
     }
-    for (let k = 0; k < n; k++) this.#dests[k] = null;
+    for (let k = 0; k < this.#count; k++) this.#dests[k] = null;
+    this.#count = 0;
   }
 
   setDscp(dscp: number): void {

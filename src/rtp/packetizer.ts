@@ -4,7 +4,10 @@
  *
  * Every packet is sized for the worst case header (12-byte RTP header + the
  * 16-byte extension), so the split is the same whether or not a packet carries
- * the extension, and packets of one period differ by at most one frame.
+ * the extension. Packets are full but the last, which takes the remainder: a
+ * client's packet time then leaves as one UDP GSO message (udp(7): equal
+ * segments, a shorter last one) — one system call and one trip through the
+ * kernel's UDP stack per client instead of one per datagram.
  */
 import { EXT_BYTES, RTP_HEADER_BYTES } from "./packet.ts";
 
@@ -38,24 +41,19 @@ export function planPackets(
         `max_datagram_bytes is ${maxDatagramBytes}`,
     );
   }
-  const perPacket = Math.floor(room / bytesPerFrame);
+  const perPacket = Math.min(Math.floor(room / bytesPerFrame), framesPerPeriod);
   const packets = Math.ceil(framesPerPeriod / perPacket);
-  const base = Math.floor(framesPerPeriod / packets);
-  const extra = framesPerPeriod % packets;
   const frameOffsets: number[] = [];
   const frameCounts: number[] = [];
-  let off = 0;
-  for (let i = 0; i < packets; i++) {
-    const n = base + (i < extra ? 1 : 0);
+  for (let off = 0; off < framesPerPeriod; off += perPacket) {
     frameOffsets.push(off);
-    frameCounts.push(n);
-    off += n;
+    frameCounts.push(Math.min(perPacket, framesPerPeriod - off));
   }
   return {
     packets,
     frameOffsets,
     frameCounts,
-    maxDatagramBytes: MAX_HEADER_BYTES + (base + (extra ? 1 : 0)) * bytesPerFrame,
+    maxDatagramBytes: MAX_HEADER_BYTES + perPacket * bytesPerFrame,
   };
 }
 

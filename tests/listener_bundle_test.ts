@@ -1,0 +1,12 @@
+/** The embedded page script (src/listener/page.gen.js) is the bundle of today's listener/ sources. */
+import assert from "node:assert/strict";
+import { bundlePage, OUTPUT } from "../src/listener/build_page.ts";
+
+Deno.test("src/listener/page.gen.js is up to date with listener/ (run src/listener/build_page.ts)", async () => {
+  const fresh = await bundlePage();
+  const committed = await Deno.readTextFile(OUTPUT);
+  assert.ok(
+    committed === fresh,
+    "page.gen.js is stale: deno run -A src/listener/build_page.ts",
+  );
+});
