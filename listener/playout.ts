@@ -75,7 +75,8 @@ export class Playout {
     private readonly wallNow: () => number,
   ) {
     this.mode = mode;
-    this.ctx = new AudioContext({ latencyHint: "interactive" });
+    // 48 kHz is what Opus decodes to: no resampling in the page (the browser adapts to the device).
+    this.ctx = new AudioContext({ latencyHint: "interactive", sampleRate: 48000 });
     this.analyser = this.ctx.createAnalyser();
     this.analyser.fftSize = ANALYSER_FFT;
     this.analyser.smoothingTimeConstant = 0;
