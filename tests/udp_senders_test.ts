@@ -87,7 +87,12 @@ for (const kind of SENDER_KINDS) {
 Deno.test("sendmmsg sender coalesces a client's packet time into one UDP GSO message the receiver gets as separate datagrams", async () => {
   const rx = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
   const rx2 = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const sender = SendmmsgSender.open({ hostname: "127.0.0.1", port: 0, maxDatagramBytes: 1400, dscp: 0 });
+  const sender = SendmmsgSender.open({
+    hostname: "127.0.0.1",
+    port: 0,
+    maxDatagramBytes: 1400,
+    dscp: 0,
+  });
   try {
     const a = sender.destination("127.0.0.1", (rx.addr as Deno.NetAddr).port);
     const b = sender.destination("127.0.0.1", (rx2.addr as Deno.NetAddr).port);
@@ -120,7 +125,12 @@ Deno.test("sendmmsg sender coalesces a client's packet time into one UDP GSO mes
 
 Deno.test("GSO never merges a datagram larger than the message's segment size", async () => {
   const rx = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const sender = SendmmsgSender.open({ hostname: "127.0.0.1", port: 0, maxDatagramBytes: 1400, dscp: 0 });
+  const sender = SendmmsgSender.open({
+    hostname: "127.0.0.1",
+    port: 0,
+    maxDatagramBytes: 1400,
+    dscp: 0,
+  });
   try {
     const a = sender.destination("127.0.0.1", (rx.addr as Deno.NetAddr).port);
     for (const n of [1000, 1200, 1200, 600, 1200]) {

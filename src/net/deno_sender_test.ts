@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { checkCommitLength, checkDestination, DenoSender } from "./deno_sender.ts";
+import { checkCommitLength, checkDestination, DenoSender, MAX_IN_FLIGHT } from "./deno_sender.ts";
 import { getTos } from "./dscp.ts";
 import { findUdpSocketFd } from "./socket_fd.ts";
 
@@ -103,4 +103,25 @@ Deno.test("deno sender close frees the port and later commits throw", () => {
   sender.close();
   assert.throws(() => sender.commit(1, { hostname: "127.0.0.1", port: 9 }), /closed/);
   Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port }).close();
+});
+
+Deno.test("deno sender drops (and counts) datagrams beyond the in-flight bound instead of queueing without limit", async () => {
+  const rx = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const sender = DenoSender.open({
+    hostname: "127.0.0.1",
+    port: 0,
+    maxDatagramBytes: 200,
+    dscp: 0,
+  });
+  try {
+    const dest = sender.destination("127.0.0.1", (rx.addr as Deno.NetAddr).port);
+    for (let i = 0; i < MAX_IN_FLIGHT + 100; i++) sender.commit(10, dest); // no await: all in flight
+    assert.equal(sender.stats.errors, 100);
+    assert.match(sender.stats.lastError, /in flight/);
+    await sender.settled();
+    assert.equal(sender.stats.packets, MAX_IN_FLIGHT);
+  } finally {
+    sender.close();
+    rx.close();
+  }
 });

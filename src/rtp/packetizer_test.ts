@@ -25,7 +25,10 @@ for (const channels of [1, 16, 32]) {
             }
           }
           const full = plan.frameCounts[0];
-          assert.ok(plan.frameCounts.slice(0, -1).every((n) => n === full), "all full but the last");
+          assert.ok(
+            plan.frameCounts.slice(0, -1).every((n) => n === full),
+            "all full but the last",
+          );
           assert.ok(plan.frameCounts.at(-1)! <= full, "the last takes the remainder");
           const framesFit = Math.floor((1400 - MAX_HEADER_BYTES) / (channels * bps));
           assert.equal(plan.packets, Math.ceil(frames / framesFit), "no more packets than needed");
