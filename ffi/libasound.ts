@@ -11,10 +11,13 @@
  * `snd_pcm_uframes_t` is "usize". Out-parameters are passed as typed arrays.
  */
 
+import { lazyLibrary } from "./load.ts";
+
 export const LIBASOUND_SONAME = "libasound.so.2";
 export const LIBASOUND_DEBIAN_PACKAGE = "libasound2";
 
 // snd_pcm_stream_t
+export const SND_PCM_STREAM_PLAYBACK = 0;
 export const SND_PCM_STREAM_CAPTURE = 1;
 // snd_pcm_open mode bits
 export const SND_PCM_NONBLOCK = 0x1;
@@ -24,6 +27,7 @@ export const SND_PCM_ACCESS_RW_INTERLEAVED = 3;
 export const SND_PCM_FORMAT_S16_LE = 2;
 export const SND_PCM_FORMAT_S32_LE = 10;
 export const SND_PCM_FORMAT_S24_3LE = 32;
+export const SND_PCM_FORMAT_FLOAT_LE = 14;
 // snd_pcm_state_t
 export const SND_PCM_STATE_OPEN = 0;
 export const SND_PCM_STATE_SETUP = 1;
@@ -78,6 +82,14 @@ const SYMBOLS = {
   snd_pcm_state: { parameters: [P], result: "i32" },
   snd_pcm_wait: { parameters: [P, "i32"], result: "i32" },
   snd_pcm_readi: { parameters: [P, B, "usize"], result: "isize" },
+  // playback, for the reference client's --play (src/client/alsa_output.ts):
+  // one-call setup (access, format, channels, rate, soft resample, latency µs)
+  snd_pcm_set_params: {
+    parameters: [P, "i32", "i32", "u32", "u32", "i32", "u32"],
+    result: "i32",
+  },
+  snd_pcm_writei: { parameters: [P, B, "usize"], result: "isize" },
+  snd_pcm_drain: { parameters: [P], result: "i32" },
   snd_pcm_recover: { parameters: [P, "i32", "i32"], result: "i32" },
   snd_pcm_delay: { parameters: [P, B], result: "i32" },
   snd_pcm_name: { parameters: [P], result: P },
@@ -95,22 +107,13 @@ const SYMBOLS = {
 
 export type LibAsound = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
-let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
-
 /** Opens libasound on first use; a missing library names the Debian package. */
-export function libasound(): LibAsound {
-  if (lib) return lib.symbols;
-  try {
-    lib = Deno.dlopen(LIBASOUND_SONAME, SYMBOLS);
-  } catch (e) {
-    throw new Error(
-      `cannot load ${LIBASOUND_SONAME} (install the Debian package ${LIBASOUND_DEBIAN_PACKAGE}): ${
-        (e as Error).message
-      }`,
-    );
-  }
-  return lib.symbols;
-}
+export const libasound: () => LibAsound = lazyLibrary(
+  "libasound",
+  [LIBASOUND_SONAME],
+  LIBASOUND_DEBIAN_PACKAGE,
+  SYMBOLS,
+);
 
 /** NUL-terminated UTF-8 copy of a string, for `const char *` parameters. */
 export function cString(s: string): Uint8Array<ArrayBuffer> {

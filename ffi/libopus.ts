@@ -8,6 +8,8 @@
  * fixed ones, so these are safe for the integer CTLs used here.
  */
 
+import { lazyLibrary } from "./load.ts";
+
 const LIB_NAMES = ["libopus.so.0", "libopus.so"];
 const DEBIAN_PACKAGE = "libopus0";
 
@@ -104,24 +106,8 @@ const SYMBOLS = {
 
 export type LibOpus = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
-let lib: Deno.DynamicLibrary<typeof SYMBOLS> | null = null;
-
 /** The libopus symbols; opens the library on first call. Throws naming the Debian package if missing. */
-export function libopus(): LibOpus {
-  if (lib) return lib.symbols;
-  const errors: string[] = [];
-  for (const name of LIB_NAMES) {
-    try {
-      lib = Deno.dlopen(name, SYMBOLS);
-      return lib.symbols;
-    } catch (e) {
-      errors.push(`${name}: ${(e as Error).message}`);
-    }
-  }
-  throw new Error(
-    `libopus is not available (install the Debian package ${DEBIAN_PACKAGE}): ${errors.join("; ")}`,
-  );
-}
+export const libopus: () => LibOpus = lazyLibrary("libopus", LIB_NAMES, DEBIAN_PACKAGE, SYMBOLS);
 
 /** libopus's message for an error code (negative return value). */
 export function opusStrerror(code: number): string {

@@ -16,6 +16,8 @@
  *   64      (size)
  */
 
+import { lazyLibrary } from "./load.ts";
+
 const LIB_NAMES = ["libsamplerate.so.0", "libsamplerate.so"];
 const DEBIAN_PACKAGE = "libsamplerate0";
 
@@ -50,26 +52,13 @@ const SYMBOLS = {
 
 export type LibSamplerate = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
-let lib: Deno.DynamicLibrary<typeof SYMBOLS> | null = null;
-
 /** The libsamplerate symbols; opens the library on first call. Throws naming the Debian package if missing. */
-export function libsamplerate(): LibSamplerate {
-  if (lib) return lib.symbols;
-  const errors: string[] = [];
-  for (const name of LIB_NAMES) {
-    try {
-      lib = Deno.dlopen(name, SYMBOLS);
-      return lib.symbols;
-    } catch (e) {
-      errors.push(`${name}: ${(e as Error).message}`);
-    }
-  }
-  throw new Error(
-    `libsamplerate is not available (install the Debian package ${DEBIAN_PACKAGE}): ${
-      errors.join("; ")
-    }`,
-  );
-}
+export const libsamplerate: () => LibSamplerate = lazyLibrary(
+  "libsamplerate",
+  LIB_NAMES,
+  DEBIAN_PACKAGE,
+  SYMBOLS,
+);
 
 /** libsamplerate's message for an error code. */
 export function srcStrerror(code: number): string {

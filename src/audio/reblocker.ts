@@ -1,6 +1,7 @@
 /**
  * Turns periods of whatever size a device grants (ALSA may give 256 frames
- * when 240 were asked) into periods of exactly one packet time, keeping
+ * when 240 were asked) into periods of exactly one packet time (or of one
+ * Opus frame, for the Opus encoders), keeping
  * frame indexes and capture times exact. Periods that already have the right
  * size pass straight through (no copy). A jump in the source's frame index
  * (an overrun lost frames) drops the partial block and restarts at the jump.
@@ -23,10 +24,15 @@ export class Reblocker {
   /** Frames dropped at discontinuities. */
   droppedFrames = 0;
 
-  constructor(public ptimeMs: number, private readonly sink: PeriodSink) {}
+  /** Blocks of `ptimeMs`, or of `frames` when given (e.g. one Opus frame). */
+  constructor(
+    public ptimeMs: number,
+    private readonly sink: PeriodSink,
+    private readonly frames?: number,
+  ) {}
 
   readonly push = (p: Period): void => {
-    const size = framesPerPacketTime(p.sampleRate, this.ptimeMs);
+    const size = this.frames ?? framesPerPacketTime(p.sampleRate, this.ptimeMs);
     const out = this.out;
     if (out.channels !== p.channels || out.sampleRate !== p.sampleRate || out.frames !== size) {
       out.channels = p.channels;

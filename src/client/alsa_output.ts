@@ -11,13 +11,13 @@ import {
   cellPointer,
   cString,
   EAGAIN,
-  libasoundPlayback,
+  libasound,
   pointerCell,
   SND_PCM_ACCESS_RW_INTERLEAVED,
   SND_PCM_FORMAT_FLOAT_LE,
   SND_PCM_NONBLOCK,
   SND_PCM_STREAM_PLAYBACK,
-} from "../../ffi/libasound_playback.ts";
+} from "../../ffi/libasound.ts";
 import type { AudioOutput } from "./audio_output.ts";
 
 const STEREO = 2;
@@ -37,7 +37,7 @@ export class AlsaOutput implements AudioOutput {
     readonly sampleRate: number,
     private readonly log: (line: string) => void = () => {},
   ) {
-    const a = libasoundPlayback();
+    const a = libasound();
     const cell = pointerCell();
     let rc = a.snd_pcm_open(cell, cString(device), SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK);
     if (rc < 0) throw new Error(`cannot open ALSA playback device "${device}": ${alsaError(rc)}`);
@@ -61,7 +61,7 @@ export class AlsaOutput implements AudioOutput {
 
   write(stereo: Float32Array, frames: number): void {
     if (this.closed) return;
-    const a = libasoundPlayback();
+    const a = libasound();
     let off = 0;
     for (let tries = 0; off < frames && tries < 3; tries++) {
       const view = new Uint8Array(stereo.buffer, stereo.byteOffset + off * STEREO * 4);
@@ -87,7 +87,7 @@ export class AlsaOutput implements AudioOutput {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const a = libasoundPlayback();
+    const a = libasound();
     a.snd_pcm_drop(this.pcm);
     a.snd_pcm_close(this.pcm);
   }

@@ -10,6 +10,7 @@
  * all with the same RTP timestamp (`channel_groups` in the ack).
  */
 import type { Period } from "../audio/source.ts";
+import { Reblocker } from "../audio/reblocker.ts";
 import { OpusMonoEncoder } from "../codec/opus_encoder.ts";
 import { multistreamByteLength, writeMultistream } from "../codec/opus_multistream.ts";
 import { OPUS_ENCODE_RATE } from "../codec/opus_plan.ts";
@@ -47,13 +48,16 @@ export class OpusBank {
   /** Bytes of each channel's packet in each slot (CBR: constant). */
   readonly lengths: Int32Array[] = [];
   private renderedSeq = -1;
-  private accum = new Int32Array(0);
-  private accumChannels = 0;
-  private fill = 0;
-  private expected = -1;
+  /** Cuts the 48 kHz stream into whole Opus frames (a resampled period is not one). */
+  private readonly frames: Reblocker;
 
   constructor(readonly key: string, readonly tier: OpusTier) {
     this.frameSize = (OPUS_ENCODE_RATE * tier.frameMs) / 1000;
+    this.frames = new Reblocker(
+      tier.frameMs,
+      (f) => this.encodeFrom(f.data, f.channels, f.frameIndex, f.captureTimeMs),
+      this.frameSize,
+    );
     for (let i = 0; i < MAX_FRAMES_PER_RENDER; i++) this.lengths.push(new Int32Array(33));
   }
 
@@ -93,41 +97,7 @@ export class OpusBank {
     if (this.renderedSeq === seq) return;
     this.renderedSeq = seq;
     this.completed = 0;
-    const size = this.frameSize;
-    if (p.frameIndex !== this.expected || p.channels !== this.accumChannels) {
-      this.fill = 0; // a gap: start a new frame at this period
-      if (p.channels !== this.accumChannels) {
-        this.accumChannels = p.channels;
-        this.accum = new Int32Array(size * p.channels);
-      }
-    }
-    this.expected = p.frameIndex + p.frames;
-    if (this.fill === 0 && p.frames === size) {
-      this.encodeFrom(p.data, p.channels, p.frameIndex, p.captureTimeMs);
-      return;
-    }
-    const ch = p.channels;
-    const msPerFrame = 1000 / p.sampleRate;
-    let taken = 0;
-    while (taken < p.frames) {
-      if (this.fill === 0) {
-        this.frameStart[this.completed] = p.frameIndex + taken;
-        this.frameCapture[this.completed] = p.captureTimeMs + taken * msPerFrame;
-      }
-      const n = Math.min(size - this.fill, p.frames - taken);
-      this.accum.set(p.data.subarray(taken * ch, (taken + n) * ch), this.fill * ch);
-      this.fill += n;
-      taken += n;
-      if (this.fill === size) {
-        this.fill = 0;
-        this.encodeFrom(
-          this.accum,
-          ch,
-          this.frameStart[this.completed],
-          this.frameCapture[this.completed],
-        );
-      }
-    }
+    this.frames.push(p);
   }
 
   private encodeFrom(data: Int32Array, channels: number, start: number, capture: number): void {
