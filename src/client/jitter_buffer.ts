@@ -66,8 +66,16 @@ export const DEFAULT_BASE_WINDOW_MS = 2000;
 export const JITTER_QUANTILE = 0.97;
 /** At most this share of a block is skipped or repeated to steer the read position. */
 export const SLEW_FRACTION = 0.05;
-/** Steering ignores errors below this (ms), so read-timing noise causes no hunting. */
+/**
+ * Steering works on a smoothed position error, with hysteresis: it starts
+ * when the smoothed error exceeds STEER_START_MS and stops below DEADBAND_MS,
+ * so the consumer's own timing noise (a browser callback a few ms late) is
+ * averaged out instead of being answered with skips and repeats.
+ */
 export const DEADBAND_MS = 0.5;
+export const STEER_START_MS = 2;
+/** Weight of a new read's error in the smoothed error. */
+export const ERROR_SMOOTHING = 0.05;
 /** A fade-out reaches −60 dB after this long (ms). */
 export const FADE_MS = 20;
 const DEFAULT_MAX_PACKETS = 512;
@@ -113,6 +121,9 @@ export class JitterBuffer implements PacketSink {
   private order: number[] = [];
   private readInit = false;
   private readPos = 0;
+  /** Smoothed (dueStart − readPos), frames; and whether steering is on. */
+  private errAvg = 0;
+  private steering = false;
   private prevSeq = -1;
   private gapMode: GapMode = "interpolate";
   private inGap = false;
@@ -173,6 +184,8 @@ export class JitterBuffer implements PacketSink {
   reset(): void {
     this.started = false;
     this.readInit = false;
+    this.errAvg = 0;
+    this.steering = false;
     this.prevSeq = -1;
     this.inGap = false;
     this.base.clear();
@@ -238,18 +251,29 @@ export class JitterBuffer implements PacketSink {
     if (!this.readInit) {
       this.readInit = true;
       this.readPos = dueStart;
+      this.errAvg = 0;
+      this.steering = false;
     } else {
       const err = dueStart - this.readPos;
       const maxErr = (this.maxDelayMs * this.rate) / 1000;
       if (Math.abs(err) > maxErr) {
         this.resyncs++;
         this.readPos = dueStart;
-      } else if (Math.abs(err) > (DEADBAND_MS * this.rate) / 1000) {
-        const lim = Math.max(1, Math.ceil(frames * SLEW_FRACTION));
-        const step = Math.max(-lim, Math.min(lim, err));
-        if (step > 0) this.skippedFrames += step;
-        else this.repeatedFrames -= step;
-        this.readPos += step;
+        this.errAvg = 0;
+        this.steering = false;
+      } else {
+        this.errAvg += (err - this.errAvg) * ERROR_SMOOTHING;
+        const abs = Math.abs(this.errAvg);
+        if (abs > (STEER_START_MS * this.rate) / 1000) this.steering = true;
+        else if (abs < (DEADBAND_MS * this.rate) / 1000) this.steering = false;
+        if (this.steering) {
+          const lim = Math.max(1, Math.ceil(frames * SLEW_FRACTION));
+          const step = Math.max(-lim, Math.min(lim, Math.round(this.errAvg)));
+          if (step > 0) this.skippedFrames += step;
+          else this.repeatedFrames -= step;
+          this.readPos += step;
+          this.errAvg -= step;
+        }
       }
     }
     let done = 0;
@@ -293,6 +317,8 @@ export class JitterBuffer implements PacketSink {
     this.lastTsRaw = p.timestamp >>> 0;
     this.lastTsU = 0;
     this.readInit = false;
+    this.errAvg = 0;
+    this.steering = false;
     this.prevSeq = -1;
     this.inGap = false;
     if (this.last.length !== p.channels) this.last = new Float32Array(p.channels);

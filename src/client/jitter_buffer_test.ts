@@ -27,6 +27,8 @@ interface Trace {
   /** Receiver ms per consumer block (default 10). */
   readEveryMs?: number;
   initialTs?: number;
+  /** The consumer's own timing noise: each read happens up to this many ms late (uniform). */
+  readLateMs?: number;
 }
 
 interface Run {
@@ -62,6 +64,7 @@ function simulate(t: Trace): Run {
   const buffered: number[] = [];
   const delays: number[] = [];
   let e = 0;
+  const noise = rng(7);
   for (let r = 0; r < reads; r++) {
     const now = (r + 1) * every;
     while (e < events.length && events[e].at <= now) {
@@ -79,7 +82,8 @@ function simulate(t: Trace): Run {
       };
       jb.push(p);
     }
-    jb.read(out.subarray(r * block, (r + 1) * block), block, T0 + now);
+    const late = t.readLateMs ? noise() * t.readLateMs : 0;
+    jb.read(out.subarray(r * block, (r + 1) * block), block, T0 + now + late);
     buffered.push(jb.bufferedMs);
     delays.push(jb.delayMs);
   }
@@ -248,4 +252,13 @@ Deno.test("jitter buffer without samples still times and counts", () => {
   });
   assert.equal(r.jb.concealedPackets, 2);
   assert.ok(r.out.every((v) => v === 0));
+});
+
+Deno.test("jitter buffer ignores the consumer's own timing noise instead of skipping and repeating", () => {
+  // A browser's audio callback runs up to 4 ms late, at random: the media clock did not change.
+  const run = simulate({ packets: 2000, arrival: (i) => i * 5 + 0.2, readLateMs: 4 });
+  const played = run.out.length;
+  const steered = run.jb.skippedFrames + run.jb.repeatedFrames;
+  assert.ok(steered < played * 0.002, `${steered} frames skipped/repeated of ${played}`);
+  assert.ok(breaks(run.out, WARMUP) < 20, `${breaks(run.out, WARMUP)} discontinuities`);
 });
