@@ -3,7 +3,7 @@
  * ratios and written to bench/out/results.json.
  *
  *   deno run --allow-all bench/main.ts [--quick] [--duration S] [--json out.json]
- *                                       [--only fanout,gstreamer,senders,alsa,codec]
+ *                                       [--only fanout,gstreamer,senders,alsa,codec,opus]
  *
  *   --quick       CI smoke: 1 s cases (0.5 s warm-up), 1 and 20 clients, fewer packets
  *   --duration S  steady-state seconds per fan-out / GStreamer case (default 5)
@@ -31,7 +31,7 @@ import {
 import { benchSenders, formatTable as formatSenders } from "./sender_bench.ts";
 import { generic, heading, num, ratio, table } from "./report.ts";
 
-const PARTS = ["fanout", "gstreamer", "senders", "alsa", "codec"] as const;
+const PARTS = ["fanout", "gstreamer", "senders", "alsa", "codec", "opus"] as const;
 type Part = typeof PARTS[number];
 /** Targets stated by the issue. */
 const TARGET_CPU_RATIO = 0.5;
@@ -235,6 +235,7 @@ async function main(): Promise<void> {
   const optional: { part: Part; file: string; fn: string }[] = [
     { part: "alsa", file: "alsa_bench.ts", fn: "benchAlsa" },
     { part: "codec", file: "codec_bench.ts", fn: "benchCodec" },
+    { part: "opus", file: "opus_fanout_bench.ts", fn: "benchOpusFanout" },
   ];
   for (const o of optional) {
     if (!flags.only.has(o.part)) continue;
@@ -250,7 +251,7 @@ async function main(): Promise<void> {
       say(`bench/${o.file} does not export ${o.fn}(): skipped`);
       continue;
     }
-    // Both take the seconds of audio per case as their first argument.
+    // Each takes the seconds of audio per case as their first argument.
     const r = await fn(flags.quick ? 1 : Math.max(3, durationS));
     say(generic(r));
     results[o.part] = r;

@@ -41,10 +41,12 @@ export const OPUS_RTP_CLOCK = 48000;
 export const DEFAULT_OPUS_BITRATE = 64000;
 /**
  * CELT complexity 0–10. Measured (bench/codec_bench.ts, 32 ch × 5 ms, 64 kbit/s):
- * 0 → 6 %, 2–4 → 9 %, 5 → 15 %, 10 → 17 % of one core; 4 is the highest
- * setting under the 15 % budget with room to spare.
+ * 0 → 6 %, 2–4 → 9 %, 5 → 15 %, 10 → 17 % of one core for the encoders
+ * alone on a music-like signal. Through the whole engine on the `tone`
+ * signal (bench/opus_fanout_bench.ts) complexity 4 measured 15.3 % and
+ * complexity 2 11.3 %: 2 keeps 32 channels inside the 15 % budget.
  */
-export const DEFAULT_OPUS_COMPLEXITY = 4;
+export const DEFAULT_OPUS_COMPLEXITY = 2;
 /**
  * CBR by default: every packet is exactly bitrate × frame time (40 bytes at
  * 64 kbit/s, 5 ms), so 32 channels always make a 1311-byte multistream packet
