@@ -12,6 +12,7 @@ import { FileSettingsStorage } from "./settings_file.ts";
 import type { WavBits } from "./wav.ts";
 import { WavFileOutput } from "./wav_file.ts";
 import type { Compression } from "./messages.ts";
+import { libopusDecoderFactory } from "./opus_ffi.ts";
 import { ReferenceClient } from "./session.ts";
 import type { ClientSummary } from "./summary.ts";
 import { DEFAULT_CLIENT_UDP_PORT, openUdpSource } from "./udp_source.ts";
@@ -20,7 +21,7 @@ export const CLIENT_USAGE = `m32-server client [flags]   receive channels and re
   --server URL         server base URL (default http://127.0.0.1:8080)
   --udp-port N         local RTP port (default $UDP_PORT or 5004; 0 = any free port)
   --channels 1,5,32    USB channel ids (default: every mapped channel)
-  --compression none|opus   (default none; Opus is counted but not decoded yet)
+  --compression none|opus   (default none; Opus is decoded with libopus)
   --sample-rate N      48000, 44100, 32000 or 24000 (default: the server's rate)
   --duration S         stop after S seconds (default: until Ctrl-C)
   --json               print the summary as one JSON object (last stdout line)
@@ -217,6 +218,11 @@ function humanSummary(s: ClientSummary): string[] {
     }%) jitter ${s.jitter_ms} ms latency ${lat}`,
     `reconnects ${s.reconnects} concealed ${s.concealed_packets} dropped ${s.dropped_packets}` +
     ` values ${JSON.stringify(s.values)}`,
+    `decoded ${s.decoded_packets} decode errors ${s.decode_errors}` +
+    (s.encoding === "opus"
+      ? ` opus groups concealed ${s.opus_concealed_groups} late ${s.opus_late_groups}`
+      : "") +
+    (s.undecoded_packets > 0 ? ` undecoded ${s.undecoded_packets}` : ""),
   ];
 }
 
@@ -274,6 +280,7 @@ export async function runClientCli(args: string[], io: ClientCliIo = {}): Promis
     jitterEnv: cfg.jitterEnv,
     openOutput: outputs.length === 0 ? undefined : (rate) => teeOutputs(outputs, rate, err),
     log: err,
+    opusDecoder: libopusDecoderFactory,
   }).start();
   if (cfg.settingsPath !== null) err(`[CFG] settings ${cfg.settingsPath}`);
   err(

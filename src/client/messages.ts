@@ -47,6 +47,11 @@ export interface ClientConfigAck {
   ssrc: number;
   payload_type: number;
   sdp: string;
+  /**
+   * Opus only: the channels split into groups, one multistream packet each
+   * with the same RTP timestamp (docs/protocol.md §12); absent = one group.
+   */
+  channel_groups?: number[][];
 }
 
 export interface ClientConfigAckMessage {
@@ -156,7 +161,27 @@ function parseAck(p: unknown): ClientConfigAck {
   if (compression !== "none" && compression !== "opus") {
     throw new ProtocolError(`${what}.compression must be none or opus, got ${compression}`);
   }
+  let groups: number[][] | undefined;
+  if (p.channel_groups !== undefined) {
+    const g = p.channel_groups;
+    if (
+      !Array.isArray(g) ||
+      !g.every((x) => Array.isArray(x) && x.length > 0 && x.every((c) => Number.isInteger(c)))
+    ) {
+      throw new ProtocolError(`${what}.channel_groups must be a list of lists of channel ids`);
+    }
+    groups = g as number[][];
+    const flat = groups.flat();
+    if (flat.length !== channels.length || flat.some((id, i) => id !== channels[i])) {
+      throw new ProtocolError(
+        `${what}.channel_groups ${JSON.stringify(g)} must list the channels ${
+          JSON.stringify(channels)
+        } in order`,
+      );
+    }
+  }
   return {
+    ...(groups ? { channel_groups: groups } : {}),
     channels: channels as number[],
     sample_rate: num(p, "sample_rate", what),
     compression,

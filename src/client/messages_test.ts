@@ -148,3 +148,25 @@ Deno.test("audio-meta parses the contract example", () => {
   assert.equal(m.rtp.server_port, 5004);
   assert.throws(() => parseAudioMeta({ channels: [] }), /sample_rate/);
 });
+
+Deno.test("an Opus ack's channel_groups are kept and must list the channels in order", () => {
+  const ack = (groups: unknown) =>
+    JSON.stringify({
+      type: "client_config_ack",
+      payload: {
+        channels: [1, 2, 3],
+        sample_rate: 48000,
+        compression: "opus",
+        encoding: "opus",
+        ptime_ms: 5,
+        ssrc: 1,
+        payload_type: 97,
+        channel_groups: groups,
+      },
+    });
+  const m = parseServerMessage(ack([[1, 2], [3]]));
+  assert.ok(m.type === "client_config_ack");
+  assert.deepEqual(m.payload.channel_groups, [[1, 2], [3]]);
+  assert.throws(() => parseServerMessage(ack([[1], [3, 2]])), /channel_groups .* in order/);
+  assert.throws(() => parseServerMessage(ack([1, 2, 3])), /list of lists/);
+});

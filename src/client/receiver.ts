@@ -1,8 +1,14 @@
 /**
  * The per-packet receive path, runtime-neutral: RTP datagram → parse (one
  * reused RtpPacketInfo) → SSRC / payload-type check → loss, jitter, bandwidth,
- * latency → PCM decode (one reused buffer) → PacketSink. Nothing is allocated
- * per packet.
+ * latency → PCM decode (one reused buffer) or Opus decode → PacketSink.
+ * Nothing is allocated per PCM packet (an Opus packet costs a payload view).
+ *
+ * Opus is decoded by an injected `OpusDecoderFactory` (this file stays free of
+ * runtime APIs): the group packets of one RTP timestamp are assembled into one
+ * frame of all channels by OpusGroupAssembler (./opus.ts) and reach the sink
+ * as one packet per packet time, on the decode rate's timeline, full scale
+ * 2^23. Without a factory Opus packets are only counted (`undecoded`).
  *
  * Packets that arrive before `client_config_ack` names the stream (the RTP can
  * overtake the WebSocket answer) are held in a PacketQueue and replayed, with
@@ -12,6 +18,14 @@
 import { emptyRtpPacketInfo, parseRtpInto } from "../rtp/packet.ts";
 import { LatencyMeter } from "./latency.ts";
 import type { StreamEncoding } from "./messages.ts";
+import {
+  emptyOpusCounters,
+  groupCounts,
+  OPUS_FULL_SCALE,
+  type OpusDecoderFactory,
+  type OpusFrame,
+  OpusGroupAssembler,
+} from "./opus.ts";
 import { PacketQueue } from "./packet_queue.ts";
 import { PcmDecoder, pcmFullScale } from "./pcm.ts";
 import type { PacketSink } from "./playout.ts";
@@ -26,6 +40,10 @@ export interface StreamParams {
   clockRate: number;
   /** USB channel ids in payload order. */
   channels: readonly number[];
+  /** Opus: the rate to decode at (the ack's `sample_rate`); default `clockRate`. */
+  sampleRate?: number;
+  /** Opus: the ack's `channel_groups` (ids); absent = one packet of all channels. */
+  channelGroups?: readonly (readonly number[])[];
 }
 
 export interface ExtensionSeen {
@@ -44,6 +62,8 @@ export interface ReceiverOptions {
   nowMs: number;
   /** Most packets held while waiting for the ack. */
   maxPending?: number;
+  /** Makes Opus decoders; absent = Opus packets are counted but not decoded. */
+  opusDecoder?: OpusDecoderFactory;
 }
 
 const OPUS_CLOCK_RATE = 48000;
@@ -60,6 +80,10 @@ export class RtpReceiver {
   decodeErrors = 0;
   /** Accepted but not decoded (Opus without a decoder). */
   undecoded = 0;
+  /** PCM packets decoded (Opus: see `opus.decodedPackets`). */
+  decodedPcm = 0;
+  /** Opus group packets decoded, concealed, late (all streams). */
+  readonly opus = emptyOpusCounters();
   lastError = "";
   /** SSRCs streamed so far. */
   streams = 0;
@@ -72,6 +96,8 @@ export class RtpReceiver {
   private readonly info = emptyRtpPacketInfo();
   private readonly decoder = new PcmDecoder();
   private readonly pending: PacketQueue;
+  private assembler: OpusGroupAssembler | null = null;
+  private assemblerKey = "";
   private readonly packet = {
     sequence: 0,
     timestamp: 0,
@@ -79,7 +105,7 @@ export class RtpReceiver {
     arrivalMs: 0,
     channels: 0,
     frames: 0,
-    samples: new Int32Array(0),
+    samples: new Int32Array(0) as Int32Array<ArrayBufferLike>,
     fullScale: 0x80_0000,
   };
 
@@ -114,6 +140,7 @@ export class RtpReceiver {
     }
     this.stream = { ...params, channels: [...params.channels] };
     this.lastStream = this.stream;
+    this.setupOpus(this.stream, !same);
     this.pending.drain(Infinity, (buf, len, t) => this.receive(buf, len, t));
   }
 
@@ -121,6 +148,64 @@ export class RtpReceiver {
   clearStream(): void {
     this.stream = null;
     this.pending.clear();
+    this.assembler?.flush();
+  }
+
+  /** Frees the Opus decoders. */
+  close(): void {
+    this.assembler?.close();
+    this.assembler = null;
+    this.assemblerKey = "";
+  }
+
+  /** Group packets decoded (Opus) plus packets decoded (PCM). */
+  get decodedPackets(): number {
+    return this.decodedPcm + this.opus.decodedPackets;
+  }
+
+  /** The Opus assembler for this stream: kept while stream, rate and groups stay. */
+  private setupOpus(s: StreamParams, newStream: boolean): void {
+    const factory = this.opts.opusDecoder;
+    if (s.encoding !== "opus" || !factory) {
+      this.close();
+      return;
+    }
+    const rate = s.sampleRate ?? s.clockRate;
+    const counts = groupCounts(s.channels, s.channelGroups);
+    const key = `${s.ssrc}|${rate}|${counts.join(",")}`;
+    if (this.assembler !== null && key === this.assemblerKey && !newStream) return;
+    this.close();
+    try {
+      this.assembler = new OpusGroupAssembler(
+        factory,
+        counts,
+        rate,
+        (f) => this.pushOpus(f),
+        this.opus,
+        (m) => {
+          this.decodeErrors++;
+          this.lastError = m;
+        },
+      );
+      this.assemblerKey = key;
+    } catch (e) {
+      this.decodeErrors++;
+      this.lastError = `cannot create the Opus decoder: ${(e as Error).message}`;
+    }
+  }
+
+  private pushOpus(f: OpusFrame): void {
+    const p = this.packet;
+    const a = this.assembler!;
+    p.sequence = f.index;
+    p.timestamp = f.timestamp;
+    p.clockRate = a.sampleRate;
+    p.arrivalMs = f.arrivalMs;
+    p.channels = a.channels;
+    p.frames = f.frames;
+    p.samples = f.samples;
+    p.fullScale = OPUS_FULL_SCALE;
+    this.opts.sink.push(p);
   }
 
   /** Last decoded value per channel id, e.g. {"1":1,"5":5,"32":32}. */
@@ -157,6 +242,7 @@ export class RtpReceiver {
     }
     const status = this.seq.update(info.sequence);
     if (status === SeqStatus.Duplicate || status === SeqStatus.Invalid) return;
+    if (status === SeqStatus.Resync) this.assembler?.reset();
     this.jitter.update(info.timestamp, arrivalMs);
     this.bandwidth.add(length);
     const latency = this.latency.measure(
@@ -181,6 +267,17 @@ export class RtpReceiver {
     p.channels = s.channels.length;
     p.frames = 0;
     if (s.encoding === "opus") {
+      const a = this.assembler;
+      if (a !== null) {
+        a.push(
+          p.sequence,
+          info.timestamp,
+          info.marker,
+          buf.subarray(info.payloadOffset, info.payloadOffset + info.payloadLength),
+          arrivalMs,
+        );
+        return; // the assembler pushes whole packet times to the sink
+      }
       this.undecoded++;
     } else {
       try {
@@ -194,6 +291,7 @@ export class RtpReceiver {
         p.frames = frames;
         p.samples = this.decoder.samples;
         p.fullScale = pcmFullScale(s.encoding);
+        this.decodedPcm++;
         if (frames > 0) {
           const last = (frames - 1) * p.channels;
           for (let c = 0; c < p.channels; c++) this.lastValues[c] = p.samples[last + c];

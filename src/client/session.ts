@@ -36,6 +36,7 @@ import { JitterBuffer } from "./jitter_buffer.ts";
 import type { MasterSettings } from "./mixer.ts";
 import { PacketQueue } from "./packet_queue.ts";
 import { PlayoutDriver } from "./playout_driver.ts";
+import type { OpusDecoderFactory } from "./opus.ts";
 import { RtpReceiver } from "./receiver.ts";
 import { type ChannelSettings, defaultChannelSettings } from "./settings.ts";
 import { type ClientSummary, summarize } from "./summary.ts";
@@ -81,6 +82,11 @@ export interface ClientOptions {
   master?: MasterSettings;
   /** Limit for each HTTP request and each awaited WebSocket answer. */
   requestTimeoutMs?: number;
+  /**
+   * Makes Opus decoders (./opus_ffi.ts has one on libopus); absent = Opus
+   * packets are counted for QoS but not decoded (the mix is silent).
+   */
+  opusDecoder?: OpusDecoderFactory;
 }
 
 const EXT_LOG_INTERVAL_MS = 1000;
@@ -150,6 +156,7 @@ export class ReferenceClient {
       sink: this.playout,
       offsetMs: () => this.clockSync.offsetMs,
       nowMs: this.startedMs,
+      opusDecoder: opts.opusDecoder,
       onExtension: (e) => {
         if (e.receiveMs - this.lastExtLogMs < EXT_LOG_INTERVAL_MS) return;
         this.lastExtLogMs = e.receiveMs;
@@ -208,6 +215,7 @@ export class ReferenceClient {
     void this.link?.close(1000, "client stopping");
     this.opts.udp.close();
     this.driver.stop();
+    this.receiver.close();
     if (this.delayTimer !== undefined) clearTimeout(this.delayTimer);
     this.delayTimer = undefined;
     for (const fn of this.stopListeners.splice(0)) fn();
@@ -360,13 +368,17 @@ export class ReferenceClient {
     this.lastAck = a;
     const opus = a.encoding === "opus";
     const clockRate = opus ? 48000 : a.sample_rate;
-    this.driver.setStream(a.channels, clockRate);
+    const decoding = !opus || this.opts.opusDecoder !== undefined;
+    // The mix runs at the rate the samples come in: Opus is decoded at the ack's sample_rate.
+    this.driver.setStream(a.channels, decoding ? a.sample_rate : clockRate);
     this.receiver.setStream({
       ssrc: a.ssrc,
       payloadType: a.payload_type ?? (opus ? PT_OPUS : PT_PCM),
       encoding: a.encoding,
       clockRate,
       channels: a.channels,
+      sampleRate: a.sample_rate,
+      channelGroups: a.channel_groups,
     });
     this.log(
       `[RTP] stream ssrc=${a.ssrc} pt=${a.payload_type} ${a.encoding} ${a.channels.length} ch ` +
@@ -375,9 +387,12 @@ export class ReferenceClient {
         }) @ ${a.sample_rate} Hz, ptime ${a.ptime_ms} ms, udp port ${this.udpPort}`,
     );
     if (opus) {
+      const groups = a.channel_groups ?? [a.channels];
       this.log(
-        "[RTP] Opus decoding is not available in this client yet: packets are counted for QoS " +
-          "but not decoded (no per-channel values)",
+        decoding
+          ? `[RTP] Opus decoded at ${a.sample_rate} Hz, ${groups.length} packet(s) per packet time ` +
+            `(channel groups ${groups.map((g) => g.length).join("+")})`
+          : "[RTP] no Opus decoder given: packets are counted for QoS but not decoded",
       );
     }
   }

@@ -34,6 +34,8 @@ export interface ClientSummary {
   encoding: string | null;
   compression: string | null;
   ptime_ms: number | null;
+  /** Opus: the ack's channel groups (one multistream packet each per packet time); else null. */
+  channel_groups: number[][] | null;
   /** Last decoded sample per channel id (PCM only). */
   values: Record<string, number>;
   client_id: string;
@@ -48,6 +50,13 @@ export interface ClientSummary {
   foreign_ssrc_packets: number;
   malformed_packets: number;
   decode_errors: number;
+  /** Packets decoded: PCM packets, or Opus group packets. */
+  decoded_packets: number;
+  /** Opus: group packets missing when their packet time was played (concealed by PLC). */
+  opus_concealed_groups: number;
+  /** Opus: group packets that arrived after their packet time was handed on. */
+  opus_late_groups: number;
+  /** Opus packets counted but not decoded (no decoder given). */
   undecoded_packets: number;
   qos_reports: number;
   duration_s: number;
@@ -90,6 +99,7 @@ export function summarize(
     encoding: a?.encoding ?? null,
     compression: a?.compression ?? null,
     ptime_ms: a?.ptime_ms ?? null,
+    channel_groups: a?.encoding === "opus" ? (a.channel_groups ?? [[...a.channels]]) : null,
     values: r.valuesById(),
     client_id: c.clientId,
     udp_port: c.udpPort,
@@ -103,6 +113,9 @@ export function summarize(
     foreign_ssrc_packets: r.foreignSsrc,
     malformed_packets: r.malformed,
     decode_errors: r.decodeErrors,
+    decoded_packets: r.decodedPackets,
+    opus_concealed_groups: r.opus.concealedGroups,
+    opus_late_groups: r.opus.lateGroups,
     undecoded_packets: r.undecoded,
     qos_reports: c.qosReportsSent,
     duration_s: fin(elapsedMs / 1000) ?? 0,

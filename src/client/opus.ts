@@ -1,0 +1,311 @@
+/**
+ * Opus payloads (PT 97) → one decoded frame of all the client's channels,
+ * runtime-neutral: the decoder itself is injected (`OpusDecoderFactory`; the
+ * Deno CLI builds one on libopus, see ./opus_ffi.ts; a page can wrap a wasm one).
+ *
+ * One packet time of the stream is one Opus multistream packet (RFC 7845
+ * family 255: N mono streams, 0 coupled, mapping [0..N−1]) — or, when the
+ * ack has `channel_groups`, one such packet per group, all with the SAME RTP
+ * timestamp, sent in group order with consecutive sequence numbers
+ * (docs/protocol.md §12):
+ *
+ *   seq  s      s+1    s+2  | s+3    s+4    s+5  | …
+ *   ts   T      T      T    | T+240  T+240  T+240|
+ *        grp 0  grp 1  grp 2| grp 0  grp 1  grp 2|
+ *
+ * A packet's group is its extended sequence number's distance from a known
+ * group-0 packet, modulo the group count. Group 0 is recognised as a packet
+ * that follows its predecessor's sequence number directly but carries another
+ * timestamp (or has the marker bit, the stream's first packet); the residue
+ * is re-learnt at every such packet. Packet time k = ⌊(ext − residue) / G⌋
+ * is the sequence number the jitter buffer sees.
+ *
+ * A packet time is handed on when all its groups have been decoded, or when a
+ * packet of a later time arrives: each group still missing then is concealed
+ * by its decoder's PLC (silence if that fails) and counted in
+ * `concealedGroups`. A group packet of a time already handed on is late and
+ * only counted (`lateGroups`). A packet time lost entirely is left to the
+ * jitter buffer's concealment.
+ *
+ * Samples are handed on as integers at full scale 2^23 (like L24).
+ * Timestamps are put on the decode rate's timeline (the RTP clock is always
+ * 48000; the ack's `sample_rate` may be 24000), wrapping at 2^32.
+ */
+
+/** One decoder for one group: `channels` mono streams. */
+export interface OpusFrameDecoder {
+  /**
+   * Decodes one multistream packet into `out` (interleaved floats, nominally
+   * [−1, 1]), or conceals one lost packet of `lostFrames` frames when `payload`
+   * is null. Returns frames per channel; throws on a packet it cannot decode.
+   */
+  decode(payload: Uint8Array | null, out: Float32Array, lostFrames: number): number;
+  close(): void;
+}
+
+/** Makes a decoder of `channels` mono streams decoding at `sampleRate` (8000…48000). */
+export type OpusDecoderFactory = (channels: number, sampleRate: number) => OpusFrameDecoder;
+
+export const OPUS_CLOCK_RATE = 48000;
+/** Opus samples are handed on as integers at this full scale (L24's). */
+export const OPUS_FULL_SCALE = 0x80_0000;
+/** RFC 6716: at most 120 ms in one packet. */
+const MAX_PACKET_MS = 120;
+const TWO_32 = 0x1_0000_0000;
+
+/** One assembled packet time; `samples` is only valid during the callback. */
+export interface OpusFrame {
+  /** Packet-time index (consecutive for consecutive packet times). */
+  index: number;
+  /** RTP timestamp on the decode rate's timeline. */
+  timestamp: number;
+  /** Arrival of the last packet used. */
+  arrivalMs: number;
+  frames: number;
+  /** Interleaved, `frames × channels`, full scale OPUS_FULL_SCALE. */
+  samples: Int32Array;
+}
+
+/** Counters, shared by the assemblers of successive streams. */
+export interface OpusCounters {
+  /** Group packets decoded. */
+  decodedPackets: number;
+  /** Group packets missing when their packet time was handed on (concealed). */
+  concealedGroups: number;
+  /** Group packets that arrived after their packet time was handed on. */
+  lateGroups: number;
+  /** Packets before the first group-0 packet was recognised (only with groups). */
+  unassignedPackets: number;
+}
+
+export function emptyOpusCounters(): OpusCounters {
+  return { decodedPackets: 0, concealedGroups: 0, lateGroups: 0, unassignedPackets: 0 };
+}
+
+/**
+ * Channel counts of the groups from the ack's `channel_groups` (ids), checked
+ * against the stream's channel list; absent or inconsistent = one group.
+ */
+export function groupCounts(
+  channels: readonly number[],
+  groups: readonly (readonly number[])[] | undefined,
+): number[] {
+  if (!groups || groups.length === 0) return [channels.length];
+  const flat = groups.flat();
+  const same = flat.length === channels.length && flat.every((id, i) => id === channels[i]) &&
+    groups.every((g) => g.length > 0);
+  return same ? groups.map((g) => g.length) : [channels.length];
+}
+
+interface Group {
+  decoder: OpusFrameDecoder;
+  first: number;
+  count: number;
+}
+
+export class OpusGroupAssembler {
+  readonly channels: number;
+  readonly sampleRate: number;
+  private readonly groups: Group[];
+  private readonly samples: Int32Array;
+  private readonly scratch: Float32Array;
+  // group-0 recognition
+  private residue = -1;
+  private prevExt = -1;
+  private prevTs = 0;
+  // timestamp unwrapping (for the decode-rate timeline)
+  private tsStarted = false;
+  private tsRaw = 0;
+  private tsExt = 0;
+  // the packet time being assembled
+  private pendingIndex = -1;
+  private pendingTs = 0;
+  private pendingFrames = 0;
+  /** Which groups of the pending packet time were decoded, and how many. */
+  private readonly have: Uint8Array;
+  private haveCount = 0;
+  private pendingArrival = 0;
+  private lastEmitted = -Infinity;
+
+  constructor(
+    factory: OpusDecoderFactory,
+    counts: readonly number[],
+    sampleRate: number,
+    private readonly emit: (f: OpusFrame) => void,
+    private readonly counters: OpusCounters = emptyOpusCounters(),
+    private readonly onError: (message: string) => void = () => {},
+  ) {
+    if (counts.length === 0 || counts.some((c) => !(Number.isInteger(c) && c >= 1 && c <= 255))) {
+      throw new RangeError(
+        `Opus channel groups must be non-empty groups of 1–255, got [${counts}]`,
+      );
+    }
+    this.sampleRate = sampleRate;
+    const maxFrames = (sampleRate * MAX_PACKET_MS) / 1000;
+    let first = 0;
+    const groups: Group[] = [];
+    try {
+      for (const count of counts) {
+        groups.push({ decoder: factory(count, sampleRate), first, count });
+        first += count;
+      }
+    } catch (e) {
+      for (const g of groups) g.decoder.close();
+      throw e;
+    }
+    this.groups = groups;
+    this.channels = first;
+    this.have = new Uint8Array(counts.length);
+    this.samples = new Int32Array(maxFrames * first);
+    this.scratch = new Float32Array(maxFrames * Math.max(...counts));
+  }
+
+  get groupCount(): number {
+    return this.groups.length;
+  }
+
+  /**
+   * One Opus packet of this stream: `ext` is its extended sequence number,
+   * `marker` its RTP marker bit.
+   */
+  push(
+    ext: number,
+    timestamp: number,
+    marker: boolean,
+    payload: Uint8Array,
+    arrivalMs: number,
+  ): void {
+    const G = this.groups.length;
+    timestamp >>>= 0;
+    if (G > 1) {
+      if (marker || (ext === this.prevExt + 1 && timestamp !== this.prevTs)) {
+        const r = ext % G;
+        if (this.residue >= 0 && r !== this.residue) this.discardPending(); // numbering moved
+        this.residue = r;
+      }
+      if (ext > this.prevExt) {
+        this.prevExt = ext;
+        this.prevTs = timestamp;
+      }
+      if (this.residue < 0) {
+        this.counters.unassignedPackets++;
+        return;
+      }
+    }
+    const d = G > 1 ? ext - this.residue : ext;
+    const g = G > 1 ? ((d % G) + G) % G : 0;
+    const index = G > 1 ? Math.floor(d / G) : ext;
+    const ts = this.scaled(timestamp);
+    if (index <= this.lastEmitted || (this.pendingIndex >= 0 && index < this.pendingIndex)) {
+      this.counters.lateGroups++;
+      return;
+    }
+    if (this.pendingIndex >= 0 && index > this.pendingIndex) this.flush();
+    if (this.pendingIndex === index && this.have[g] !== 0) return; // duplicate
+    const group = this.groups[g];
+    let frames: number;
+    try {
+      frames = group.decoder.decode(payload, this.scratch, 0);
+    } catch (e) {
+      this.onError(`Opus group ${g}: ${(e as Error).message}`);
+      return;
+    }
+    if (!(frames > 0) || frames * this.channels > this.samples.length) {
+      this.onError(`Opus group ${g} decoded to ${frames} frames`);
+      return;
+    }
+    if (this.pendingIndex >= 0 && frames !== this.pendingFrames) {
+      this.onError(
+        `Opus group ${g} decoded to ${frames} frames, its packet time has ${this.pendingFrames}`,
+      );
+      return;
+    }
+    this.counters.decodedPackets++;
+    if (this.pendingIndex < 0) {
+      this.pendingIndex = index;
+      this.pendingTs = ts;
+      this.pendingFrames = frames;
+      this.have.fill(0);
+      this.haveCount = 0;
+      this.samples.fill(0, 0, frames * this.channels);
+    }
+    this.scatter(group, frames);
+    this.have[g] = 1;
+    this.haveCount++;
+    this.pendingArrival = arrivalMs;
+    if (this.haveCount === G) this.flush();
+  }
+
+  /** Hands on the packet time being assembled, concealing its missing groups. */
+  flush(): void {
+    if (this.pendingIndex < 0) return;
+    const frames = this.pendingFrames;
+    for (let g = 0; g < this.groups.length; g++) {
+      if (this.have[g] !== 0) continue;
+      this.counters.concealedGroups++;
+      const group = this.groups[g];
+      try {
+        const n = group.decoder.decode(null, this.scratch, frames);
+        if (n === frames) this.scatter(group, frames);
+      } catch {
+        // left silent (zeros)
+      }
+    }
+    this.lastEmitted = this.pendingIndex;
+    this.pendingIndex = -1;
+    this.emit({
+      index: this.lastEmitted,
+      timestamp: this.pendingTs,
+      arrivalMs: this.pendingArrival,
+      frames,
+      samples: this.samples,
+    });
+  }
+
+  /** The sequence numbering restarted: forget where group 0 is and what is pending. */
+  reset(): void {
+    this.discardPending();
+    this.residue = -1;
+    this.prevExt = -1;
+    this.lastEmitted = -Infinity;
+  }
+
+  close(): void {
+    for (const g of this.groups) g.decoder.close();
+  }
+
+  private discardPending(): void {
+    this.pendingIndex = -1;
+    this.lastEmitted = -Infinity;
+  }
+
+  private scatter(group: Group, frames: number): void {
+    const n = this.channels;
+    const cnt = group.count;
+    const src = this.scratch;
+    const dst = this.samples;
+    for (let f = 0; f < frames; f++) {
+      const o = f * n + group.first;
+      const i = f * cnt;
+      for (let c = 0; c < cnt; c++) dst[o + c] = Math.round(src[i + c] * OPUS_FULL_SCALE);
+    }
+  }
+
+  /** The 48 kHz RTP timestamp on the decode rate's timeline, wrapping at 2^32. */
+  private scaled(ts: number): number {
+    if (this.sampleRate === OPUS_CLOCK_RATE) return ts;
+    if (!this.tsStarted) {
+      this.tsStarted = true;
+      this.tsRaw = ts;
+      this.tsExt = 0;
+    }
+    const d = (ts - this.tsRaw) | 0;
+    const ext = this.tsExt + d;
+    if (d > 0) {
+      this.tsRaw = ts;
+      this.tsExt = ext;
+    }
+    const s = Math.round((ext * this.sampleRate) / OPUS_CLOCK_RATE) % TWO_32;
+    return s < 0 ? s + TWO_32 : s;
+  }
+}
