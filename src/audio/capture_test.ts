@@ -3,7 +3,7 @@ import { CaptureController } from "./capture.ts";
 import type { PeriodSink, Source, SourceFormat, SourceKind, SourceListener } from "./source.ts";
 import { getLogger } from "../util/log.ts";
 
-class FakeSource implements Source {
+class ScriptedSource implements Source {
   static opened = 0;
   listener: SourceListener | null = null;
   stopped = false;
@@ -11,7 +11,7 @@ class FakeSource implements Source {
   start(_sink: PeriodSink, listener: SourceListener): Promise<SourceFormat> {
     const why = this.fail();
     if (why) return Promise.reject(new Error(why));
-    FakeSource.opened++;
+    ScriptedSource.opened++;
     this.listener = listener;
     return Promise.resolve({
       channels: 32,
@@ -31,8 +31,8 @@ const quiet = getLogger("test");
 Deno.test("auto falls back to the test signal when the console cannot open", async () => {
   const c = new CaptureController({
     candidates: () => [
-      { kind: "alsa", create: () => new FakeSource("alsa", () => "no such device") },
-      { kind: "test", create: () => new FakeSource("test", () => null) },
+      { kind: "alsa", create: () => new ScriptedSource("alsa", () => "no such device") },
+      { kind: "test", create: () => new ScriptedSource("test", () => null) },
     ],
     sink: () => {},
     log: quiet,
@@ -46,17 +46,17 @@ Deno.test("auto falls back to the test signal when the console cannot open", asy
 
 Deno.test("a fault puts capture in error and it retries the same device until it returns", async () => {
   let plugged = true;
-  const made: FakeSource[] = [];
+  const made: ScriptedSource[] = [];
   const statuses: string[] = [];
   const c = new CaptureController({
     candidates: () => [{
       kind: "alsa",
       create: () => {
-        const s = new FakeSource("alsa", () => (plugged ? null : "unplugged"));
+        const s = new ScriptedSource("alsa", () => (plugged ? null : "unplugged"));
         made.push(s);
         return s;
       },
-    }, { kind: "test", create: () => new FakeSource("test", () => null) }],
+    }, { kind: "test", create: () => new ScriptedSource("test", () => null) }],
     sink: () => {},
     log: quiet,
     retryMs: 10,
