@@ -125,6 +125,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
 
   const alsa = new AlsaOpener(clock, getLogger("alsa"));
+  if (opts.source !== "test" && !opts.createAlsa && cfg.audio.test_mode === "off") {
+    // Say at start what the installer will get, not only when the first phone connects.
+    alsa.detect(cfg.alsa.device);
+    if (alsa.found === false && opts.source === "auto") {
+      log.warn("no console found: phones will get the TEST SIGNAL until one is plugged in", {
+        reason: alsa.detection,
+      });
+    }
+  }
   const createAlsa = opts.createAlsa ?? alsa.create;
   const reblocker = new Reblocker(cfg.audio.ptime_ms, engine.onPeriod);
   const capture = new CaptureController({
@@ -189,6 +198,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     sourceMode: opts.source,
     engineFeatures: { opus: canOpus, resample: canResample },
     alsaDetection: () => alsa.detection,
+    consoleMissing: () => alsa.found === false,
     isAdmin: () => false,
     changeReason: (reason) => (pendingReason = reason),
   };

@@ -118,6 +118,12 @@ Deno.test("the console's 16-channel USB mode maps only the channels that exist",
 Deno.test("--source auto with no console falls back to the test signal, loudly, and /health says so", async () => {
   const srv = await startTestServer({ source: "auto", alsaDevice: "" });
   try {
+    // Before any phone connects, the installer already sees what phones will get.
+    const idle = await (await fetch(`${srv.url}/health`)).json();
+    assert.equal(idle.source_state, "idle");
+    assert.equal(idle.source, "test");
+    assert.equal(idle.status, "degraded");
+    assert.ok(srv.logs.some((l) => l.includes("WARN") && l.includes("no console found")));
     const { probe } = await Probe.streaming(srv.url, { channels: [{ id: 5 }] });
     const [p] = await probe.waitPackets(1);
     assert.deepEqual(decodePcm(p, 1, 3)[0], [5], "the id test signal");

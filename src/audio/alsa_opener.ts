@@ -11,30 +11,38 @@ import type { AlsaOpenRequest } from "./source_factory.ts";
 import type { Source } from "./source.ts";
 
 export class AlsaOpener {
-  /** What the last detection found, in one sentence ("" when a device was configured). */
+  /** What the last detection found, in one sentence. */
   detection = "";
+  /** Whether the last detection found a console (null: not looked yet, or a device is configured). */
+  found: boolean | null = null;
 
   constructor(private readonly clock: Clock, private readonly log: Logger) {}
 
-  readonly create = (req: AlsaOpenRequest): Source => {
-    let device = req.device;
-    if (!device) {
-      const found = findConsole(listCards());
-      if (found.device === null) {
-        if (found.reason !== this.detection) {
-          this.log.warn("console not found", { reason: found.reason });
-        }
-        this.detection = found.reason;
-        throw new Error(found.reason);
-      }
-      if (found.reason !== this.detection) {
-        this.log.info("console found", { device: found.device, reason: found.reason });
-      }
-      this.detection = found.reason;
-      device = found.device;
-    } else {
-      this.detection = `configured device "${device}"`;
+  /** Looks for the console (when no device is configured); logs what it found once per change. */
+  detect(configured: string): string | null {
+    if (configured) {
+      this.detection = `configured device "${configured}"`;
+      this.found = null;
+      return configured;
     }
+    let match: { device: string | null; reason: string };
+    try {
+      match = findConsole(listCards());
+    } catch (e) {
+      match = { device: null, reason: `cannot list sound cards: ${(e as Error).message}` };
+    }
+    if (match.reason !== this.detection) {
+      if (match.device === null) this.log.warn("console not found", { reason: match.reason });
+      else this.log.info("console found", { device: match.device, reason: match.reason });
+    }
+    this.detection = match.reason;
+    this.found = match.device !== null;
+    return match.device;
+  }
+
+  readonly create = (req: AlsaOpenRequest): Source => {
+    const device = this.detect(req.device);
+    if (device === null) throw new Error(this.detection);
     return new AlsaSource({
       device,
       sampleRate: req.sampleRate === 44100 ? 44100 : 48000,

@@ -129,10 +129,14 @@ export function createApp(ctx: ServerContext, extensions: AppExtension[] = []): 
 
   app.get("/health", (c) => {
     const st = ctx.capture.status;
-    const degraded = st.state === "error" || (ctx.sourceMode !== "test" && st.source === "test");
+    // Idle: say what a phone would get now (auto with no console → the test signal).
+    const source = st.state === "idle" && ctx.sourceMode === "auto" && ctx.consoleMissing()
+      ? "test"
+      : st.source;
+    const degraded = st.state === "error" || (ctx.sourceMode !== "test" && source === "test");
     return c.json({
       status: degraded ? "degraded" : "ok",
-      source: st.source,
+      source,
       source_state: st.state,
       source_error: st.error,
       source_description: st.description,

@@ -30,6 +30,8 @@ export interface ServerContext {
   engineFeatures: { opus: boolean; resample: boolean };
   /** What console detection found (for /health). */
   alsaDetection(): string;
+  /** Console detection ran and found no console. */
+  consoleMissing(): boolean;
   /** A client's QoS report arrived (adaptation policy hook). */
   onQos?: (report: QosReport) => void;
   /** Sets the `reason` the next config_changed event carries (admin edit, rate step…). */
