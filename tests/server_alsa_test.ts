@@ -48,6 +48,7 @@ Deno.test("the server streams the console's channels exactly, unplug shows an er
   const r = await rig("m32srv_main");
   try {
     assert.equal((await r.health()).source_state, "idle");
+    assert.equal((await (await fetch(`${r.srv.url}/audio-meta`)).json()).test_mode, false);
     const started = r.emu.start(); // resolves once the server opens the device
     const { probe } = await Probe.streaming(r.srv.url, {
       channels: [{ id: 2 }, { id: 7 }, { id: 32 }],
@@ -124,6 +125,7 @@ Deno.test("--source auto with no console falls back to the test signal, loudly, 
     assert.equal(idle.source, "test");
     assert.equal(idle.status, "degraded");
     assert.ok(srv.logs.some((l) => l.includes("WARN") && l.includes("no console found")));
+    assert.equal((await (await fetch(`${srv.url}/audio-meta`)).json()).test_mode, true);
     const { probe } = await Probe.streaming(srv.url, { channels: [{ id: 5 }] });
     const [p] = await probe.waitPackets(1);
     assert.deepEqual(decodePcm(p, 1, 3)[0], [5], "the id test signal");

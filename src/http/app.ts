@@ -67,6 +67,14 @@ export function createApp(ctx: ServerContext, extensions: AppExtension[] = []): 
     }),
   );
 
+  /** The source phones get now; while idle, the one they would get (auto with no console → test). */
+  const currentSource = () => {
+    const st = ctx.capture.status;
+    if (st.state !== "idle") return st.source;
+    if (ctx.sourceMode === "test" || ctx.config().audio.test_mode !== "off") return "test";
+    return ctx.sourceMode === "auto" && ctx.consoleMissing() ? "test" : st.source;
+  };
+
   app.get("/audio-meta", (c) => {
     const cfg = ctx.config();
     const channels = ctx.sessions.available().map((ch, i) => ({
@@ -88,7 +96,7 @@ export function createApp(ctx: ServerContext, extensions: AppExtension[] = []): 
       channels,
       config_version: cfg.config_version,
       rtp: { payload_type: 96, opus_payload_type: 97, server_port: ctx.rtpPort },
-      test_mode: ctx.capture.status.source === "test",
+      test_mode: currentSource() === "test",
     });
   });
 
@@ -129,10 +137,7 @@ export function createApp(ctx: ServerContext, extensions: AppExtension[] = []): 
 
   app.get("/health", (c) => {
     const st = ctx.capture.status;
-    // Idle: say what a phone would get now (auto with no console → the test signal).
-    const source = st.state === "idle" && ctx.sourceMode === "auto" && ctx.consoleMissing()
-      ? "test"
-      : st.source;
+    const source = currentSource();
     const degraded = st.state === "error" || (ctx.sourceMode !== "test" && source === "test");
     return c.json({
       status: degraded ? "degraded" : "ok",
