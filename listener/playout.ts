@@ -34,6 +34,9 @@ export const BLOCK_MS = 5;
 export const LEAD_START_MS = 25;
 export const LEAD_MAX_MS = 120;
 const LEAD_STEP_MS = 10;
+/** After this long without an underrun the lead steps back down by LEAD_SHRINK_MS (to LEAD_START_MS). */
+const LEAD_QUIET_S = 10;
+const LEAD_SHRINK_MS = 5;
 const TICK_MS = 5;
 export const SCRIPT_FRAMES = 512;
 const ANALYSER_FFT = 32768;
@@ -52,6 +55,8 @@ export class Playout {
   levels = new Float32Array(0);
   underruns = 0;
   leadMs = LEAD_START_MS;
+  /** Audio-clock time of the last underrun or lead change. */
+  private steadySince = 0;
   mode: PlayoutMode;
   /** Recent capture→playout latencies (ms). */
   readonly latencies: number[] = [];
@@ -174,6 +179,11 @@ export class Playout {
         this.leadMs = Math.min(LEAD_MAX_MS, this.leadMs + LEAD_STEP_MS);
       }
       this.next = now + this.leadMs / 1000 - dur;
+      this.steadySince = now;
+    } else if (this.leadMs > LEAD_START_MS && now - this.steadySince > LEAD_QUIET_S) {
+      // Quiet again: give latency back (the schedule drains to the smaller lead).
+      this.leadMs = Math.max(LEAD_START_MS, this.leadMs - LEAD_SHRINK_MS);
+      this.steadySince = now;
     }
     const horizon = now + this.leadMs / 1000;
     while (this.next < horizon) {
