@@ -195,7 +195,11 @@ export class ListenerConnection {
     let opened = false;
     dc.onopen = () => (opened = true);
     dc.onclose = () => {
-      if (this.pc === pc) this.dataChannelFailed("the data channel closed");
+      if (this.pc !== pc) return;
+      // A channel that worked and closed is a lost connection (the server went away):
+      // reconnect and count it. One that never opened means DataChannels fail here.
+      if (opened) this.retry("the data channel closed");
+      else this.dataChannelFailed("the data channel closed");
     };
     this.after(DATACHANNEL_OPEN_TIMEOUT_MS, () => {
       if (!opened && this.pc === pc) this.dataChannelFailed("the data channel did not open");
