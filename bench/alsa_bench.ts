@@ -255,7 +255,7 @@ async function runPipelineCase(
       timestampBase: rnd.u32(),
     });
   }
-  const reblocker = new Reblocker(PTIME_MS, engine.onPeriod);
+  const reblocker = Reblocker.packetTimes(() => PTIME_MS, engine.onPeriod);
   const source = new AlsaSource({
     device: emu.pcmName,
     framesPerPeriod: periodFrames,

@@ -135,11 +135,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
   }
   const createAlsa = opts.createAlsa ?? alsa.create;
-  const reblocker = new Reblocker(cfg.audio.ptime_ms, engine.onPeriod);
+  let ptimeMs = cfg.audio.ptime_ms;
+  const reblocker = Reblocker.packetTimes(() => ptimeMs, engine.onPeriod);
   const capture = new CaptureController({
     candidates: () => {
       reblocker.reset();
-      reblocker.ptimeMs = config().audio.ptime_ms;
+      ptimeMs = config().audio.ptime_ms;
       return sourceCandidates(opts.source, config(), clock, createAlsa);
     },
     sink: reblocker.push,

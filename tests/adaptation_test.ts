@@ -12,6 +12,7 @@ import { Probe } from "./helpers/probe.ts";
 import { ReferenceClient } from "../src/client/session.ts";
 import { openUdpSource } from "../src/client/udp_source.ts";
 import { parseClientArgs } from "../src/client/cli.ts";
+import { runCommand } from "../src/loadtest/netns_drop.ts";
 
 const SHORT_HOLDS = { hold_s: 2, recover_hold_s: 3, latency_ms: 50 };
 const WAIT_MS = 30_000;
@@ -194,20 +195,7 @@ Deno.test("the reference client with FORCE_DELAY_MS=120 reports high latency and
 
 // ---- loss on a real link: a network namespace, a veth pair and nftables ----
 
-async function sh(...cmd: string[]): Promise<{ ok: boolean; out: string }> {
-  try {
-    const r = await new Deno.Command(cmd[0], {
-      args: cmd.slice(1),
-      stdout: "piped",
-      stderr: "piped",
-    })
-      .output();
-    const dec = new TextDecoder();
-    return { ok: r.success, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
-  } catch (e) {
-    return { ok: false, out: (e as Error).message };
-  }
-}
+const sh = (...cmd: string[]) => runCommand(cmd);
 
 /** Why the namespace test cannot run here (computed at load time), or "" when it can. */
 async function netnsUnavailable(): Promise<string> {

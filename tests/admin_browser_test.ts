@@ -5,35 +5,18 @@
  * docs/ (admin-desktop.png, admin-phone.png).
  */
 import assert from "node:assert/strict";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
+import { launchChromium } from "./helpers/browser.ts";
 import { call, PASSWORD, startAdminServer, streamingClient } from "./admin_helpers.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 /** Screenshots go to docs/ only when asked (M32_UPDATE_SCREENSHOTS=1), so a test run leaves the tree clean. */
 const DOCS = Deno.env.get("M32_UPDATE_SCREENSHOTS")
   ? new URL("../docs/", import.meta.url)
   : new URL(`file://${Deno.makeTempDirSync({ prefix: "m32-shots-" })}/`);
 const UI_TIMEOUT_MS = 15_000;
 
-async function launch(): Promise<{ ctx: BrowserContext; profile: string }> {
-  const profile = await Deno.makeTempDir({ prefix: "m32-chromium-" });
-  const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-  ctx.setDefaultTimeout(UI_TIMEOUT_MS);
-  return { ctx, profile };
+function launch(): Promise<{ ctx: BrowserContext; profile: string }> {
+  return launchChromium({ viewport: { width: 1280, height: 900 }, timeoutMs: UI_TIMEOUT_MS });
 }
 
 /** Console errors and uncaught exceptions of a page. */

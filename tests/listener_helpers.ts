@@ -1,9 +1,9 @@
 /** Shared helpers for the listener tests: a tone-mode server and a chromium with fake audio output. */
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
+import { launchChromium } from "./helpers/browser.ts";
 import { type RunningServer, startServer } from "../src/server.ts";
 import type { ChannelConfig } from "../src/config/types.ts";
 
-export const CHROMIUM = "/usr/bin/chromium";
 export const UI_TIMEOUT_MS = 20_000;
 
 /** A server in `tone` test mode (channel id carries id × 100 Hz at −20 dBFS) sending `channels` channels. */
@@ -34,30 +34,15 @@ export async function startToneServer(
   return { server, dataDir };
 }
 
-export async function launchBrowser(
+export function launchBrowser(
   viewport = { width: 390, height: 844 },
 ): Promise<{ ctx: BrowserContext; profile: string }> {
-  const profile = await Deno.makeTempDir({ prefix: "m32-chromium-" });
-  const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
+  return launchChromium({
     viewport,
     deviceScaleFactor: 2,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--autoplay-policy=no-user-gesture-required",
-      "--use-fake-ui-for-media-stream",
-    ],
+    args: ["--autoplay-policy=no-user-gesture-required", "--use-fake-ui-for-media-stream"],
+    timeoutMs: UI_TIMEOUT_MS,
   });
-  ctx.setDefaultTimeout(UI_TIMEOUT_MS);
-  return { ctx, profile };
 }
 
 /** Console errors and uncaught exceptions of a page. */

@@ -24,15 +24,19 @@ export class Reblocker {
   /** Frames dropped at discontinuities. */
   droppedFrames = 0;
 
-  /** Blocks of `ptimeMs`, or of `frames` when given (e.g. one Opus frame). */
+  /** `blockFrames(rate)`: frames per output period at that rate (a packet time, an Opus frame). */
   constructor(
-    public ptimeMs: number,
+    private readonly blockFrames: (sampleRate: number) => number,
     private readonly sink: PeriodSink,
-    private readonly frames?: number,
   ) {}
 
+  /** Blocks of one packet time of `ptimeMs` (read at every period, so it may change). */
+  static packetTimes(ptimeMs: () => number, sink: PeriodSink): Reblocker {
+    return new Reblocker((rate) => framesPerPacketTime(rate, ptimeMs()), sink);
+  }
+
   readonly push = (p: Period): void => {
-    const size = this.frames ?? framesPerPacketTime(p.sampleRate, this.ptimeMs);
+    const size = this.blockFrames(p.sampleRate);
     const out = this.out;
     if (out.channels !== p.channels || out.sampleRate !== p.sampleRate || out.frames !== size) {
       out.channels = p.channels;

@@ -4,7 +4,7 @@ import type { Period } from "./source.ts";
 
 function feed(sizes: number[], startIndex = 0, channels = 2) {
   const got: { frameIndex: number; captureTimeMs: number; frames: number; first: number }[] = [];
-  const rb = new Reblocker(5, (p) =>
+  const rb = Reblocker.packetTimes(() => 5, (p) =>
     got.push({
       frameIndex: p.frameIndex,
       captureTimeMs: p.captureTimeMs,
@@ -47,7 +47,7 @@ Deno.test("reblocker passes right-sized periods through untouched", () => {
 
 Deno.test("reblocker restarts at a frame-index jump and drops the partial block", () => {
   const got: number[] = [];
-  const rb = new Reblocker(5, (p) => got.push(p.frameIndex));
+  const rb = Reblocker.packetTimes(() => 5, (p) => got.push(p.frameIndex));
   const mk = (frameIndex: number, frames: number): Period => ({
     data: new Int32Array(frames * 2),
     frames,

@@ -10,15 +10,15 @@ import {
 import type { DecodedPacket, PacketSink } from "./playout.ts";
 import { RtpReceiver } from "./receiver.ts";
 
-/** What the fake decoder conceals a lost packet with. */
+/** What the scripted decoder conceals a lost packet with. */
 const PLC = -0.5;
 
 /**
- * A fake multistream decoder: payload = [streams, v0, v1, …]; every frame of
+ * A scripted multistream decoder (a test double): payload = [streams, v0, v1, …]; every frame of
  * stream j decodes to v_j / 256. It throws when the packet's stream count is
  * not its own (a packet given to the wrong group's decoder).
  */
-function fakeFactory(frames48k = 240, log: string[] = []): OpusDecoderFactory {
+function scriptedFactory(frames48k = 240, log: string[] = []): OpusDecoderFactory {
   return (channels, sampleRate) => {
     log.push(`open ${channels}@${sampleRate}`);
     const frames = (frames48k * sampleRate) / 48000;
@@ -54,7 +54,7 @@ function firstFrame(f: { samples: Int32Array }, channels: number): number[] {
 Deno.test("Opus groups of one timestamp assemble into one frame; a lost group is concealed and counted", () => {
   const out: { index: number; ts: number; frames: number; first: number[] }[] = [];
   const a = new OpusGroupAssembler(
-    fakeFactory(),
+    scriptedFactory(),
     [2, 1],
     48000,
     (f: OpusFrame) =>
@@ -97,7 +97,7 @@ Deno.test("Opus assembly counts what it conceals, drops late groups and learns g
   const errors: string[] = [];
   const idx: number[] = [];
   const a = new OpusGroupAssembler(
-    fakeFactory(),
+    scriptedFactory(),
     [1, 1, 1],
     48000,
     (f) => idx.push(f.index),
@@ -171,7 +171,7 @@ Deno.test("receiver decodes Opus channel groups at 24 kHz through an injected de
     sink,
     offsetMs: () => 0,
     nowMs: 0,
-    opusDecoder: fakeFactory(240, log),
+    opusDecoder: scriptedFactory(240, log),
   });
   r.setStream({
     ssrc: 7,

@@ -15,7 +15,8 @@ const HOST_IP = "10.231.77.1";
 const NS_IP = "10.231.77.2";
 const MAIN_TS = new URL("../../main.ts", import.meta.url).pathname;
 
-async function sh(args: string[]): Promise<{ ok: boolean; out: string }> {
+/** Runs a command to completion; never throws (a missing program is `ok: false`). */
+export async function runCommand(args: string[]): Promise<{ ok: boolean; out: string }> {
   try {
     const r = await new Deno.Command(args[0], {
       args: args.slice(1),
@@ -33,9 +34,9 @@ async function sh(args: string[]): Promise<{ ok: boolean; out: string }> {
 /** null when usable, else the reason it is not. */
 export async function netnsAvailable(): Promise<string | null> {
   if (Deno.uid?.() !== 0) return "not root (network namespaces need CAP_NET_ADMIN)";
-  const ip = await sh(["ip", "netns", "list"]);
+  const ip = await runCommand(["ip", "netns", "list"]);
   if (!ip.ok) return `ip netns unavailable: ${ip.out.trim()}`;
-  const nft = await sh(["nft", "--version"]);
+  const nft = await runCommand(["nft", "--version"]);
   if (!nft.ok) return `nft unavailable: ${nft.out.trim()}`;
   return null;
 }
@@ -107,7 +108,7 @@ export async function runNetnsDrop(
   ];
   try {
     for (const s of steps) {
-      const r = await sh(s);
+      const r = await runCommand(s);
       if (!r.ok) {
         return {
           configured_loss_pct: lossPct,
@@ -153,7 +154,7 @@ export async function runNetnsDrop(
       };
     }
   } finally {
-    await sh(["ip", "netns", "del", ns]);
-    await sh(["ip", "link", "del", vh]); // normally gone with the namespace
+    await runCommand(["ip", "netns", "del", ns]);
+    await runCommand(["ip", "link", "del", vh]); // normally gone with the namespace
   }
 }

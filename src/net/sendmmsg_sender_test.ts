@@ -55,19 +55,19 @@ function scripted(
   steps: ({ limit: number } | { errno: number })[],
 ): SendmmsgCalls & { calls: number } {
   const sym = libc();
-  let fake = 0;
+  let injectedErrno = 0;
   const s = {
     calls: 0,
     sendmmsg(fd: number, ptr: Deno.PointerValue, vlen: number, flags: number): number {
       const step = steps[s.calls++];
       if (step === undefined) return sym.sendmmsg(fd, ptr, vlen, flags);
       if ("errno" in step) {
-        fake = step.errno;
+        injectedErrno = step.errno;
         return -1;
       }
       return sym.sendmmsg(fd, ptr, Math.min(vlen, step.limit), flags);
     },
-    errno: () => fake || errno(),
+    errno: () => injectedErrno || errno(),
   };
   return s;
 }

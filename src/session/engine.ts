@@ -92,7 +92,6 @@ export class StreamingEngine {
   /** Every sender a client uses (the UDP one first), flushed once per period. */
   private senderList: PacketSender[] = [];
   private readonly layouts = new Map<string, StreamLayout>();
-  private layoutList: StreamLayout[] = [];
   private readonly rates = new Map<number, RateStream>();
   private rateList: RateStream[] = [];
   /** Capture timestamp → last datagram of the period handed to the kernel, ms. */
@@ -101,10 +100,6 @@ export class StreamingEngine {
   totalPackets = 0;
 
   constructor(private opts: EngineOptions) {}
-
-  get sender(): PacketSender {
-    return this.opts.sender;
-  }
 
   get active(): boolean {
     return this.clientList.length > 0;
@@ -171,11 +166,6 @@ export class StreamingEngine {
     this.rateList = [...this.rates.values()];
   }
 
-  /** The layout a spec would use (for the ack), creating nothing. */
-  layoutFor(spec: StreamSpec): StreamLayout | undefined {
-    return this.layouts.get(layoutKey(spec));
-  }
-
   private acquireLayout(spec: StreamSpec): StreamLayout {
     const key = layoutKey(spec);
     let layout = this.layouts.get(key);
@@ -194,7 +184,6 @@ export class StreamingEngine {
         );
       }
       this.layouts.set(key, layout);
-      this.layoutList = [...this.layouts.values()];
     }
     layout.refs++;
     return layout;
@@ -204,7 +193,6 @@ export class StreamingEngine {
     if (--layout.refs > 0) return;
     layout.close?.();
     this.layouts.delete(layout.key);
-    this.layoutList = [...this.layouts.values()];
   }
 
   /** The source's period callback: the whole hot path. */

@@ -54,9 +54,8 @@ export class OpusBank {
   constructor(readonly key: string, readonly tier: OpusTier) {
     this.frameSize = (OPUS_ENCODE_RATE * tier.frameMs) / 1000;
     this.frames = new Reblocker(
-      tier.frameMs,
+      () => this.frameSize,
       (f) => this.encodeFrom(f.data, f.channels, f.frameIndex, f.captureTimeMs),
-      this.frameSize,
     );
     for (let i = 0; i < MAX_FRAMES_PER_RENDER; i++) this.lengths.push(new Int32Array(33));
   }

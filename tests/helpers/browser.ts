@@ -1,0 +1,42 @@
+/**
+ * Debian's Chromium driven by playwright-core, launched the way this machine
+ * needs it: headless, no sandbox (root), and no background networking (the
+ * closed network refuses those connections), with a fresh profile each time.
+ */
+import { type BrowserContext, chromium } from "playwright-core";
+
+export const CHROMIUM = "/usr/bin/chromium";
+
+const BASE_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+export interface LaunchOptions {
+  viewport: { width: number; height: number };
+  deviceScaleFactor?: number;
+  /** Extra Chromium flags (e.g. autoplay without a gesture for audio tests). */
+  args?: string[];
+  timeoutMs: number;
+}
+
+export async function launchChromium(
+  o: LaunchOptions,
+): Promise<{ ctx: BrowserContext; profile: string }> {
+  const profile = await Deno.makeTempDir({ prefix: "m32-chromium-" });
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: o.viewport,
+    deviceScaleFactor: o.deviceScaleFactor,
+    args: [...BASE_ARGS, ...(o.args ?? [])],
+  });
+  ctx.setDefaultTimeout(o.timeoutMs);
+  return { ctx, profile };
+}
