@@ -115,8 +115,10 @@ Deno.test("client decodes Opus split into channel groups (max_datagram_bytes 300
   assertTone(r, 200);
   assertTone(r, 500);
   assertTone(r, 2500);
+  // 13 tones summed drive the limiter, whose gain changes spread a little energy
+  // between the tones; scrambled groups would put noise there at tone level.
   const silent = r.power(350);
-  assert.ok(silent < r.power(200) / 100, `350 Hz (no channel) ${silent}`);
+  assert.ok(silent < r.power(200) / 30, `350 Hz (no channel) ${silent}`);
 });
 
 Deno.test("client decodes Opus at 24 kHz when the ack says so", async () => {
