@@ -22,6 +22,7 @@
  *
  *   deno run -A bench/fanout_bench.ts [--duration 5] [--clients 1,5,20,50]
  *     [--senders sendmmsg,deno] [--layouts same,distinct] [--signal id|tone]
+ *     [--pacing worker|timeout]
  */
 
 import { cpuUsage } from "node:process";
@@ -30,6 +31,7 @@ import { type TestSignalMode, TestSignalSource } from "../src/audio/test_signal.
 import { createSender, SENDER_KINDS, type SenderKind } from "../src/net/create_sender.ts";
 import { planPackets } from "../src/rtp/packetizer.ts";
 import { StreamingEngine } from "../src/session/engine.ts";
+import { TimeoutTicker, WorkerTicker } from "../src/audio/ticker.ts";
 import { SeededRandom, systemClock } from "../src/util/clock.ts";
 import { int, num, table } from "./report.ts";
 import { UdpCounter } from "./udp_count_client.ts";
@@ -46,6 +48,9 @@ export const EXT_INTERVAL_MS = 5000;
 const LOOPBACK = "127.0.0.1";
 
 export const LAYOUT_MODES = ["same", "distinct"] as const;
+/** What wakes the test signal once per period: the server's pacing worker, or plain setTimeout. */
+export const PACINGS = ["worker", "timeout"] as const;
+export type Pacing = typeof PACINGS[number];
 export type LayoutMode = typeof LAYOUT_MODES[number];
 
 export interface FanoutOptions {
@@ -58,6 +63,8 @@ export interface FanoutOptions {
   warmupS?: number;
   /** Test signal: "id" (constant data, no per-period synthesis) or "tone" (32 sines per period). */
   signal?: TestSignalMode;
+  /** Pacing of the test signal (default: the server's, "worker"). */
+  pacing?: Pacing;
   /** Called after each case (progress output). */
   onResult?: (r: FanoutResult) => void;
 }
@@ -65,6 +72,7 @@ export interface FanoutOptions {
 export interface FanoutResult {
   sender: SenderKind;
   layout: LayoutMode;
+  pacing: Pacing;
   clients: number;
   distinctLayouts: number;
   durationS: number;
@@ -158,6 +166,7 @@ export async function runFanoutCase(
   durationS: number,
   warmupS: number,
   signal: TestSignalMode,
+  pacing: Pacing = "worker",
 ): Promise<FanoutResult> {
   const counter = await UdpCounter.start(clients);
   const udp = await createSender(sender, {
@@ -227,6 +236,7 @@ export async function runFanoutCase(
     bits: 24,
     channels: SOURCE_CHANNELS,
     clock,
+    ticker: pacing === "worker" ? new WorkerTicker() : new TimeoutTicker(),
   });
 
   /** Sleeps `ms`; false as soon as the sender is saturated. */
@@ -270,6 +280,7 @@ export async function runFanoutCase(
     return {
       sender: udp.kind as SenderKind,
       layout,
+      pacing,
       clients,
       distinctLayouts: layoutKeys.size,
       durationS: wallS,
@@ -310,6 +321,7 @@ interface CaseArgs {
   durationS: number;
   warmupS: number;
   signal: TestSignalMode;
+  pacing: Pacing;
 }
 
 /**
@@ -343,11 +355,20 @@ export async function benchFanout(opts: FanoutOptions = {}): Promise<FanoutResul
   const durationS = opts.durationS ?? 5;
   const warmupS = opts.warmupS ?? 1;
   const signal = opts.signal ?? "id";
+  const pacing = opts.pacing ?? "worker";
   const out: FanoutResult[] = [];
   for (const sender of senders) {
     for (const layout of layouts) {
       for (const n of clients) {
-        const r = await runCaseInChild({ sender, layout, clients: n, durationS, warmupS, signal });
+        const r = await runCaseInChild({
+          sender,
+          layout,
+          clients: n,
+          durationS,
+          warmupS,
+          signal,
+          pacing,
+        });
         opts.onResult?.(r);
         out.push(r);
       }
@@ -360,6 +381,7 @@ export function formatFanout(results: readonly FanoutResult[]): string {
   return table(results, [
     { title: "sender", value: (r) => r.sender, align: "left" },
     { title: "layout", value: (r) => r.layout, align: "left" },
+    { title: "pacing", value: (r) => r.pacing, align: "left" },
     { title: "clients", value: (r) => String(r.clients) },
     { title: "encodes", value: (r) => String(r.distinctLayouts) },
     { title: "cpu %", value: (r) => num(r.cpuPercent, 1) },
@@ -386,7 +408,15 @@ export function formatFanout(results: readonly FanoutResult[]): string {
 
 if (import.meta.main && Deno.args[0] === "--case") {
   const c = JSON.parse(Deno.args[1]) as CaseArgs;
-  const r = await runFanoutCase(c.sender, c.layout, c.clients, c.durationS, c.warmupS, c.signal);
+  const r = await runFanoutCase(
+    c.sender,
+    c.layout,
+    c.clients,
+    c.durationS,
+    c.warmupS,
+    c.signal,
+    c.pacing,
+  );
   console.log(JSON.stringify(r));
   // A saturated deno sender may still hold queued sends: do not wait for them.
   Deno.exit(0);
@@ -400,12 +430,14 @@ if (import.meta.main && Deno.args[0] === "--case") {
   const senders = arg("--senders")?.split(",") as SenderKind[] | undefined;
   const layouts = arg("--layouts")?.split(",") as LayoutMode[] | undefined;
   const signal = arg("--signal") as TestSignalMode | undefined;
+  const pacing = arg("--pacing") as Pacing | undefined;
   const results = await benchFanout({
     durationS,
     clients,
     senders,
     layouts,
     signal,
+    pacing,
     onResult: (r) =>
       console.error(
         `  ${r.sender} ${r.layout} ×${r.clients}: ${num(r.cpuPercent)} % CPU, ` +

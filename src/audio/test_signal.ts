@@ -3,10 +3,13 @@
  *   id:   every sample of channel `id` is the integer `id` in the stream's
  *         encoding (L24 → id << 8 left-justified, L16 → id << 16).
  *   tone: a sine of id × 100 Hz at −20 dBFS on channel `id`.
- * Periods are produced when they are complete by the clock; a late timer
- * catches up (several periods at once), a long stall resynchronises.
+ * Periods are produced when they are complete by the clock; a late tick
+ * catches up (several periods at once), a long stall resynchronises. The
+ * ticks come from a pacing worker (./ticker.ts): `setTimeout` alone would add
+ * 1.6–2 ms of lateness to every period.
  */
 import type { Clock } from "../util/clock.ts";
+import { type Ticker, WorkerTicker } from "./ticker.ts";
 import type { Period, PeriodSink, Source, SourceFormat, SourceListener } from "./source.ts";
 import { MAX_CHANNELS } from "./source.ts";
 
@@ -29,9 +32,12 @@ export interface TestSignalOptions {
   bits: 16 | 24;
   channels?: number;
   clock: Clock;
-  /** Timer hook, so tests can drive the source by hand (`produceDue`). */
-  schedule?: (fn: () => void, ms: number) => unknown;
-  cancel?: (id: unknown) => void;
+  /**
+   * What wakes the source once per period (default: a WorkerTicker on the
+   * real clock). Tests with a manual clock pass an inert one and call
+   * `produceDue` themselves.
+   */
+  ticker?: Ticker;
 }
 
 export class TestSignalSource implements Source {
@@ -39,12 +45,10 @@ export class TestSignalSource implements Source {
   readonly channels: number;
   private readonly period: Period;
   private sink: PeriodSink | null = null;
-  private timer: unknown = null;
+  private readonly ticker: Ticker;
   private startMs = 0;
   private produced = 0;
   private readonly periodMs: number;
-  private readonly schedule: (fn: () => void, ms: number) => unknown;
-  private readonly cancel: (id: unknown) => void;
   /** Periods dropped by resynchronisation after a stall. */
   skippedPeriods = 0;
 
@@ -59,8 +63,7 @@ export class TestSignalSource implements Source {
       frameIndex: 0,
       captureTimeMs: 0,
     };
-    this.schedule = opts.schedule ?? ((fn, ms) => setTimeout(fn, ms));
-    this.cancel = opts.cancel ?? ((id) => clearTimeout(id as number));
+    this.ticker = opts.ticker ?? new WorkerTicker();
     if (opts.mode === "id") this.fillIds();
   }
 
@@ -68,7 +71,7 @@ export class TestSignalSource implements Source {
     this.sink = sink;
     this.startMs = this.opts.clock.now();
     this.produced = 0;
-    this.tick();
+    this.ticker.start(this.startMs + this.periodMs, this.periodMs, this.tick);
     return Promise.resolve({
       channels: this.channels,
       sampleRate: this.opts.sampleRate,
@@ -81,8 +84,7 @@ export class TestSignalSource implements Source {
 
   stop(): Promise<void> {
     this.sink = null;
-    if (this.timer !== null) this.cancel(this.timer);
-    this.timer = null;
+    this.ticker.stop();
     return Promise.resolve();
   }
 
@@ -107,13 +109,7 @@ export class TestSignalSource implements Source {
   }
 
   private tick = (): void => {
-    this.timer = null;
-    if (!this.sink) return;
-    const now = this.opts.clock.now();
-    this.produceDue(now);
-    if (!this.sink) return;
-    const next = this.startMs + (this.produced + 1) * this.periodMs;
-    this.timer = this.schedule(this.tick, Math.max(0, next - this.opts.clock.now()));
+    if (this.sink) this.produceDue(this.opts.clock.now());
   };
 
   private fillIds(): void {

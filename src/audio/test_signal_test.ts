@@ -11,8 +11,7 @@ function manual(mode: "id" | "tone", bits: 16 | 24 = 24) {
     sampleRate: 48000,
     framesPerPeriod: 240,
     clock,
-    schedule: () => 1,
-    cancel: () => {},
+    ticker: { start: () => {}, stop: () => {} },
   });
   const got: { frameIndex: number; captureTimeMs: number; data: Int32Array }[] = [];
   const sink = (p: Period) =>
