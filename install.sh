@@ -29,6 +29,7 @@ DEFAULTS="/etc/default/$NAME"
 CONFDIR="/etc/$NAME"
 FIRST_PASSWORD="$CONFDIR/first-admin-password"
 AVAHI_SERVICE="/etc/avahi/services/$NAME.service"
+SYSCTL_CONF="/etc/sysctl.d/60-$NAME.conf"
 STATE_DIRS=("/var/lib/$NAME" "/var/lib/private/$NAME")
 CACHE_DIRS=("/var/cache/$NAME" "/var/cache/private/$NAME")
 
@@ -134,7 +135,7 @@ if [ "$uninstall" -eq 1 ]; then
   if staging || systemctl cat "$NAME.service" >/dev/null 2>&1; then
     system systemctl disable --now "$NAME.service" || true
   fi
-  remove "$BIN" "$LIBDIR" "$DOCDIR" "$UNIT" "$AVAHI_SERVICE" "$CONFDIR"
+  remove "$BIN" "$LIBDIR" "$DOCDIR" "$UNIT" "$AVAHI_SERVICE" "$CONFDIR" "$SYSCTL_CONF"
   if [ "$purge" -eq 1 ]; then
     remove "$DEFAULTS" "${STATE_DIRS[@]}" "${CACHE_DIRS[@]}"
   else
@@ -274,6 +275,18 @@ if put_text "$AVAHI_SERVICE" 0644 <<EOF; then avahi_changed=1; fi
   </service>
 </service-group>
 EOF
+
+# --- kernel settings ------------------------------------------------------------------
+# The optional HTTPS listener renews its certificate by binding a second socket
+# on the same port (SO_REUSEPORT) and closing the old one; with this the kernel
+# hands connections still queued on the old socket to the new one instead of
+# resetting them.
+sysctl_changed=0
+if put_text "$SYSCTL_CONF" 0644 <<EOF; then sysctl_changed=1; fi
+# Written by m32-server's install.sh.
+net.ipv4.tcp_migrate_req = 1
+EOF
+if [ "$sysctl_changed" -eq 1 ]; then system sysctl -q -p "$SYSCTL_CONF" || true; fi
 
 # --- first admin password ---------------------------------------------------------
 # The server stores only a hash, and takes M32_ADMIN_PASSWORD only while its

@@ -76,6 +76,10 @@ const state = {
   lastVersion: null,
   /** Saves in flight: their own version bump is not a change "elsewhere". */
   saving: 0,
+  /** GET /api/admin/qr, GET /api/admin/https, and which code the QR card shows ("http" or default). */
+  qr: null,
+  https: null,
+  qrMode: null,
 };
 
 // ---------------------------------------------------------------- formatting
@@ -166,7 +170,7 @@ async function showApp() {
   $("app-view").hidden = false;
   $("logout").hidden = false;
   $("live-state").hidden = false;
-  await Promise.all([loadConfig(), loadChannels(), loadQr()]);
+  await Promise.all([loadConfig(), loadChannels(), loadQr(), loadHttps()]);
   startLive();
 }
 
@@ -411,10 +415,22 @@ async function onSaveChannels() {
 // ---------------------------------------------------------------- QR
 
 async function loadQr() {
-  const r = await api("GET", "/qr");
+  state.qr = await api("GET", "/qr");
+  renderQr();
+}
+
+/** With HTTPS on the code opens the secure page; a switch shows the plain one instead. */
+function renderQr() {
+  const r = state.qr;
+  if (!r) return;
+  const secure = r.https !== null && r.https !== undefined && state.qrMode !== "http";
+  $("qr-switch").hidden = !r.https;
+  $("qr-show-https").setAttribute("aria-pressed", String(secure));
+  $("qr-show-http").setAttribute("aria-pressed", String(!secure));
+  const svgText = secure ? r.https.svg : r.svg;
   const box = $("qr");
-  if (r.svg) {
-    const doc = new DOMParser().parseFromString(r.svg, "image/svg+xml");
+  if (svgText) {
+    const doc = new DOMParser().parseFromString(svgText, "image/svg+xml");
     const svg = document.importNode(doc.documentElement, true);
     svg.setAttribute("aria-hidden", "true");
     box.replaceChildren(svg);
@@ -423,12 +439,112 @@ async function loadQr() {
     box.replaceChildren();
     box.hidden = true;
   }
-  $("qr-url").textContent = r.url ?? "no network address";
+  $("qr-url").textContent = (secure ? r.https.url : r.url) ?? "no network address";
+  $("qr-mode-note").textContent = secure
+    ? "Secure page: lower latency. Phones warn once about the certificate (see “Secure listener page” below)."
+    : r.https
+    ? "Plain page: no certificate warning, but no WebTransport or AudioWorklet."
+    : "";
+  $("qr-mode-note").hidden = $("qr-mode-note").textContent === "";
   const extra = r.addresses.length > 1
     ? `Also reachable at ${r.addresses.slice(1).join(", ")}.`
     : "";
   $("qr-note").textContent = [r.note, extra].filter(Boolean).join(" ");
   $("qr-note").hidden = $("qr-note").textContent === "";
+}
+
+// ---------------------------------------------------------------- HTTPS
+
+async function loadHttps() {
+  state.https = await api("GET", "/https");
+  $("https-enabled").checked = state.https.enabled;
+  $("https-port").value = String(state.https.port);
+  renderHttps();
+  httpsChanged();
+}
+
+function httpsEdits() {
+  const s = state.https;
+  if (!s) return {};
+  const edits = {};
+  const enabled = $("https-enabled").checked;
+  const port = $("https-port").value.trim() === "" ? NaN : Number($("https-port").value);
+  if (enabled !== s.enabled) edits.enabled = enabled;
+  if (port !== s.port) edits.port = port;
+  return edits;
+}
+
+function httpsChanged() {
+  const input = $("https-port");
+  const bad = !input.checkValidity();
+  input.classList.toggle("invalid", bad);
+  const dirty = Object.keys(httpsEdits()).length > 0;
+  $("https-save").disabled = !dirty || bad;
+  $("https-revert").disabled = !dirty;
+  if (dirty) flash($("https-status"), bad ? "Fix the port." : "Not applied yet.", bad);
+}
+
+function renderHttps() {
+  const s = state.https;
+  const pill = $("https-state");
+  if (!s.enabled) {
+    pill.textContent = "off";
+    pill.className = "pill pill-muted";
+  } else if (s.listening) {
+    pill.textContent = `on · port ${s.port}`;
+    pill.className = "pill pill-ok";
+  } else {
+    pill.textContent = "not running";
+    pill.className = "pill pill-bad";
+  }
+  $("https-error").textContent = s.error ?? "";
+  $("https-error").hidden = !s.error;
+  const urls = s.listening ? s.urls : [];
+  $("https-urls").replaceChildren(
+    ...(urls.length > 0
+      ? urls.map((u) => h("li", {}, u))
+      : [h("li", { class: "muted" }, s.enabled ? "Not listening." : "HTTPS is off.")]),
+  );
+  const cert = s.page_certificate;
+  $("https-fingerprint").textContent = cert
+    ? cert.sha256
+    : "— (made when HTTPS is first turned on)";
+  $("https-expiry").textContent = cert
+    ? `${new Date(cert.not_after).toLocaleDateString()} (renewed automatically)`
+    : "—";
+  const pending = s.pending_certificate;
+  $("https-pending").textContent = pending
+    ? `A renewed certificate (${pending.sha256}) is ready and will be used once no phone is connected.`
+    : "";
+  $("https-pending").hidden = !pending;
+}
+
+async function onSaveHttps(ev) {
+  ev.preventDefault();
+  const edits = httpsEdits();
+  if (Object.keys(edits).length === 0) return;
+  $("https-save").disabled = true;
+  state.saving++;
+  try {
+    const r = await api("POST", "/https", edits);
+    state.lastVersion = r.config_version;
+    state.qrMode = null;
+    await Promise.all([loadHttps(), loadQr()]);
+    flash(
+      $("https-status"),
+      !r.enabled
+        ? "HTTPS is off."
+        : r.listening
+        ? "HTTPS is on."
+        : "Saved, but HTTPS is not running.",
+      r.enabled && !r.listening,
+    );
+  } catch (e) {
+    flash($("https-status"), e.message, true);
+    httpsChanged();
+  } finally {
+    state.saving--;
+  }
 }
 
 // ---------------------------------------------------------------- live feed
@@ -502,7 +618,7 @@ async function onConfigChangedElsewhere(version) {
   state.lastVersion = version;
   const dirty = Object.keys(settingsPatch()).length > 0 || channelsDirty();
   if (!dirty) {
-    await Promise.all([loadConfig(), loadChannels()]);
+    await Promise.all([loadConfig(), loadChannels(), loadHttps(), loadQr()]);
     return;
   }
   const notice = $("notice");
@@ -773,6 +889,22 @@ function wire() {
   $("ch-none").addEventListener("click", () => setAll(false));
   $("ch-sort").addEventListener("click", sortById);
   $("message-form").addEventListener("submit", onMessage);
+  const httpsForm = $("https-form");
+  httpsForm.addEventListener("input", httpsChanged);
+  httpsForm.addEventListener("change", httpsChanged);
+  httpsForm.addEventListener("submit", onSaveHttps);
+  $("https-revert").addEventListener("click", () => {
+    loadHttps();
+    flash($("https-status"), "");
+  });
+  $("qr-show-https").addEventListener("click", () => {
+    state.qrMode = "https";
+    renderQr();
+  });
+  $("qr-show-http").addEventListener("click", () => {
+    state.qrMode = "http";
+    renderQr();
+  });
   $("password-form").addEventListener("submit", onPassword);
   globalThis.addEventListener("beforeunload", (ev) => {
     if (!$("app-view").hidden && (channelsDirty() || Object.keys(settingsPatch()).length > 0)) {

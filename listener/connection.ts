@@ -13,10 +13,16 @@
  *   → {"type":"webrtc_offer","sdp":"…"}   ← {"type":"webrtc_answer","sdp":"…"}
  *   the channel: negotiated, id 0, ordered: false, maxRetransmits: 0
  *
+ * WebTransport (a secure context, and the server offers it at
+ * GET /listener/webtransport → {url, certificate_sha256}):
+ *   → {"type":"webtransport_connect"}   ← {"type":"webtransport_token","token":"…"}
+ *   new WebTransport(url?token=…, {serverCertificateHashes: [sha-256]})
+ *   one RTP packet per datagram
+ *
  * When the socket closes (server restart, config change, network) the page
  * reconnects with back-off (0.5, 1, 2, 4, 5, 5 … s) and keeps its settings.
- * "auto" tries the DataChannel and falls back to the WebSocket when the
- * channel does not open in time.
+ * "auto" prefers WebTransport, then the DataChannel, then the WebSocket: a
+ * transport that does not open in time is skipped for the page's life.
  */
 import {
   type ClientConfigAck,
@@ -28,8 +34,21 @@ import {
 } from "../src/client/messages.ts";
 import { ClockSync } from "../src/client/clock_sync.ts";
 
-export type TransportChoice = "auto" | "datachannel" | "websocket";
-export type TransportKind = "datachannel" | "websocket";
+export type TransportChoice = "auto" | "webtransport" | "datachannel" | "websocket";
+export type TransportKind = "webtransport" | "datachannel" | "websocket";
+export const TRANSPORT_CHOICES: readonly TransportChoice[] = [
+  "auto",
+  "webtransport",
+  "datachannel",
+  "websocket",
+];
+
+/** What GET /listener/webtransport answers while the server offers WebTransport. */
+export interface WebTransportOffer {
+  url: string;
+  certificate_sha256: string;
+  expires: string;
+}
 export type ConnState = "idle" | "connecting" | "streaming" | "reconnecting" | "stopped";
 
 export interface ListenerAck extends ClientConfigAck {
@@ -52,6 +71,7 @@ export const NTP_INTERVAL_MS = 2000;
 const NTP_BURST = 5;
 const NTP_BURST_MS = 150;
 export const DATACHANNEL_OPEN_TIMEOUT_MS = 6000;
+export const WEBTRANSPORT_OPEN_TIMEOUT_MS = 6000;
 const ICE_GATHER_TIMEOUT_MS = 2000;
 export const BACKOFF_MS = [500, 1000, 2000, 4000, 5000];
 const RTP_CHANNEL_ID = 0;
@@ -64,6 +84,10 @@ export class ListenerConnection {
   reconnects = 0;
   private ws: WebSocket | null = null;
   private pc: RTCPeerConnection | null = null;
+  private wt: WebTransport | null = null;
+  private wtOffer: WebTransportOffer | null = null;
+  /** "auto" after a WebTransport failure: not tried again for the page's life. */
+  private noWebTransport = false;
   private timers: ReturnType<typeof setTimeout>[] = [];
   private attempt = 0;
   private stopped = false;
@@ -80,6 +104,7 @@ export class ListenerConnection {
   setChoice(choice: TransportChoice): void {
     this.choice = choice;
     this.fallback = false;
+    this.noWebTransport = false;
     if (this.state !== "idle" && this.state !== "stopped") this.restart("transport changed");
   }
 
@@ -99,10 +124,36 @@ export class ListenerConnection {
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(clientConfigMessage(payload));
   }
 
+  /** Whether this page can use WebTransport at all (a secure context with the API). */
+  static webTransportPossible(): boolean {
+    return globalThis.isSecureContext === true && typeof WebTransport !== "undefined";
+  }
+
   private pick(): TransportKind {
+    const wtOk = this.wtOffer !== null && !this.noWebTransport;
+    if (this.choice === "webtransport" && wtOk) return "webtransport";
     if (this.choice === "websocket" || this.fallback) return "websocket";
+    if (this.choice === "auto" && wtOk) return "webtransport";
     if (this.choice === "auto" && typeof RTCPeerConnection === "undefined") return "websocket";
     return "datachannel";
+  }
+
+  /** The server's WebTransport endpoint and certificate hash (fetched at every connect), or null. */
+  private async fetchOffer(): Promise<WebTransportOffer | null> {
+    if (!ListenerConnection.webTransportPossible()) return null;
+    if (this.choice !== "auto" && this.choice !== "webtransport") return null;
+    if (this.noWebTransport) return null;
+    try {
+      const r = await fetch(new URL("/listener/webtransport", this.base), { cache: "no-store" });
+      if (!r.ok) {
+        await r.body?.cancel();
+        return null;
+      }
+      const o = await r.json() as WebTransportOffer;
+      return typeof o.url === "string" && /^[0-9a-f]{64}$/.test(o.certificate_sha256) ? o : null;
+    } catch {
+      return null;
+    }
   }
 
   private setState(state: ConnState, detail: string): void {
@@ -119,6 +170,8 @@ export class ListenerConnection {
     } catch (e) {
       return this.retry(`server unreachable (${(e as Error).message})`);
     }
+    if (this.stopped) return;
+    this.wtOffer = await this.fetchOffer();
     if (this.stopped) return;
     const kind = this.pick();
     this.transport = kind;
@@ -155,6 +208,14 @@ export class ListenerConnection {
         }
         this.every(NTP_INTERVAL_MS, () => ws.send(ntpRequestMessage(this.now())));
         if (kind === "datachannel") void this.openDataChannel(ws);
+        if (kind === "webtransport") {
+          ws.send(JSON.stringify({ type: "webtransport_connect" }));
+          this.after(WEBTRANSPORT_OPEN_TIMEOUT_MS, () => {
+            if (this.ws === ws && this.wt === null) {
+              this.webTransportFailed("the WebTransport session did not open");
+            }
+          });
+        }
         ws.send(clientConfigMessage(payload));
         return;
       case "ntp_response": {
@@ -172,11 +233,15 @@ export class ListenerConnection {
           this.dataChannelFailed("the server's WebRTC answer was refused");
         });
         return;
+      case "webtransport_token":
+        if (kind === "webtransport") void this.openWebTransport(ws, String(msg.token));
+        return;
       case "event":
         this.events.onEvent(msg.payload as ServerEvent);
         return;
       case "error":
         if (msg.code === "server_full") this.setState("reconnecting", String(msg.message));
+        if (msg.code === "webtransport_unavailable") this.webTransportFailed(String(msg.message));
         return;
     }
   }
@@ -212,6 +277,54 @@ export class ListenerConnection {
     });
     if (this.pc !== pc || ws.readyState !== WebSocket.OPEN) return;
     ws.send(JSON.stringify({ type: "webrtc_offer", sdp: pc.localDescription?.sdp ?? "" }));
+  }
+
+  private async openWebTransport(ws: WebSocket, token: string): Promise<void> {
+    const offer = this.wtOffer;
+    if (!offer) return this.webTransportFailed("the server does not offer WebTransport");
+    const hash = new Uint8Array(32);
+    for (let i = 0; i < 32; i++) {
+      hash[i] = parseInt(offer.certificate_sha256.slice(2 * i, 2 * i + 2), 16);
+    }
+    let wt: WebTransport;
+    try {
+      wt = new WebTransport(`${offer.url}?token=${encodeURIComponent(token)}`, {
+        serverCertificateHashes: [{ algorithm: "sha-256", value: hash }],
+        requireUnreliable: true,
+      });
+    } catch (e) {
+      return this.webTransportFailed(`WebTransport refused: ${(e as Error).message}`);
+    }
+    let opened = false;
+    wt.closed.then(() => "closed", (e) => `failed (${(e as Error).message})`).then((how) => {
+      if (this.wt !== wt && !(this.wt === null && this.ws === ws)) return;
+      if (opened) this.retry(`the WebTransport session ${how}`);
+      else this.webTransportFailed(`the WebTransport session ${how}`);
+    });
+    try {
+      await wt.ready;
+    } catch {
+      return; // closed rejects too, and says why
+    }
+    if (this.ws !== ws) {
+      wt.close();
+      return;
+    }
+    opened = true;
+    this.wt = wt;
+    const reader = wt.datagrams.readable.getReader();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done || this.wt !== wt) break;
+        this.events.onPacket(value as Uint8Array, this.now());
+      }
+    } catch { /* the session closed: `closed` reconnects */ }
+  }
+
+  private webTransportFailed(reason: string): void {
+    if (this.choice === "auto" || this.choice === "webtransport") this.noWebTransport = true;
+    this.restart(reason);
   }
 
   private dataChannelFailed(reason: string): void {
@@ -268,5 +381,10 @@ export class ListenerConnection {
     const pc = this.pc;
     this.pc = null;
     pc?.close();
+    const wt = this.wt;
+    this.wt = null;
+    try {
+      wt?.close();
+    } catch { /* already closed */ }
   }
 }

@@ -9,8 +9,10 @@
  * per-channel level, pan, mute, solo and a 3-band EQ, a master level and
  * limiter. Settings are the contract's §11 JSON in localStorage, per server.
  *
- * URL overrides (tests, troubleshooting): ?transport=auto|datachannel|websocket
- * &playout=buffer|script&compression=opus|none.
+ * URL overrides (tests, troubleshooting):
+ * ?transport=auto|webtransport|datachannel|websocket
+ * &playout=auto|worklet|buffer|script&compression=opus|none.
+ * On HTTPS (a secure context) "auto" means WebTransport and AudioWorklet.
  */
 import {
   type ChannelSettings,
@@ -31,9 +33,11 @@ import {
   type ConnState,
   type ListenerAck,
   ListenerConnection,
+  TRANSPORT_CHOICES,
   type TransportChoice,
 } from "./connection.ts";
 import { Playout, type PlayoutMode } from "./playout.ts";
+import { workletAvailable, WorkletPlayout } from "./worklet_playout.ts";
 import { StreamReceiver } from "./receiver.ts";
 import { channelStrip, masterStrip, type StripView } from "./strips.ts";
 
@@ -44,9 +48,13 @@ const SAVE_DELAY_MS = 300;
 const MIX_UPDATE_MS = 40;
 const PREFS_PREFIX = "m32-listener-prefs:";
 
+/** "auto": the AudioWorklet where the page may use it (HTTPS), else scheduled buffers. */
+type PlayoutChoice = "auto" | "worklet" | PlayoutMode;
+const PLAYOUT_CHOICES: readonly PlayoutChoice[] = ["auto", "worklet", "buffer", "script"];
+
 interface Prefs {
   transport: TransportChoice;
-  playout: PlayoutMode;
+  playout: PlayoutChoice;
 }
 
 interface MetaChannel {
@@ -69,25 +77,23 @@ function storage(): Storage | null {
 }
 
 function loadPrefs(): Prefs {
-  const prefs: Prefs = { transport: "auto", playout: "buffer" };
+  const prefs: Prefs = { transport: "auto", playout: "auto" };
   try {
     const raw = JSON.parse(storage()?.getItem(PREFS_PREFIX + server) ?? "{}");
-    if (["auto", "datachannel", "websocket"].includes(raw.transport)) {
-      prefs.transport = raw.transport;
-    }
-    if (["buffer", "script"].includes(raw.playout)) prefs.playout = raw.playout;
+    if (TRANSPORT_CHOICES.includes(raw.transport)) prefs.transport = raw.transport;
+    if (PLAYOUT_CHOICES.includes(raw.playout)) prefs.playout = raw.playout;
   } catch { /* defaults */ }
-  const t = params.get("transport");
-  if (t === "auto" || t === "datachannel" || t === "websocket") prefs.transport = t;
-  const p = params.get("playout");
-  if (p === "buffer" || p === "script") prefs.playout = p;
+  const t = params.get("transport") as TransportChoice | null;
+  if (t && TRANSPORT_CHOICES.includes(t)) prefs.transport = t;
+  const p = params.get("playout") as PlayoutChoice | null;
+  if (p && PLAYOUT_CHOICES.includes(p)) prefs.playout = p;
   return prefs;
 }
 
 class ListenerApp {
   private settings: ClientSettings;
   private prefs = loadPrefs();
-  private playout: Playout | null = null;
+  private playout: Playout | WorkletPlayout | null = null;
   private receiver: StreamReceiver | null = null;
   private conn: ListenerConnection;
   private strips = new Map<number, StripView>();
@@ -126,25 +132,38 @@ class ListenerApp {
     // iOS: play even with the ring/silent switch on.
     const nav = navigator as Navigator & { audioSession?: { type: string } };
     if (nav.audioSession) nav.audioSession.type = "playback";
-    const playout = new Playout(
-      this.thresholds,
-      this.prefs.playout,
-      () => ({
-        offsetMs: this.conn.clock.offsetMs,
-        newestCaptureEndMs: this.receiver?.newestCaptureEndMs ?? NaN,
-      }),
-      wallNow,
-    );
-    this.playout = playout;
-    void playout.ctx.resume();
-    playout.ctx.onstatechange = () => this.renderAudioState();
-    this.receiver = new StreamReceiver(playout.jb, wallNow());
+    const choice = this.prefs.playout;
+    const worklet = (choice === "auto" || choice === "worklet") && workletAvailable();
+    this.startPlayout(worklet ? "worklet" : choice === "script" ? "script" : "buffer");
     $("start-view").hidden = true;
     $("mixer-view").hidden = false;
     this.conn.start();
     setInterval(() => this.renderStatus(), STATUS_INTERVAL_MS);
     setInterval(() => void this.reportQos(), QOS_INTERVAL_MS);
     requestAnimationFrame(this.drawMeters);
+  }
+
+  private startPlayout(mode: PlayoutMode | "worklet"): void {
+    const clock = () => ({
+      offsetMs: this.conn.clock.offsetMs,
+      newestCaptureEndMs: this.receiver?.newestCaptureEndMs ?? NaN,
+    });
+    this.playout?.close();
+    this.receiver?.close();
+    const playout = mode === "worklet"
+      ? new WorkletPlayout(this.thresholds, clock, wallNow)
+      : new Playout(this.thresholds, mode, clock, wallNow);
+    this.playout = playout;
+    void playout.ctx.resume();
+    playout.ctx.onstatechange = () => this.renderAudioState();
+    this.receiver = new StreamReceiver(playout.jb, wallNow());
+    if (this.ack) this.onAck(this.ack);
+    if (playout instanceof WorkletPlayout) {
+      // A browser that refuses the module plays through scheduled buffers instead.
+      playout.ready.catch(() => {
+        if (this.playout === playout) this.startPlayout("buffer");
+      });
+    }
   }
 
   private renderAudioState(): void {
@@ -325,7 +344,9 @@ class ListenerApp {
     $("q-jitter").textContent = fmt(m.jitter_ms, "ms");
     $("q-latency").textContent = fmt(m.playout_latency_ms, "ms", 0);
     const t = this.conn.transport;
-    $("q-transport").textContent = t === "datachannel"
+    $("q-transport").textContent = t === "webtransport"
+      ? "WebTransport"
+      : t === "datachannel"
       ? "WebRTC"
       : t === "websocket"
       ? "WebSocket"
@@ -387,7 +408,7 @@ class ListenerApp {
     const playout = $<HTMLSelectElement>("opt-playout");
     playout.value = this.prefs.playout;
     playout.addEventListener("change", () => {
-      this.prefs.playout = playout.value as PlayoutMode;
+      this.prefs.playout = playout.value as PlayoutChoice;
       this.save();
       location.reload();
     });

@@ -39,7 +39,9 @@ function probe(what: string, load: () => unknown, log: ReturnType<typeof getLogg
 const MAX_NATIVE_PERIOD_FRAMES = 4096;
 import { installAdmin } from "./admin/mod.ts";
 import { listenerExtension } from "./listener/mod.ts";
+import { WebTransportService } from "./listener/webtransport.ts";
 import { AdaptationService } from "./qos/adaptation_service.ts";
+import { HttpsService } from "./tls/https_service.ts";
 
 export interface ServerOptions {
   httpPort: number;
@@ -60,6 +62,8 @@ export interface ServerOptions {
   extensions?: AppExtension[];
   /** First admin password when the database has none (default: env M32_ADMIN_PASSWORD). */
   adminPassword?: string;
+  /** Clock for TLS certificate validity and renewal (tests move it by hand; default `clock`). */
+  tlsClock?: Clock;
 }
 
 export interface RunningServer {
@@ -183,6 +187,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   let httpPort = opts.httpPort;
   let pendingReason: string | null = null;
+  // The optional HTTPS listener serves the same app as plain HTTP (set once the app exists).
+  let appFetch: Deno.ServeHandler<Deno.NetAddr> = () => new Response(null, { status: 503 });
+  const https = new HttpsService({
+    settings: () => store.get().https,
+    handler: (req, info) => appFetch(req, info),
+    hostname: opts.hostname ?? "0.0.0.0",
+    dir: `${opts.dataDir}/tls`,
+    clock: opts.tlsClock ?? clock,
+    log: getLogger("https"),
+    onTls: (tls) => (ctx.tls = tls),
+    // Swapping the listener closes its WebSockets: a renewed certificate waits for no client.
+    busy: () => sessions.list().length > 0,
+  });
   const ctx: ServerContext = {
     store,
     clock,
@@ -202,13 +219,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     consoleMissing: () => alsa.found === false,
     isAdmin: () => false,
     changeReason: (reason) => (pendingReason = reason),
+    tls: null,
+    https,
   };
 
   // A change to anything on the wire ends every session with config_changed.
   let signature = wireSignature(cfg, channels());
   const unsubscribe = store.onChange((next) => {
     const sig = wireSignature(config(), channels());
-    if (sig === signature) return;
+    if (sig === signature) {
+      // The write that set this reason changed nothing on the wire: it must not label the next one.
+      pendingReason = null;
+      return;
+    }
     signature = sig;
     const prev = cfg;
     cfg = config();
@@ -235,7 +258,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   ctx.onQos = adaptation.onQos;
   adaptation.start();
   const admin = installAdmin(ctx, { initialPassword: opts.adminPassword });
-  const app = createApp(ctx, [admin.extension, listenerExtension(), ...(opts.extensions ?? [])]);
+  // WebTransport (listener page on HTTPS): a QUIC endpoint on the HTTPS port's number, over UDP.
+  const webtransport = new WebTransportService({
+    hostname: opts.hostname ?? "0.0.0.0",
+    tls: () => ctx.tls,
+    httpsPort: () => https.listeningPort,
+    log: getLogger("webtransport"),
+  });
+  const offWebTransport = https.onChange(() => webtransport.sync());
+  const app = createApp(ctx, [
+    admin.extension,
+    listenerExtension({ webtransport: () => webtransport.current() }),
+    ...(opts.extensions ?? []),
+  ]);
   const http = Deno.serve({
     port: opts.httpPort,
     hostname: opts.hostname ?? "0.0.0.0",
@@ -243,6 +278,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }, app.fetch);
   httpPort = http.addr.port;
   log.info("http listening", { url: `http://${opts.hostname ?? "0.0.0.0"}:${httpPort}/` });
+  appFetch = (req, info) => app.fetch(req, info);
+  const offHttps = store.onChange(() => void https.apply());
+  await https.apply();
+  webtransport.sync();
 
   const sweepTimer = setInterval(() => sessions.sweep(), 1000);
   const statsLog = getLogger("stream");
@@ -290,6 +329,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     admin.close();
     await capture.stop();
     metrics.stop();
+    offHttps();
+    offWebTransport();
+    webtransport.close();
+    await https.close();
     await http.shutdown();
     sender.close();
     store.close();

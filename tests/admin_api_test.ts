@@ -389,6 +389,28 @@ Deno.test("a channel rename keeps every stream playing and shows the new name in
   }
 });
 
+Deno.test("a rename's reason does not label the next, unrelated config_changed", async () => {
+  const { server } = await startAdminServer();
+  const base = server.url;
+  const client = await streamingClient(base);
+  try {
+    const cookie = await login(base);
+    const body = defaultChannels().map((c) => (c.id === 1 ? { ...c, name: "Kick" } : c));
+    assert.equal((await call(base, "PUT", "/api/admin/channels", { cookie, body })).status, 200);
+    // A wire change that names no reason (here: straight to the store, as a rate step would).
+    server.ctx.store.setSampleRate(44100);
+    const ev = await client.sock.next(
+      (m) => m.type === "event" && m.payload.type === "config_changed",
+      "config_changed",
+    );
+    assert.equal(ev.payload.reason, "configuration changed");
+    assert.equal(ev.payload.new_sample_rate, 44100);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
 Deno.test("a custom message reaches every connected client", async () => {
   const { server } = await startAdminServer();
   const base = server.url;

@@ -326,6 +326,7 @@ Deno.test("install.sh into a DESTDIR creates every file with its mode, and a sec
       "/etc/avahi/services/m32-server.service": "644",
       "/etc/m32-server": "700",
       "/etc/m32-server/first-admin-password": "600",
+      "/etc/sysctl.d/60-m32-server.conf": "644",
     };
     for (const [p, m] of Object.entries(expect)) assert.equal(await mode(dest + p), m, p);
     assert.deepEqual(
@@ -339,6 +340,11 @@ Deno.test("install.sh into a DESTDIR creates every file with its mode, and a sec
     // Staging never touches the system, it says what it would do.
     assert.match(first, /would run: systemctl enable m32-server\.service/);
     assert.match(first, /would run: systemctl restart m32-server\.service/);
+    assert.match(
+      await Deno.readTextFile(`${dest}/etc/sysctl.d/60-m32-server.conf`),
+      /^net\.ipv4\.tcp_migrate_req = 1$/m,
+    );
+    assert.match(first, /would run: sysctl -q -p \/etc\/sysctl\.d\/60-m32-server\.conf/);
     assert.doesNotMatch(first, /^(?!\[install\]).*systemctl/m);
 
     // The first admin password: printed once, kept only in the root-only file.
@@ -460,6 +466,7 @@ Deno.test("install.sh --uninstall removes what it installed; --purge also the se
         "/etc/systemd/system/m32-server.service",
         "/etc/avahi/services/m32-server.service",
         "/etc/m32-server",
+        "/etc/sysctl.d/60-m32-server.conf",
       ]
     ) {
       assert.equal(await Deno.stat(dest + p).then(() => true, () => false), false, p);

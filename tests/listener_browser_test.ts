@@ -12,8 +12,8 @@
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import {
+  expectMix,
   launchBrowser,
-  magnitudes,
   startToneServer,
   type Status,
   waitStatus,
@@ -25,49 +25,6 @@ const SHOTS = Deno.env.get("M32_UPDATE_SCREENSHOTS")
   ? new URL("../docs/", import.meta.url).pathname
   : await Deno.makeTempDir({ prefix: "m32-listener-shots-" });
 const PHONE = { width: 375, height: 812 };
-/** Audible tones measure about −37 dBFS in the analyser (−20 dBFS, −3 dB pan law, window). */
-const AUDIBLE_DB = -55;
-/** A channel muted or soloed away stays this far below the quietest audible tone. */
-const SEPARATION_DB = 10;
-
-/** Longer than the analyser's window (32768 frames, 683 ms at 48 kHz) plus the schedule lead. */
-const SETTLE_MS = 1000;
-const ATTEMPTS = 4;
-
-const hz = (id: number) => id * 100;
-
-/** Median spectrum over a few snapshots, so one underrun cannot decide the test. */
-async function spectrum(page: Page, ids: number[]): Promise<Map<number, number>> {
-  const runs: number[][] = [];
-  for (let i = 0; i < 7; i++) {
-    runs.push(await magnitudes(page, ids.map(hz)));
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  return new Map(ids.map((id, k) => {
-    const v = runs.map((r) => r[k]).sort((a, b) => a - b);
-    return [id, v[Math.floor(v.length / 2)]];
-  }));
-}
-
-/**
- * The mix has the `audible` tones and not the `silent` ones. On a loaded
- * machine a burst of underruns can smear one measurement, so it is taken up
- * to ATTEMPTS times; a wrong mix (a mute that does nothing) fails them all.
- */
-async function expectMix(page: Page, audible: number[], silent: number[], what: string) {
-  let problem = "";
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    await new Promise((r) => setTimeout(r, SETTLE_MS)); // the analyser window still holds the old mix
-    const s = await spectrum(page, [...audible, ...silent]);
-    const show = [...s].map(([id, db]) => `${hz(id)} Hz ${db.toFixed(1)} dB`).join(", ");
-    const quietest = Math.min(...audible.map((id) => s.get(id)!));
-    const loud = silent.filter((id) => !(s.get(id)! < quietest - SEPARATION_DB));
-    if (quietest <= AUDIBLE_DB) problem = `a tone that should play is missing (${show})`;
-    else if (loud.length > 0) problem = `channels ${loud.join(",")} should be silent (${show})`;
-    else return;
-  }
-  assert.fail(`${what}: ${problem}`);
-}
 
 async function startPage(page: Page, url: string): Promise<Status> {
   await page.goto(url);

@@ -1,6 +1,6 @@
 /** The embedded page script (src/listener/page.gen.js) is the bundle of today's listener/ sources. */
 import assert from "node:assert/strict";
-import { bundlePage, OUTPUT } from "../src/listener/build_page.ts";
+import { bundlePage, bundleWorklet, OUTPUT, WORKLET_OUTPUT } from "../src/listener/build_page.ts";
 
 Deno.test("src/listener/page.gen.js is up to date with listener/ (run src/listener/build_page.ts)", async () => {
   const fresh = await bundlePage();
@@ -8,5 +8,14 @@ Deno.test("src/listener/page.gen.js is up to date with listener/ (run src/listen
   assert.ok(
     committed === fresh,
     "page.gen.js is stale: deno run -A src/listener/build_page.ts",
+  );
+});
+
+Deno.test("src/listener/worklet.gen.js is up to date with listener/worklet.ts (run src/listener/build_page.ts)", async () => {
+  const fresh = await bundleWorklet();
+  const committed = await Deno.readTextFile(WORKLET_OUTPUT);
+  assert.ok(
+    committed === fresh,
+    "worklet.gen.js is stale: deno run -A src/listener/build_page.ts",
   );
 });

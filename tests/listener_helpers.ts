@@ -1,4 +1,5 @@
 /** Shared helpers for the listener tests: a tone-mode server and a chromium with fake audio output. */
+import assert from "node:assert/strict";
 import type { BrowserContext, Page } from "playwright-core";
 import { launchChromium } from "./helpers/browser.ts";
 import { type RunningServer, startServer } from "../src/server.ts";
@@ -6,9 +7,21 @@ import type { ChannelConfig } from "../src/config/types.ts";
 
 export const UI_TIMEOUT_MS = 20_000;
 
-/** A server in `tone` test mode (channel id carries id × 100 Hz at −20 dBFS) sending `channels` channels. */
+/** A TCP port nobody listens on now (its UDP twin is then very likely free too). */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/**
+ * A server in `tone` test mode (channel id carries id × 100 Hz at −20 dBFS)
+ * sending `channels` channels. With `httpsPort` the admin's HTTPS setting is
+ * on (page at https://127.0.0.1:httpsPort/, WebTransport on UDP httpsPort).
+ */
 export async function startToneServer(
-  opts: { dataDir?: string; port?: number; channels?: number } = {},
+  opts: { dataDir?: string; port?: number; channels?: number; httpsPort?: number } = {},
 ): Promise<{ server: RunningServer; dataDir: string }> {
   const dataDir = opts.dataDir ?? (await Deno.makeTempDir({ prefix: "m32-listener-" }));
   const server = await startServer({
@@ -31,17 +44,28 @@ export async function startToneServer(
     }));
     store.setChannels(chans);
   }
+  if (opts.httpsPort !== undefined) {
+    if (!store.get().https.enabled || store.get().https.port !== opts.httpsPort) {
+      store.patch({ https: { enabled: true, port: opts.httpsPort } });
+    }
+    const st = await server.ctx.https.apply();
+    if (!st.listening) throw new Error(`HTTPS did not start: ${st.error}`);
+  }
   return { server, dataDir };
 }
 
 export function launchBrowser(
   viewport = { width: 390, height: 844 },
+  opts: { https?: boolean } = {},
 ): Promise<{ ctx: BrowserContext; profile: string }> {
   return launchChromium({
     viewport,
     deviceScaleFactor: 2,
     args: ["--autoplay-policy=no-user-gesture-required", "--use-fake-ui-for-media-stream"],
     timeoutMs: UI_TIMEOUT_MS,
+    // The page certificate is self-signed (a musician accepts it once); WebTransport
+    // itself is verified by the transport certificate's hash, not by this.
+    ignoreHTTPSErrors: opts.https,
   });
 }
 
@@ -83,4 +107,48 @@ export async function waitStatus(
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for ${what}; last status ${JSON.stringify(last)}`);
+}
+
+/** Audible tones measure about −37 dBFS in the analyser (−20 dBFS, −3 dB pan law, window). */
+const AUDIBLE_DB = -55;
+/** A channel muted or soloed away stays this far below the quietest audible tone. */
+const SEPARATION_DB = 10;
+
+/** Longer than the analyser's window (32768 frames, 683 ms at 48 kHz) plus the schedule lead. */
+const SETTLE_MS = 1000;
+const ATTEMPTS = 4;
+
+export const hz = (id: number) => id * 100;
+
+/** Median spectrum over a few snapshots, so one underrun cannot decide the test. */
+export async function spectrum(page: Page, ids: number[]): Promise<Map<number, number>> {
+  const runs: number[][] = [];
+  for (let i = 0; i < 7; i++) {
+    runs.push(await magnitudes(page, ids.map(hz)));
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  return new Map(ids.map((id, k) => {
+    const v = runs.map((r) => r[k]).sort((a, b) => a - b);
+    return [id, v[Math.floor(v.length / 2)]];
+  }));
+}
+
+/**
+ * The mix has the `audible` tones and not the `silent` ones. On a loaded
+ * machine a burst of underruns can smear one measurement, so it is taken up
+ * to ATTEMPTS times; a wrong mix (a mute that does nothing) fails them all.
+ */
+export async function expectMix(page: Page, audible: number[], silent: number[], what: string) {
+  let problem = "";
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    await new Promise((r) => setTimeout(r, SETTLE_MS)); // the analyser window still holds the old mix
+    const s = await spectrum(page, [...audible, ...silent]);
+    const show = [...s].map(([id, db]) => `${hz(id)} Hz ${db.toFixed(1)} dB`).join(", ");
+    const quietest = Math.min(...audible.map((id) => s.get(id)!));
+    const loud = silent.filter((id) => !(s.get(id)! < quietest - SEPARATION_DB));
+    if (quietest <= AUDIBLE_DB) problem = `a tone that should play is missing (${show})`;
+    else if (loud.length > 0) problem = `channels ${loud.join(",")} should be silent (${show})`;
+    else return;
+  }
+  assert.fail(`${what}: ${problem}`);
 }

@@ -4,12 +4,20 @@
  *   M32_LISTENER_MEASURE=1 deno test -A tests/listener_measure_test.ts
  *
  * 1. capture → playout schedule latency on loopback per transport and
- *    playout engine: the page's per-block figure (listener/playout.ts) and
- *    the network part (RTP capture time → receive, clock-synced);
+ *    playout engine: the page's per-block figure (listener/playout.ts,
+ *    listener/worklet.ts) and the network part (RTP capture time → receive,
+ *    clock-synced). The server has HTTPS on: WebTransport and the AudioWorklet
+ *    rows use the https:// page, the others plain http:// as phones do;
  * 2. server process CPU with N browser listeners vs none.
  */
 import type { Page } from "playwright-core";
-import { launchBrowser, startToneServer, status, waitStatus } from "./listener_helpers.ts";
+import {
+  freePort,
+  launchBrowser,
+  startToneServer,
+  status,
+  waitStatus,
+} from "./listener_helpers.ts";
 
 const WARMUP_MS = 5000;
 const WINDOW_MS = 10_000;
@@ -44,14 +52,25 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const { server } = await startToneServer({ channels: 8 });
-    const { ctx } = await launchBrowser();
+    const httpsPort = freePort();
+    const { server } = await startToneServer({ channels: 8, httpsPort });
+    const httpsUrl = `https://127.0.0.1:${httpsPort}`;
+    const { ctx } = await launchBrowser(undefined, { https: true });
     const rows: string[] = [];
+    const runs: [string, string, string][] = [
+      ["webtransport", "worklet", httpsUrl],
+      ["webtransport", "buffer", httpsUrl],
+      ["datachannel", "worklet", httpsUrl],
+      ["datachannel", "buffer", server.url],
+      ["datachannel", "script", server.url],
+      ["websocket", "buffer", server.url],
+      ["websocket", "script", server.url],
+    ];
     try {
-      for (const transport of ["datachannel", "websocket"]) {
-        for (const playout of ["buffer", "script"]) {
+      for (const [transport, playout, base] of runs) {
+        {
           const page = await ctx.newPage();
-          await open(page, `${server.url}/?transport=${transport}&playout=${playout}`);
+          await open(page, `${base}/?transport=${transport}&playout=${playout}`);
           await new Promise((r) => setTimeout(r, WARMUP_MS));
           const s0 = await status(page);
           const net: number[] = [];
@@ -65,7 +84,7 @@ Deno.test({
           const lat: number[] = await page.evaluate(() => (globalThis as any).__m32.latencies());
           const s1 = await status(page);
           rows.push(
-            `| ${transport} | ${s1.playout} | ${pct(net, 50).toFixed(1)} / ${
+            `| ${s1.transport} | ${s1.playout} | ${pct(net, 50).toFixed(1)} / ${
               pct(net, 95).toFixed(1)
             } | ${pct(lat, 50).toFixed(1)} / ${pct(lat, 95).toFixed(1)} | ${
               s1.leadMs.toFixed(1)
@@ -88,12 +107,13 @@ Deno.test({
       const cpu: string[] = [];
       await new Promise((r) => setTimeout(r, 2000));
       cpu.push(`| none | 0 | ${(await cpuPercentOver(WINDOW_MS)).toFixed(1)} |`);
-      for (const transport of ["datachannel", "websocket"]) {
+      for (const transport of ["webtransport", "datachannel", "websocket"]) {
         const pages: Page[] = [];
+        const base = transport === "webtransport" ? httpsUrl : server.url;
         for (const n of [1, 3]) {
           while (pages.length < n) {
             const p = await ctx.newPage();
-            await open(p, `${server.url}/?transport=${transport}`);
+            await open(p, `${base}/?transport=${transport}`);
             pages.push(p);
           }
           await new Promise((r) => setTimeout(r, 2000));

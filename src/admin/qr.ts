@@ -18,6 +18,8 @@ export interface QrAnswer {
   addresses: string[];
   /** Why there is no code, or other hints. */
   note: string | null;
+  /** The secure page while the HTTPS listener is up, else null (the plain one above stays valid). */
+  https: { url: string; svg: string; urls: string[] } | null;
 }
 
 export function qrSvg(text: string): string {
@@ -31,20 +33,48 @@ export function phoneUrl(address: string, httpPort: number): string {
   return `http://${address}:${httpPort}/`;
 }
 
-export function qrAnswer(addresses: readonly string[], httpPort: number): QrAnswer {
+/**
+ * The secure page's addresses: one per LAN IPv4, then the box's mDNS name
+ * (what the page certificate is made for, besides the addresses).
+ */
+export function httpsUrls(
+  addresses: readonly string[],
+  httpsPort: number,
+  mdnsName: string,
+): string[] {
+  return [...addresses, mdnsName].map((a) => `https://${a}:${httpsPort}/`);
+}
+
+/**
+ * `httpsPort` is the HTTPS listener's port while it is up (else null);
+ * `mdnsName` the name phones may use instead of the address.
+ */
+export function qrAnswer(
+  addresses: readonly string[],
+  httpPort: number,
+  httpsPort: number | null = null,
+  mdnsName = "m32-server.local",
+): QrAnswer {
   if (addresses.length === 0) {
     return {
       url: null,
       svg: null,
       addresses: [],
       note: "this server has no LAN IPv4 address; connect it to the musicians' network",
+      https: null,
     };
   }
   const url = phoneUrl(addresses[0], httpPort);
+  let https: QrAnswer["https"] = null;
+  if (httpsPort !== null) {
+    const urls = httpsUrls(addresses, httpsPort, mdnsName);
+    https = { url: urls[0], svg: qrSvg(urls[0]), urls };
+  }
   return {
     url,
     svg: qrSvg(url),
     addresses: [...addresses],
     note: addresses.length > 1 ? "the server has several addresses; the code uses the first" : null,
+    https,
   };
 }

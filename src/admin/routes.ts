@@ -12,11 +12,13 @@ import type { ServerContext } from "../http/context.ts";
 import { lanAddresses } from "../net/local_address.ts";
 import type { AdminAuth } from "./auth.ts";
 import type { LiveHub } from "./live.ts";
-import { qrAnswer } from "./qr.ts";
+import { httpsUrls, qrAnswer } from "./qr.ts";
+import { mdnsName } from "../tls/certificates.ts";
 import {
   checkBody,
   checkChannels,
   checkConfigPatch,
+  checkHttps,
   LoginBody,
   MessageBody,
   onlyNamesChanged,
@@ -119,7 +121,7 @@ export function mountAdminApi(app: Hono, deps: AdminRouteDeps): void {
 
   app.patch(`${API}/config`, async (c) => {
     const current = ctx.store.get();
-    const checked = valueOf(checkConfigPatch(current, await readJson(c)));
+    const checked = valueOf(checkConfigPatch(current, await readJson(c), ctx.httpPort()));
     if (
       checked.expectedVersion !== undefined && checked.expectedVersion !== current.config_version
     ) {
@@ -140,6 +142,7 @@ export function mountAdminApi(app: Hono, deps: AdminRouteDeps): void {
       keys: checked.changedKeys.join(","),
       sessions_ended: ended.count,
     });
+    if (checked.patch.https) await ctx.https.apply();
     return c.json({
       status: "ok",
       config_version: ctx.store.configVersion,
@@ -198,7 +201,32 @@ export function mountAdminApi(app: Hono, deps: AdminRouteDeps): void {
     return c.json({ ...statusView(ctx), sound_cards: cards });
   });
 
-  app.get(`${API}/qr`, (c) => c.json(qrAnswer((deps.addresses ?? lanAddresses)(), ctx.httpPort())));
+  const addresses = () => (deps.addresses ?? lanAddresses)();
+  const httpsPort = () => ctx.https.status().listening_port;
+
+  app.get(
+    `${API}/qr`,
+    (c) => c.json(qrAnswer(addresses(), ctx.httpPort(), httpsPort(), mdnsName())),
+  );
+
+  /** The secure listener page: setting, state, addresses and the page certificate's fingerprint. */
+  const httpsView = () => {
+    const st = ctx.https.status();
+    return { ...st, urls: httpsUrls(addresses(), st.listening_port ?? st.port, mdnsName()) };
+  };
+
+  app.get(`${API}/https`, (c) => c.json(httpsView()));
+
+  app.post(`${API}/https`, async (c) => {
+    const current = ctx.store.get().https;
+    const next = valueOf(checkHttps(current, await readJson(c), ctx.httpPort()));
+    if (next.enabled !== current.enabled || next.port !== current.port) {
+      ctx.store.patch({ https: next });
+      ctx.log.info("admin changed https", { enabled: next.enabled, port: next.port });
+    }
+    await ctx.https.apply();
+    return c.json({ status: "ok", config_version: ctx.store.configVersion, ...httpsView() });
+  });
 
   app.get(
     `${API}/live`,

@@ -12,6 +12,7 @@ import {
   type Config,
   type ConfigPatch,
   ENCODINGS,
+  type HttpsConfig,
   NATIVE_SAMPLE_RATES,
   PTIMES_MS,
   SAMPLE_RATES,
@@ -33,6 +34,8 @@ export const LIMITS = {
   recover_hold_s: [1, 86_400],
   alsa_device_chars: 128,
   channel_order: [1, 1000],
+  /** The service runs without privileges (systemd DynamicUser): no ports below 1024. */
+  https_port: [1024, 65535],
   message_chars: [1, 500],
 } as const;
 
@@ -106,6 +109,11 @@ const AlsaPatch = section("alsa", {
   ),
 });
 
+const HttpsPatch = section("https", {
+  enabled: v.optional(v.boolean("enabled must be true or false")),
+  port: v.optional(int("port", LIMITS.https_port)),
+});
+
 const ConfigPatchBody = v.pipe(
   v.custom<Record<string, unknown>>(isRecord, "the body must be a JSON object"),
   v.strictObject(
@@ -115,10 +123,11 @@ const ConfigPatchBody = v.pipe(
       jitter: v.optional(JitterPatch),
       adaptation: v.optional(AdaptationPatch),
       alsa: v.optional(AlsaPatch),
+      https: v.optional(HttpsPatch),
       /** When given, the patch applies only to this version (else 409). */
       config_version: v.optional(int("config_version", [0, Number.MAX_SAFE_INTEGER])),
     },
-    "unknown section; allowed: audio, network, jitter, adaptation, alsa, config_version",
+    "unknown section; allowed: audio, network, jitter, adaptation, alsa, https, config_version",
   ),
 );
 
@@ -141,10 +150,17 @@ export interface CheckedPatch {
  * then the rules across keys (sample_rate ≤ native_sample_rate, interpolate
  * < drop). Changing native_sample_rate alone lowers sample_rate to fit.
  */
-export function checkConfigPatch(current: Config, body: unknown): Result<CheckedPatch> {
+export function checkConfigPatch(
+  current: Config,
+  body: unknown,
+  httpPort?: number,
+): Result<CheckedPatch> {
   const r = parse(ConfigPatchBody, body);
   if (!r.ok) return r;
   const { config_version, ...sections } = r.value;
+  const https = { ...current.https, ...sections.https };
+  const portClash = httpsPortClash(https, httpPort);
+  if (portClash) return { ok: false, message: portClash };
   const audio = { ...current.audio, ...sections.audio };
   if (
     sections.audio?.native_sample_rate !== undefined && sections.audio.sample_rate === undefined
@@ -172,6 +188,7 @@ export function checkConfigPatch(current: Config, body: unknown): Result<Checked
     jitter,
     adaptation: { ...current.adaptation, ...sections.adaptation },
     alsa: { ...current.alsa, ...sections.alsa },
+    https,
   };
   const patch: Record<string, Record<string, unknown>> = {};
   const changedKeys: string[] = [];
@@ -187,6 +204,39 @@ export function checkConfigPatch(current: Config, body: unknown): Result<Checked
     ok: true,
     value: { patch: patch as ConfigPatch, changedKeys, expectedVersion: config_version },
   };
+}
+
+/** Why an HTTPS port cannot be used next to the plain HTTP listener, or null. */
+function httpsPortClash(https: HttpsConfig, httpPort: number | undefined): string | null {
+  if (https.enabled && httpPort !== undefined && https.port === httpPort) {
+    return `https.port ${https.port} is the plain HTTP port; choose another port`;
+  }
+  return null;
+}
+
+/** `POST /api/admin/https`: the HTTPS setting on its own. */
+const HttpsBody = v.pipe(
+  v.custom<Record<string, unknown>>(isRecord, "the body must be a JSON object"),
+  v.strictObject(
+    {
+      enabled: v.optional(v.boolean("enabled must be true or false")),
+      port: v.optional(int("port", LIMITS.https_port)),
+    },
+    'unknown key; the body is {"enabled": true|false, "port": 1024–65535}',
+  ),
+);
+
+/** The HTTPS setting after applying `body` to `current`; the port must differ from `httpPort`. */
+export function checkHttps(
+  current: HttpsConfig,
+  body: unknown,
+  httpPort: number,
+): Result<HttpsConfig> {
+  const r = parse(HttpsBody, body);
+  if (!r.ok) return r;
+  const next = { ...current, ...r.value };
+  const clash = httpsPortClash(next, httpPort);
+  return clash ? { ok: false, message: clash } : { ok: true, value: next };
 }
 
 const ChannelName = v.pipe(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type Config, DEFAULT_CONFIG, defaultChannels } from "../config/types.ts";
-import { checkChannels, checkConfigPatch, onlyNamesChanged } from "./validate.ts";
+import { checkChannels, checkConfigPatch, checkHttps, onlyNamesChanged } from "./validate.ts";
 
 const current: Config = structuredClone({ ...DEFAULT_CONFIG, config_version: 3 });
 
@@ -133,4 +133,41 @@ Deno.test("renames alone are told apart from mapping changes", () => {
     c,
   ) => (c.id === 1 ? { ...c, order: 2 } : c.id === 2 ? { ...c, order: 1 } : c));
   assert.equal(onlyNamesChanged(a, swapped), false);
+});
+
+Deno.test("the HTTPS setting: a boolean and a port 1024–65535 that is not the HTTP port", () => {
+  const off = { enabled: false, port: 8443 };
+  const bad: [unknown, RegExp][] = [
+    [{ enabled: "yes" }, /enabled must be true or false/],
+    [{ port: 443 }, /port must be at least 1024/],
+    [{ port: 65536 }, /port must be at most 65535/],
+    [{ port: 8443.5 }, /integer/],
+    [{ port: "8443" }, /port must be a number/],
+    [{ enabled: true, port: 8080 }, /plain HTTP port/],
+    [{ enabled: true, cert: "x" }, /unknown key/],
+    [[], /JSON object/],
+  ];
+  for (const [body, pattern] of bad) {
+    const r = checkHttps(off, body, 8080);
+    assert.equal(r.ok, false, `expected ${JSON.stringify(body)} to be refused`);
+    if (!r.ok) assert.match(r.message, pattern);
+  }
+  assert.deepEqual(checkHttps(off, { enabled: true }, 8080), {
+    ok: true,
+    value: { enabled: true, port: 8443 },
+  });
+  assert.deepEqual(checkHttps(off, { port: 9443 }, 8080), {
+    ok: true,
+    value: { enabled: false, port: 9443 },
+  });
+  // The same rules through PATCH /api/admin/config.
+  const r = checkConfigPatch(current, { https: { enabled: true, port: 8080 } }, 8080);
+  assert.equal(r.ok, false);
+  const ok = checkConfigPatch(current, { https: { enabled: true } }, 8080);
+  assert.ok(ok.ok);
+  if (ok.ok) {
+    assert.deepEqual(ok.value.patch, { https: { enabled: true } });
+    assert.deepEqual(ok.value.changedKeys, ["https.enabled"]);
+  }
+  rejects({ https: { port: 80 } }, /https\.port: port must be at least 1024/);
 });

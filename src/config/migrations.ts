@@ -82,4 +82,13 @@ export const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO alsa_config VALUES (1, '${d.alsa.device}');
   `,
+  // 2: the optional HTTPS listener page (issue #8), off by default.
+  `
+  CREATE TABLE https_config (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+    port    INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535)
+  );
+  INSERT INTO https_config VALUES (1, ${d.https.enabled ? 1 : 0}, ${d.https.port});
+  `,
 ];

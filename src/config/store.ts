@@ -14,6 +14,7 @@ import type {
   Config,
   ConfigPatch,
   Encoding,
+  HttpsConfig,
   JitterThresholds,
   NetworkConfig,
   TestMode,
@@ -108,6 +109,7 @@ export class ConfigStore {
     const j = this.db.prepare("SELECT * FROM jitter_thresholds WHERE id = 1").get() as Row;
     const ad = this.db.prepare("SELECT * FROM adaptation_config WHERE id = 1").get() as Row;
     const al = this.db.prepare("SELECT * FROM alsa_config WHERE id = 1").get() as Row;
+    const hs = this.db.prepare("SELECT * FROM https_config WHERE id = 1").get() as Row;
     const audio: AudioConfig = {
       native_sample_rate: a.native_sample_rate as number,
       sample_rate: a.sample_rate as number,
@@ -133,7 +135,8 @@ export class ConfigStore {
       recover_hold_s: ad.recover_hold_s as number,
     };
     const alsa: AlsaConfig = { device: al.device as string };
-    return { audio, network, jitter, adaptation, alsa, config_version: this.configVersion };
+    const https: HttpsConfig = { enabled: hs.enabled === 1, port: hs.port as number };
+    return { audio, network, jitter, adaptation, alsa, https, config_version: this.configVersion };
   }
 
   /** Applies an already-validated patch atomically; returns the new configuration. */
@@ -144,6 +147,7 @@ export class ConfigStore {
       this.updateRow("jitter_thresholds", "id = 1", p.jitter);
       this.updateRow("adaptation_config", "id = 1", p.adaptation);
       this.updateRow("alsa_config", "id = 1", p.alsa);
+      this.updateRow("https_config", "id = 1", p.https);
       this.bumpVersion();
     });
     return this.changed();

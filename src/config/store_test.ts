@@ -71,3 +71,40 @@ Deno.test("configuration survives reopening the database file (WAL)", async () =
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("HTTPS is off by default on port 8443; turning it on bumps config_version", () => {
+  const s = new ConfigStore(":memory:");
+  assert.deepEqual(s.get().https, { enabled: false, port: 8443 });
+  const seen: boolean[] = [];
+  s.onChange((c) => seen.push(c.https.enabled));
+  s.patch({ https: { enabled: true, port: 9443 } });
+  assert.deepEqual(s.get().https, { enabled: true, port: 9443 });
+  assert.equal(s.get().config_version, 2);
+  assert.deepEqual(seen, [true]);
+  assert.throws(() => s.patch({ https: { port: 70000 } })); // CHECK constraint
+  assert.equal(s.get().https.port, 9443);
+  s.close();
+});
+
+Deno.test("a database made before the HTTPS setting keeps its data and gets HTTPS off", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // Build a version-1 database by hand: only the first migration.
+    const { DatabaseSync } = await import("node:sqlite");
+    const db = new DatabaseSync(`${dir}/m32-server.sqlite`);
+    db.exec(MIGRATIONS[0]);
+    db.exec("PRAGMA user_version = 1");
+    db.exec("UPDATE network_config SET dscp = 34 WHERE id = 1");
+    db.exec("UPDATE meta SET value = '7' WHERE key = 'config_version'");
+    db.close();
+    const s = ConfigStore.open(dir);
+    assert.equal(s.schemaVersion, MIGRATIONS.length);
+    assert.ok(MIGRATIONS.length >= 2);
+    assert.equal(s.get().network.dscp, 34);
+    assert.equal(s.get().config_version, 7);
+    assert.deepEqual(s.get().https, { enabled: false, port: 8443 });
+    s.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

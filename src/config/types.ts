@@ -50,12 +50,21 @@ export interface AlsaConfig {
   device: string;
 }
 
+/** The optional HTTPS listener page (docs/admin.md "Secure listener page"). */
+export interface HttpsConfig {
+  /** Off by default: plain http:// needs no certificate warning on phones. */
+  enabled: boolean;
+  /** TCP port of the HTTPS listener (the plain HTTP port keeps serving). */
+  port: number;
+}
+
 export interface Config {
   audio: AudioConfig;
   network: NetworkConfig;
   jitter: JitterThresholds;
   adaptation: AdaptationConfig;
   alsa: AlsaConfig;
+  https: HttpsConfig;
   config_version: number;
 }
 
@@ -84,6 +93,7 @@ export const DEFAULT_CONFIG: Omit<Config, "config_version"> = {
   jitter: { interpolate: 100, drop: 200 },
   adaptation: { enabled: true, latency_ms: 50, hold_s: 10, recover_hold_s: 60 },
   alsa: { device: "" },
+  https: { enabled: false, port: 8443 },
 };
 
 export function defaultChannelName(id: number): string {

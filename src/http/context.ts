@@ -9,6 +9,8 @@ import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
 import type { Context } from "hono";
 import type { QosReport } from "./schemas.ts";
+import type { TlsCertificates } from "../tls/certificates.ts";
+import type { HttpsControl } from "../tls/https_service.ts";
 
 export interface ServerContext {
   store: ConfigStore;
@@ -36,6 +38,14 @@ export interface ServerContext {
   onQos?: (report: QosReport) => void;
   /** Sets the `reason` the next config_changed event carries (admin edit, rate step…). */
   changeReason(reason: string): void;
+  /**
+   * The box's own TLS certificates (src/tls/certificates.ts) while the HTTPS
+   * listener is on; null while HTTPS is off. The WebTransport certificate is
+   * `tls.transport()` (hash for the page: `transportCertHash(tls)`).
+   */
+  tls: TlsCertificates | null;
+  /** The optional HTTPS listener: its state, and a hook for it turning on/off or rotating. */
+  https: HttpsControl;
   /** Whether a request carries a valid admin session (the admin module installs this). */
   isAdmin(c: Context): boolean | Promise<boolean>;
 }

@@ -7,7 +7,10 @@
  *   GET /listener/listener.js    its script: listener/listener.ts bundled for
  *                                the browser into src/listener/page.gen.js
  *                                (`deno run -A src/listener/build_page.ts`)
+ *   GET /listener/worklet.js     the AudioWorklet playout module (secure contexts)
  *   GET /listen?transport=…      the listener WebSocket (./socket.ts)
+ *   GET /listener/webtransport   where the WebTransport endpoint is and its
+ *                                certificate hash (HTTPS only; ./webtransport.ts)
  *
  * Everything is embedded in the program as text and served from memory with
  * a strict Content-Security-Policy: no inline script or style; WebAssembly
@@ -17,12 +20,14 @@ import type { Context, Hono } from "hono";
 import { upgradeWebSocket } from "hono/deno";
 import type { AppExtension } from "../http/app.ts";
 import { remoteIp } from "../http/app.ts";
-import { badRequest } from "../http/errors.ts";
+import { ApiError, badRequest } from "../http/errors.ts";
 import { isIpv4, localAddressFor } from "../net/local_address.ts";
 import { attachListenerSocket, LISTENER_TRANSPORTS, type ListenerTransport } from "./socket.ts";
 import indexHtml from "../../listener/index.html" with { type: "text" };
 import listenerCss from "../../listener/listener.css" with { type: "text" };
 import listenerJs from "./page.gen.js" with { type: "text" };
+import workletJs from "./worklet.gen.js" with { type: "text" };
+import type { WebTransportServer } from "./webtransport.ts";
 
 export const LISTENER_CSP = [
   "default-src 'self'",
@@ -49,6 +54,7 @@ const FILES: Record<string, { body: string; type: string }> = {
   "/": { body: indexHtml, type: "text/html; charset=utf-8" },
   "/listener/listener.css": { body: listenerCss, type: "text/css; charset=utf-8" },
   "/listener/listener.js": { body: listenerJs, type: "text/javascript; charset=utf-8" },
+  "/listener/worklet.js": { body: workletJs, type: "text/javascript; charset=utf-8" },
 };
 
 /** The server address the page used (an IPv4 literal in Host), else the one facing the client. */
@@ -60,20 +66,44 @@ function hostAddressOf(c: Context, ip: string): string {
 function transportOf(raw: string | undefined): ListenerTransport {
   const t = (raw ?? "websocket") as ListenerTransport;
   if (!LISTENER_TRANSPORTS.includes(t)) {
-    throw badRequest("invalid_value", `transport must be websocket or datachannel, got ${raw}`);
+    throw badRequest(
+      "invalid_value",
+      `transport must be websocket, datachannel or webtransport, got ${raw}`,
+    );
   }
   return t;
 }
 
-export function listenerExtension(): AppExtension {
+const webTransportOff = () =>
+  new ApiError(
+    409,
+    "webtransport_unavailable",
+    "WebTransport needs HTTPS, which is off on this server",
+  );
+
+export interface ListenerOptions {
+  /** The WebTransport endpoint while HTTPS is on, else null. */
+  webtransport?: () => WebTransportServer | null;
+}
+
+export function listenerExtension(opts: ListenerOptions = {}): AppExtension {
+  const wt = () => opts.webtransport?.() ?? null;
   return (app: Hono, ctx) => {
+    app.get("/listener/webtransport", (c) => {
+      const server = wt();
+      if (!server) throw webTransportOff();
+      return c.json(server.info(new URL(c.req.url).hostname), 200, { "Cache-Control": "no-store" });
+    });
     for (const [path, file] of Object.entries(FILES)) {
       app.get(path, (c) => c.body(file.body, 200, { ...HEADERS, "Content-Type": file.type }));
     }
     app.get(
       "/listen",
       async (c, next) => {
-        transportOf(c.req.query("transport")); // 400 before the upgrade
+        // 400 / 409 before the upgrade
+        if (transportOf(c.req.query("transport")) === "webtransport" && !wt()) {
+          throw webTransportOff();
+        }
         await next();
       },
       upgradeWebSocket((c) => {
@@ -82,6 +112,7 @@ export function listenerExtension(): AppExtension {
           ip,
           transport: transportOf(c.req.query("transport")),
           hostAddress: hostAddressOf(c, ip),
+          webtransport: wt(),
         });
       }),
     );

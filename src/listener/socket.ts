@@ -9,6 +9,10 @@
  *   datachannel  signalling on this socket (webrtc_offer → webrtc_answer),
  *                then one RTP packet per DataChannel message; the session has
  *                its destination once the channel opens
+ *   webtransport (HTTPS only) webtransport_connect → webtransport_token on
+ *                this socket, then one RTP packet per WebTransport datagram
+ *                (./webtransport.ts); the session has its destination once the
+ *                WebTransport session presents the token
  *
  * Either way the session counts toward max_clients, streams once its
  * `client_config` is known, and shows its transport in the admin client list.
@@ -22,9 +26,18 @@ import { ApiError } from "../http/errors.ts";
 import type { ClientSession } from "../session/sessions.ts";
 import { ChannelSender, type PacketChannel } from "./channel_sender.ts";
 import { WebRtcPeer } from "./webrtc_peer.ts";
+import {
+  type BoundSession,
+  WEBTRANSPORT_MAX_DATAGRAM_BYTES,
+  type WebTransportServer,
+} from "./webtransport.ts";
 
-export type ListenerTransport = "websocket" | "datachannel";
-export const LISTENER_TRANSPORTS: readonly ListenerTransport[] = ["websocket", "datachannel"];
+export type ListenerTransport = "websocket" | "datachannel" | "webtransport";
+export const LISTENER_TRANSPORTS: readonly ListenerTransport[] = [
+  "websocket",
+  "datachannel",
+  "webtransport",
+];
 
 /** WebSocket close code 1013: "try again later" (RFC 6455 registry). */
 export const CLOSE_TRY_AGAIN_LATER = 1013;
@@ -51,16 +64,27 @@ export interface ListenerSocketOptions {
   transport: ListenerTransport;
   /** The server address the page reached (a host ICE candidate for the DataChannel). */
   hostAddress: string;
+  /** The WebTransport endpoint (HTTPS on), else null. */
+  webtransport?: WebTransportServer | null;
 }
 
 export function attachListenerSocket(ctx: ServerContext, opts: ListenerSocketOptions): WSEvents {
   let session: ClientSession | null = null;
   let peer: WebRtcPeer | null = null;
+  let wtSession: BoundSession | null = null;
+  let wtBind: ((b: BoundSession) => void) | null = null;
   const maxBytes = () => ctx.config().audio.max_datagram_bytes;
+  const closeTransports = (reason: string) => {
+    peer?.close();
+    if (wtBind) opts.webtransport?.revoke(wtBind);
+    wtSession?.close(reason);
+    wtSession = null;
+  };
 
   const attach = (s: ClientSession, channel: PacketChannel) => {
+    const max = Math.min(maxBytes(), s.maxDatagramBytes ?? Infinity);
     try {
-      ctx.sessions.attachSender(s, new ChannelSender(opts.transport, channel, maxBytes()));
+      ctx.sessions.attachSender(s, new ChannelSender(opts.transport, channel, max));
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
       s.send({ type: "error", code: e.code, message: e.message });
@@ -68,13 +92,43 @@ export function attachListenerSocket(ctx: ServerContext, opts: ListenerSocketOpt
     }
   };
 
+  /** `webtransport_connect`: a one-time token the page's WebTransport session presents. */
+  const onWebTransport = (s: ClientSession) => {
+    const server = opts.webtransport;
+    if (!server) {
+      s.send({
+        type: "error",
+        code: "webtransport_unavailable",
+        message: "WebTransport needs HTTPS, which is off on this server",
+      });
+      return;
+    }
+    const bind = (b: BoundSession) => {
+      if (s.closed) return b.close("session ended");
+      wtSession?.close("replaced by a new WebTransport session");
+      wtSession = b;
+      b.closed.then((reason) => {
+        if (wtSession === b && !s.closed) ctx.sessions.end(s, `webtransport ${reason}`);
+      });
+      attach(s, b.channel);
+    };
+    if (wtBind) server.revoke(wtBind);
+    wtBind = bind;
+    s.send({ type: "webtransport_token", token: server.issueToken(opts.ip, bind) });
+  };
+
   const onSignal = (s: ClientSession, msg: Record<string, unknown>) => {
     ctx.sessions.touch(s);
+    if (msg.type === "webtransport_connect" && opts.transport === "webtransport") {
+      return onWebTransport(s);
+    }
     if (msg.type !== "webrtc_offer" || opts.transport !== "datachannel") {
       s.send({
         type: "error",
         code: "unknown_type",
-        message: `${String(msg.type)} is only accepted on /listen?transport=datachannel`,
+        message: String(msg.type).startsWith("webtransport_")
+          ? `${String(msg.type)} is only accepted on /listen?transport=webtransport`
+          : `${String(msg.type)} is only accepted on /listen?transport=datachannel`,
       });
       return;
     }
@@ -110,11 +164,12 @@ export function attachListenerSocket(ctx: ServerContext, opts: ListenerSocketOpt
       const s = ctx.sessions.open(opts.ip, {
         send: (text) => ws.send(text),
         close: (code, reason) => {
-          peer?.close();
+          closeTransports(reason);
           ws.close(code, reason);
         },
       }, opts.transport);
       session = s;
+      if (opts.transport === "webtransport") s.maxDatagramBytes = WEBTRANSPORT_MAX_DATAGRAM_BYTES;
       if (opts.transport === "websocket") attach(s, websocketChannel(ws));
     },
     onMessage(evt) {
@@ -122,7 +177,9 @@ export function attachListenerSocket(ctx: ServerContext, opts: ListenerSocketOpt
       if (!s) return;
       const data = evt.data;
       // Signalling is ours; every other frame is the contract's, handled as on /ws.
-      if (typeof data === "string" && data.includes('"webrtc_')) {
+      if (
+        typeof data === "string" && (data.includes('"webrtc_') || data.includes('"webtransport_'))
+      ) {
         let msg: unknown;
         try {
           msg = JSON.parse(data);
@@ -130,18 +187,21 @@ export function attachListenerSocket(ctx: ServerContext, opts: ListenerSocketOpt
           msg = null;
         }
         const type = (msg as { type?: unknown } | null)?.type;
-        if (typeof type === "string" && type.startsWith("webrtc_")) {
+        if (
+          typeof type === "string" &&
+          (type.startsWith("webrtc_") || type.startsWith("webtransport_"))
+        ) {
           return onSignal(s, msg as Record<string, unknown>);
         }
       }
       handleClientFrame(ctx, s, data);
     },
     onClose() {
-      peer?.close();
+      closeTransports("the control WebSocket closed");
       if (session) ctx.sessions.closed(session);
     },
     onError() {
-      peer?.close();
+      closeTransports("the control WebSocket failed");
       if (session) ctx.sessions.closed(session);
     },
   };

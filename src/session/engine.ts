@@ -46,12 +46,15 @@ export interface StreamSpec {
   encoding: Encoding;
   /** For Opus: the encoder tier (bitrate, bandwidth, frame). */
   opus?: OpusTier;
+  /** A smaller datagram limit than the engine's (a WebTransport client): its own layout. */
+  maxDatagramBytes?: number;
 }
 
 export function layoutKey(spec: StreamSpec): string {
-  return spec.compression === "opus" && spec.opus
+  const key = spec.compression === "opus" && spec.opus
     ? `opus|${opusTierKey(spec.opus)}|${spec.channels.join(",")}`
     : pcmLayoutKey(spec.encoding, spec.sampleRate, spec.channels);
+  return spec.maxDatagramBytes === undefined ? key : `${key}|max=${spec.maxDatagramBytes}`;
 }
 
 export interface ClientStreamParams {
@@ -169,18 +172,22 @@ export class StreamingEngine {
   private acquireLayout(spec: StreamSpec): StreamLayout {
     const key = layoutKey(spec);
     let layout = this.layouts.get(key);
+    const maxDatagramBytes = Math.min(
+      spec.maxDatagramBytes ?? this.opts.maxDatagramBytes,
+      this.opts.maxDatagramBytes,
+    );
     if (!layout) {
       if (spec.compression === "opus") {
         if (!this.opts.opusLayout || !spec.opus) {
           throw new Error("Opus is not available on this server");
         }
-        layout = this.opts.opusLayout(key, spec.opus, spec.channels, this.opts.maxDatagramBytes);
+        layout = this.opts.opusLayout(key, spec.opus, spec.channels, maxDatagramBytes);
       } else {
         layout = new PcmLayout(
           spec.encoding,
           spec.sampleRate,
           spec.channels,
-          this.opts.maxDatagramBytes,
+          maxDatagramBytes,
         );
       }
       this.layouts.set(key, layout);
@@ -192,7 +199,8 @@ export class StreamingEngine {
   private releaseLayout(layout: StreamLayout): void {
     if (--layout.refs > 0) return;
     layout.close?.();
-    this.layouts.delete(layout.key);
+    // By identity: a layout sized for a smaller datagram limit is stored under a longer key.
+    for (const [k, l] of this.layouts) if (l === layout) this.layouts.delete(k);
   }
 
   /** The source's period callback: the whole hot path. */

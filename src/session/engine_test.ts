@@ -164,3 +164,26 @@ Deno.test("a period sent to no client costs nothing and sends nothing", () => {
   assert.equal(sender.sent.length, 0);
   assert.equal(sender.flushes, 0);
 });
+
+Deno.test("a client with a smaller datagram limit (WebTransport) gets its own layout, sized for it", () => {
+  const { e, sender } = engine();
+  const all = Array.from({ length: 32 }, (_, i) => i + 1);
+  const base = { hostname: "127.0.0.1", ssrc: 1, sequence: 0, timestampBase: 0 };
+  const udp = e.addClient({ ...base, clientId: "udp", port: 7000, spec: spec(all) });
+  const wt = e.addClient({
+    ...base,
+    clientId: "wt",
+    port: 7001,
+    spec: { ...spec(all), maxDatagramBytes: 1150 },
+  });
+  assert.notEqual(udp.layout, wt.layout);
+  e.onPeriod(idPeriod(0));
+  const sizes = (port: number) =>
+    sender.sent.filter((s) => s.port === port).map((s) => s.bytes.length);
+  assert.ok(Math.max(...sizes(7000)) > 1150, "UDP packets use the engine's 1400 bytes");
+  assert.ok(Math.max(...sizes(7001)) <= 1150, `WebTransport packets: ${sizes(7001)}`);
+  // Removing the small-datagram client releases its layout only.
+  e.removeClient("wt");
+  const again = e.addClient({ ...base, clientId: "udp2", port: 7002, spec: spec(all) });
+  assert.equal(again.layout, udp.layout, "the shared layout is still there");
+});

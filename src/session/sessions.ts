@@ -36,6 +36,11 @@ export class ClientSession {
   udpPort: number | null = null;
   /** A browser's own transport (src/listener/): its destination instead of a UDP port. */
   sender: PacketSender | null = null;
+  /**
+   * A transport's own datagram limit when below `max_datagram_bytes`
+   * (WebTransport): this session's packets and Opus groups are sized for it.
+   */
+  maxDatagramBytes: number | null = null;
   requested: ClientConfigPayload | null = null;
   effective: EffectiveStream | null = null;
   stream: ClientStream | null = null;
@@ -259,6 +264,9 @@ export class SessionManager {
     const requestedRate = payload.sample_rate ?? cfg.audio.sample_rate;
     const encoding: Encoding = cfg.audio.encoding;
     s.requested = payload;
+    const cap = s.maxDatagramBytes !== null && s.maxDatagramBytes < cfg.audio.max_datagram_bytes
+      ? { maxDatagramBytes: s.maxDatagramBytes }
+      : {};
     if (compression === "opus") {
       const native = cfg.audio.native_sample_rate;
       const plan = opusPlanFor(Math.min(requestedRate, cfg.audio.sample_rate, native), native);
@@ -275,6 +283,7 @@ export class SessionManager {
           frameMs: opusFrameMsFor(cfg.audio.ptime_ms),
         },
         note: plan.reason,
+        ...cap,
       };
     } else {
       s.effective = {
@@ -284,6 +293,7 @@ export class SessionManager {
         encoding,
         payloadType: PT_PCM,
         requestedRate,
+        ...cap,
       };
     }
     if (s.stream) {
@@ -307,7 +317,7 @@ export class SessionManager {
       extra.channel_groups = opusChannelGroups(
         e.channels.length,
         frameBytes,
-        cfg.audio.max_datagram_bytes,
+        e.maxDatagramBytes ?? cfg.audio.max_datagram_bytes,
       )
         .map((n) => e.channels.slice(first, first += n));
       extra.bitrate_per_channel = o.bitrate;

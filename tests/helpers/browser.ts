@@ -24,6 +24,8 @@ export interface LaunchOptions {
   /** Extra Chromium flags (e.g. autoplay without a gesture for audio tests). */
   args?: string[];
   timeoutMs: number;
+  /** Accept the server's self-signed HTTPS page certificate (the listener on HTTPS). */
+  ignoreHTTPSErrors?: boolean;
 }
 
 export async function launchChromium(
@@ -36,6 +38,7 @@ export async function launchChromium(
     viewport: o.viewport,
     deviceScaleFactor: o.deviceScaleFactor,
     args: [...BASE_ARGS, ...(o.args ?? [])],
+    ignoreHTTPSErrors: o.ignoreHTTPSErrors,
   });
   ctx.setDefaultTimeout(o.timeoutMs);
   return { ctx, profile };

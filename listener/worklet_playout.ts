@@ -1,0 +1,202 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+/**
+ * The page's side of AudioWorklet playout (listener/worklet.ts runs the
+ * shared jitter buffer and mixer on the audio thread). Only in a secure
+ * context (HTTPS): `AudioContext.audioWorklet` does not exist on plain http.
+ *
+ *   StreamReceiver ─push(decoded packet)─▶ WorkletSink ─MessagePort─▶ processor
+ *   clock timer (20 ms): wall↔audio-clock mapping ─────────────────▶ processor
+ *   processor ─report (50 ms): meters, latencies, jitter-buffer stats─▶ here
+ *
+ * Same surface as Playout (listener/playout.ts), so the page drives either.
+ * Decoded packets go over the MessagePort, one transferred Int32Array each
+ * (a SharedArrayBuffer ring would need a cross-origin-isolated page,
+ * COOP/COEP; at 200 packets/s posting is cheap enough).
+ */
+import type { DecodedPacket, PacketSink } from "../src/client/playout.ts";
+import { DEFAULT_MASTER, type MasterSettings } from "../src/client/mixer.ts";
+import type { ChannelSettings } from "../src/client/settings.ts";
+import type { JitterThresholds } from "../src/client/api.ts";
+import type { ToWorklet, WorkletReport } from "./worklet.ts";
+
+/** Must match WORKLET_PROCESSOR in listener/worklet.ts (not imported: that module registers itself). */
+const PROCESSOR = "m32-playout";
+export const WORKLET_URL = "/listener/worklet.js";
+const CLOCK_MS = 20;
+const ANALYSER_FFT = 32768;
+const LATENCY_WINDOW = 400;
+const WALL_SMOOTHING = 0.05;
+const WALL_JUMP_MS = 50;
+const QUANTUM = 128;
+
+/** Whether this page can play through an AudioWorklet (secure context, a browser that has it). */
+export function workletAvailable(): boolean {
+  return globalThis.isSecureContext === true && typeof AudioWorkletNode !== "undefined";
+}
+
+/** The jitter buffer as the page sees it: a sink that forwards, and the processor's statistics. */
+export class WorkletSink implements PacketSink {
+  concealedPackets = 0;
+  droppedPackets = 0;
+  skippedFrames = 0;
+  repeatedFrames = 0;
+  resyncs = 0;
+  delayMs = 0;
+  jitterMs = 0;
+  bufferedMs = 0;
+  private th: JitterThresholds;
+
+  constructor(
+    thresholds: JitterThresholds,
+    private readonly post: (m: ToWorklet, transfer?: Transferable[]) => void,
+    private readonly capture: () => { offsetMs: number; newestCaptureEndMs: number },
+  ) {
+    this.th = thresholds;
+  }
+
+  get thresholds(): JitterThresholds {
+    return this.th;
+  }
+
+  set thresholds(t: JitterThresholds) {
+    this.th = t;
+    this.post({ t: "thresholds", thresholds: t });
+  }
+
+  push(p: DecodedPacket): void {
+    // `samples` is only valid during push: post a copy, transferred.
+    const samples = p.samples.slice(0, p.frames * p.channels);
+    const { offsetMs, newestCaptureEndMs } = this.capture();
+    this.post({ t: "packet", p: { ...p, samples }, offsetMs, newestCaptureEndMs }, [
+      samples.buffer,
+    ]);
+  }
+
+  reset(): void {
+    this.post({ t: "reset" });
+  }
+
+  apply(r: WorkletReport): void {
+    this.concealedPackets = r.jb.concealed;
+    this.droppedPackets = r.jb.dropped;
+    this.skippedFrames = r.jb.skipped;
+    this.repeatedFrames = r.jb.repeated;
+    this.resyncs = r.jb.resyncs;
+    this.delayMs = r.jb.delayMs;
+    this.jitterMs = r.jb.jitterMs;
+    this.bufferedMs = r.jb.bufferedMs;
+  }
+}
+
+export class WorkletPlayout {
+  readonly ctx: AudioContext;
+  readonly analyser: AnalyserNode;
+  readonly jb: WorkletSink;
+  readonly mode = "worklet" as const;
+  /** Resolves when the processor runs; rejects when the module cannot be loaded. */
+  readonly ready: Promise<void>;
+  levels = new Float32Array(0);
+  /** The worklet has no schedule to run dry; gaps show as jitter-buffer concealment. */
+  underruns = 0;
+  /** One render quantum: the processor reads what plays next. */
+  leadMs = (QUANTUM / 48000) * 1000;
+  readonly latencies: number[] = [];
+  private node: AudioWorkletNode | null = null;
+  private queue: [ToWorklet, Transferable[] | undefined][] = [];
+  private ids: number[] = [];
+  private spectrum: Float32Array<ArrayBuffer> = new Float32Array(ANALYSER_FFT / 2);
+  private wallOffsetMs = 0;
+  private wallSynced = false;
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    thresholds: JitterThresholds,
+    private readonly clock: () => { offsetMs: number; newestCaptureEndMs: number },
+    private readonly wallNow: () => number,
+  ) {
+    this.ctx = new AudioContext({ latencyHint: "interactive", sampleRate: 48000 });
+    this.leadMs = (QUANTUM / this.ctx.sampleRate) * 1000;
+    this.analyser = this.ctx.createAnalyser();
+    this.analyser.fftSize = ANALYSER_FFT;
+    this.analyser.smoothingTimeConstant = 0;
+    this.analyser.connect(this.ctx.destination);
+    this.jb = new WorkletSink(thresholds, (m, t) => this.post(m, t), clock);
+    this.ready = this.ctx.audioWorklet.addModule(WORKLET_URL).then(() => {
+      const node = new AudioWorkletNode(this.ctx, PROCESSOR, {
+        numberOfInputs: 0,
+        numberOfOutputs: 1,
+        outputChannelCount: [2],
+        processorOptions: { thresholds: this.jb.thresholds },
+      });
+      node.port.onmessage = (e: MessageEvent<WorkletReport>) => this.onReport(e.data);
+      node.connect(this.analyser);
+      this.node = node;
+      for (const [m, t] of this.queue) node.port.postMessage(m, t ?? []);
+      this.queue = [];
+      this.syncClock();
+      this.timer = setInterval(() => this.syncClock(), CLOCK_MS);
+    });
+  }
+
+  private post(m: ToWorklet, transfer?: Transferable[]): void {
+    if (this.node) this.node.port.postMessage(m, transfer ?? []);
+    else if (m.t !== "packet") this.queue.push([m, transfer]); // packets before the processor runs are dropped
+  }
+
+  /** Same filter as Playout.syncWall: wall-clock ms minus audio-clock ms, low-passed. */
+  private syncClock(): void {
+    const sample = this.wallNow() - this.ctx.currentTime * 1000;
+    const err = sample - this.wallOffsetMs;
+    if (!this.wallSynced || Math.abs(err) > WALL_JUMP_MS) {
+      this.wallOffsetMs = sample;
+      this.wallSynced = true;
+    } else this.wallOffsetMs += err * WALL_SMOOTHING;
+    const { offsetMs, newestCaptureEndMs } = this.clock();
+    this.post({ t: "clock", wallOffsetMs: this.wallOffsetMs, offsetMs, newestCaptureEndMs });
+  }
+
+  private onReport(r: WorkletReport): void {
+    if (r.t !== "report") return;
+    this.jb.apply(r);
+    if (r.levels.length === this.levels.length) this.levels.set(r.levels);
+    for (const l of r.latencies) this.latencies.push(l);
+    if (this.latencies.length > LATENCY_WINDOW) {
+      this.latencies.splice(0, this.latencies.length - LATENCY_WINDOW);
+    }
+  }
+
+  setStream(ids: number[], rate: number): void {
+    this.ids = ids;
+    this.levels = new Float32Array(ids.length);
+    this.post({ t: "stream", ids, rate });
+  }
+
+  configureMix(settingsOf: (id: number) => ChannelSettings | undefined, master: MasterSettings) {
+    const settings = this.ids.map((id) => {
+      const s = settingsOf(id);
+      return s ? structuredClone(s) : undefined;
+    });
+    this.post({ t: "mix", settings, master: { ...(master ?? DEFAULT_MASTER) } });
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.node?.disconnect();
+    void this.ctx.close();
+  }
+
+  /** Analyser magnitudes (dBFS) of the mixed output at the given frequencies. */
+  magnitudesAt(freqs: number[]): number[] {
+    this.analyser.getFloatFrequencyData(this.spectrum);
+    const binHz = this.ctx.sampleRate / this.analyser.fftSize;
+    return freqs.map((f) => {
+      const b = Math.round(f / binHz);
+      let m = -Infinity;
+      for (let i = Math.max(0, b - 2); i <= Math.min(this.spectrum.length - 1, b + 2); i++) {
+        m = Math.max(m, this.spectrum[i]);
+      }
+      return m;
+    });
+  }
+}
