@@ -5,9 +5,11 @@
  * the event loop: measured here 1.6 ms late at p50 and 2.1 ms at p99 for a
  * 5 ms period, all of which lands in capture → wire latency. A worker thread
  * that blocks in `Atomics.wait` with the exact remaining time (a futex with a
- * nanosecond timeout) and posts one message per period wakes the main thread
- * 0.2 ms after the deadline at p50, 0.5 ms at p99, for the same CPU
- * (bench/README.md "pacing").
+ * nanosecond timeout), then bumps a tick counter in shared memory that the
+ * main thread awaits with `Atomics.waitAsync`, wakes the main thread 0.2 ms
+ * after the deadline at p50 and 0.3–0.5 ms at p99, for the same CPU as a
+ * timer (a message per tick instead cost ≈ 40 µs more per period;
+ * bench/README.md "pacing").
  *
  * The worker is a few lines of plain JavaScript started from a blob: URL, so
  * it runs unchanged from the source tree, a bundle or a compiled binary.
@@ -65,6 +67,8 @@ export class TimeoutTicker implements Ticker {
 
 /** Shared-memory slots between the main thread and the pacing worker. */
 const STOP = 0;
+/** Ticks posted so far; the main thread waits on it. */
+const TICK = 1;
 
 const WORKER_SOURCE = `
 const now = () => performance.timeOrigin + performance.now();
@@ -79,7 +83,8 @@ self.onmessage = (e) => {
       left = due - now();
     }
     if (Atomics.load(flags, ${STOP}) !== 0) break;
-    self.postMessage(0);
+    Atomics.add(flags, ${TICK}, 1);
+    Atomics.notify(flags, ${TICK});
     const t = now();
     due += periodMs;
     // A stalled machine: do not burst ticks for deadlines long gone.
@@ -92,8 +97,10 @@ self.onmessage = (e) => {
 let workerUrl: string | null = null;
 
 /**
- * Ticks from a worker thread that sleeps to each deadline with `Atomics.wait`.
- * One worker per `start`; `stop` wakes and ends it.
+ * Ticks from a worker thread that sleeps to each deadline with `Atomics.wait`
+ * and counts the tick in shared memory; the main thread waits for the count
+ * to change with `Atomics.waitAsync` (cheaper than a message: no event object,
+ * no structured clone). One worker per `start`; `stop` wakes and ends it.
  */
 export class WorkerTicker implements Ticker {
   private worker: Worker | null = null;
@@ -102,12 +109,8 @@ export class WorkerTicker implements Ticker {
   start(firstMs: number, periodMs: number, onTick: () => void): void {
     this.stop();
     workerUrl ??= URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
-    const sab = new SharedArrayBuffer(4);
-    const flags = new Int32Array(sab);
+    const flags = new Int32Array(new SharedArrayBuffer(8));
     const worker = new Worker(workerUrl, { type: "module", name: "m32-pacer" });
-    worker.onmessage = () => {
-      if (this.worker === worker) onTick();
-    };
     worker.onerror = (e) => {
       // Cannot happen with this fixed code; never leave the source silent if it does.
       e.preventDefault();
@@ -116,9 +119,22 @@ export class WorkerTicker implements Ticker {
       this.fallback = new TimeoutTicker();
       this.fallback.start(firstMs, periodMs, onTick);
     };
-    worker.postMessage({ sab, firstMs, periodMs });
+    worker.postMessage({ sab: flags.buffer, firstMs, periodMs });
     this.worker = worker;
     this.flags = flags;
+    this.follow(flags, onTick);
+  }
+
+  /** Calls `onTick` once per change of the tick count, until STOP is set. */
+  private async follow(flags: Int32Array, onTick: () => void): Promise<void> {
+    let seen = 0;
+    while (Atomics.load(flags, STOP) === 0) {
+      const w = Atomics.waitAsync(flags, TICK, seen);
+      if (w.async) await w.value;
+      if (Atomics.load(flags, STOP) !== 0) return;
+      seen = Atomics.load(flags, TICK);
+      onTick();
+    }
   }
 
   private fallback: TimeoutTicker | null = null;
@@ -129,12 +145,11 @@ export class WorkerTicker implements Ticker {
     const w = this.worker;
     if (!w) return;
     this.worker = null;
-    if (this.flags) {
-      Atomics.store(this.flags, STOP, 1);
-      Atomics.notify(this.flags, STOP);
-    }
+    const flags = this.flags!;
     this.flags = null;
-    w.onmessage = null;
+    Atomics.store(flags, STOP, 1);
+    Atomics.notify(flags, STOP); // the worker's sleep
+    Atomics.notify(flags, TICK); // our own waitAsync
     w.terminate();
   }
 }
