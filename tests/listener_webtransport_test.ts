@@ -15,12 +15,11 @@ import { freePort, startToneServer } from "./listener_helpers.ts";
 import { parseRtp, PT_OPUS, PT_PCM } from "../src/rtp/packet.ts";
 import {
   type BoundSession,
-  type CertMaterial,
   type TransportCertificates,
   WEBTRANSPORT_MAX_DATAGRAM_BYTES,
   WebTransportServer,
 } from "../src/listener/webtransport.ts";
-import { generateCertificate } from "../src/tls/certificates.ts";
+import { type CertMaterial, generateCertificate } from "../src/tls/certificates.ts";
 import type { RunningServer } from "../src/server.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };

@@ -23,6 +23,7 @@
  * address of the WebSocket that asked for it (audio goes only to the phone
  * that asked). Anything else the peer sends (streams, datagrams) is ignored.
  */
+import type { CertMaterial } from "../tls/certificates.ts";
 import type { PacketChannel } from "./channel_sender.ts";
 
 /** The path of the WebTransport session URL. */
@@ -38,16 +39,6 @@ export const WEBTRANSPORT_MAX_DATAGRAM_BYTES = 1150;
 export const TOKEN_TTL_MS = 30_000;
 /** A session that does not finish the WebTransport handshake in time is dropped. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
-
-/** A certificate as src/tls/certificates.ts hands it out. */
-export interface CertMaterial {
-  certPem: string;
-  keyPem: string;
-  /** SHA-256 of the DER certificate (what `serverCertificateHashes` lists). */
-  sha256: Uint8Array;
-  notBefore: Date;
-  notAfter: Date;
-}
 
 /** The part of the TLS module (TlsCertificates) the endpoint needs. */
 export interface TransportCertificates {
