@@ -29,6 +29,26 @@ export const WsClientMessage = v.variant("type", [
 export type WsClientMessage = v.InferOutput<typeof WsClientMessage>;
 export const WS_MESSAGE_TYPES = ["heartbeat", "client_config", "ntp_request"];
 
+/** Longest SDP offer a listener page may send (Chromium's are ≈ 1–3 KB). */
+export const MAX_OFFER_SDP_CHARS = 16 * 1024;
+
+/**
+ * The listener page's signalling on /listen (src/listener/socket.ts), beside
+ * the contract's messages: a WebRTC offer (DataChannel transport) or a
+ * request for a WebTransport token.
+ */
+export const ListenerSignal = v.variant("type", [
+  v.looseObject({
+    type: v.literal("webrtc_offer"),
+    sdp: v.pipe(
+      v.string("webrtc_offer needs an sdp string"),
+      v.maxLength(MAX_OFFER_SDP_CHARS, `sdp is over ${MAX_OFFER_SDP_CHARS} characters`),
+    ),
+  }),
+  v.looseObject({ type: v.literal("webtransport_connect") }),
+]);
+export type ListenerSignal = v.InferOutput<typeof ListenerSignal>;
+
 const nonNegative = v.pipe(v.number(), v.finite(), v.minValue(0));
 
 export const QosReport = v.object({

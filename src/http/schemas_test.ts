@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import {
   ClientConfigPayload,
   JitterThresholdsBody,
+  ListenerSignal,
+  MAX_OFFER_SDP_CHARS,
   parseWith,
   QosReport,
   WsClientMessage,
@@ -76,4 +78,21 @@ Deno.test("jitter thresholds need integers with interpolate below drop", () => {
   ) {
     assert.ok(!parseWith(JitterThresholdsBody, b).ok, JSON.stringify(b));
   }
+});
+
+Deno.test("listener signalling: an offer needs a bounded sdp string; a token request needs nothing", () => {
+  const ok = parseWith(ListenerSignal, { type: "webrtc_offer", sdp: "v=0\r\n" });
+  assert.ok(ok.ok && ok.value.type === "webrtc_offer" && ok.value.sdp === "v=0\r\n");
+  assert.deepEqual(parseWith(ListenerSignal, { type: "webtransport_connect" }), {
+    ok: true,
+    value: { type: "webtransport_connect" },
+  });
+  const missing = parseWith(ListenerSignal, { type: "webrtc_offer" });
+  assert.ok(!missing.ok && /sdp/.test(missing.message), JSON.stringify(missing));
+  const long = parseWith(ListenerSignal, {
+    type: "webrtc_offer",
+    sdp: "a".repeat(MAX_OFFER_SDP_CHARS + 1),
+  });
+  assert.ok(!long.ok && /over 16384 characters/.test(long.message), JSON.stringify(long));
+  assert.equal(parseWith(ListenerSignal, { type: "webrtc_answer", sdp: "" }).ok, false);
 });

@@ -23,6 +23,7 @@ import type { WSContext, WSEvents } from "hono/ws";
 import type { ServerContext } from "../http/context.ts";
 import { handleClientFrame } from "../http/ws.ts";
 import { ApiError } from "../http/errors.ts";
+import { ListenerSignal, parseWith } from "../http/schemas.ts";
 import type { ClientSession } from "../session/sessions.ts";
 import { ChannelSender, type PacketChannel } from "./channel_sender.ts";
 import { WebRtcPeer } from "./webrtc_peer.ts";
@@ -42,7 +43,6 @@ export const LISTENER_TRANSPORTS: readonly ListenerTransport[] = [
 /** WebSocket close code 1013: "try again later" (RFC 6455 registry). */
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 /** Largest offer SDP accepted (Chromium's data-only offers are ~1 KiB). */
-export const MAX_OFFER_SDP_CHARS = 16 * 1024;
 const WS_OPEN = 1;
 
 /** The WebSocket as a packet channel: binary frames, backlog from `bufferedAmount`. */
@@ -117,29 +117,27 @@ export function attachListenerSocket(ctx: ServerContext, opts: ListenerSocketOpt
     s.send({ type: "webtransport_token", token: server.issueToken(opts.ip, bind) });
   };
 
-  const onSignal = (s: ClientSession, msg: Record<string, unknown>) => {
+  const onSignal = (s: ClientSession, raw: Record<string, unknown>) => {
     ctx.sessions.touch(s);
-    if (msg.type === "webtransport_connect" && opts.transport === "webtransport") {
-      return onWebTransport(s);
-    }
-    if (msg.type !== "webrtc_offer" || opts.transport !== "datachannel") {
+    const type = String(raw.type);
+    const wanted = type.startsWith("webtransport_") ? "webtransport" : "datachannel";
+    if (
+      (type !== "webtransport_connect" && type !== "webrtc_offer") || opts.transport !== wanted
+    ) {
       s.send({
         type: "error",
         code: "unknown_type",
-        message: String(msg.type).startsWith("webtransport_")
-          ? `${String(msg.type)} is only accepted on /listen?transport=webtransport`
-          : `${String(msg.type)} is only accepted on /listen?transport=datachannel`,
+        message: `${type} is only accepted on /listen?transport=${wanted}`,
       });
       return;
     }
-    if (typeof msg.sdp !== "string" || msg.sdp.length > MAX_OFFER_SDP_CHARS) {
-      s.send({
-        type: "error",
-        code: "invalid_payload",
-        message: "webrtc_offer needs an sdp string",
-      });
+    const parsed = parseWith(ListenerSignal, raw);
+    if (!parsed.ok) {
+      s.send({ type: "error", code: "invalid_payload", message: parsed.message });
       return;
     }
+    const msg = parsed.value;
+    if (msg.type === "webtransport_connect") return onWebTransport(s);
     peer?.close();
     const p = new WebRtcPeer(opts.hostAddress, {
       onOpen: (channel) => {
