@@ -18,6 +18,10 @@
  *   → {"type":"webtransport_connect"}   ← {"type":"webtransport_token","token":"…"}
  *   new WebTransport(url?token=…, {serverCertificateHashes: [sha-256]})
  *   one RTP packet per datagram
+ * With AudioWorklet playout the session is opened in the audio worker
+ * (events.openWebTransport, listener/audio_link.ts), which receives and
+ * decodes the datagrams there; this socket, its token and the reconnect
+ * logic stay here.
  *
  * When the socket closes (server restart, config change, network) the page
  * reconnects with back-off (0.5, 1, 2, 4, 5, 5 … s) and keeps its settings.
@@ -49,6 +53,13 @@ export interface WebTransportOffer {
   certificate_sha256: string;
   expires: string;
 }
+/** A WebTransport session's surface here: the browser's own, or one in the audio worker. */
+export interface WebTransportLink {
+  readonly ready: Promise<unknown>;
+  readonly closed: Promise<unknown>;
+  close(): void;
+}
+
 export type ConnState = "idle" | "connecting" | "streaming" | "reconnecting" | "stopped";
 
 export interface ListenerAck extends ClientConfigAck {
@@ -63,6 +74,13 @@ export interface ConnectionEvents {
   onAck(ack: ListenerAck): void;
   onPacket(bytes: Uint8Array, arrivalMs: number): void;
   onEvent(ev: ServerEvent): void;
+  /** The clock-sync offset (server − client, ms) changed. */
+  onClockOffset?(offsetMs: number): void;
+  /**
+   * Opens the WebTransport session somewhere else (the audio worker, which
+   * then receives its datagrams: no onPacket for them); null opens it here.
+   */
+  openWebTransport?(url: string, hash: Uint8Array<ArrayBuffer>): WebTransportLink | null;
 }
 
 export const HEARTBEAT_MS = 5000;
@@ -84,7 +102,8 @@ export class ListenerConnection {
   reconnects = 0;
   private ws: WebSocket | null = null;
   private pc: RTCPeerConnection | null = null;
-  private wt: WebTransport | null = null;
+  private wt: WebTransportLink | null = null;
+  private lastOffsetMs = NaN;
   private wtOffer: WebTransportOffer | null = null;
   /** "auto" after a WebTransport failure: not tried again for the page's life. */
   private noWebTransport = false;
@@ -221,6 +240,10 @@ export class ListenerConnection {
       case "ntp_response": {
         const t4 = this.now();
         this.clock.add(Number(msg.t1), Number(msg.t2), Number(msg.t3), t4);
+        if (this.clock.offsetMs !== this.lastOffsetMs) {
+          this.lastOffsetMs = this.clock.offsetMs;
+          this.events.onClockOffset?.(this.lastOffsetMs);
+        }
         return;
       }
       case "client_config_ack":
@@ -286,9 +309,10 @@ export class ListenerConnection {
     for (let i = 0; i < 32; i++) {
       hash[i] = parseInt(offer.certificate_sha256.slice(2 * i, 2 * i + 2), 16);
     }
-    let wt: WebTransport;
+    const url = `${offer.url}?token=${encodeURIComponent(token)}`;
+    let wt: WebTransportLink;
     try {
-      wt = new WebTransport(`${offer.url}?token=${encodeURIComponent(token)}`, {
+      wt = this.events.openWebTransport?.(url, hash) ?? new WebTransport(url, {
         serverCertificateHashes: [{ algorithm: "sha-256", value: hash }],
         requireUnreliable: true,
       });
@@ -312,6 +336,7 @@ export class ListenerConnection {
     }
     opened = true;
     this.wt = wt;
+    if (!(wt instanceof WebTransport)) return; // the audio worker reads the datagrams
     const reader = wt.datagrams.readable.getReader();
     try {
       for (;;) {

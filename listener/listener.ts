@@ -12,7 +12,9 @@
  * URL overrides (tests, troubleshooting):
  * ?transport=auto|webtransport|datachannel|websocket
  * &playout=auto|worklet|buffer|script&compression=opus|none.
- * On HTTPS (a secure context) "auto" means WebTransport and AudioWorklet.
+ * On HTTPS (a secure context) "auto" means WebTransport and AudioWorklet;
+ * then the datagrams are received and decoded in a Worker that feeds the
+ * worklet directly (listener/audio_worker.ts), off this thread.
  */
 import {
   type ChannelSettings,
@@ -39,6 +41,7 @@ import {
 import { Playout, type PlayoutMode } from "./playout.ts";
 import { workletAvailable, WorkletPlayout } from "./worklet_playout.ts";
 import { StreamReceiver } from "./receiver.ts";
+import { AudioWorkerLink } from "./audio_link.ts";
 import { channelStrip, masterStrip, type StripView } from "./strips.ts";
 
 const QOS_INTERVAL_MS = 5000;
@@ -95,6 +98,8 @@ class ListenerApp {
   private prefs = loadPrefs();
   private playout: Playout | WorkletPlayout | null = null;
   private receiver: StreamReceiver | null = null;
+  /** The audio worker (WebTransport + AudioWorklet), or null. */
+  private audioWorker: AudioWorkerLink | null = null;
   private conn: ListenerConnection;
   private strips = new Map<number, StripView>();
   private stripIds = "";
@@ -121,6 +126,9 @@ class ListenerApp {
       onAck: (ack) => this.onAck(ack),
       onPacket: (bytes, at) => this.receiver?.onPacket(bytes, at, this.conn.clock.offsetMs),
       onEvent: (ev) => this.onEvent(ev),
+      onClockOffset: (ms) => this.audioWorker?.setOffset(ms),
+      openWebTransport: (url, hash) =>
+        this.workerPlayout() ? this.audioWorker!.open(url, hash) : null,
     }, wallNow);
     this.bindControls();
     addEventListener("pagehide", () => this.save());
@@ -134,6 +142,11 @@ class ListenerApp {
     if (nav.audioSession) nav.audioSession.type = "playback";
     const choice = this.prefs.playout;
     const worklet = (choice === "auto" || choice === "worklet") && workletAvailable();
+    if (worklet && ListenerConnection.webTransportPossible() && typeof Worker !== "undefined") {
+      try {
+        this.audioWorker = new AudioWorkerLink(wallNow());
+      } catch { /* no worker: the main thread receives, as on the other transports */ }
+    }
     this.startPlayout(worklet ? "worklet" : choice === "script" ? "script" : "buffer");
     $("start-view").hidden = true;
     $("mixer-view").hidden = false;
@@ -146,7 +159,8 @@ class ListenerApp {
   private startPlayout(mode: PlayoutMode | "worklet"): void {
     const clock = () => ({
       offsetMs: this.conn.clock.offsetMs,
-      newestCaptureEndMs: this.receiver?.newestCaptureEndMs ?? NaN,
+      // Packets from the audio worker carry its receiver's figure.
+      newestCaptureEndMs: this.viaWorker() ? NaN : this.receiver?.newestCaptureEndMs ?? NaN,
     });
     this.playout?.close();
     this.receiver?.close();
@@ -159,11 +173,30 @@ class ListenerApp {
     this.receiver = new StreamReceiver(playout.jb, wallNow());
     if (this.ack) this.onAck(this.ack);
     if (playout instanceof WorkletPlayout) {
-      // A browser that refuses the module plays through scheduled buffers instead.
-      playout.ready.catch(() => {
-        if (this.playout === playout) this.startPlayout("buffer");
+      playout.ready.then(() => {
+        if (this.playout !== playout || !this.audioWorker) return;
+        const channel = new MessageChannel();
+        playout.attachPort(channel.port1);
+        this.audioWorker.attachWorklet(channel.port2);
+      }, () => {
+        // A browser that refuses the module plays through scheduled buffers instead,
+        // receiving here (closing the worker ends its session: the page reconnects).
+        if (this.playout !== playout) return;
+        this.audioWorker?.close();
+        this.audioWorker = null;
+        this.startPlayout("buffer");
       });
     }
+  }
+
+  /** Whether a WebTransport session would be (is) received in the audio worker. */
+  private workerPlayout(): boolean {
+    return this.audioWorker?.alive === true && this.playout instanceof WorkletPlayout;
+  }
+
+  /** Whether this stream's audio path runs in the audio worker. */
+  private viaWorker(): boolean {
+    return this.conn.transport === "webtransport" && this.workerPlayout();
   }
 
   private renderAudioState(): void {
@@ -211,7 +244,8 @@ class ListenerApp {
   private onAck(ack: ListenerAck): void {
     this.ack = ack;
     this.message = "";
-    void this.receiver?.configure(ack);
+    if (this.viaWorker()) this.audioWorker!.configure(ack);
+    else void this.receiver?.configure(ack);
     this.playout?.setStream(ack.channels, ack.sample_rate);
     this.updateMix();
   }
@@ -325,14 +359,31 @@ class ListenerApp {
   private metrics() {
     const r = this.receiver!;
     const lat = this.playout?.latencies ?? [];
+    const playout_latency_ms = lat.length ? median(lat) : NaN;
+    if (this.viaWorker()) {
+      const w = this.audioWorker!.stats;
+      return {
+        packets_received: w?.received ?? 0,
+        packets_expected: w?.expected ?? 0,
+        packet_loss_rate: w?.lossRate ?? 0,
+        jitter_ms: w?.jitterMs ?? 0,
+        latency_ms: w?.latencyMs ?? NaN,
+        playout_latency_ms,
+      };
+    }
     return {
       packets_received: r.seq.received,
       packets_expected: r.seq.expected,
       packet_loss_rate: r.seq.lossRate,
       jitter_ms: r.jitter.jitterMs,
       latency_ms: r.latency.lastMs,
-      playout_latency_ms: lat.length ? median(lat) : NaN,
+      playout_latency_ms,
     };
+  }
+
+  private decodeErrors(): number {
+    if (this.viaWorker()) return this.audioWorker!.stats?.decodeErrors ?? 0;
+    return this.receiver?.decodeErrors ?? 0;
   }
 
   private renderStatus(): void {
@@ -370,7 +421,9 @@ class ListenerApp {
       packet_loss_rate: m.packet_loss_rate,
       jitter_ms: m.jitter_ms,
       latency_ms: m.latency_ms, // the contract's network latency (§8), not playout
-      bandwidth_mbps: this.receiver.bandwidth.take(wallNow()),
+      bandwidth_mbps: this.viaWorker()
+        ? this.audioWorker!.bandwidth.take(wallNow())
+        : this.receiver.bandwidth.take(wallNow()),
     });
     try {
       await fetch("/qos-metrics", {
@@ -457,11 +510,16 @@ class ListenerApp {
           }
           : null,
         clockSynced: this.conn.clock.synced,
-        decodeErrors: this.receiver?.decodeErrors ?? 0,
+        decodeErrors: this.decodeErrors(),
+        /** Where datagrams are received and decoded: "worker" (WebTransport + worklet) or "main". */
+        audioPath: this.viaWorker() ? "worker" : "main",
         ...(this.receiver ? this.metrics() : {}),
       }),
       latencies: () => [...(this.playout?.latencies ?? [])],
-      networkLatency: () => this.receiver?.latency.lastMs ?? NaN,
+      networkLatency: () =>
+        this.viaWorker()
+          ? this.audioWorker!.stats?.latencyMs ?? NaN
+          : this.receiver?.latency.lastMs ?? NaN,
     };
   }
 }

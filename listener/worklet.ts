@@ -2,13 +2,15 @@
  * AudioWorklet playout (secure contexts: the page on HTTPS): the shared
  * JitterBuffer and StereoMixer run on the audio rendering thread, read once
  * per render quantum (128 frames, 2.7 ms at 48 kHz) by the audio clock
- * itself. The page decodes (Opus/PCM) on its main thread and posts each
- * decoded packet here through the node's MessagePort; this module sends back
- * meters, latencies and jitter-buffer statistics every REPORT_MS.
+ * itself. Decoded packets (Opus/PCM) come from the audio worker
+ * (listener/audio_worker.ts: WebTransport) through a MessageChannel port of
+ * their own, or from the page's main thread (DataChannel, WebSocket) through
+ * the node's port; this module sends back meters, latencies and
+ * jitter-buffer statistics every REPORT_MS.
  *
- *   main thread                                   audio thread (this file)
+ *   audio worker / main thread                    audio thread (this file)
  *   RTP → decode → {t:"packet"} ──MessagePort──▶  JitterBuffer.push
- *   {t:"stream"|"mix"|"clock"|"thresholds"} ───▶  configure
+ *   main: {t:"stream"|"mix"|"clock"|"thresholds"|"port"} ▶ configure
  *                                                 process(): JitterBuffer.read
  *                                                   → StereoMixer → output
  *   ◀── {t:"report", levels, latencies, jb…}
@@ -50,7 +52,12 @@ export type ToWorklet =
   /** A decoded packet, with the capture end of the newest packet and the clock offset then. */
   | { t: "packet"; p: DecodedPacket; offsetMs: number; newestCaptureEndMs: number }
   | { t: "reset" }
-  /** wall ms − context ms (the page's filtered mapping), server − client clock, newest capture end. */
+  /** The audio worker's end of a MessageChannel: it sends packets and resets on it. */
+  | { t: "port"; port: MessagePort }
+  /**
+   * wall ms − context ms (the page's filtered mapping), server − client clock,
+   * newest capture end (NaN when the packets come from the audio worker: they carry both).
+   */
   | { t: "clock"; wallOffsetMs: number; offsetMs: number; newestCaptureEndMs: number };
 
 /** Reports to the page. */
@@ -103,8 +110,13 @@ class PlayoutProcessor extends AudioWorkletProcessor {
         return;
       case "clock":
         this.wallOffsetMs = m.wallOffsetMs;
-        this.offsetMs = m.offsetMs;
-        this.newestCaptureEndMs = m.newestCaptureEndMs;
+        if (!Number.isNaN(m.newestCaptureEndMs)) {
+          this.offsetMs = m.offsetMs;
+          this.newestCaptureEndMs = m.newestCaptureEndMs;
+        }
+        return;
+      case "port":
+        m.port.onmessage = (e: MessageEvent<ToWorklet>) => this.onMessage(e.data);
         return;
       case "stream":
         this.ids = m.ids;

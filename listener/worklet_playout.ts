@@ -6,6 +6,8 @@
  * context (HTTPS): `AudioContext.audioWorklet` does not exist on plain http.
  *
  *   StreamReceiver ─push(decoded packet)─▶ WorkletSink ─MessagePort─▶ processor
+ *   (in the audio worker for WebTransport, listener/audio_worker.ts, on a
+ *   MessageChannel of its own: attachPort; here for the other transports)
  *   clock timer (20 ms): wall↔audio-clock mapping ─────────────────▶ processor
  *   processor ─report (50 ms): meters, latencies, jitter-buffer stats─▶ here
  *
@@ -137,6 +139,11 @@ export class WorkletPlayout {
       this.syncClock();
       this.timer = setInterval(() => this.syncClock(), CLOCK_MS);
     });
+  }
+
+  /** Gives the processor one end of a MessageChannel (the audio worker has the other). */
+  attachPort(port: MessagePort): void {
+    this.post({ t: "port", port }, [port]);
   }
 
   private post(m: ToWorklet, transfer?: Transferable[]): void {

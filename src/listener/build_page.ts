@@ -3,7 +3,9 @@
  * runtime-neutral client modules it imports, plus the Opus decoder's wasm)
  * for the browser, offline, into src/listener/page.gen.js — the file the
  * server embeds — and the AudioWorklet processor (listener/worklet.ts with the
- * shared jitter buffer and mixer) into src/listener/worklet.gen.js. Run after
+ * shared jitter buffer and mixer) into src/listener/worklet.gen.js, and the
+ * audio worker (listener/audio_worker.ts: WebTransport receive and decode off
+ * the main thread) into src/listener/audio_worker.gen.js. Run after
  * changing anything under listener/ or the src/client/ modules they import:
  *
  *   deno run -A src/listener/build_page.ts          write the bundle
@@ -14,6 +16,8 @@ export const ENTRY = new URL("listener/listener.ts", ROOT).pathname;
 export const OUTPUT = new URL("src/listener/page.gen.js", ROOT).pathname;
 export const WORKLET_ENTRY = new URL("listener/worklet.ts", ROOT).pathname;
 export const WORKLET_OUTPUT = new URL("src/listener/worklet.gen.js", ROOT).pathname;
+export const AUDIO_WORKER_ENTRY = new URL("listener/audio_worker.ts", ROOT).pathname;
+export const AUDIO_WORKER_OUTPUT = new URL("src/listener/audio_worker.gen.js", ROOT).pathname;
 const header = (from: string) =>
   [
     "// deno-fmt-ignore-file",
@@ -30,6 +34,11 @@ export function bundlePage(): Promise<string> {
 /** The AudioWorklet module as text. */
 export function bundleWorklet(): Promise<string> {
   return bundle(WORKLET_ENTRY, header("listener/worklet.ts"));
+}
+
+/** The audio worker module as text. */
+export function bundleAudioWorker(): Promise<string> {
+  return bundle(AUDIO_WORKER_ENTRY, header("listener/audio_worker.ts"));
 }
 
 async function bundle(entry: string, head: string): Promise<string> {
@@ -51,7 +60,12 @@ async function bundle(entry: string, head: string): Promise<string> {
 }
 
 if (import.meta.main) {
-  for (const [output, make] of [[OUTPUT, bundlePage], [WORKLET_OUTPUT, bundleWorklet]] as const) {
+  const outputs = [
+    [OUTPUT, bundlePage],
+    [WORKLET_OUTPUT, bundleWorklet],
+    [AUDIO_WORKER_OUTPUT, bundleAudioWorker],
+  ] as const;
+  for (const [output, make] of outputs) {
     const text = await make();
     if (Deno.args.includes("--check")) {
       const current = await Deno.readTextFile(output).catch(() => "");

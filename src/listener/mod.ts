@@ -8,6 +8,8 @@
  *                                the browser into src/listener/page.gen.js
  *                                (`deno run -A src/listener/build_page.ts`)
  *   GET /listener/worklet.js     the AudioWorklet playout module (secure contexts)
+ *   GET /listener/audio-worker.js  the Worker that receives WebTransport and
+ *                                decodes off the page's main thread (HTTPS)
  *   GET /listen?transport=…      the listener WebSocket (./socket.ts)
  *   GET /listener/webtransport   where the WebTransport endpoint is and its
  *                                certificate hash (HTTPS only; ./webtransport.ts)
@@ -27,6 +29,7 @@ import indexHtml from "../../listener/index.html" with { type: "text" };
 import listenerCss from "../../listener/listener.css" with { type: "text" };
 import listenerJs from "./page.gen.js" with { type: "text" };
 import workletJs from "./worklet.gen.js" with { type: "text" };
+import audioWorkerJs from "./audio_worker.gen.js" with { type: "text" };
 import type { WebTransportServer } from "./webtransport.ts";
 
 export const LISTENER_CSP = [
@@ -55,6 +58,7 @@ const FILES: Record<string, { body: string; type: string }> = {
   "/listener/listener.css": { body: listenerCss, type: "text/css; charset=utf-8" },
   "/listener/listener.js": { body: listenerJs, type: "text/javascript; charset=utf-8" },
   "/listener/worklet.js": { body: workletJs, type: "text/javascript; charset=utf-8" },
+  "/listener/audio-worker.js": { body: audioWorkerJs, type: "text/javascript; charset=utf-8" },
 };
 
 /** The server address the page used (an IPv4 literal in Host), else the one facing the client. */
