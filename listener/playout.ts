@@ -25,6 +25,7 @@ import { JitterBuffer } from "../src/client/jitter_buffer.ts";
 import { DEFAULT_MASTER, type MasterSettings, StereoMixer } from "../src/client/mixer.ts";
 import type { ChannelSettings } from "../src/client/settings.ts";
 import type { JitterThresholds } from "../src/client/api.ts";
+import { AudioWallClock, LATENCY_WINDOW, OutputAnalyser } from "./audio_output.ts";
 
 export type PlayoutMode = "buffer" | "script";
 
@@ -39,17 +40,12 @@ const LEAD_QUIET_S = 10;
 const LEAD_SHRINK_MS = 5;
 const TICK_MS = 5;
 export const SCRIPT_FRAMES = 512;
-const ANALYSER_FFT = 32768;
 /** Meter decay per block (peak hold falls ~20 dB/s). */
 const METER_DECAY = 0.98;
-const LATENCY_WINDOW = 400;
-/** Audio-clock ↔ wall-clock mapping: filter gain per tick, and the error that resets it (ms). */
-const WALL_SMOOTHING = 0.05;
-const WALL_JUMP_MS = 50;
 
 export class Playout {
   readonly ctx: AudioContext;
-  readonly analyser: AnalyserNode;
+  readonly analyser: OutputAnalyser;
   readonly jb: JitterBuffer;
   /** Per-channel peak level 0…1 (pre-fader), decayed. */
   levels = new Float32Array(0);
@@ -68,9 +64,7 @@ export class Playout {
   private script: ScriptProcessorNode | null = null;
   private block = new Float32Array(0);
   private stereo = new Float32Array(0);
-  private spectrum: Float32Array<ArrayBuffer> = new Float32Array(ANALYSER_FFT / 2);
-  private wallOffsetMs = 0;
-  private wallSynced = false;
+  private readonly wall: AudioWallClock;
 
   constructor(
     thresholds: JitterThresholds,
@@ -82,33 +76,9 @@ export class Playout {
     this.mode = mode;
     // 48 kHz is what Opus decodes to: no resampling in the page (the browser adapts to the device).
     this.ctx = new AudioContext({ latencyHint: "interactive", sampleRate: 48000 });
-    this.analyser = this.ctx.createAnalyser();
-    this.analyser.fftSize = ANALYSER_FFT;
-    this.analyser.smoothingTimeConstant = 0;
-    this.analyser.connect(this.ctx.destination);
+    this.analyser = new OutputAnalyser(this.ctx);
     this.jb = new JitterBuffer({ thresholds });
-    this.syncWall();
-  }
-
-  /** Wall-clock ms at a context time (the audio clock and the wall clock drift slowly). */
-  private wallAt(ctxTime: number): number {
-    return this.wallOffsetMs + ctxTime * 1000;
-  }
-
-  /**
-   * Follows the audio clock (`currentTime`: the next frame to render) against
-   * the wall clock; they drift, as a sound card's crystal is not the system
-   * clock's. `currentTime` moves in 128-frame steps, so the pair is low-pass
-   * filtered; a jump (a suspended context) resets it. The output device's own
-   * delay (`outputLatency`) comes after this schedule and is reported apart.
-   */
-  private syncWall(): void {
-    const sample = this.wallNow() - this.ctx.currentTime * 1000;
-    const err = sample - this.wallOffsetMs;
-    if (!this.wallSynced || Math.abs(err) > WALL_JUMP_MS) {
-      this.wallOffsetMs = sample;
-      this.wallSynced = true;
-    } else this.wallOffsetMs += err * WALL_SMOOTHING;
+    this.wall = new AudioWallClock(this.ctx, wallNow);
   }
 
   /** A new stream: its channel ids (payload order) and rate; mixing restarts. */
@@ -131,12 +101,12 @@ export class Playout {
     if (useScript) {
       const node = this.ctx.createScriptProcessor(SCRIPT_FRAMES, 0, 2);
       node.onaudioprocess = (e) => {
-        this.syncWall();
+        this.wall.sync();
         const out = e.outputBuffer;
         const dur = out.length / this.rate;
         // The block plays from playbackTime; read it as due at that time minus the lead.
         this.leadMs = (e.playbackTime - this.ctx.currentTime) * 1000 + dur * 1000;
-        const nowMs = Math.min(this.wallAt(e.playbackTime + dur) - this.leadMs, this.wallNow());
+        const nowMs = Math.min(this.wall.at(e.playbackTime + dur) - this.leadMs, this.wallNow());
         this.render(out.length, nowMs, e.playbackTime);
         const l = out.getChannelData(0), r = out.getChannelData(1);
         for (let f = 0; f < out.length; f++) {
@@ -144,7 +114,7 @@ export class Playout {
           r[f] = this.stereo[2 * f + 1];
         }
       };
-      node.connect(this.analyser);
+      node.connect(this.analyser.node);
       this.script = node;
     } else {
       this.mode = "buffer";
@@ -169,7 +139,7 @@ export class Playout {
 
   private tick(): void {
     if (!this.mixer || this.ctx.state !== "running") return;
-    this.syncWall();
+    this.wall.sync();
     const now = this.ctx.currentTime;
     const frames = Math.round((this.rate * BLOCK_MS) / 1000);
     const dur = frames / this.rate;
@@ -188,7 +158,10 @@ export class Playout {
     const horizon = now + this.leadMs / 1000;
     while (this.next < horizon) {
       // A block earlier than the horizon, so the cap (never ask for the future) rarely bites.
-      const nowMs = Math.min(this.wallAt(this.next + dur) - this.leadMs - BLOCK_MS, this.wallNow());
+      const nowMs = Math.min(
+        this.wall.at(this.next + dur) - this.leadMs - BLOCK_MS,
+        this.wallNow(),
+      );
       this.render(frames, nowMs, this.next);
       const buf = this.ctx.createBuffer(2, frames, this.rate);
       const l = buf.getChannelData(0), r = buf.getChannelData(1);
@@ -198,7 +171,7 @@ export class Playout {
       }
       const src = this.ctx.createBufferSource();
       src.buffer = buf;
-      src.connect(this.analyser);
+      src.connect(this.analyser.node);
       src.start(this.next);
       this.next += dur;
     }
@@ -233,7 +206,7 @@ export class Playout {
   private noteLatency(frames: number, startCtxTime: number): void {
     const { offsetMs, newestCaptureEndMs } = this.clock();
     if (Number.isNaN(newestCaptureEndMs) || this.jb.bufferedMs <= 0) return;
-    const blockEndWall = this.wallAt(startCtxTime + frames / this.rate);
+    const blockEndWall = this.wall.at(startCtxTime + frames / this.rate);
     const playWall = blockEndWall + this.jb.bufferedMs;
     const latency = playWall + offsetMs - newestCaptureEndMs;
     if (!(latency > 0 && latency < 10_000)) return;
@@ -243,15 +216,6 @@ export class Playout {
 
   /** Analyser magnitudes (dBFS) of the mixed output at the given frequencies. */
   magnitudesAt(freqs: number[]): number[] {
-    this.analyser.getFloatFrequencyData(this.spectrum);
-    const binHz = this.ctx.sampleRate / this.analyser.fftSize;
-    return freqs.map((f) => {
-      const b = Math.round(f / binHz);
-      let m = -Infinity;
-      for (let i = Math.max(0, b - 2); i <= Math.min(this.spectrum.length - 1, b + 2); i++) {
-        m = Math.max(m, this.spectrum[i]);
-      }
-      return m;
-    });
+    return this.analyser.magnitudesAt(freqs);
   }
 }

@@ -21,15 +21,12 @@ import { DEFAULT_MASTER, type MasterSettings } from "../src/client/mixer.ts";
 import type { ChannelSettings } from "../src/client/settings.ts";
 import type { JitterThresholds } from "../src/client/api.ts";
 import type { ToWorklet, WorkletReport } from "./worklet.ts";
+import { AudioWallClock, LATENCY_WINDOW, OutputAnalyser } from "./audio_output.ts";
 
 /** Must match WORKLET_PROCESSOR in listener/worklet.ts (not imported: that module registers itself). */
 const PROCESSOR = "m32-playout";
 export const WORKLET_URL = "/listener/worklet.js";
 const CLOCK_MS = 20;
-const ANALYSER_FFT = 32768;
-const LATENCY_WINDOW = 400;
-const WALL_SMOOTHING = 0.05;
-const WALL_JUMP_MS = 50;
 const QUANTUM = 128;
 
 /** Whether this page can play through an AudioWorklet (secure context, a browser that has it). */
@@ -93,7 +90,7 @@ export class WorkletSink implements PacketSink {
 
 export class WorkletPlayout {
   readonly ctx: AudioContext;
-  readonly analyser: AnalyserNode;
+  readonly analyser: OutputAnalyser;
   readonly jb: WorkletSink;
   readonly mode = "worklet" as const;
   /** Resolves when the processor runs; rejects when the module cannot be loaded. */
@@ -107,22 +104,18 @@ export class WorkletPlayout {
   private node: AudioWorkletNode | null = null;
   private queue: [ToWorklet, Transferable[] | undefined][] = [];
   private ids: number[] = [];
-  private spectrum: Float32Array<ArrayBuffer> = new Float32Array(ANALYSER_FFT / 2);
-  private wallOffsetMs = 0;
-  private wallSynced = false;
+  private readonly wall: AudioWallClock;
   private timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     thresholds: JitterThresholds,
     private readonly clock: () => { offsetMs: number; newestCaptureEndMs: number },
-    private readonly wallNow: () => number,
+    wallNow: () => number,
   ) {
     this.ctx = new AudioContext({ latencyHint: "interactive", sampleRate: 48000 });
     this.leadMs = (QUANTUM / this.ctx.sampleRate) * 1000;
-    this.analyser = this.ctx.createAnalyser();
-    this.analyser.fftSize = ANALYSER_FFT;
-    this.analyser.smoothingTimeConstant = 0;
-    this.analyser.connect(this.ctx.destination);
+    this.analyser = new OutputAnalyser(this.ctx);
+    this.wall = new AudioWallClock(this.ctx, wallNow);
     this.jb = new WorkletSink(thresholds, (m, t) => this.post(m, t), clock);
     this.ready = this.ctx.audioWorklet.addModule(WORKLET_URL).then(() => {
       const node = new AudioWorkletNode(this.ctx, PROCESSOR, {
@@ -132,7 +125,7 @@ export class WorkletPlayout {
         processorOptions: { thresholds: this.jb.thresholds },
       });
       node.port.onmessage = (e: MessageEvent<WorkletReport>) => this.onReport(e.data);
-      node.connect(this.analyser);
+      node.connect(this.analyser.node);
       this.node = node;
       for (const [m, t] of this.queue) node.port.postMessage(m, t ?? []);
       this.queue = [];
@@ -151,16 +144,11 @@ export class WorkletPlayout {
     else if (m.t !== "packet") this.queue.push([m, transfer]); // packets before the processor runs are dropped
   }
 
-  /** Same filter as Playout.syncWall: wall-clock ms minus audio-clock ms, low-passed. */
+  /** The audio ↔ wall clock mapping and the clock sync, for the processor's latency figures. */
   private syncClock(): void {
-    const sample = this.wallNow() - this.ctx.currentTime * 1000;
-    const err = sample - this.wallOffsetMs;
-    if (!this.wallSynced || Math.abs(err) > WALL_JUMP_MS) {
-      this.wallOffsetMs = sample;
-      this.wallSynced = true;
-    } else this.wallOffsetMs += err * WALL_SMOOTHING;
+    this.wall.sync();
     const { offsetMs, newestCaptureEndMs } = this.clock();
-    this.post({ t: "clock", wallOffsetMs: this.wallOffsetMs, offsetMs, newestCaptureEndMs });
+    this.post({ t: "clock", wallOffsetMs: this.wall.offsetMs, offsetMs, newestCaptureEndMs });
   }
 
   private onReport(r: WorkletReport): void {
@@ -195,15 +183,6 @@ export class WorkletPlayout {
 
   /** Analyser magnitudes (dBFS) of the mixed output at the given frequencies. */
   magnitudesAt(freqs: number[]): number[] {
-    this.analyser.getFloatFrequencyData(this.spectrum);
-    const binHz = this.ctx.sampleRate / this.analyser.fftSize;
-    return freqs.map((f) => {
-      const b = Math.round(f / binHz);
-      let m = -Infinity;
-      for (let i = Math.max(0, b - 2); i <= Math.min(this.spectrum.length - 1, b + 2); i++) {
-        m = Math.max(m, this.spectrum[i]);
-      }
-      return m;
-    });
+    return this.analyser.magnitudesAt(freqs);
   }
 }

@@ -196,7 +196,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     dir: `${opts.dataDir}/tls`,
     clock: opts.tlsClock ?? clock,
     log: getLogger("https"),
-    onTls: (tls) => (ctx.tls = tls),
     // Swapping the listener closes its WebSockets: a renewed certificate waits for no client.
     busy: () => sessions.list().length > 0,
   });
@@ -219,7 +218,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     consoleMissing: () => alsa.found === false,
     isAdmin: () => false,
     changeReason: (reason) => (pendingReason = reason),
-    tls: null,
     https,
   };
 
@@ -261,7 +259,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // WebTransport (listener page on HTTPS): a QUIC endpoint on the HTTPS port's number, over UDP.
   const webtransport = new WebTransportService({
     hostname: opts.hostname ?? "0.0.0.0",
-    tls: () => ctx.tls,
+    tls: () => https.tls,
     httpsPort: () => https.listeningPort,
     log: getLogger("webtransport"),
   });

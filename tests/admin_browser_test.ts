@@ -5,8 +5,8 @@
  * docs/ (admin-desktop.png, admin-phone.png).
  */
 import assert from "node:assert/strict";
-import type { BrowserContext, Page } from "playwright-core";
-import { launchChromium } from "./helpers/browser.ts";
+import type { BrowserContext } from "playwright-core";
+import { launchChromium, watchErrors, zbar } from "./helpers/browser.ts";
 import { call, PASSWORD, startAdminServer, streamingClient } from "./admin_helpers.ts";
 
 /** Screenshots go to docs/ only when asked (M32_UPDATE_SCREENSHOTS=1), so a test run leaves the tree clean. */
@@ -17,28 +17,6 @@ const UI_TIMEOUT_MS = 15_000;
 
 function launch(): Promise<{ ctx: BrowserContext; profile: string }> {
   return launchChromium({ viewport: { width: 1280, height: 900 }, timeoutMs: UI_TIMEOUT_MS });
-}
-
-/** Console errors and uncaught exceptions of a page. */
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(`console: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => errors.push(`page: ${e.message}`));
-  return errors;
-}
-
-async function zbar(png: Uint8Array): Promise<string> {
-  const file = await Deno.makeTempFile({ suffix: ".png" });
-  try {
-    await Deno.writeFile(file, png);
-    const out = await new Deno.Command("zbarimg", { args: ["--raw", "-q", file] }).output();
-    assert.equal(out.code, 0, `zbarimg found no code: ${new TextDecoder().decode(out.stderr)}`);
-    return new TextDecoder().decode(out.stdout).trim();
-  } finally {
-    await Deno.remove(file);
-  }
 }
 
 Deno.test({

@@ -5,39 +5,11 @@
  * listener page over HTTPS as a secure context.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
-import { launchChromium } from "./helpers/browser.ts";
+import { launchChromium, watchErrors, zbar } from "./helpers/browser.ts";
+import { freePort } from "./helpers/server.ts";
 import { call, login, PASSWORD, startAdminServer } from "./admin_helpers.ts";
 
 const UI_TIMEOUT_MS = 15_000;
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(`console: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => errors.push(`page: ${e.message}`));
-  return errors;
-}
-
-async function zbar(png: Uint8Array): Promise<string> {
-  const file = await Deno.makeTempFile({ suffix: ".png" });
-  try {
-    await Deno.writeFile(file, png);
-    const out = await new Deno.Command("zbarimg", { args: ["--raw", "-q", file] }).output();
-    assert.equal(out.code, 0, `zbarimg found no code: ${new TextDecoder().decode(out.stderr)}`);
-    return new TextDecoder().decode(out.stdout).trim();
-  } finally {
-    await Deno.remove(file);
-  }
-}
 
 Deno.test({
   name: "the admin page turns HTTPS on, shows the fingerprint and offers both QR codes",

@@ -7,16 +7,9 @@ import assert from "node:assert/strict";
 import { ManualClock } from "../src/util/clock.ts";
 import { formatFingerprint } from "../src/tls/certificates.ts";
 import { call, login, PASSWORD, withTimeout } from "./admin_helpers.ts";
-import { startTestServer, type TestServer } from "./helpers/server.ts";
+import { freePort, startTestServer, type TestServer } from "./helpers/server.ts";
 
 const DAY_MS = 86_400_000;
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 /** GET over HTTPS trusting only `certPem`, on a fresh connection. */
 async function httpsGet(
@@ -54,7 +47,7 @@ Deno.test("the HTTPS setting needs a session and the page's origin; a bad port i
     assert.equal(st.body.port, 8443);
     assert.equal(st.body.listening, false);
     assert.equal(st.body.page_certificate, null);
-    assert.equal(server.ctx.tls, null);
+    assert.equal(server.ctx.https.tls, null);
 
     const port = freePort();
     const cross = await call(base, "POST", "/api/admin/https", {
@@ -110,8 +103,8 @@ Deno.test("turning HTTPS on serves the same app with the box's certificate; off 
     assert.equal(on.body.listening, true);
     assert.equal(on.body.error, null);
     assert.equal(on.body.config_version, 2);
-    const tls = server.ctx.tls;
-    assert.ok(tls, "ctx.tls is set while HTTPS is on");
+    const tls = server.ctx.https.tls;
+    assert.ok(tls, "the certificates are there while HTTPS is on");
     const page = tls.page();
     assert.equal(on.body.page_certificate.sha256, formatFingerprint(page.sha256));
     assert.ok(on.body.page_certificate.ip_addresses.includes("127.0.0.1"));
@@ -143,7 +136,7 @@ Deno.test("turning HTTPS on serves the same app with the box's certificate; off 
     assert.equal(off.status, 200);
     assert.equal(off.body.listening, false);
     assert.equal(off.body.config_version, 3);
-    assert.equal(server.ctx.tls, null);
+    assert.equal(server.ctx.https.tls, null);
     await assert.rejects(() => httpsGet(port, page.certPem, "/health"));
     assert.equal((await call(base, "GET", "/health")).status, 200, "plain HTTP is unaffected");
     const qrOff = await call(base, "GET", "/api/admin/qr", { cookie });
@@ -169,15 +162,15 @@ Deno.test("HTTPS stays on across a restart with the same certificate", async () 
     const a = await adminServer({ dataDir });
     const cookie = await login(a.url);
     await call(a.url, "POST", "/api/admin/https", { cookie, body: { enabled: true, port } });
-    const first = formatFingerprint(a.ctx.tls!.page().sha256);
+    const first = formatFingerprint(a.ctx.https.tls!.page().sha256);
     await a.stop();
     await assert.rejects(() => Deno.connect({ hostname: "127.0.0.1", port }));
 
     const b = await adminServer({ dataDir });
     try {
-      assert.ok(b.ctx.tls);
-      assert.equal(formatFingerprint(b.ctx.tls.page().sha256), first);
-      assert.equal((await httpsGet(port, b.ctx.tls.page().certPem, "/health")).status, 200);
+      assert.ok(b.ctx.https.tls);
+      assert.equal(formatFingerprint(b.ctx.https.tls.page().sha256), first);
+      assert.equal((await httpsGet(port, b.ctx.https.tls.page().certPem, "/health")).status, 200);
       const st = b.ctx.https.status();
       assert.equal(st.listening, true);
       const mode = (await Deno.stat(`${dataDir}/tls/page.key.pem`)).mode! & 0o777;
@@ -199,7 +192,7 @@ Deno.test("a renewed page certificate is swapped in once no client is connected"
     const cookie = await login(base);
     const port = freePort();
     await call(base, "POST", "/api/admin/https", { cookie, body: { enabled: true, port } });
-    const tls = server.ctx.tls!;
+    const tls = server.ctx.https.tls!;
     const old = tls.page();
     assert.equal((await httpsGet(port, old.certPem, "/health")).status, 200);
     // A listener connected over wss:// (a client session).

@@ -2,18 +2,12 @@
 import assert from "node:assert/strict";
 import type { BrowserContext, Page } from "playwright-core";
 import { launchChromium } from "./helpers/browser.ts";
+export { watchErrors } from "./helpers/browser.ts";
+export { freePort } from "./helpers/server.ts";
 import { type RunningServer, startServer } from "../src/server.ts";
 import type { ChannelConfig } from "../src/config/types.ts";
 
 export const UI_TIMEOUT_MS = 20_000;
-
-/** A TCP port nobody listens on now (its UDP twin is then very likely free too). */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 /**
  * A server in `tone` test mode (channel id carries id × 100 Hz at −20 dBFS)
@@ -67,16 +61,6 @@ export function launchBrowser(
     // itself is verified by the transport certificate's hash, not by this.
     ignoreHTTPSErrors: opts.https,
   });
-}
-
-/** Console errors and uncaught exceptions of a page. */
-export function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(`console: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => errors.push(`page: ${e.message}`));
-  return errors;
 }
 
 // deno-lint-ignore no-explicit-any

@@ -97,6 +97,15 @@ async function token(ws: JsonSocket): Promise<string> {
   return m.token;
 }
 
+/** Closes test WebTransport sessions that may already be gone. */
+function closeAll(wts: WebTransport[]): void {
+  for (const w of wts) {
+    try {
+      w.close();
+    } catch { /* closed */ }
+  }
+}
+
 Deno.test({
   name: "webtransport: the session's RTP arrives as datagrams, one session per token",
   ...opts,
@@ -109,7 +118,7 @@ Deno.test({
       assert.equal(offer.port, server.ctx.https.status().port);
       assert.equal(offer.max_datagram_bytes, WEBTRANSPORT_MAX_DATAGRAM_BYTES);
       assert.match(offer.certificate_sha256, /^[0-9a-f]{64}$/);
-      const tlsHash = [...server.ctx.tls!.transport().sha256].map((b) =>
+      const tlsHash = [...server.ctx.https.tls!.transport().sha256].map((b) =>
         b.toString(16).padStart(2, "0")
       ).join("");
       assert.equal(offer.certificate_sha256, tlsHash, "the transport certificate's hash");
@@ -185,11 +194,7 @@ Deno.test({
       assert.equal(closed.code, 4001);
       assert.equal(server.ctx.sessions.streamingCount, 1);
     } finally {
-      for (const w of wts) {
-        try {
-          w.close();
-        } catch { /* closed */ }
-      }
+      closeAll(wts);
       for (const s of sockets) s.ws.close();
       await server.close();
     }
@@ -263,11 +268,7 @@ Deno.test({
       assert.equal(full.code, "server_full");
       assert.equal((await second.closed).code, 1013);
     } finally {
-      for (const w of wts) {
-        try {
-          w.close();
-        } catch { /* closed */ }
-      }
+      closeAll(wts);
       for (const s of sockets) s.ws.close();
       await server.close();
     }
@@ -383,11 +384,7 @@ Deno.test({
       assert.deepEqual([...(await readDatagrams(w3, 1))[0]], [0x80, 9]);
       assert.equal(sent, 1);
     } finally {
-      for (const w of wts) {
-        try {
-          w.close();
-        } catch { /* closed */ }
-      }
+      closeAll(wts);
       server.close();
     }
   },

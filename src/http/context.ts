@@ -9,7 +9,6 @@ import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
 import type { Context } from "hono";
 import type { QosReport } from "./schemas.ts";
-import type { TlsCertificates } from "../tls/certificates.ts";
 import type { HttpsControl } from "../tls/https_service.ts";
 
 export interface ServerContext {
@@ -39,12 +38,10 @@ export interface ServerContext {
   /** Sets the `reason` the next config_changed event carries (admin edit, rate step…). */
   changeReason(reason: string): void;
   /**
-   * The box's own TLS certificates (src/tls/certificates.ts) while the HTTPS
-   * listener is on; null while HTTPS is off. The WebTransport certificate is
-   * `tls.transport()` (hash for the page: `transportCertHash(tls)`).
+   * The optional HTTPS listener: its state, its certificates while on
+   * (src/tls/certificates.ts; the WebTransport one is `https.tls.transport()`),
+   * and a hook for it turning on/off or rotating.
    */
-  tls: TlsCertificates | null;
-  /** The optional HTTPS listener: its state, and a hook for it turning on/off or rotating. */
   https: HttpsControl;
   /** Whether a request carries a valid admin session (the admin module installs this). */
   isAdmin(c: Context): boolean | Promise<boolean>;

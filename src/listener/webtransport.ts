@@ -333,7 +333,7 @@ export class WebTransportServer {
 export interface WebTransportServiceOptions {
   /** Bind address (as for HTTP). */
   hostname: string;
-  /** The certificates while HTTPS is on, else null (`ctx.tls`). */
+  /** The certificates while HTTPS is on, else null (`ctx.https.tls`). */
   tls: () => TransportCertificates | null;
   /** The port the HTTPS listener is bound to, else null: the QUIC endpoint takes the same UDP port. */
   httpsPort: () => number | null;

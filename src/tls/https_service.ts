@@ -69,6 +69,8 @@ export interface CertInfo {
 
 /** The HTTPS state as the rest of the server sees it (`ctx.https`). */
 export interface HttpsControl {
+  /** The box's certificates while the HTTPS listener is up, else null (WebTransport uses `transport()`). */
+  readonly tls: TlsCertificates | null;
   status(): HttpsStatus;
   /** Brings the listener in line with the stored setting; resolves when done. */
   apply(): Promise<HttpsStatus>;
@@ -88,8 +90,6 @@ export interface HttpsServiceOptions {
   log: Logger;
   /** Names for new certificates (tests). */
   names?: () => CertNames;
-  /** Called with the certificates when HTTPS turns on, with null when it turns off (sets `ctx.tls`). */
-  onTls?: (tls: TlsCertificates | null) => void;
   /** How often certificates are checked for renewal (default hourly). */
   renewIntervalMs?: number;
   /** Whether clients are connected; a renewed page certificate then waits (default: never busy). */
@@ -223,7 +223,6 @@ export class HttpsService implements HttpsControl {
         this.opts.log.error("https could not start", { port: want.port, error: this.error });
       }
     }
-    this.opts.onTls?.(this.tls);
     if (JSON.stringify([this.boundPort, this.server !== null, this.error]) !== before) {
       this.notify();
     }
@@ -352,7 +351,6 @@ export class HttpsService implements HttpsControl {
     this.stopListening();
     this.offPageRotate?.();
     this.certs?.close();
-    this.opts.onTls?.(null);
     this.listeners.clear();
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([

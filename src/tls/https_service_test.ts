@@ -4,6 +4,7 @@ import { ManualClock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
 import { formatFingerprint, type TlsCertificates } from "./certificates.ts";
 import { HttpsService, type HttpsStatus } from "./https_service.ts";
+import { freePort } from "../../tests/helpers/server.ts";
 
 const DAY_MS = 86_400_000;
 const NAMES = { dns: ["localhost"], ips: ["127.0.0.1"] };
@@ -14,13 +15,6 @@ const quiet: Logger = {
   error: () => {},
   child: () => quiet,
 };
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 /** GET over HTTPS with a client that trusts only `certPem`; a fresh connection each time. */
 async function get(port: number, certPem: string, path = "/health"): Promise<string> {
@@ -49,7 +43,6 @@ async function fixture(startMs = Date.now(), busy?: () => boolean): Promise<Fixt
   const dir = await Deno.makeTempDir({ prefix: "m32-https-" });
   const setting: HttpsConfig = { enabled: false, port: freePort() };
   const clock = new ManualClock(startMs);
-  let tls: TlsCertificates | null = null;
   let release = () => {};
   const slow = new Promise<void>((resolve) => (release = resolve));
   const svc = new HttpsService({
@@ -66,7 +59,6 @@ async function fixture(startMs = Date.now(), busy?: () => boolean): Promise<Fixt
     clock,
     log: quiet,
     names: () => NAMES,
-    onTls: (t) => (tls = t),
     busy,
   });
   const changes: HttpsStatus[] = [];
@@ -75,7 +67,7 @@ async function fixture(startMs = Date.now(), busy?: () => boolean): Promise<Fixt
     svc,
     setting,
     clock,
-    tls: () => tls,
+    tls: () => svc.tls,
     changes,
     release: () => release(),
     async done() {
@@ -114,7 +106,7 @@ Deno.test("turning HTTPS on serves with the page certificate; off stops listenin
     assert.equal(st.listening, true);
     assert.equal(st.error, null);
     const tls = f.tls();
-    assert.ok(tls, "ctx.tls is set while HTTPS is on");
+    assert.ok(tls, "the certificates are there while HTTPS is on");
     assert.equal(st.page_certificate!.sha256, formatFingerprint(tls.page().sha256));
     assert.deepEqual(st.page_certificate!.ip_addresses, ["127.0.0.1"]);
     assert.equal(await get(f.setting.port, tls.page().certPem), "ok");

@@ -3,7 +3,8 @@
  * needs it: headless, no sandbox (root), and no background networking (the
  * closed network refuses those connections), with a fresh profile each time.
  */
-import { type BrowserContext, chromium } from "playwright-core";
+import assert from "node:assert/strict";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
@@ -42,4 +43,27 @@ export async function launchChromium(
   });
   ctx.setDefaultTimeout(o.timeoutMs);
   return { ctx, profile };
+}
+
+/** Console errors and uncaught exceptions of a page. */
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(`console: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => errors.push(`page: ${e.message}`));
+  return errors;
+}
+
+/** The text of the QR code in a PNG screenshot, decoded by zbarimg (zbar-tools). */
+export async function zbar(png: Uint8Array): Promise<string> {
+  const file = await Deno.makeTempFile({ suffix: ".png" });
+  try {
+    await Deno.writeFile(file, png);
+    const out = await new Deno.Command("zbarimg", { args: ["--raw", "-q", file] }).output();
+    assert.equal(out.code, 0, `zbarimg found no code: ${new TextDecoder().decode(out.stderr)}`);
+    return new TextDecoder().decode(out.stdout).trim();
+  } finally {
+    await Deno.remove(file);
+  }
 }

@@ -2,6 +2,14 @@
 import { type RunningServer, type ServerOptions, startServer } from "../../src/server.ts";
 import { logConfig } from "../../src/util/log.ts";
 
+/** A TCP port nobody listens on now (its UDP twin is then very likely free too). */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
 export interface TestServer extends RunningServer {
   dataDir: string;
   logs: string[];
