@@ -248,7 +248,10 @@ export async function runClientCli(args: string[], io: ClientCliIo = {}): Promis
   try {
     udp = openUdpSource(cfg.udpPort);
   } catch (e) {
-    err(`m32-server client: cannot open UDP port ${cfg.udpPort}: ${(e as Error).message}`);
+    const hint = e instanceof Deno.errors.AddrInUse
+      ? " (on the server's own machine its RTP port is taken: use --udp-port 0 for any free port)"
+      : "";
+    err(`m32-server client: cannot open UDP port ${cfg.udpPort}: ${(e as Error).message}${hint}`);
     return 1;
   }
   const storage = cfg.settingsPath === null ? null : new FileSettingsStorage(cfg.settingsPath);

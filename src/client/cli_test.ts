@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseClientArgs } from "./cli.ts";
+import { parseClientArgs, runClientCli } from "./cli.ts";
 
 const env = (vars: Record<string, string>) => (name: string) => vars[name];
 
@@ -69,4 +69,20 @@ Deno.test("client flags refuse bad values with a sentence naming the value", () 
   ];
   for (const [args, vars, re] of bad) assert.throws(() => parseClientArgs(args, env(vars)), re);
   assert.equal(parseClientArgs(["--help"], env({})), "help");
+});
+
+Deno.test("a taken UDP port fails with the way out (--udp-port 0), before any connection", async () => {
+  const taken = Deno.listenDatagram({ hostname: "0.0.0.0", port: 0, transport: "udp" });
+  const port = (taken.addr as Deno.NetAddr).port;
+  const lines: string[] = [];
+  try {
+    const code = await runClientCli(["--udp-port", String(port), "--settings", "none"], {
+      stderr: (l) => lines.push(l),
+      stdout: () => {},
+    });
+    assert.equal(code, 1);
+    assert.match(lines.join("\n"), new RegExp(`cannot open UDP port ${port}: .*--udp-port 0`));
+  } finally {
+    taken.close();
+  }
 });
