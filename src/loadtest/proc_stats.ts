@@ -28,6 +28,27 @@ export function procRssMiB(pid: number): number | null {
   }
 }
 
+/** Threads of `pid` (the `Threads:` line of /proc/PID/status), or null. */
+export function procThreads(pid: number): number | null {
+  try {
+    const m = Deno.readTextFileSync(`/proc/${pid}/status`).match(/^Threads:\s+(\d+)/m);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Open file descriptors of `pid` (entries of /proc/PID/fd: sockets, files, eventfds…), or null. */
+export function procOpenFds(pid: number): number | null {
+  try {
+    let n = 0;
+    for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) n++;
+    return n;
+  } catch {
+    return null;
+  }
+}
+
 /** Busy and total jiffies of all cores (first line of /proc/stat), or null. */
 export function systemTicks(): { busy: number; total: number } | null {
   try {

@@ -16,7 +16,7 @@
 import type { Impairment } from "../net/impair_relay.ts";
 import { LoadClient, type Snapshot, type WindowFigures, windowFigures } from "./fleet.ts";
 import { netnsAvailable, type NetnsResult, runNetnsDrop } from "./netns_drop.ts";
-import { CpuWindow, procRssMiB } from "./proc_stats.ts";
+import { CpuWindow, procOpenFds, procRssMiB, procThreads } from "./proc_stats.ts";
 import { type ServerHandle, spawnServer } from "./server_handle.ts";
 
 export interface Condition extends Impairment {
@@ -52,6 +52,10 @@ export interface StepResult extends WindowFigures {
   window_s: number;
   server_cpu_pct: number | null;
   server_rss_mib: number | null;
+  /** The own server's threads, open file descriptors and live timers at the window's end. */
+  server_threads?: number | null;
+  server_fds?: number | null;
+  server_timers?: number | null;
   loadtest_cpu_pct: number | null;
   system_cpu_pct: number | null;
   server_metrics: Record<string, unknown> | null;
@@ -154,6 +158,9 @@ class Bench {
       ...fig,
       server_cpu_pct: r1(serverCpu),
       server_rss_mib: r1(serverRss),
+      server_threads: this.server ? procThreads(this.server.pid) : null,
+      server_fds: this.server ? procOpenFds(this.server.pid) : null,
+      server_timers: this.server ? this.server.timers() : null,
       loadtest_cpu_pct: r1(procs.get(Deno.pid)),
       system_cpu_pct: r1(systemPct),
       server_metrics: sm,
@@ -164,7 +171,12 @@ class Bench {
     this.o.log(
       `[LOAD] ${what}: clients=${s.clients} streaming=${s.streaming} loss=${s.loss_pct}% ` +
         `jitter=${s.jitter_ms_mean}/${s.jitter_ms_max}ms latency=${s.latency_ms_mean}/${s.latency_ms_max}ms ` +
-        `server_cpu=${s.server_cpu_pct}% rss=${s.server_rss_mib}MiB loadtest_cpu=${s.loadtest_cpu_pct}% ` +
+        `server_cpu=${s.server_cpu_pct}% rss=${s.server_rss_mib}MiB threads=${
+          s.server_threads ?? "—"
+        } ` +
+        `fds=${s.server_fds ?? "—"} timers=${
+          s.server_timers ?? "—"
+        } loadtest_cpu=${s.loadtest_cpu_pct}% ` +
         `system=${s.system_cpu_pct}% concealed=${s.concealed_packets} dropped=${s.dropped_packets} ` +
         `rate=${s.sample_rates.join("/")}Hz reconnects=${s.reconnects}`,
     );

@@ -4,6 +4,8 @@ export interface ServerHandle {
   url: string;
   httpPort: number;
   pid: number;
+  /** The server's live timers as it last reported them (every second), or null before the first. */
+  timers(): number | null;
   stop(): Promise<void>;
 }
 
@@ -45,10 +47,25 @@ export async function spawnServer(opts: {
     text += value;
   }
   const info = JSON.parse(text.slice(0, text.indexOf("\n")));
-  // Keep draining stdout so the child never blocks on a full pipe.
+  let timers: number | null = null;
+  // Keep draining stdout (the child must never block on a full pipe), keeping its timer counts.
   (async () => {
+    let rest = text.slice(text.indexOf("\n") + 1);
     try {
-      while (!(await reader.read()).done) { /* discard */ }
+      for (;;) {
+        let nl;
+        while ((nl = rest.indexOf("\n")) >= 0) {
+          const line = rest.slice(0, nl);
+          rest = rest.slice(nl + 1);
+          try {
+            const probe = JSON.parse(line);
+            if (typeof probe.timers === "number") timers = probe.timers;
+          } catch { /* not a probe line */ }
+        }
+        const { value, done } = await reader.read();
+        if (done) break;
+        rest += value;
+      }
     } catch { /* closed */ }
   })();
   const url = opts.hostname && opts.hostname !== "0.0.0.0" && opts.hostname !== "127.0.0.1"
@@ -58,6 +75,7 @@ export async function spawnServer(opts: {
     url,
     httpPort: info.http_port,
     pid: child.pid,
+    timers: () => timers,
     async stop() {
       try {
         child.kill("SIGTERM");

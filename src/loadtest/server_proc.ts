@@ -12,6 +12,7 @@
 import { parseArgs } from "node:util";
 import { startServer } from "../server.ts";
 import { logConfig } from "../util/log.ts";
+import { installTimerProbe } from "./timer_probe.ts";
 
 const { values: v } = parseArgs({
   args: Deno.args,
@@ -24,6 +25,8 @@ const { values: v } = parseArgs({
   },
 });
 logConfig.write = (line) => console.error(line);
+// Before the server exists, so every timer it ever makes is counted.
+const timers = installTimerProbe();
 const dataDir = v["data-dir"] ?? await Deno.makeTempDir({ prefix: "m32-loadtest-srv-" });
 const srv = await startServer({
   httpPort: Number(v.port),
@@ -38,6 +41,8 @@ srv.ctx.store.patch({
   adaptation: { enabled: v.adaptation },
 });
 console.log(JSON.stringify({ url: srv.url, http_port: srv.httpPort, pid: Deno.pid }));
+// The probe's own interval is one of the live timers, the same in every sample.
+setInterval(() => console.log(JSON.stringify({ timers: timers.live() })), 1000);
 Deno.addSignalListener("SIGTERM", async () => {
   await srv.close("load test server stopping");
   Deno.exit(0);
