@@ -5,7 +5,7 @@
  */
 import type { WSContext, WSEvents } from "hono/ws";
 import type { ServerContext } from "./context.ts";
-import { ApiError } from "./errors.ts";
+import { SessionError, wsError, type WsErrorCode } from "./errors.ts";
 import {
   ClientConfigPayload,
   MAX_WS_MESSAGE_BYTES,
@@ -14,9 +14,7 @@ import {
 } from "./schemas.ts";
 import { type ClientSession, CLOSE_TOO_LARGE } from "../session/sessions.ts";
 
-type ErrorCode = "bad_json" | "unknown_type" | "invalid_payload" | "not_ready" | "too_large";
-
-function sendError(s: ClientSession, code: ErrorCode, message: string): void {
+function sendError(s: ClientSession, code: WsErrorCode, message: string): void {
   s.send({ type: "error", code, message });
 }
 
@@ -76,7 +74,7 @@ export function handleClientFrame(ctx: ServerContext, s: ClientSession, data: un
       try {
         ctx.sessions.configure(s, r.value);
       } catch (e) {
-        if (e instanceof ApiError) return sendError(s, "invalid_payload", e.message);
+        if (e instanceof SessionError) return s.send(wsError(e));
         ctx.log.error("client_config failed", { client: s.id, error: e as Error });
         return sendError(s, "not_ready", "the server could not start this stream; try again");
       }
