@@ -4,7 +4,7 @@
  * gets an `error` message while the connection stays open (except too_large).
  */
 import type { WSContext, WSEvents } from "hono/ws";
-import type { ServerContext } from "./context.ts";
+import type { ClientSocketContext } from "./context.ts";
 import { SessionError, wsError, type WsErrorCode } from "./errors.ts";
 import {
   ClientConfigPayload,
@@ -26,7 +26,7 @@ function byteLength(text: string): number {
 }
 
 /** Handles one text frame from a client; never throws. */
-export function handleClientFrame(ctx: ServerContext, s: ClientSession, data: unknown): void {
+export function handleClientFrame(ctx: ClientSocketContext, s: ClientSession, data: unknown): void {
   const received = ctx.clock.now();
   ctx.sessions.touch(s);
   if (typeof data !== "string") {
@@ -83,7 +83,7 @@ export function handleClientFrame(ctx: ServerContext, s: ClientSession, data: un
   }
 }
 
-function tooLarge(ctx: ServerContext, s: ClientSession, size: number): void {
+function tooLarge(ctx: ClientSocketContext, s: ClientSession, size: number): void {
   sendError(
     s,
     "too_large",
@@ -96,7 +96,7 @@ function ms3(t: number): number {
   return Math.round(t * 1000) / 1000;
 }
 
-export function attachClientSocket(ctx: ServerContext, ip: string): WSEvents {
+export function attachClientSocket(ctx: ClientSocketContext, ip: string): WSEvents {
   let session: ClientSession | null = null;
   return {
     onOpen(_evt, ws: WSContext) {

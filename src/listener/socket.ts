@@ -20,7 +20,7 @@
  * with 1013 (try again later).
  */
 import type { WSContext, WSEvents } from "hono/ws";
-import type { ServerContext } from "../http/context.ts";
+import type { ListenerContext } from "../http/context.ts";
 import { handleClientFrame } from "../http/ws.ts";
 import { SessionError } from "../session/errors.ts";
 import { ListenerSignal, parseWith } from "../http/schemas.ts";
@@ -68,7 +68,7 @@ export interface ListenerSocketOptions {
   webtransport?: WebTransportServer | null;
 }
 
-export function attachListenerSocket(ctx: ServerContext, opts: ListenerSocketOptions): WSEvents {
+export function attachListenerSocket(ctx: ListenerContext, opts: ListenerSocketOptions): WSEvents {
   let session: ClientSession | null = null;
   let peer: WebRtcPeer | null = null;
   let wtSession: BoundSession | null = null;
