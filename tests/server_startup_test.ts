@@ -80,3 +80,24 @@ Deno.test("a start whose HTTP port is taken rejects and closes the RTP socket, t
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("a start whose RTP port is taken rejects and leaves neither the database nor the HTTP port open", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "m32-startup-" });
+  logConfig.write = () => {};
+  const taken = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const rtpPort = (taken.addr as Deno.NetAddr).port;
+  const httpPort = freePort();
+  const intervals = trackIntervals();
+  try {
+    await assert.rejects(
+      startServer({ httpPort, rtpPort, hostname: "127.0.0.1", dataDir, source: "test" }),
+    );
+    assert.equal(intervals.live.size, 0, "intervals left running");
+    assert.deepEqual(openFiles().filter((p) => p.startsWith(`${dataDir}/`)), []);
+    Deno.listen({ hostname: "127.0.0.1", port: httpPort }).close();
+  } finally {
+    intervals.restore();
+    taken.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
