@@ -20,7 +20,7 @@ import { Closers } from "./server/closers.ts";
 import { assembleControl, warnSourceError } from "./server/control_plane.ts";
 import { type RunningServer, type ServerOptions, withOverrides } from "./server/options.ts";
 import { WebService } from "./server/web_service.ts";
-import { cryptoRandom, systemClock } from "./util/clock.ts";
+import { systemClock } from "./util/clock.ts";
 import { getLogger } from "./util/log.ts";
 
 export type { RunningServer, ServerOptions } from "./server/options.ts";
@@ -45,27 +45,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       onCaptureStatus: (st) => warnSourceError(control.sessions, st),
     }, closers);
     const control = assembleControl(
-      {
-        clock,
-        random: opts.random ?? cryptoRandom,
-        hostname,
-        store,
-        config,
-        channels,
-        statsIntervalMs: (opts.statsIntervalS ?? 10) * 1000,
-        log,
-      },
+      { ...opts, hostname, clock, store, config, channels, log },
       audio,
       closers,
     );
     const { sessions } = control;
 
     const web = new WebService({
+      ...opts,
       hostname,
-      httpPort: opts.httpPort,
-      dataDir: opts.dataDir,
-      httpsSettings: () => store.get().https,
-      onConfigChange: (fn) => store.onChange(fn),
+      store,
       clock: opts.tlsClock ?? clock,
       busy: () => sessions.list().length > 0,
       log,
@@ -73,7 +62,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const auth = openAdminAuth(store, clock, log, { initialPassword: opts.adminPassword });
     const { engine, capture, alsa, sender } = audio;
     const ctx: ServerContext = {
-      ...{ store, clock, log, engine, capture, sessions, config, channels },
+      store,
+      clock,
+      log,
+      engine,
+      capture,
+      sessions,
+      config,
+      channels,
       metrics: control.metrics,
       startedAt: clock.now(),
       rtpPort: sender.localPort,
@@ -101,11 +97,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     closers.add("sessions", () => {
       sessions.endAll(shutdownReason, { type: "server_shutdown", reason: shutdownReason });
     });
-    let closing: Promise<void> | null = null;
-    const close = (reason = "server shutting down") =>
-      closing ??= (shutdownReason = reason, closers.closeAll()).then(() => {
-        log.info("server stopped", { reason });
-      });
+    let stopped: Promise<void> | null = null;
+    const close = (reason = "server shutting down"): Promise<void> => {
+      if (!stopped) {
+        shutdownReason = reason;
+        stopped = closers.closeAll().then(() => log.info("server stopped", { reason }));
+      }
+      return stopped;
+    };
     const local = hostname !== "0.0.0.0" ? hostname : "127.0.0.1";
     const httpPort = web.httpPort;
     return { httpPort, rtpPort: sender.localPort, url: `http://${local}:${httpPort}`, ctx, close };

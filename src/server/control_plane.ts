@@ -12,7 +12,7 @@ import { localAddressFor } from "../net/local_address.ts";
 import { AdaptationService } from "../qos/adaptation_service.ts";
 import { ProcessMetrics } from "../qos/process_metrics.ts";
 import { SessionManager } from "../session/sessions.ts";
-import type { Clock, Random } from "../util/clock.ts";
+import { type Clock, cryptoRandom, type Random } from "../util/clock.ts";
 import { getLogger, type Logger } from "../util/log.ts";
 import type { AudioPipeline } from "./audio_pipeline.ts";
 import type { Closers } from "./closers.ts";
@@ -21,17 +21,20 @@ import { StatsReporter } from "./stats_reporter.ts";
 
 /** How often sessions silent past the heartbeat timeout are ended. */
 export const SWEEP_INTERVAL_MS = 1000;
+export const DEFAULT_STATS_INTERVAL_S = 10;
 
 export interface ControlPlaneOptions {
   clock: Clock;
-  random: Random;
+  /** SSRCs, sequence numbers, client ids (default crypto). */
+  random?: Random;
   /** The bind address; "0.0.0.0" means the SDP names the address facing each client. */
   hostname: string;
   store: ConfigStore;
   /** The effective configuration (stored values with this run's overrides). */
   config(): Config;
   channels(): ChannelConfig[];
-  statsIntervalMs: number;
+  /** Seconds between `RTP stats` lines (default 10). */
+  statsIntervalS?: number;
   log: Logger;
 }
 
@@ -63,7 +66,7 @@ export function assembleControl(
   const { sender, engine, capture, features } = audio;
   const sessions = new SessionManager({
     clock,
-    random: opts.random,
+    random: opts.random ?? cryptoRandom,
     log: getLogger("session"),
     engine,
     config,
@@ -109,7 +112,7 @@ export function assembleControl(
     sendErrors: () => sender.stats.errors,
     cpuPercent: () => metrics.cpuPercent,
     log: getLogger("stream"),
-    intervalMs: opts.statsIntervalMs,
+    intervalMs: (opts.statsIntervalS ?? DEFAULT_STATS_INTERVAL_S) * 1000,
   });
   stats.start();
   closers.add("stats", () => stats.stop());

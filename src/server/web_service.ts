@@ -6,7 +6,7 @@
  * the HTTPS control and the WebTransport endpoint before it exists:
  * `new WebService(…)` opens nothing; `serve(app)` binds the ports.
  */
-import type { Config, HttpsConfig } from "../config/types.ts";
+import type { ConfigStore } from "../config/store.ts";
 import { WebTransportService } from "../listener/webtransport.ts";
 import { HttpsService } from "../tls/https_service.ts";
 import type { Clock } from "../util/clock.ts";
@@ -18,10 +18,8 @@ export interface WebServiceOptions {
   httpPort: number;
   /** Certificates live in `<dataDir>/tls`. */
   dataDir: string;
-  /** The stored HTTPS setting. */
-  httpsSettings(): HttpsConfig;
-  /** Subscribes to committed configuration changes (the HTTPS setting may be among them). */
-  onConfigChange(fn: (cfg: Config) => void): () => void;
+  /** The HTTPS setting is read from here, and applied again after every committed change. */
+  store: Pick<ConfigStore, "get" | "onChange">;
   /** Clock for certificate validity and renewal. */
   clock: Clock;
   /** Whether clients are connected (a renewed page certificate then waits). */
@@ -42,7 +40,7 @@ export class WebService {
 
   constructor(private readonly opts: WebServiceOptions, private readonly closers: Closers) {
     this.https = new HttpsService({
-      settings: opts.httpsSettings,
+      settings: () => opts.store.get().https,
       // Until serve() the app does not exist: the HTTPS listener is not started before then.
       handler: (req, info) =>
         this.app ? this.app.fetch(req, info) : new Response(null, { status: 503 }),
@@ -80,7 +78,7 @@ export class WebService {
     this.app = app;
     this.closers.add(
       "https follows config",
-      this.opts.onConfigChange(() => void this.https.apply()),
+      this.opts.store.onChange(() => void this.https.apply()),
     );
     await this.https.apply();
     this.webtransport.sync();
