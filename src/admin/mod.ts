@@ -2,12 +2,17 @@
  * The admin module: password bootstrap, auth, the admin API, the live feed
  * and the embedded page, installed into a running server's context.
  *
- *   const admin = installAdmin(ctx, { initialPassword });
+ *   const auth = openAdminAuth(store, clock, log, { initialPassword });
+ *   const ctx = { …, isAdmin: (c) => auth.isAdmin(c) };
+ *   const admin = installAdmin(ctx, auth);
  *   createApp(ctx, [admin.extension]);   …   admin.close();
  */
 import type { AppExtension } from "../http/app.ts";
 import type { ServerContext } from "../http/context.ts";
 import { listCards } from "../audio/alsa_cards.ts";
+import type { ConfigStore } from "../config/store.ts";
+import type { Clock } from "../util/clock.ts";
+import type { Logger } from "../util/log.ts";
 import { AdminAuth } from "./auth.ts";
 import { LiveHub } from "./live.ts";
 import { mountAdminPage } from "./page.ts";
@@ -15,7 +20,7 @@ import { bootstrapPassword } from "./password.ts";
 import { mountAdminApi } from "./routes.ts";
 
 export interface AdminOptions {
-  /** First password when none is stored; default M32_ADMIN_PASSWORD. */
+  /** First password when none is stored; default M32_ADMIN_PASSWORD (openAdminAuth). */
   initialPassword?: string;
   /** LAN addresses for the QR code (default: this machine's). */
   addresses?: () => string[];
@@ -29,13 +34,30 @@ export interface AdminModule {
   close(): void;
 }
 
-export function installAdmin(ctx: ServerContext, opts: AdminOptions = {}): AdminModule {
-  bootstrapPassword(ctx.store, {
+/**
+ * The first password (when none is stored) and the admin session check. It
+ * exists before the server context does, so the context's `isAdmin` is set
+ * once, at construction.
+ */
+export function openAdminAuth(
+  store: ConfigStore,
+  clock: Clock,
+  log: Logger,
+  opts: Pick<AdminOptions, "initialPassword"> = {},
+): AdminAuth {
+  bootstrapPassword(store, {
     initialPassword: opts.initialPassword ?? Deno.env.get("M32_ADMIN_PASSWORD"),
-    log: ctx.log.child("admin"),
+    log: log.child("admin"),
   });
-  const auth = new AdminAuth(ctx.store, ctx.clock);
-  ctx.isAdmin = (c) => auth.isAdmin(c);
+  return new AdminAuth(store, clock);
+}
+
+/** The admin API, live feed and page over a context whose `isAdmin` is `auth`'s. */
+export function installAdmin(
+  ctx: ServerContext,
+  auth: AdminAuth,
+  opts: AdminOptions = {},
+): AdminModule {
   const live = new LiveHub(ctx, auth);
   return {
     auth,

@@ -4,9 +4,18 @@
  * client at that rate. Output periods carry their own frame index on the
  * output timeline and the capture time of the input instant they represent.
  */
-import type { RateConverter } from "../session/engine.ts";
 import { Resampler } from "./resampler.ts";
 import type { Period } from "./source.ts";
+
+/** Turns native-rate periods into periods at another rate (issue: resampling). */
+export interface RateConverter {
+  readonly outputRate: number;
+  /** Converted period, or null while the converter is still filling. */
+  process(period: Period): Period | null;
+  close(): void;
+}
+
+export type RateConverterFactory = (inputRate: number, outputRate: number) => RateConverter;
 
 export class ResamplingConverter implements RateConverter {
   private rs: Resampler | null = null;

@@ -3,8 +3,14 @@
  * migrations), the only module that reads or writes configuration tables.
  * Every change commits before the call returns and bumps `config_version`.
  * Values reaching this module are already validated (src/config/validate.ts).
+ *
+ * Reads are cached: `get()` and `getChannels()` run their (once-prepared)
+ * statements only after a write, and hand out copies, so no caller can change
+ * what the next one reads. Every write goes through this class (`tx()`
+ * included), and every write path drops the cache: write through `db`
+ * directly only inside `tx()`.
  */
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { MIGRATIONS } from "./migrations.ts";
 import type {
   AdaptationConfig,
@@ -25,6 +31,12 @@ type Row = Record<string, unknown>;
 export class ConfigStore {
   readonly db: DatabaseSync;
   private listeners = new Set<(cfg: Config) => void>();
+  private readonly statements = new Map<string, StatementSync>();
+  /** The configuration as last read; null after a write. */
+  private cached: Config | null = null;
+  private cachedChannels: ChannelConfig[] | null = null;
+  /** Inside tx(): reads bypass the cache (the transaction may write through `db`). */
+  private inTx = false;
 
   /** `path` is a file path or ":memory:". */
   constructor(path: string) {
@@ -40,7 +52,22 @@ export class ConfigStore {
   }
 
   close(): void {
+    this.invalidate();
+    this.statements.clear();
     if (this.db.isOpen) this.db.close();
+  }
+
+  /** `sql` prepared once per connection. */
+  private stmt(sql: string): StatementSync {
+    let st = this.statements.get(sql);
+    if (!st) this.statements.set(sql, st = this.db.prepare(sql));
+    return st;
+  }
+
+  /** Drops the cached reads: the next get()/getChannels() reads the database. */
+  private invalidate(): void {
+    this.cached = null;
+    this.cachedChannels = null;
   }
 
   get schemaVersion(): number {
@@ -59,6 +86,8 @@ export class ConfigStore {
   /** Runs `fn` in one transaction: all of it commits, or none. */
   tx<T>(fn: () => T): T {
     this.db.exec("BEGIN IMMEDIATE");
+    this.invalidate();
+    this.inTx = true;
     try {
       const out = fn();
       this.db.exec("COMMIT");
@@ -66,6 +95,9 @@ export class ConfigStore {
     } catch (e) {
       this.db.exec("ROLLBACK");
       throw e;
+    } finally {
+      this.inTx = false;
+      this.invalidate();
     }
   }
 
@@ -82,7 +114,7 @@ export class ConfigStore {
   }
 
   private bumpVersion(): void {
-    this.db.prepare(
+    this.stmt(
       "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'config_version'",
     ).run();
   }
@@ -92,24 +124,43 @@ export class ConfigStore {
   }
 
   getMeta(key: string): string | undefined {
-    const row = this.db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as Row | undefined;
+    const row = this.stmt("SELECT value FROM meta WHERE key = ?").get(key) as Row | undefined;
     return row?.value as string | undefined;
   }
 
   /** Meta values that are not configuration (e.g. the admin password hash): no version bump. */
   setMeta(key: string, value: string): void {
-    this.db.prepare(
+    this.stmt(
       "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     ).run(key, value);
+    this.invalidate();
   }
 
+  /** The stored configuration: a copy of the cached one, read again only after a write. */
   get(): Config {
-    const a = this.db.prepare("SELECT * FROM audio_config WHERE active = 1").get() as Row;
-    const n = this.db.prepare("SELECT * FROM network_config WHERE id = 1").get() as Row;
-    const j = this.db.prepare("SELECT * FROM jitter_thresholds WHERE id = 1").get() as Row;
-    const ad = this.db.prepare("SELECT * FROM adaptation_config WHERE id = 1").get() as Row;
-    const al = this.db.prepare("SELECT * FROM alsa_config WHERE id = 1").get() as Row;
-    const hs = this.db.prepare("SELECT * FROM https_config WHERE id = 1").get() as Row;
+    let cfg = this.cached;
+    if (!cfg) {
+      cfg = this.read();
+      if (!this.inTx) this.cached = cfg;
+    }
+    return {
+      audio: { ...cfg.audio },
+      network: { ...cfg.network },
+      jitter: { ...cfg.jitter },
+      adaptation: { ...cfg.adaptation },
+      alsa: { ...cfg.alsa },
+      https: { ...cfg.https },
+      config_version: cfg.config_version,
+    };
+  }
+
+  private read(): Config {
+    const a = this.stmt("SELECT * FROM audio_config WHERE active = 1").get() as Row;
+    const n = this.stmt("SELECT * FROM network_config WHERE id = 1").get() as Row;
+    const j = this.stmt("SELECT * FROM jitter_thresholds WHERE id = 1").get() as Row;
+    const ad = this.stmt("SELECT * FROM adaptation_config WHERE id = 1").get() as Row;
+    const al = this.stmt("SELECT * FROM alsa_config WHERE id = 1").get() as Row;
+    const hs = this.stmt("SELECT * FROM https_config WHERE id = 1").get() as Row;
     const audio: AudioConfig = {
       native_sample_rate: a.native_sample_rate as number,
       sample_rate: a.sample_rate as number,
@@ -178,23 +229,27 @@ export class ConfigStore {
     return this.patch({ audio: { sample_rate: rate } });
   }
 
+  /** All 32 channel rows by id: copies of the cached ones, read again only after a write. */
   getChannels(): ChannelConfig[] {
-    const rows = this.db.prepare('SELECT id, name, enabled, "order" FROM channels ORDER BY id')
-      .all() as Row[];
-    return rows.map((r) => ({
-      id: r.id as number,
-      name: r.name as string,
-      enabled: r.enabled === 1,
-      order: r.order as number,
-    }));
+    let channels = this.cachedChannels;
+    if (!channels) {
+      const rows = this.stmt('SELECT id, name, enabled, "order" FROM channels ORDER BY id')
+        .all() as Row[];
+      channels = rows.map((r) => ({
+        id: r.id as number,
+        name: r.name as string,
+        enabled: r.enabled === 1,
+        order: r.order as number,
+      }));
+      if (!this.inTx) this.cachedChannels = channels;
+    }
+    return channels.map((c) => ({ ...c }));
   }
 
   /** Replaces all 32 channel rows (already validated) in one transaction. */
   setChannels(channels: readonly ChannelConfig[]): Config {
     this.tx(() => {
-      const st = this.db.prepare(
-        'UPDATE channels SET name = ?, enabled = ?, "order" = ? WHERE id = ?',
-      );
+      const st = this.stmt('UPDATE channels SET name = ?, enabled = ?, "order" = ? WHERE id = ?');
       for (const c of channels) st.run(c.name, c.enabled ? 1 : 0, c.order, c.id);
       this.bumpVersion();
     });

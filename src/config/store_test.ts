@@ -108,3 +108,77 @@ Deno.test("a database made before the HTTPS setting keeps its data and gets HTTP
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** Counts `prepare` calls on the store's connection from now on. */
+function countPrepares(s: ConfigStore): () => number {
+  let n = 0;
+  const prepare = s.db.prepare.bind(s.db);
+  s.db.prepare = ((sql: string) => (n++, prepare(sql))) as typeof s.db.prepare;
+  return () => n;
+}
+
+Deno.test("get() and getChannels() prepare no statement per call, before or after a write", () => {
+  const s = new ConfigStore(":memory:");
+  s.get();
+  s.getChannels();
+  const prepares = countPrepares(s);
+  for (let i = 0; i < 5; i++) {
+    s.get();
+    s.getChannels();
+  }
+  assert.equal(prepares(), 0, "reads");
+  s.setJitter({ interpolate: 110, drop: 220 });
+  const afterWrite = prepares();
+  s.get();
+  s.getChannels();
+  assert.equal(prepares(), afterWrite, "the read after a write");
+  s.close();
+});
+
+Deno.test("every write path is seen by the next get(): patch, channels, rate step, a raw write in tx()", () => {
+  const s = new ConfigStore(":memory:");
+  assert.equal(s.get().network.dscp, 46);
+  s.patch({ network: { dscp: 34 } });
+  assert.equal(s.get().network.dscp, 34);
+  s.setJitter({ interpolate: 120, drop: 250 });
+  assert.deepEqual(s.get().jitter, { interpolate: 120, drop: 250 });
+  s.setSampleRate(32000);
+  assert.equal(s.get().audio.sample_rate, 32000);
+  assert.equal(s.get().config_version, 4);
+  const ch = s.getChannels();
+  ch[2].enabled = false;
+  s.setChannels(ch);
+  assert.equal(s.getChannels()[2].enabled, false);
+  assert.equal(s.get().config_version, 5);
+  s.tx(() => s.db.exec("UPDATE network_config SET dscp = 10 WHERE id = 1"));
+  assert.equal(s.get().network.dscp, 10);
+  // A transaction that fails leaves the previous values, and get() says so.
+  assert.throws(() =>
+    s.tx(() => {
+      s.db.exec("UPDATE network_config SET dscp = 12 WHERE id = 1");
+      assert.equal(s.get().network.dscp, 12, "seen inside the transaction");
+      throw new Error("abort");
+    }), /abort/);
+  assert.equal(s.get().network.dscp, 10);
+  s.close();
+});
+
+Deno.test("get() and getChannels() return copies: a caller changing one cannot change the next", () => {
+  const s = new ConfigStore(":memory:");
+  const a = s.get();
+  a.audio.sample_rate = 1;
+  a.network.heartbeat_timeout_s = 999;
+  a.alsa.device = "hw:9";
+  a.jitter.drop = 0;
+  const ch = s.getChannels();
+  ch[0].name = "changed";
+  ch.pop();
+  const b = s.get();
+  assert.equal(b.audio.sample_rate, 48000);
+  assert.equal(b.network.heartbeat_timeout_s, DEFAULT_CONFIG.network.heartbeat_timeout_s);
+  assert.equal(b.alsa.device, DEFAULT_CONFIG.alsa.device);
+  assert.equal(b.jitter.drop, 200);
+  assert.equal(s.getChannels().length, 32);
+  assert.equal(s.getChannels()[0].name, "CH01");
+  s.close();
+});

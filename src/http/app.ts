@@ -6,15 +6,13 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { getConnInfo, upgradeWebSocket } from "hono/deno";
 import { bodyLimit } from "hono/body-limit";
-import { ApiError, badRequest } from "./errors.ts";
+import { ApiError, badRequest, SessionError } from "./errors.ts";
 import type { ServerContext } from "./context.ts";
 import { JitterThresholdsBody, MAX_HTTP_BODY_BYTES, parseWith, QosReport } from "./schemas.ts";
 import { ProcessMetrics } from "../qos/process_metrics.ts";
 import { SAMPLE_RATES } from "../config/types.ts";
 import { attachClientSocket } from "./ws.ts";
-
-export const MIN_UDP_PORT = 1024;
-export const MAX_UDP_PORT = 65535;
+import { parseUdpPort } from "../session/errors.ts";
 
 export function remoteIp(c: Context): string {
   const addr = getConnInfo(c).remote.address ?? "";
@@ -31,24 +29,14 @@ export async function readJson(c: Context): Promise<unknown> {
   }
 }
 
-function parseUdpPort(raw: string | undefined): number {
-  if (raw === undefined || raw === "") {
-    throw badRequest("invalid_port", "udp_port is required (1024–65535)");
-  }
-  const port = Number(raw);
-  if (!/^\d+$/.test(raw) || port < MIN_UDP_PORT || port > MAX_UDP_PORT) {
-    throw badRequest("invalid_port", `udp_port must be an integer 1024–65535, got ${raw}`);
-  }
-  return port;
-}
-
 export type AppExtension = (app: Hono, ctx: ServerContext) => void;
 
 export function createApp(ctx: ServerContext, extensions: AppExtension[] = []): Hono {
   const app = new Hono();
 
   app.onError((err, c) => {
-    if (err instanceof ApiError) return c.json(err.toJSON(), err.status);
+    const answer = err instanceof SessionError ? ApiError.from(err) : err;
+    if (answer instanceof ApiError) return c.json(answer.toJSON(), answer.status);
     ctx.log.error("request failed", { path: c.req.path, error: err });
     return c.json({ error: { code: "internal_error", message: "internal server error" } }, 500);
   });

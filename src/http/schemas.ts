@@ -3,23 +3,14 @@
  * Handlers receive typed, checked values; a failure becomes one clear sentence.
  */
 import * as v from "valibot";
-import { COMPRESSIONS, SAMPLE_RATES } from "../config/types.ts";
+import { ClientConfigPayload } from "../session/client_config.ts";
+
+// The payload schemas live with the code that acts on them.
+export { ClientConfigPayload };
+export { QosReport } from "../qos/report.ts";
 
 export const MAX_WS_MESSAGE_BYTES = 64 * 1024;
 export const MAX_HTTP_BODY_BYTES = 64 * 1024;
-
-const ChannelRef = v.looseObject({
-  id: v.pipe(v.number(), v.integer("channel id must be an integer"), v.minValue(1), v.maxValue(32)),
-});
-
-export const ClientConfigPayload = v.looseObject({
-  channels: v.optional(v.array(ChannelRef)),
-  sample_rate: v.optional(
-    v.picklist(SAMPLE_RATES, "sample_rate must be 48000, 44100, 32000 or 24000"),
-  ),
-  compression: v.optional(v.picklist(COMPRESSIONS, 'compression must be "none" or "opus"')),
-});
-export type ClientConfigPayload = v.InferOutput<typeof ClientConfigPayload>;
 
 export const WsClientMessage = v.variant("type", [
   v.looseObject({ type: v.literal("heartbeat"), timestamp: v.optional(v.string()) }),
@@ -48,22 +39,6 @@ export const ListenerSignal = v.variant("type", [
   v.looseObject({ type: v.literal("webtransport_connect") }),
 ]);
 export type ListenerSignal = v.InferOutput<typeof ListenerSignal>;
-
-const nonNegative = v.pipe(v.number(), v.finite(), v.minValue(0));
-
-export const QosReport = v.object({
-  client_id: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
-  timestamp: v.optional(v.string()),
-  metrics: v.object({
-    packets_received: nonNegative,
-    packets_expected: nonNegative,
-    packet_loss_rate: v.pipe(v.number(), v.finite()),
-    jitter_ms: nonNegative,
-    latency_ms: v.pipe(v.number(), v.finite()),
-    bandwidth_mbps: nonNegative,
-  }),
-});
-export type QosReport = v.InferOutput<typeof QosReport>;
 
 export const JitterThresholdsBody = v.pipe(
   v.strictObject({

@@ -4,8 +4,8 @@
  * gets an `error` message while the connection stays open (except too_large).
  */
 import type { WSContext, WSEvents } from "hono/ws";
-import type { ServerContext } from "./context.ts";
-import { ApiError } from "./errors.ts";
+import type { ClientSocketContext } from "./context.ts";
+import { SessionError, wsError, type WsErrorCode } from "./errors.ts";
 import {
   ClientConfigPayload,
   MAX_WS_MESSAGE_BYTES,
@@ -14,9 +14,7 @@ import {
 } from "./schemas.ts";
 import { type ClientSession, CLOSE_TOO_LARGE } from "../session/sessions.ts";
 
-type ErrorCode = "bad_json" | "unknown_type" | "invalid_payload" | "not_ready" | "too_large";
-
-function sendError(s: ClientSession, code: ErrorCode, message: string): void {
+function sendError(s: ClientSession, code: WsErrorCode, message: string): void {
   s.send({ type: "error", code, message });
 }
 
@@ -28,7 +26,7 @@ function byteLength(text: string): number {
 }
 
 /** Handles one text frame from a client; never throws. */
-export function handleClientFrame(ctx: ServerContext, s: ClientSession, data: unknown): void {
+export function handleClientFrame(ctx: ClientSocketContext, s: ClientSession, data: unknown): void {
   const received = ctx.clock.now();
   ctx.sessions.touch(s);
   if (typeof data !== "string") {
@@ -76,7 +74,7 @@ export function handleClientFrame(ctx: ServerContext, s: ClientSession, data: un
       try {
         ctx.sessions.configure(s, r.value);
       } catch (e) {
-        if (e instanceof ApiError) return sendError(s, "invalid_payload", e.message);
+        if (e instanceof SessionError) return s.send(wsError(e));
         ctx.log.error("client_config failed", { client: s.id, error: e as Error });
         return sendError(s, "not_ready", "the server could not start this stream; try again");
       }
@@ -85,7 +83,7 @@ export function handleClientFrame(ctx: ServerContext, s: ClientSession, data: un
   }
 }
 
-function tooLarge(ctx: ServerContext, s: ClientSession, size: number): void {
+function tooLarge(ctx: ClientSocketContext, s: ClientSession, size: number): void {
   sendError(
     s,
     "too_large",
@@ -98,7 +96,7 @@ function ms3(t: number): number {
   return Math.round(t * 1000) / 1000;
 }
 
-export function attachClientSocket(ctx: ServerContext, ip: string): WSEvents {
+export function attachClientSocket(ctx: ClientSocketContext, ip: string): WSEvents {
   let session: ClientSession | null = null;
   return {
     onOpen(_evt, ws: WSContext) {

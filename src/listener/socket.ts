@@ -20,9 +20,9 @@
  * with 1013 (try again later).
  */
 import type { WSContext, WSEvents } from "hono/ws";
-import type { ServerContext } from "../http/context.ts";
+import type { ListenerContext } from "../http/context.ts";
 import { handleClientFrame } from "../http/ws.ts";
-import { ApiError } from "../http/errors.ts";
+import { SessionError } from "../session/errors.ts";
 import { ListenerSignal, parseWith } from "../http/schemas.ts";
 import type { ClientSession } from "../session/sessions.ts";
 import { ChannelSender, type PacketChannel } from "./channel_sender.ts";
@@ -68,7 +68,7 @@ export interface ListenerSocketOptions {
   webtransport?: WebTransportServer | null;
 }
 
-export function attachListenerSocket(ctx: ServerContext, opts: ListenerSocketOptions): WSEvents {
+export function attachListenerSocket(ctx: ListenerContext, opts: ListenerSocketOptions): WSEvents {
   let session: ClientSession | null = null;
   let peer: WebRtcPeer | null = null;
   let wtSession: BoundSession | null = null;
@@ -86,7 +86,7 @@ export function attachListenerSocket(ctx: ServerContext, opts: ListenerSocketOpt
     try {
       ctx.sessions.attachSender(s, new ChannelSender(opts.transport, channel, max));
     } catch (e) {
-      if (!(e instanceof ApiError)) throw e;
+      if (!(e instanceof SessionError)) throw e;
       s.send({ type: "error", code: e.code, message: e.message });
       ctx.sessions.end(s, e.message, undefined, CLOSE_TRY_AGAIN_LATER);
     }

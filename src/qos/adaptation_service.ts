@@ -7,8 +7,8 @@
  * server.ts ends every session with `config_changed {reason, new_sample_rate}`.
  */
 
-import type { ServerContext } from "../http/context.ts";
-import type { QosReport } from "../http/schemas.ts";
+import type { AdaptationContext } from "./adaptation_deps.ts";
+import type { QosReport } from "./report.ts";
 import type { Logger } from "../util/log.ts";
 import { AdaptationPolicy, type Decision } from "./adaptation.ts";
 
@@ -16,7 +16,7 @@ import { AdaptationPolicy, type Decision } from "./adaptation.ts";
 export const ADAPTATION_TICK_MS = 1000;
 
 export interface AdaptationDeps {
-  ctx: ServerContext;
+  ctx: AdaptationContext;
   /** The UDP sender's cumulative counters. */
   sendStats(): { packets: number; errors: number };
   log: Logger;

@@ -9,6 +9,7 @@
  * allocates nothing per packet in steady state. Control (adding/removing
  * clients) happens between periods.
  */
+import type { RateConverter, RateConverterFactory } from "../audio/rate_converter.ts";
 import type { Period } from "../audio/source.ts";
 import type { Encoding } from "../config/types.ts";
 import type { PacketSender } from "../net/sender.ts";
@@ -18,16 +19,6 @@ import type { StreamLayout } from "./layout.ts";
 import { PcmLayout, pcmLayoutKey } from "./pcm_layout.ts";
 import { LatencyWindow } from "./latency_window.ts";
 import { type OpusTier, opusTierKey } from "./opus_layout.ts";
-
-/** Turns native-rate periods into periods at another rate (issue: resampling). */
-export interface RateConverter {
-  readonly outputRate: number;
-  /** Converted period, or null while the converter is still filling. */
-  process(period: Period): Period | null;
-  close(): void;
-}
-
-export type RateConverterFactory = (inputRate: number, outputRate: number) => RateConverter;
 
 /** A factory for Opus layouts (src/session/opus_layout.ts), keyed like PCM ones. */
 export type LayoutFactory = (

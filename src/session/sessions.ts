@@ -8,8 +8,9 @@ import type { ChannelConfig, Compression, Config, Encoding } from "../config/typ
 import { mappedChannels, SAMPLE_RATES } from "../config/types.ts";
 import type { Clock, Random } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
-import { ApiError } from "../http/errors.ts";
-import type { ClientConfigPayload, QosReport } from "../http/schemas.ts";
+import type { ClientConfigPayload } from "./client_config.ts";
+import { SessionError } from "./errors.ts";
+import type { QosReport } from "../qos/report.ts";
 import { PT_OPUS, PT_PCM } from "../rtp/packet.ts";
 import { buildSdp } from "../rtp/sdp.ts";
 import type { StreamingEngine, StreamSpec } from "./engine.ts";
@@ -149,11 +150,10 @@ export class SessionManager {
     if (clientId) {
       s = this.sessions.get(clientId);
       if (!s) {
-        throw new ApiError(409, "no_session", `no WebSocket session with client_id ${clientId}`);
+        throw new SessionError("no_session", `no WebSocket session with client_id ${clientId}`);
       }
       if (s.ip !== ip) {
-        throw new ApiError(
-          403,
+        throw new SessionError(
           "address_mismatch",
           `client_id ${clientId} belongs to another address; audio goes only to the address that asked`,
         );
@@ -164,8 +164,7 @@ export class SessionManager {
       );
       s = candidates[candidates.length - 1];
       if (!s) {
-        throw new ApiError(
-          409,
+        throw new SessionError(
           "no_session",
           `no WebSocket session from ${ip} waiting for audio; open /ws first`,
         );
@@ -194,13 +193,12 @@ export class SessionManager {
     return { status: "ok", client_id: s.id, udp_port: udpPort, ssrc: s.ssrc >>> 0, sdp };
   }
 
-  /** 503 `server_full` when max_clients sessions already have a destination (UDP or their own). */
+  /** `server_full` when max_clients sessions already have a destination (UDP or their own). */
   private checkCapacity(cfg: Config): void {
     let withDest = 0;
     for (const x of this.sessions.values()) if (x.udpPort !== null || x.sender !== null) withDest++;
     if (withDest >= cfg.network.max_clients) {
-      throw new ApiError(
-        503,
+      throw new SessionError(
         "server_full",
         `${withDest} of ${cfg.network.max_clients} clients are streaming; try again later`,
       );
@@ -211,7 +209,7 @@ export class SessionManager {
    * A browser session brings its own transport (WebSocket or DataChannel,
    * src/listener/): it becomes the session's destination, counts toward
    * max_clients like a UDP port, and the stream starts once `client_config`
-   * is known (at once if it already is). Throws 503 `server_full`.
+   * is known (at once if it already is). Throws `server_full`.
    */
   attachSender(s: ClientSession, sender: PacketSender): void {
     if (s.closed) return;
@@ -243,9 +241,8 @@ export class SessionManager {
       const asked = new Set<number>();
       for (const c of payload.channels) {
         if (!mappedIds.has(c.id)) {
-          throw new ApiError(
-            400,
-            "invalid_payload",
+          throw new SessionError(
+            "unmapped_channel",
             `channel ${c.id} is not mapped; mapped channels: ${[...mappedIds].join(",") || "none"}`,
           );
         }
@@ -255,11 +252,11 @@ export class SessionManager {
       channels = mapped.map((c) => c.id).filter((id) => asked.has(id));
     }
     if (channels.length === 0) {
-      throw new ApiError(400, "invalid_payload", "no channel is mapped on the server");
+      throw new SessionError("no_mapped_channel", "no channel is mapped on the server");
     }
     const compression: Compression = payload.compression ?? "none";
     if (compression === "opus" && !this.env.opusAvailable()) {
-      throw new ApiError(400, "invalid_payload", "opus is not available on this server");
+      throw new SessionError("opus_unavailable", "opus is not available on this server");
     }
     const requestedRate = payload.sample_rate ?? cfg.audio.sample_rate;
     const encoding: Encoding = cfg.audio.encoding;

@@ -1,0 +1,80 @@
+/**
+ * What a committed configuration change does to running sessions. A change to
+ * anything on the wire (audio, network, ALSA settings, the channel mapping)
+ * ends every session with `config_changed`; anything else (a channel rename,
+ * jitter thresholds, HTTPS) ends none. The writer may first name its reason
+ * (`changeReason`, e.g. "admin changed audio.sample_rate"); a write that
+ * turns out to change nothing on the wire drops that reason, so it never
+ * labels a later, unrelated change.
+ */
+import type { ChannelConfig, Config } from "../config/types.ts";
+import type { Logger } from "../util/log.ts";
+
+/**
+ * The parts of the configuration that change what is on the wire. Channel
+ * names are not among them: RTP carries ids, so a rename never cuts a
+ * musician's audio (clients see the new name in /audio-meta).
+ */
+export function wireSignature(cfg: Config, channels: readonly ChannelConfig[]): string {
+  const mapping = channels.map((c) => [c.id, c.enabled, c.order]);
+  return JSON.stringify([cfg.audio, cfg.network, cfg.alsa, mapping]);
+}
+
+export const DEFAULT_CHANGE_REASON = "configuration changed";
+
+export interface ConfigChangeDeps {
+  /** The effective configuration (stored values with this run's overrides). */
+  config(): Config;
+  channels(): ChannelConfig[];
+  /** The wire changed: reconfigure the engine and the sender from `prev` to `next`. */
+  applyWire(prev: Config, next: Config): void;
+  /** Ends every session with `event`; returns how many ended. */
+  endAll(reason: string, event: Record<string, unknown>): number;
+  /** The source restarts with the new settings when the next client streams. */
+  stopCapture(): void;
+  log: Logger;
+}
+
+export class ConfigChangePolicy {
+  private signature: string;
+  private current: Config;
+  private pendingReason: string | null = null;
+
+  constructor(private readonly deps: ConfigChangeDeps) {
+    this.current = deps.config();
+    this.signature = wireSignature(this.current, deps.channels());
+  }
+
+  /** Sets the `reason` the next config_changed event carries (admin edit, rate step…). */
+  readonly changeReason = (reason: string): void => {
+    this.pendingReason = reason;
+  };
+
+  /** A change was committed (ConfigStore.onChange); returns the sessions ended. */
+  readonly committed = (stored: Config): number => {
+    const { deps } = this;
+    const sig = wireSignature(deps.config(), deps.channels());
+    const reason = this.pendingReason;
+    this.pendingReason = null;
+    if (sig === this.signature) return 0;
+    this.signature = sig;
+    const prev = this.current;
+    const next = this.current = deps.config();
+    deps.applyWire(prev, next);
+    const event: Record<string, unknown> = {
+      type: "config_changed",
+      reason: reason ?? DEFAULT_CHANGE_REASON,
+      config_version: stored.config_version,
+    };
+    if (prev.audio.sample_rate !== next.audio.sample_rate) {
+      event.new_sample_rate = next.audio.sample_rate;
+    }
+    const n = deps.endAll(DEFAULT_CHANGE_REASON, event);
+    deps.log.info("configuration changed", {
+      config_version: stored.config_version,
+      sessions_ended: n,
+    });
+    deps.stopCapture();
+    return n;
+  };
+}

@@ -1,0 +1,49 @@
+/** What `startServer` is asked for (src/cli/serve.ts, tests) and what it hands back. */
+import type { Source } from "../audio/source.ts";
+import type { AlsaOpenRequest, SourceMode } from "../audio/source_factory.ts";
+import type { Config } from "../config/types.ts";
+import type { AppExtension } from "../http/app.ts";
+import type { ServerContext } from "../http/context.ts";
+import type { SenderKind } from "../net/create_sender.ts";
+import type { Clock, Random } from "../util/clock.ts";
+
+export interface ServerOptions {
+  httpPort: number;
+  rtpPort: number;
+  /** Bind address for HTTP and RTP (default all IPv4 interfaces). */
+  hostname?: string;
+  dataDir: string;
+  source: SourceMode;
+  /** Overrides for this run only (never stored). */
+  heartbeatTimeoutS?: number;
+  alsaDevice?: string;
+  sender?: SenderKind;
+  /** Seconds between `RTP stats` lines per client. */
+  statsIntervalS?: number;
+  clock?: Clock;
+  random?: Random;
+  createAlsa?: (req: AlsaOpenRequest) => Source;
+  extensions?: AppExtension[];
+  /** First admin password when the database has none (default: env M32_ADMIN_PASSWORD). */
+  adminPassword?: string;
+  /** Clock for TLS certificate validity and renewal (tests move it by hand; default `clock`). */
+  tlsClock?: Clock;
+}
+
+export interface RunningServer {
+  httpPort: number;
+  rtpPort: number;
+  url: string;
+  ctx: ServerContext;
+  /** Tells every client `server_shutdown`, stops audio, closes sockets and the database. */
+  close(reason?: string): Promise<void>;
+}
+
+/** The stored configuration with this run's command-line overrides applied (a fresh copy). */
+export function withOverrides(stored: Config, opts: ServerOptions): Config {
+  if (opts.heartbeatTimeoutS !== undefined) {
+    stored.network.heartbeat_timeout_s = opts.heartbeatTimeoutS;
+  }
+  if (opts.alsaDevice !== undefined) stored.alsa.device = opts.alsaDevice;
+  return stored;
+}
