@@ -58,6 +58,8 @@ export class FakeSource implements Source {
   private closed = false;
   private counted = false;
   private readonly period: Period;
+  /** When the open completed (the source is up from then). */
+  openedAtMs = NaN;
 
   constructor(private readonly dev: FakeDevice) {
     this.kind = dev.kind;
@@ -96,6 +98,7 @@ export class FakeSource implements Source {
         this.sink = sink;
         this.listener = listener;
         this.timer = dev.clock.setInterval(this.tick, dev.periodMs);
+        this.openedAtMs = dev.clock.now();
         resolve({
           channels: FAKE_CHANNELS,
           sampleRate: 48000,
