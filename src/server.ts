@@ -149,6 +149,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     },
     sink: reblocker.push,
     log: getLogger("capture"),
+    clock,
     onStatus: (st) => {
       if (st.state === "error") {
         sessions.broadcast({
@@ -161,10 +162,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     },
   });
 
-  const syncCapture = () => {
-    if (engine.active) capture.start();
-    else capture.stop();
-  };
+  // start/stop never reject; the controller serialises them.
+  const syncCapture = () => void (engine.active ? capture.start() : capture.stop());
 
   const sessions: SessionManager = new SessionManager({
     clock,
@@ -246,7 +245,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     pendingReason = null;
     const n = sessions.endAll("configuration changed", event);
     log.info("configuration changed", { config_version: next.config_version, sessions_ended: n });
-    capture.stop();
+    void capture.restart();
   });
   const adaptation = new AdaptationService({
     ctx,
