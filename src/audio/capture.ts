@@ -12,29 +12,20 @@
  * (a restart happened or nobody wants audio any more). `start`, `stop` and
  * `restart` never reject.
  *
- * States, as /health shows them (docs/protocol.md §3):
- *   idle      no client streams, the device is closed
- *   starting  opened (or opening), no audio yet
- *   running   a period arrived within the last `RUNNING_WINDOW_MS`
- *   error     the device is gone or failing and the controller is retrying;
- *             a reopened device stays `error` until audio flows again, and an
- *             open device silent for over `RUNNING_WINDOW_MS` is `error` too
+ * What /health calls its state is decided in ./capture_state.ts from the
+ * phase kept here and when audio last arrived.
  *
  * The sink handed to every source is wrapped here (one contract for all
- * sources): a throwing sink is caught, logged once with its stack, then
- * counted (`sinkErrors`, a summary line at most every
- * `SINK_ERROR_SUMMARY_MS`); audio carries on with the next period.
+ * sources, ./sink_errors.ts): a throwing sink is caught, logged once with
+ * its stack, then counted; audio carries on with the next period.
  */
 import type { Logger } from "../util/log.ts";
 import { type Clock, systemClock, systemTimers, type TimerId, type Timers } from "../util/clock.ts";
 import type { PeriodSink, Source, SourceFormat, SourceKind } from "./source.ts";
+import { type Phase, RUNNING_WINDOW_MS, type SourceState, sourceState } from "./capture_state.ts";
+import { SinkErrors } from "./sink_errors.ts";
 
-export type SourceState = "idle" | "starting" | "running" | "error";
-
-/** "running" means a period arrived within this long (docs/protocol.md §3). */
-export const RUNNING_WINDOW_MS = 1000;
-/** A sink that keeps throwing is summarised in the log at most this often. */
-export const SINK_ERROR_SUMMARY_MS = 10_000;
+export { RUNNING_WINDOW_MS, type SourceState };
 export const DEFAULT_RETRY_MS = 1000;
 
 export interface CaptureStatus {
@@ -70,9 +61,6 @@ export interface CaptureOptions {
   onStatus?: (status: CaptureStatus) => void;
 }
 
-/** Where the device is; `failing` and the period times refine it into a SourceState. */
-type Phase = "closed" | "opening" | "open" | "closing";
-
 export class CaptureController {
   private readonly clock: Clock;
   private readonly timers: Timers;
@@ -106,9 +94,7 @@ export class CaptureController {
   private faults = 0;
   /** Failed reopen attempts in the current error state (logged once, then counted). */
   private failedAttempts = 0;
-  private sinkErrors = 0;
-  private sinkErrorsSummarised = 0;
-  private sinkSummaryMs = 0;
+  private readonly sinkErrors: SinkErrors;
   /** The last state and error told to `onStatus`. */
   private reported = "idle\n";
 
@@ -116,10 +102,21 @@ export class CaptureController {
     this.kind = opts.candidates()[0]?.kind ?? "test";
     this.clock = opts.clock ?? systemClock;
     this.timers = opts.timers ?? systemTimers;
+    this.sinkErrors = new SinkErrors(opts.log);
   }
 
   get status(): CaptureStatus {
-    const { state, error } = this.current();
+    const { state, error } = sourceState({
+      kind: this.kind,
+      phase: this.phase,
+      wanted: this.wanted,
+      failing: this.failing,
+      error: this.error,
+      live: this.liveId !== 0,
+      flowed: this.flowed,
+      lastPeriodMs: this.lastPeriodMs,
+      liveSinceMs: this.liveSinceMs,
+    }, this.clock.now());
     return {
       source: this.kind,
       state,
@@ -127,7 +124,7 @@ export class CaptureController {
       description: this.description,
       channels: this.channels,
       faults: this.faults,
-      sinkErrors: this.sinkErrors,
+      sinkErrors: this.sinkErrors.count,
     };
   }
 
@@ -324,7 +321,7 @@ export class CaptureController {
       try {
         sink(period);
       } catch (e) {
-        this.sinkFailed(e, now);
+        this.sinkErrors.failed(e, now, this.kind);
       }
     };
   }
@@ -340,50 +337,6 @@ export class CaptureController {
     this.failedAttempts = 0;
     this.error = "";
     this.notify();
-  }
-
-  private sinkFailed(e: unknown, now: number): void {
-    this.sinkErrors++;
-    if (this.sinkErrors === 1) {
-      this.opts.log.error("period sink threw; the period is dropped, capture continues", {
-        source: this.kind,
-        error: e instanceof Error ? e : String(e),
-        stack: stackOf(e),
-      });
-      this.sinkSummaryMs = now;
-      this.sinkErrorsSummarised = 1;
-      return;
-    }
-    if (now - this.sinkSummaryMs < SINK_ERROR_SUMMARY_MS) return;
-    this.opts.log.error("period sink still throwing", {
-      source: this.kind,
-      sink_errors: this.sinkErrors,
-      since_last_summary: this.sinkErrors - this.sinkErrorsSummarised,
-      error: e instanceof Error ? e : String(e),
-    });
-    this.sinkSummaryMs = now;
-    this.sinkErrorsSummarised = this.sinkErrors;
-  }
-
-  /** The state /health shows, from the phase and when audio last arrived. */
-  private current(): { state: SourceState; error: string } {
-    const now = this.clock.now();
-    if (this.liveId !== 0 && this.flowed && now - this.lastPeriodMs <= RUNNING_WINDOW_MS) {
-      return { state: "running", error: "" };
-    }
-    if (this.failing) return { state: "error", error: this.error };
-    if (!this.wanted && this.phase === "closed") return { state: "idle", error: "" };
-    if (this.phase === "open") {
-      const silentMs = now - (this.flowed ? this.lastPeriodMs : this.liveSinceMs);
-      if (this.flowed || silentMs > RUNNING_WINDOW_MS) {
-        return {
-          state: "error",
-          error: `the ${this.kind} source delivered no audio for ${Math.round(silentMs)} ms`,
-        };
-      }
-    }
-    if (this.phase === "opening" || this.phase === "open") return { state: "starting", error: "" };
-    return { state: this.wanted ? "starting" : "idle", error: "" };
   }
 
   private notify(): void {
