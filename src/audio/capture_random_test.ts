@@ -116,5 +116,4 @@ Deno.test(`${OPERATIONS} random joins, leaves, reconfigurations, faults and slow
   for (const [name, n] of Object.entries(checks)) {
     assert.ok(n > 500, `invariant "${name}" checked ${n} times (${JSON.stringify(checks)})`);
   }
-  console.log(JSON.stringify({ counts, checks, opens: dev.opens }));
 });
