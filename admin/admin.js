@@ -644,7 +644,10 @@ function renderStatus(st) {
   $("st-source").textContent = src.kind === "test"
     ? "test signal"
     : `ALSA ${src.description || ""}`;
-  $("st-state").textContent = src.state;
+  // The same state as /health: idle, starting, running or error.
+  $("st-state").textContent = src.sink_errors > 0
+    ? `${src.state} · ${fmtInt(src.sink_errors)} periods dropped (sink errors)`
+    : src.state;
   $("st-streaming").textContent = fmtInt(st.streaming_clients);
   $("st-connected").textContent = fmtInt(st.connected_clients);
   $("st-packets").textContent = fmtInt(st.total_packets_sent);

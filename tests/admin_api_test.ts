@@ -557,7 +557,8 @@ Deno.test("status and QR describe the server and the address phones should open"
     const cookie = await login(base);
     const st = (await call(base, "GET", "/api/admin/status", { cookie })).body;
     assert.equal(st.source.kind, "test");
-    assert.ok(["idle", "running"].includes(st.source.state));
+    assert.ok(["idle", "starting", "running"].includes(st.source.state));
+    assert.equal(st.source.sink_errors, 0, "the admin page shows the sink error count");
     assert.equal(st.http_port, server.httpPort);
     assert.ok(Array.isArray(st.recent_log));
     assert.deepEqual(st.overrides, {});

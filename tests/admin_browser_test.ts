@@ -61,6 +61,9 @@ Deno.test({
       await page.click("#login-form button[type=submit]");
       await page.waitForSelector("#app-view:not([hidden])");
       await page.waitForSelector("#channels-body tr:nth-child(32)");
+      // The overview shows the source state /health shows.
+      await page.waitForSelector('#st-state:text-is("running")');
+      assert.equal((await call(base, "GET", "/health")).body.source_state, "running");
 
       // Rename channel 2, stop sending channel 4, move channel 3 above channel 2.
       await page.fill('#channels-body input[type=text][data-id="2"]', "Lead Vox");

@@ -7,6 +7,8 @@ import { AlsaSource, type LogLevel } from "../src/audio/alsa_source.ts";
 import type { Period } from "../src/audio/source.ts";
 import type { SampleFormatName } from "../src/audio/sample_format.ts";
 import { expectedSample, M32Emulator, writeEmulatorAlsaConfig } from "./m32_emulator.ts";
+import { CaptureController } from "../src/audio/capture.ts";
+import { getLogger } from "../src/util/log.ts";
 
 const RATE = 48000;
 const PERIOD = 256;
@@ -219,4 +221,31 @@ Deno.test("opening a device that does not exist rejects start() with the ALSA re
   assert(err);
   match(err.message, /m32_no_such_pcm/);
   await source.stop();
+});
+
+Deno.test("through the capture controller a throwing sink on ALSA is counted in the status and capture continues", async () => {
+  const r = await rig(32, "S32_LE", "m32emu_sinkthrow");
+  try {
+    let calls = 0;
+    let done!: () => void;
+    const reached = new Promise<void>((res) => (done = res));
+    const c = new CaptureController({
+      candidates: () => [{ kind: "alsa", create: () => r.source }],
+      sink: () => {
+        if (++calls === 20) done();
+        if (calls % 2 === 1) throw new Error(`engine failed on period ${calls}`);
+      },
+      log: getLogger("test"),
+    });
+    await Promise.all([c.start(), r.emu.start()]);
+    await reached;
+    const st = c.status;
+    const seen = calls;
+    await c.stop();
+    assertEquals(st.state, "running");
+    assertEquals(st.sinkErrors, Math.ceil(seen / 2));
+    assertEquals(st.faults, 0);
+  } finally {
+    await r.cleanup();
+  }
 });

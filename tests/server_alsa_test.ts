@@ -68,6 +68,7 @@ Deno.test("the server streams the console's channels exactly, unplug shows an er
     const h = await r.health();
     assert.equal(h.source, "alsa");
     assert.equal(h.source_state, "running");
+    assert.equal(h.sink_errors, 0);
     assert.match(h.source_description, /32 ch/);
 
     // unplug

@@ -107,6 +107,7 @@ export function statusView(ctx: ServerContext) {
       description: st.description,
       channels: st.channels,
       faults: st.faults,
+      sink_errors: st.sinkErrors,
     },
     connected_clients: ctx.sessions.list().length,
     streaming_clients: ctx.sessions.streamingCount,

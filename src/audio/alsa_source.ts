@@ -318,6 +318,8 @@ export class AlsaSource implements Source {
         try {
           sink(period);
         } catch (e) {
+          // The capture controller's sink contains and counts its own errors
+          // (capture.ts); this only keeps the read loop alive for a bare sink.
           if (this.sinkErrors++ === 0) {
             this.log("error", `period sink threw: ${(e as Error).message}`, {
               device: this.o.device,

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { ManualClock } from "../util/clock.ts";
+import { ManualClock, systemClock } from "../util/clock.ts";
+import { getLogger } from "../util/log.ts";
+import { CaptureController } from "./capture.ts";
+import { WorkerTicker } from "./ticker.ts";
 import { TestSignalSource, TONE_AMPLITUDE } from "./test_signal.ts";
 import type { Period } from "./source.ts";
 
@@ -73,4 +76,62 @@ Deno.test("tone test signal is id × 100 Hz at −20 dBFS and continuous across 
     assert.ok(Math.abs(samples[n] - want) < 512, `sample ${n}: ${samples[n]} vs ${want}`);
     assert.equal(samples[n] & 0xff, 0);
   }
+});
+
+/** Resolves once `n` periods reached a sink that throws on every other one. */
+function throwingSink(n: number) {
+  let calls = 0;
+  let done!: () => void;
+  const reached = new Promise<void>((r) => (done = r));
+  const sink = (_p: Period) => {
+    if (++calls === n) done();
+    if (calls % 2 === 1) throw new Error(`engine failed on period ${calls}`);
+  };
+  return { sink, reached, calls: () => calls };
+}
+
+Deno.test("a throwing sink on the paced test signal kills nothing: the next periods still arrive", async () => {
+  const errors: unknown[] = [];
+  const src = new TestSignalSource({
+    mode: "id",
+    bits: 24,
+    sampleRate: 48000,
+    framesPerPeriod: 48, // 1 ms periods
+    clock: systemClock,
+    ticker: new WorkerTicker((e) => errors.push(e)),
+  });
+  const t = throwingSink(20);
+  await src.start(t.sink, { onFault: () => {} });
+  await t.reached;
+  await src.stop();
+  assert.ok(t.calls() >= 20);
+  assert.ok(errors.length >= 10, `every throw reported to the ticker (${errors.length})`);
+});
+
+Deno.test("through the capture controller a throwing sink is counted in the status and audio keeps flowing", async () => {
+  const t = throwingSink(20);
+  const c = new CaptureController({
+    candidates: () => [{
+      kind: "test",
+      create: () =>
+        new TestSignalSource({
+          mode: "id",
+          bits: 24,
+          sampleRate: 48000,
+          framesPerPeriod: 48,
+          clock: systemClock,
+        }),
+    }],
+    sink: t.sink,
+    log: getLogger("test"),
+  });
+  await c.start();
+  await t.reached;
+  const st = c.status;
+  const calls = t.calls();
+  await c.stop();
+  assert.equal(st.state, "running");
+  assert.ok(calls >= 20);
+  assert.equal(st.sinkErrors, Math.ceil(calls / 2), "every other period threw");
+  assert.equal(c.status.state, "idle");
 });

@@ -14,6 +14,27 @@
  * The worker is a few lines of plain JavaScript started from a blob: URL, so
  * it runs unchanged from the source tree, a bundle or a compiled binary.
  */
+import { getLogger } from "../util/log.ts";
+
+/**
+ * What a ticker does with an exception from `onTick`: the tick is over, the
+ * next one comes on time (a throw must never end pacing, nor the process
+ * through an unhandled rejection). The default logs the first with its stack,
+ * then counts.
+ */
+export type TickErrorHandler = (error: unknown) => void;
+
+function logTickErrors(): TickErrorHandler {
+  const log = getLogger("ticker");
+  let errors = 0;
+  return (e) => {
+    if (errors++ > 0) return;
+    log.error("period tick threw; pacing continues", {
+      error: e instanceof Error ? e : String(e),
+      stack: e instanceof Error ? e.stack : undefined,
+    });
+  };
+}
 
 /** Calls `onTick` at `firstMs`, `firstMs + periodMs`, … until stopped. */
 export interface Ticker {
@@ -31,6 +52,7 @@ export class TimeoutTicker implements Ticker {
 
   constructor(
     private readonly now: () => number = () => performance.timeOrigin + performance.now(),
+    private readonly onError: TickErrorHandler = logTickErrors(),
   ) {}
 
   start(firstMs: number, periodMs: number, onTick: () => void): void {
@@ -59,7 +81,11 @@ export class TimeoutTicker implements Ticker {
     if (now >= this.next) {
       // Skip deadlines already missed: the source catches up from its own clock.
       this.next += Math.max(1, Math.floor((now - this.next) / this.periodMs) + 1) * this.periodMs;
-      cb();
+      try {
+        cb();
+      } catch (e) {
+        this.onError(e);
+      }
     }
     if (this.onTick) this.arm();
   };
@@ -106,6 +132,8 @@ export class WorkerTicker implements Ticker {
   private worker: Worker | null = null;
   private flags: Int32Array | null = null;
 
+  constructor(private readonly onError: TickErrorHandler = logTickErrors()) {}
+
   start(firstMs: number, periodMs: number, onTick: () => void): void {
     this.stop();
     workerUrl ??= URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
@@ -116,16 +144,17 @@ export class WorkerTicker implements Ticker {
       e.preventDefault();
       if (this.worker !== worker) return;
       this.stop();
-      this.fallback = new TimeoutTicker();
+      this.fallback = new TimeoutTicker(undefined, this.onError);
       this.fallback.start(firstMs, periodMs, onTick);
     };
     worker.postMessage({ sab: flags.buffer, firstMs, periodMs });
     this.worker = worker;
     this.flags = flags;
-    this.follow(flags, onTick);
+    // Never an unhandled rejection: follow catches each tick, and anything else here.
+    this.follow(flags, onTick).catch(this.onError);
   }
 
-  /** Calls `onTick` once per change of the tick count, until STOP is set. */
+  /** Calls `onTick` once per change of the tick count, until STOP is set; a throw ends one tick only. */
   private async follow(flags: Int32Array, onTick: () => void): Promise<void> {
     let seen = 0;
     while (Atomics.load(flags, STOP) === 0) {
@@ -133,7 +162,11 @@ export class WorkerTicker implements Ticker {
       if (w.async) await w.value;
       if (Atomics.load(flags, STOP) !== 0) return;
       seen = Atomics.load(flags, TICK);
-      onTick();
+      try {
+        onTick();
+      } catch (e) {
+        this.onError(e);
+      }
     }
   }
 

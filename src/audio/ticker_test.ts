@@ -19,10 +19,11 @@ async function ticks(t: Ticker, n: number, periodMs: number): Promise<number[]> 
   return seen;
 }
 
+type OnError = (e: unknown) => void;
 for (
-  const [name, make] of [["worker", () => new WorkerTicker()], [
+  const [name, make] of [["worker", (onError?: OnError) => new WorkerTicker(onError)], [
     "timeout",
-    () => new TimeoutTicker(),
+    (onError?: OnError) => new TimeoutTicker(undefined, onError),
   ]] as const
 ) {
   Deno.test(`${name} ticker ticks once per period and stays silent after stop`, async () => {
@@ -38,5 +39,21 @@ for (
     await ticks(t, 2, 3);
     const again = await ticks(t, 3, 2);
     assert.equal(again.length, 3);
+  });
+
+  Deno.test(`${name} ticker keeps ticking when onTick throws and reports every throw`, async () => {
+    const errors: unknown[] = [];
+    const t = make((e) => errors.push(e));
+    let n = 0;
+    await new Promise<void>((resolve) => {
+      t.start(now() + 2, 2, () => {
+        if (++n === 6) return resolve();
+        throw new Error(`sink failed in tick ${n}`);
+      });
+    });
+    t.stop();
+    assert.equal(n, 6, "the ticks after a throw still came");
+    assert.equal(errors.length, 5);
+    assert.match(String(errors[4]), /tick 5/);
   });
 }

@@ -133,6 +133,7 @@ export function createApp(ctx: ServerContext, extensions: AppExtension[] = []): 
       source_state: st.state,
       source_error: st.error,
       source_description: st.description,
+      sink_errors: st.sinkErrors,
       alsa_detection: ctx.alsaDetection(),
       streaming_clients: ctx.sessions.streamingCount,
       uptime_s: Math.round((ctx.clock.now() - ctx.startedAt) / 1000),

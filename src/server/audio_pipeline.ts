@@ -122,13 +122,12 @@ export async function assembleAudio(
     },
     sink: reblocker.push,
     log: getLogger("capture"),
+    clock,
     onStatus: opts.onCaptureStatus,
   });
   closers.add("capture", () => capture.stop());
 
-  const syncCapture = () => {
-    if (engine.active) capture.start();
-    else capture.stop();
-  };
+  // start/stop never reject; the controller serialises them.
+  const syncCapture = () => void (engine.active ? capture.start() : capture.stop());
   return { sender, engine, capture, alsa, features, syncCapture };
 }

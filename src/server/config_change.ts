@@ -31,7 +31,7 @@ export interface ConfigChangeDeps {
   /** Ends every session with `event`; returns how many ended. */
   endAll(reason: string, event: Record<string, unknown>): number;
   /** The source restarts with the new settings when the next client streams. */
-  stopCapture(): void;
+  restartCapture(): void;
   log: Logger;
 }
 
@@ -74,7 +74,7 @@ export class ConfigChangePolicy {
       config_version: stored.config_version,
       sessions_ended: n,
     });
-    deps.stopCapture();
+    deps.restartCapture();
     return n;
   };
 }

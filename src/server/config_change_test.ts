@@ -8,21 +8,21 @@ function setup() {
   const store = new ConfigStore(":memory:");
   const ended: Record<string, unknown>[] = [];
   const wire: [Config, Config][] = [];
-  let captureStops = 0;
+  let captureRestarts = 0;
   const policy = new ConfigChangePolicy({
     config: () => store.get(),
     channels: () => store.getChannels(),
     applyWire: (prev, next) => void wire.push([prev, next]),
     endAll: (_reason, event) => (ended.push(event), 3),
-    stopCapture: () => void captureStops++,
+    restartCapture: () => void captureRestarts++,
     log: getLogger("test"),
   });
   store.onChange(policy.committed);
-  return { store, policy, ended, wire, captureStops: () => captureStops };
+  return { store, policy, ended, wire, captureRestarts: () => captureRestarts };
 }
 
 Deno.test("a sample rate change ends every session with its reason and the new rate", () => {
-  const { store, policy, ended, wire, captureStops } = setup();
+  const { store, policy, ended, wire, captureRestarts } = setup();
   policy.changeReason("latency too high, lowering sample rate");
   store.setSampleRate(32000);
   assert.equal(ended.length, 1);
@@ -33,7 +33,7 @@ Deno.test("a sample rate change ends every session with its reason and the new r
   assert.equal(wire.length, 1);
   assert.equal(wire[0][0].audio.sample_rate, 48000);
   assert.equal(wire[0][1].audio.sample_rate, 32000);
-  assert.equal(captureStops(), 1);
+  assert.equal(captureRestarts(), 1);
 });
 
 Deno.test("a channel rename or a jitter change ends no session and drops the reason set for it", () => {

@@ -88,7 +88,7 @@ export function assembleControl(
       if (prev.network.dscp !== next.network.dscp) sender.setDscp(next.network.dscp);
     },
     endAll: (reason, event) => sessions.endAll(reason, event),
-    stopCapture: () => void capture.stop(),
+    restartCapture: () => void capture.restart(),
     log,
   });
   closers.add("config change policy", store.onChange(policy.committed));
