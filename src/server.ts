@@ -126,6 +126,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       ? (from, to) => new ResamplingConverter(from, to, MAX_NATIVE_PERIOD_FRAMES)
       : undefined,
     opusLayout: canOpus ? opusLayouts.create.bind(opusLayouts) : undefined,
+    log: getLogger("engine"),
+    // One client's failure ends that session only (`sessions` exists before any client).
+    onClientError: (id, error) => sessions.streamFailed(id, error),
   });
 
   const alsa = new AlsaOpener(clock, getLogger("alsa"));
