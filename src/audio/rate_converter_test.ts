@@ -3,6 +3,8 @@ import { ResamplingConverter } from "./rate_converter.ts";
 import { TestSignalSource } from "./test_signal.ts";
 import type { Period } from "./source.ts";
 import { ManualClock } from "../util/clock.ts";
+import { StreamingEngine } from "../session/engine.ts";
+import { parseRtp } from "../rtp/packet.ts";
 
 const CHANNELS = 32;
 /** The converter rates a session can ask for below the native rate (contract §7). */
@@ -106,4 +108,88 @@ Deno.test("a gap in the source mid-stream (a stalled test signal resyncs) keeps 
     src.stop();
     conv.close();
   }
+});
+
+/** Every L24 sample of every packet a client at `port` received, checked against its channel ids. */
+function assertIdPackets(
+  sent: { port: number; bytes: Uint8Array }[],
+  ids: number[],
+  label: string,
+) {
+  let samples = 0;
+  for (const { bytes } of sent) {
+    const rtp = parseRtp(bytes);
+    const payload = bytes.subarray(rtp.payloadOffset, rtp.payloadOffset + rtp.payloadLength);
+    for (let i = 0; i + 3 <= payload.length; i += 3) {
+      const v = (payload[i] << 24 | payload[i + 1] << 16 | payload[i + 2] << 8) >> 8;
+      const id = ids[(i / 3) % ids.length];
+      assert(Math.abs(v - id) <= 1, `${label}: sample ${samples} is ${v}, channel ${id}`);
+      samples++;
+    }
+  }
+  assert(samples > 0, label);
+}
+
+Deno.test("a source restarting under a live 24 kHz stream (capture restart, config change) keeps every sample within ±1", () => {
+  const sent: { port: number; bytes: Uint8Array }[] = [];
+  const buf = new Uint8Array(1400);
+  const sender = {
+    kind: "recording",
+    localPort: 5004,
+    maxDatagramBytes: 1400,
+    stats: { packets: 0, bytes: 0, errors: 0, lastError: "" },
+    destination: (hostname: string, port: number) => ({ hostname, port }),
+    slot: () => buf,
+    commit: (length: number, dest: { port: number }) =>
+      sent.push({ port: dest.port, bytes: buf.slice(0, length) }),
+    flush: () => {},
+    setDscp: () => {},
+    close: () => {},
+  };
+  const clock = new ManualClock();
+  const engine = new StreamingEngine({
+    sender,
+    clock,
+    extIntervalMs: 5000,
+    maxDatagramBytes: 1400,
+    rateConverter: (from, to) => new ResamplingConverter(from, to, 4096),
+  });
+  const ids = [1, 16, 32];
+  engine.addClient({
+    clientId: "a",
+    hostname: "127.0.0.1",
+    port: 7000,
+    spec: { channels: ids, sampleRate: 24000, compression: "none", encoding: "L24" },
+    ssrc: 1,
+    sequence: 0,
+    timestampBase: 0,
+  });
+  const first = idSource(clock, 48000, 24);
+  first.start(engine.onPeriod, { onFault: () => {} });
+  run(first, clock, 30);
+  first.stop();
+  // The capture restarts (a new source: its frame index starts at 0 again) while the client
+  // keeps its rate stream and converter.
+  sent.length = 0;
+  const second = idSource(clock, 48000, 24);
+  second.start(engine.onPeriod, { onFault: () => {} });
+  run(second, clock, 30);
+  assertIdPackets(sent, ids, "after the restart");
+  // A restarted source at another native rate gets a converter for that rate.
+  sent.length = 0;
+  second.stop();
+  const third = idSource(clock, 44100, 24);
+  let inFrames = 0;
+  third.start((p) => {
+    inFrames += p.frames;
+    engine.onPeriod(p);
+  }, { onFault: () => {} });
+  run(third, clock, 30);
+  assertIdPackets(sent, ids, "after a restart at 44100 Hz");
+  const outFrames = sent.reduce((n, s) => n + parseRtp(s.bytes).payloadLength / 9, 0);
+  const exact = (inFrames * 24000) / 44100;
+  // Everything in at 44.1 kHz comes out at 24 kHz, less the filter's look-ahead (< 2 ms).
+  assert(outFrames <= exact && outFrames > exact - 48, `${outFrames} of ${exact} frames`);
+  third.stop();
+  engine.removeClient("a");
 });

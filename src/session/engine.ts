@@ -30,6 +30,8 @@ import { type OpusTier, opusTierKey } from "./opus_layout.ts";
 
 /** Turns native-rate periods into periods at another rate (issue: resampling). */
 export interface RateConverter {
+  /** The source rate it was made for: a source restarting at another rate gets a new one. */
+  readonly inputRate: number;
   readonly outputRate: number;
   /** Converted period, or null while the converter is still filling. */
   process(period: Period): Period | null;
@@ -246,7 +248,8 @@ export class StreamingEngine {
         continue;
       }
       try {
-        if (!rs.converter) {
+        if (rs.converter?.inputRate !== period.sampleRate) {
+          closeConverter(rs);
           if (!this.opts.rateConverter) {
             throw new Error(`no resampler for ${period.sampleRate} → ${rs.rate} Hz`);
           }

@@ -231,6 +231,7 @@ function decimatingConverter(rate: number): RateConverter {
     captureTimeMs: 0,
   };
   return {
+    inputRate: 48000,
     outputRate: rate,
     process(p) {
       const step = p.sampleRate / rate;
@@ -247,6 +248,7 @@ function decimatingConverter(rate: number): RateConverter {
 }
 
 const throwingConverter = (rate: number): RateConverter => ({
+  inputRate: 48000,
   outputRate: rate,
   process() {
     throw new Error(`resampler to ${rate} Hz failed`);
