@@ -164,10 +164,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     },
   });
 
-  const syncCapture = () => {
-    if (engine.active) capture.start();
-    else capture.stop();
-  };
+  /** Capture start/stop run in the background: a failure is logged, never left unhandled. */
+  const background = (what: string, p: Promise<unknown>) =>
+    void p.catch((e) => log.error(`${what} failed`, { error: e as Error }));
+  const syncCapture = () =>
+    engine.active
+      ? background("capture start", capture.start())
+      : background("capture stop", capture.stop());
 
   const sessions: SessionManager = new SessionManager({
     clock,
@@ -249,7 +252,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     pendingReason = null;
     const n = sessions.endAll("configuration changed", event);
     log.info("configuration changed", { config_version: next.config_version, sessions_ended: n });
-    capture.stop();
+    background("capture stop", capture.stop());
   });
   const adaptation = new AdaptationService({
     ctx,
@@ -328,7 +331,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     unsubscribe();
     sessions.endAll(reason, { type: "server_shutdown", reason });
     admin.close();
-    await capture.stop();
+    await capture.stop().catch((e) => log.error("capture stop failed", { error: e as Error }));
     metrics.stop();
     offHttps();
     offWebTransport();
