@@ -96,16 +96,19 @@ export function attachListenerSocket(ctx: ServerContext, opts: ListenerSocketOpt
       where,
       error: e instanceof Error ? e : String(e),
     });
+    const error = {
+      type: "error",
+      code: "internal_error",
+      message: "the server failed handling this session; reconnect",
+    };
     try {
       if (s && !s.closed) {
-        s.send({
-          type: "error",
-          code: "internal_error",
-          message: "the server failed handling this session; reconnect",
-        });
+        s.send(error);
         ctx.sessions.end(s, `internal error in ${where}`, undefined, CLOSE_INTERNAL_ERROR);
       } else if (!s) {
+        // Failed before its session existed (opening it threw).
         closeTransports("internal error");
+        socket?.send(JSON.stringify(error));
         socket?.close(CLOSE_INTERNAL_ERROR, "internal error");
       }
     } catch (e2) {

@@ -106,3 +106,26 @@ Deno.test("a listener handler that throws closes only that client with internal_
   message(failingEvents, failing, '{"type":"webtransport_connect"}');
   failingEvents.onClose?.(new CloseEvent("close"), failing.ws);
 });
+
+Deno.test("a listener socket whose session cannot even open is answered internal_error and closed with 1011", () => {
+  const { ctx, errors } = serverContext();
+  const broken = {
+    ...ctx,
+    sessions: {
+      open: () => {
+        throw new RangeError("session table is full of ghosts");
+      },
+    },
+  } as unknown as ServerContext;
+  const page = new PageSocket();
+  const events = attachListenerSocket(broken, {
+    ip: "127.0.0.1",
+    transport: "websocket",
+    hostAddress: "127.0.0.1",
+  });
+  connect(events, page);
+  assert.equal(page.received[0]?.code, "internal_error");
+  assert.equal(page.closed?.code, CLOSE_INTERNAL_ERROR);
+  assert.equal(errors.filter((e) => e.includes("ghosts")).length, 1);
+  message(events, page, '{"type":"heartbeat","timestamp":"2026-01-01T00:00:00Z"}');
+});
