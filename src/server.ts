@@ -43,6 +43,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       config,
       log,
       onCaptureStatus: (st) => warnSourceError(control.sessions, st),
+      // One client's failure ends that session only (no client exists before `control`).
+      onClientError: (id, error) => control.sessions.streamFailed(id, error),
     }, closers);
     const control = assembleControl(
       { ...opts, hostname, clock, store, config, channels, log },

@@ -9,6 +9,8 @@ import type { Period } from "./source.ts";
 
 /** Turns native-rate periods into periods at another rate (issue: resampling). */
 export interface RateConverter {
+  /** The source rate it was made for: a source restarting at another rate gets a new one. */
+  readonly inputRate: number;
   readonly outputRate: number;
   /** Converted period, or null while the converter is still filling. */
   process(period: Period): Period | null;

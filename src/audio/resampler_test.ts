@@ -37,15 +37,14 @@ function runSignal(
   return { out, frames };
 }
 
-Deno.test("resampler keeps the id test signal within ±1 LSB of L24 and L16 after settling", () => {
-  const settleFrames = 200;
+Deno.test("resampler keeps the id test signal within ±1 LSB of L24 and L16 from the first frame", () => {
   for (const [inputRate, outputRate] of CONVERSIONS) {
     // Channels 0–31 carry id<<8 (L24 id), channels 32–63 carry id<<16 (L16 id), id = 1..32.
     const rs = new Resampler({ inputRate, outputRate, channels: 64, maxInputFrames: 256 });
     const expected = (c: number) => c < 32 ? (c + 1) << 8 : (c - 31) << 16;
     const { out, frames } = runSignal(rs, 0.5, (_f, c) => expected(c));
     let worst = 0;
-    for (let f = settleFrames; f < frames; f++) {
+    for (let f = 0; f < frames; f++) {
       for (let c = 0; c < 64; c++) {
         const s = out[f * 64 + c];
         const id = c < 32 ? c + 1 : c - 31;
@@ -62,6 +61,32 @@ Deno.test("resampler keeps the id test signal within ±1 LSB of L24 and L16 afte
     );
     assert(worst <= 256, `${inputRate}→${outputRate}: constant off by ${worst} > 256`);
     rs.close();
+  }
+});
+
+Deno.test("resampler priming holds the first frame: a constant is within 1 L24 LSB at every quality", () => {
+  for (const quality of ["fastest", "medium", "best"] as const) {
+    for (const [inputRate, outputRate] of CONVERSIONS) {
+      const rs = new Resampler({
+        inputRate,
+        outputRate,
+        channels: 2,
+        maxInputFrames: 256,
+        quality,
+      });
+      const { out, frames } = runSignal(rs, 0.05, (_f, c) => (c + 1) << 16);
+      assert(frames > 0);
+      for (let i = 0; i < frames * 2; i++) {
+        const err = Math.abs(out[i] - (((i % 2) + 1) << 16));
+        assert(err <= 256, `${quality} ${inputRate}→${outputRate} sample ${i} off by ${err}`);
+      }
+      assert.equal(
+        (rs.primeFrames * outputRate) % inputRate,
+        0,
+        "priming spans whole output frames",
+      );
+      rs.close();
+    }
   }
 });
 

@@ -4,6 +4,7 @@ import { SENDER_KINDS, type SenderKind } from "../net/create_sender.ts";
 import { startServer } from "../server.ts";
 import { preflight } from "../system/preflight.ts";
 import { SdNotifier } from "../system/sd_notify.ts";
+import { installProcessGuard } from "../system/process_guard.ts";
 import { getLogger } from "../util/log.ts";
 import { intOption, parseFlags } from "./flags.ts";
 
@@ -47,6 +48,8 @@ export async function runServe(args: string[]): Promise<number> {
     throw new Error(`--sender must be one of ${SENDER_KINDS.join(", ")}, got ${sender}`);
   }
   const log = getLogger("main");
+  // One uncaught exception or rejection must not end the gig (systemd's watchdog judges a stuck loop).
+  const guard = installProcessGuard(log);
   const checked = preflight(source);
   for (const w of checked.warnings) log.warn(w);
   if (checked.fatal.length > 0) throw new Error(checked.fatal.join("; "));
@@ -100,5 +103,6 @@ export async function runServe(args: string[]): Promise<number> {
   }
   for (const [sig, f] of listeners) Deno.removeSignalListener(sig, f);
   notifier.close();
+  guard.uninstall();
   return 0;
 }

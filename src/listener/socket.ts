@@ -17,9 +17,12 @@
  * Either way the session counts toward max_clients, streams once its
  * `client_config` is known, and shows its transport in the admin client list.
  * A full server answers `{"type":"error","code":"server_full"}` and closes
- * with 1013 (try again later).
+ * with 1013 (try again later). A handler that throws (a bug, a dependency that
+ * fails) costs only its own client: logged, answered
+ * `{"type":"error","code":"internal_error"}` and closed with 1011 — never an
+ * exception escaping into the runtime's event dispatch.
  */
-import type { WSContext, WSEvents } from "hono/ws";
+import type { WSContext, WSEvents, WSMessageReceive } from "hono/ws";
 import type { ListenerContext } from "../http/context.ts";
 import { handleClientFrame } from "../http/ws.ts";
 import { SessionError } from "../session/errors.ts";
@@ -42,6 +45,8 @@ export const LISTENER_TRANSPORTS: readonly ListenerTransport[] = [
 
 /** WebSocket close code 1013: "try again later" (RFC 6455 registry). */
 export const CLOSE_TRY_AGAIN_LATER = 1013;
+/** WebSocket close code 1011: the server met an unexpected condition (RFC 6455 §7.4.1). */
+export const CLOSE_INTERNAL_ERROR = 1011;
 /** Largest offer SDP accepted (Chromium's data-only offers are ~1 KiB). */
 const WS_OPEN = 1;
 
@@ -70,6 +75,7 @@ export interface ListenerSocketOptions {
 
 export function attachListenerSocket(ctx: ListenerContext, opts: ListenerSocketOptions): WSEvents {
   let session: ClientSession | null = null;
+  let socket: WSContext | null = null;
   let peer: WebRtcPeer | null = null;
   let wtSession: BoundSession | null = null;
   let wtBind: ((b: BoundSession) => void) | null = null;
@@ -80,6 +86,44 @@ export function attachListenerSocket(ctx: ListenerContext, opts: ListenerSocketO
     wtSession?.close(reason);
     wtSession = null;
   };
+
+  /** A handler threw: log it, tell this client `internal_error`, close only it (1011). */
+  const failed = (where: string, e: unknown) => {
+    const s = session;
+    ctx.log.error("listener handler threw; closing that client", {
+      client: s?.id,
+      transport: opts.transport,
+      where,
+      error: e instanceof Error ? e : String(e),
+    });
+    const error = {
+      type: "error",
+      code: "internal_error",
+      message: "the server failed handling this session; reconnect",
+    };
+    try {
+      if (s && !s.closed) {
+        s.send(error);
+        ctx.sessions.end(s, `internal error in ${where}`, undefined, CLOSE_INTERNAL_ERROR);
+      } else if (!s) {
+        // Failed before its session existed (opening it threw).
+        closeTransports("internal error");
+        socket?.send(JSON.stringify(error));
+        socket?.close(CLOSE_INTERNAL_ERROR, "internal error");
+      }
+    } catch (e2) {
+      ctx.log.error("closing a failed listener client threw", { where, error: e2 as Error });
+    }
+  };
+  /** `fn` for an event or promise callback: whatever it throws goes to `failed`. */
+  const guarded =
+    <A extends unknown[]>(where: string, fn: (...args: A) => void) => (...args: A): void => {
+      try {
+        fn(...args);
+      } catch (e) {
+        failed(where, e);
+      }
+    };
 
   const attach = (s: ClientSession, channel: PacketChannel) => {
     const max = Math.min(maxBytes(), s.maxDatagramBytes ?? Infinity);
@@ -107,9 +151,9 @@ export function attachListenerSocket(ctx: ListenerContext, opts: ListenerSocketO
       if (s.closed) return b.close("session ended");
       wtSession?.close("replaced by a new WebTransport session");
       wtSession = b;
-      b.closed.then((reason) => {
+      b.closed.then(guarded("webtransport close", (reason: string) => {
         if (wtSession === b && !s.closed) ctx.sessions.end(s, `webtransport ${reason}`);
-      });
+      }));
       attach(s, b.channel);
     };
     if (wtBind) server.revoke(wtBind);
@@ -140,25 +184,26 @@ export function attachListenerSocket(ctx: ListenerContext, opts: ListenerSocketO
     if (msg.type === "webtransport_connect") return onWebTransport(s);
     peer?.close();
     const p = new WebRtcPeer(opts.hostAddress, {
-      onOpen: (channel) => {
+      onOpen: guarded("datachannel open", (channel: PacketChannel) => {
         if (peer === p && !s.closed) attach(s, channel);
-      },
-      onClose: (reason) => {
+      }),
+      onClose: guarded("datachannel close", (reason: string) => {
         if (peer === p && !s.closed) ctx.sessions.end(s, `datachannel: ${reason}`);
-      },
+      }),
     });
     peer = p;
     p.answer(msg.sdp).then(
-      (sdp) => s.send({ type: "webrtc_answer", sdp }),
-      (e) => {
+      guarded("webrtc answer", (sdp: string) => s.send({ type: "webrtc_answer", sdp })),
+      guarded("webrtc answer", (e: unknown) => {
         ctx.log.warn("webrtc offer failed", { client: s.id, error: e as Error });
         s.send({ type: "error", code: "invalid_payload", message: "the WebRTC offer was refused" });
-      },
+      }),
     );
   };
 
   return {
-    onOpen(_evt, ws: WSContext) {
+    onOpen: guarded("open", (_evt: Event, ws: WSContext) => {
+      socket = ws;
       const s = ctx.sessions.open(opts.ip, {
         send: (text) => ws.send(text),
         close: (code, reason) => {
@@ -169,10 +214,10 @@ export function attachListenerSocket(ctx: ListenerContext, opts: ListenerSocketO
       session = s;
       if (opts.transport === "webtransport") s.maxDatagramBytes = WEBTRANSPORT_MAX_DATAGRAM_BYTES;
       if (opts.transport === "websocket") attach(s, websocketChannel(ws));
-    },
-    onMessage(evt) {
+    }),
+    onMessage: guarded("message", (evt: MessageEvent<WSMessageReceive>) => {
       const s = session;
-      if (!s) return;
+      if (!s || s.closed) return;
       const data = evt.data;
       // Signalling is ours; every other frame is the contract's, handled as on /ws.
       if (
@@ -193,14 +238,14 @@ export function attachListenerSocket(ctx: ListenerContext, opts: ListenerSocketO
         }
       }
       handleClientFrame(ctx, s, data);
-    },
-    onClose() {
+    }),
+    onClose: guarded("close", () => {
       closeTransports("the control WebSocket closed");
       if (session) ctx.sessions.closed(session);
-    },
-    onError() {
+    }),
+    onError: guarded("error", () => {
       closeTransports("the control WebSocket failed");
       if (session) ctx.sessions.closed(session);
-    },
+    }),
   };
 }

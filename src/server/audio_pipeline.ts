@@ -40,6 +40,8 @@ export interface AudioPipelineOptions {
   createAlsa?: (req: AlsaOpenRequest) => Source;
   /** The capture controller's status changed (e.g. the source failed). */
   onCaptureStatus(status: CaptureStatus): void;
+  /** One client's stream failed in the engine (its session is ended; the others stream on). */
+  onClientError(clientId: string, error: unknown): void;
   log: Logger;
 }
 
@@ -98,6 +100,8 @@ export async function assembleAudio(
       ? (from, to) => new ResamplingConverter(from, to, MAX_NATIVE_PERIOD_FRAMES)
       : undefined,
     opusLayout: features.opus ? opusLayouts.create.bind(opusLayouts) : undefined,
+    log: getLogger("engine"),
+    onClientError: opts.onClientError,
   });
 
   const alsa = new AlsaOpener(clock, getLogger("alsa"));

@@ -15,6 +15,8 @@ export interface PeriodSlot {
 export class ClientStream {
   packetsSent = 0;
   bytesSent = 0;
+  /** Periods in which this client's stream failed (the engine counts; see engine.ts). */
+  errors = 0;
   /** Capture time of the last packet that carried the extension (-1: none yet). */
   private lastExtMs = -1;
   private marker = true;

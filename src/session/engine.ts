@@ -8,12 +8,21 @@
  * Everything here runs synchronously inside the source's period callback and
  * allocates nothing per packet in steady state. Control (adding/removing
  * clients) happens between periods.
+ *
+ * Faults stay with the clients they belong to: a rate converter that throws
+ * costs only the clients at that rate, a layout (encoder) only the clients on
+ * it, a client's transport (commit or flush) only that client. Every other
+ * client still gets its packets that period and every sender is flushed. A
+ * failing client is logged once and reported once through `onClientError`
+ * (the session layer ends that session); later failures are only counted
+ * (logged with the count when the client is removed).
  */
 import type { RateConverter, RateConverterFactory } from "../audio/rate_converter.ts";
 import type { Period } from "../audio/source.ts";
 import type { Encoding } from "../config/types.ts";
 import type { PacketSender } from "../net/sender.ts";
 import type { Clock } from "../util/clock.ts";
+import type { Logger } from "../util/log.ts";
 import { ClientStream, type PeriodSlot } from "./client_stream.ts";
 import type { StreamLayout } from "./layout.ts";
 import { PcmLayout, pcmLayoutKey } from "./pcm_layout.ts";
@@ -67,6 +76,9 @@ interface RateStream extends PeriodSlot {
   rate: number;
   refs: number;
   converter: RateConverter | null;
+  /** Engine period in which the converter last threw (its clients get no packets then). */
+  failedPeriod: number;
+  error: unknown;
 }
 
 export interface EngineOptions {
@@ -78,6 +90,13 @@ export interface EngineOptions {
   onActiveChange?: (active: boolean) => void;
   rateConverter?: RateConverterFactory;
   opusLayout?: LayoutFactory;
+  /** Where a failing client is logged (once each). */
+  log?: Logger;
+  /**
+   * A client's stream failed (its converter, layout or transport threw); called once per
+   * client, after the period's flush. The session layer ends that session.
+   */
+  onClientError?: (clientId: string, error: unknown) => void;
 }
 
 export class StreamingEngine {
@@ -92,6 +111,15 @@ export class StreamingEngine {
   readonly captureToWire = new LatencyWindow(2000);
   periods = 0;
   totalPackets = 0;
+  /** Every failure of a client's stream (one per client per period it failed in). */
+  clientErrors = 0;
+  /** Flushes of the shared UDP sender that threw (its own errors are counted, never thrown). */
+  senderErrors = 0;
+  /** Layouts that threw this period, so their other clients skip a half-rendered payload. */
+  private readonly failedLayouts = new Map<StreamLayout, unknown>();
+  /** Clients that failed for the first time this period, reported after the flush. */
+  private readonly newlyFailed: ClientStream[] = [];
+  private readonly newlyFailedErrors: unknown[] = [];
 
   constructor(private opts: EngineOptions) {}
 
@@ -133,6 +161,9 @@ export class StreamingEngine {
     this.refreshLists();
     this.releaseLayout(stream.layout);
     this.releaseRate(stream.input as RateStream);
+    if (stream.errors > 1) {
+      this.opts.log?.warn("client stream errors", { client: clientId, errors: stream.errors });
+    }
     if (this.clientList.length === 0) this.opts.onActiveChange?.(false);
     return stream;
   }
@@ -145,7 +176,7 @@ export class StreamingEngine {
   private acquireRate(rate: number): RateStream {
     let rs = this.rates.get(rate);
     if (!rs) {
-      rs = { rate, refs: 0, converter: null, current: null };
+      rs = { rate, refs: 0, converter: null, current: null, failedPeriod: 0, error: null };
       this.rates.set(rate, rs);
       this.rateList = [...this.rates.values()];
     }
@@ -155,7 +186,7 @@ export class StreamingEngine {
 
   private releaseRate(rs: RateStream): void {
     if (--rs.refs > 0) return;
-    rs.converter?.close();
+    closeConverter(rs);
     this.rates.delete(rs.rate);
     this.rateList = [...this.rates.values()];
   }
@@ -197,20 +228,29 @@ export class StreamingEngine {
   /** The source's period callback: the whole hot path. */
   readonly onPeriod = (period: Period): void => {
     if (this.clientList.length === 0) return;
-    this.periods++;
+    const seq = ++this.periods;
     // 1. once per rate in use
     for (let i = 0; i < this.rateList.length; i++) {
       const rs = this.rateList[i];
       if (rs.rate === period.sampleRate) {
         rs.current = period;
-      } else {
-        if (!rs.converter) {
+        continue;
+      }
+      try {
+        if (rs.converter?.inputRate !== period.sampleRate) {
+          closeConverter(rs);
           if (!this.opts.rateConverter) {
             throw new Error(`no resampler for ${period.sampleRate} → ${rs.rate} Hz`);
           }
           rs.converter = this.opts.rateConverter(period.sampleRate, rs.rate);
         }
         rs.current = rs.converter.process(period);
+      } catch (e) {
+        // Its clients fail this period; the next one starts a fresh converter.
+        rs.current = null;
+        rs.failedPeriod = seq;
+        rs.error = e;
+        closeConverter(rs);
       }
     }
     // 2. once per layout, 3. once per client, 4. batched send
@@ -218,12 +258,95 @@ export class StreamingEngine {
     for (let i = 0; i < clients.length; i++) {
       const c = clients[i];
       const p = c.input.current;
-      if (!p) continue;
-      c.layout.render(p, this.periods);
-      c.emit();
-      this.totalPackets += c.layout.packetCount;
+      if (!p) {
+        const rs = c.input as RateStream;
+        if (rs.failedPeriod === seq) this.clientFailed(c, rs.error);
+        continue;
+      }
+      const layout = c.layout;
+      if (this.failedLayouts.size > 0 && this.failedLayouts.has(layout)) {
+        this.clientFailed(c, this.failedLayouts.get(layout));
+        continue;
+      }
+      try {
+        layout.render(p, seq);
+      } catch (e) {
+        this.failedLayouts.set(layout, e);
+        this.clientFailed(c, e);
+        continue;
+      }
+      try {
+        c.emit();
+      } catch (e) {
+        this.clientFailed(c, e);
+        continue;
+      }
+      this.totalPackets += layout.packetCount;
     }
-    for (let i = 0; i < this.senderList.length; i++) this.senderList[i].flush();
+    for (let i = 0; i < this.senderList.length; i++) {
+      const sender = this.senderList[i];
+      try {
+        sender.flush();
+      } catch (e) {
+        this.flushFailed(sender, e);
+      }
+    }
     this.captureToWire.add(this.opts.clock.now() - period.captureTimeMs);
+    if (this.failedLayouts.size > 0) this.failedLayouts.clear();
+    if (this.newlyFailed.length > 0) this.reportFailures();
   };
+
+  private clientFailed(c: ClientStream, error: unknown): void {
+    this.clientErrors++;
+    if (c.errors++ > 0) return;
+    this.newlyFailed.push(c);
+    this.newlyFailedErrors.push(error);
+  }
+
+  /** The shared UDP sender is counted; a client's own transport fails its clients. */
+  private flushFailed(sender: PacketSender, error: unknown): void {
+    if (sender === this.opts.sender) {
+      if (this.senderErrors++ === 0) {
+        this.opts.log?.error("udp sender flush threw (counted from now on)", {
+          error: error as Error,
+        });
+      }
+      return;
+    }
+    for (const c of this.clientList) if (c.sender === sender) this.clientFailed(c, error);
+  }
+
+  /** Logs and reports each newly failed client once (after the flush: the session layer may remove it). */
+  private reportFailures(): void {
+    const failed = this.newlyFailed;
+    const errors = this.newlyFailedErrors;
+    for (let i = 0; i < failed.length; i++) {
+      const c = failed[i];
+      this.opts.log?.error("client stream failed; ending its session", {
+        client: c.clientId,
+        error: errors[i] as Error,
+        clients_failed: this.clientErrors,
+      });
+      try {
+        this.opts.onClientError?.(c.clientId, errors[i]);
+      } catch (e) {
+        this.opts.log?.error("ending a failed client's session threw", {
+          client: c.clientId,
+          error: e as Error,
+        });
+      }
+    }
+    failed.length = 0;
+    errors.length = 0;
+  }
+}
+
+function closeConverter(rs: RateStream): void {
+  const converter = rs.converter;
+  rs.converter = null;
+  try {
+    converter?.close();
+  } catch {
+    // A converter that failed may fail to close too; it is dropped either way.
+  }
 }

@@ -398,6 +398,21 @@ export class SessionManager {
     if (stream) this.env.onStreamingChange();
   }
 
+  /**
+   * The engine could not produce or send this client's stream (its transport,
+   * encoder or resampler threw): ends that session only, with a `reconnect`
+   * event saying why (the client starts a fresh session), close 4001.
+   */
+  streamFailed(clientId: string, error: unknown): void {
+    const s = this.sessions.get(clientId);
+    if (!s) return;
+    const why = error instanceof Error ? error.message : String(error);
+    this.end(s, `stream failed: ${why}`, {
+      type: "reconnect",
+      reason: `the server failed sending your audio (${why}); reconnect`.slice(0, 200),
+    });
+  }
+
   /** The WebSocket closed from the client side. */
   closed(s: ClientSession): void {
     this.end(s, "client closed the connection", undefined, CLOSE_NORMAL);
