@@ -229,17 +229,23 @@ Deno.test("no datagram of any layout exceeds its budget, for every channel count
       for (const max of [1150, 1400]) {
         const layouts = new OpusLayouts(fakeFactory().factory);
         const tier = { bitrate, maxBandwidth: 1105, frameMs };
+        const open = [];
+        const p = periods.get(frameMs)!;
         for (let n = 1; n <= 32; n++) {
+          // Kept open: the layouts share one bank's encoders, as clients' layouts do; each
+          // joins between periods and renders the next one (the engine's order).
           const layout = layouts.create(`k${n}`, tier, ALL_32.slice(0, n), max);
-          layout.render(periods.get(frameMs)!, 1);
+          open.push(layout);
+          p.frameIndex = n * p.frames;
+          layout.render(p, n);
           assert.equal(layout.packetCount, layout.channelGroups().length);
           for (let k = 0; k < layout.packetCount; k++) {
             const bytes = layout.packetPayloads[k].length + MAX_HEADER_BYTES;
             assert(bytes <= max, `${n} ch, ${bitrate} b/s, ${frameMs} ms: ${bytes} > ${max}`);
             checked++;
           }
-          layout.close();
         }
+        for (const layout of open) layout.close();
       }
     }
   }
