@@ -3,7 +3,8 @@
  * or loss above the thresholds for hold_s steps the rate down (SQLite,
  * /audio-meta, config_changed with reason and new_sample_rate), good reports
  * step it back up; the reference client's own reports drive it too, with
- * FORCE_DELAY_MS and with real loss from nftables inside a network namespace.
+ * FORCE_DELAY_MS, with seeded loss from our impairment relay (exact figures)
+ * and with real loss from nftables inside a network namespace.
  */
 
 import assert from "node:assert/strict";
@@ -13,6 +14,9 @@ import { ReferenceClient } from "../src/client/session.ts";
 import { openUdpSource } from "../src/client/udp_source.ts";
 import { parseClientArgs } from "../src/client/cli.ts";
 import { runCommand } from "../src/loadtest/netns_drop.ts";
+import { ImpairmentModel, ImpairRelay } from "../src/net/impair_relay.ts";
+import { LOSS_THRESHOLD } from "../src/qos/adaptation.ts";
+import { logConfig } from "../src/util/log.ts";
 
 const SHORT_HOLDS = { hold_s: 2, recover_hold_s: 3, latency_ms: 50 };
 const WAIT_MS = 30_000;
@@ -193,6 +197,69 @@ Deno.test("the reference client with FORCE_DELAY_MS=120 reports high latency and
   }
 });
 
+Deno.test("30 % seeded loss behind the impairment relay: the client reports exactly the relay's drops and the server steps on them", async () => {
+  const srv = await startTestServer();
+  srv.ctx.store.patch({ adaptation: { ...SHORT_HOLDS, latency_ms: 1000 } });
+  const impairment = { lossPct: 30, seed: 7 };
+  const real = openUdpSource(0, "127.0.0.1");
+  const relay = new ImpairRelay(
+    { transport: "udp", hostname: "127.0.0.1", port: real.port },
+    impairment,
+  );
+  const lines: string[] = [];
+  const client = new ReferenceClient({
+    server: srv.url,
+    udp: { port: relay.port, receive: (b) => real.receive(b), close: () => real.close() },
+    channels: [1, 2],
+    qosIntervalMs: 500,
+    backoffInitialMs: 50,
+    log: (l) => lines.push(l),
+  }).start();
+  // The client's counters at the instant the server logs its step (same process), before
+  // the step ends the session and a reconnect continues them.
+  let atStep: { lost: number; expected: number; received: number } | null = null;
+  const write = logConfig.write;
+  logConfig.write = (line) => {
+    if (!atStep && line.includes("lowering sample rate")) {
+      const { lost, expected, received } = client.receiver.seq;
+      atStep = { lost, expected, received };
+    }
+    write(line);
+  };
+  try {
+    await until("a rate step", () => atStep !== null);
+  } finally {
+    logConfig.write = write;
+    await client.stop();
+    await relay.close();
+    await srv.stop();
+  }
+  const { lost, expected, received } = atStep!;
+  const step = srv.logs.find((l) => l.includes("lowering sample rate"))!;
+  assert.match(step, /packet loss too high, lowering sample rate/);
+  assert.match(step, /to_hz=44100/);
+  // The relay drops what its seed says: replay its decisions over what it received.
+  const model = new ImpairmentModel(impairment);
+  const dropped = Array.from({ length: relay.stats.received }, (_, i) => model.decide(i) < 0);
+  assert.equal(dropped.filter((d) => d).length, relay.stats.dropped);
+  // The client's first session spans the server's packets from the first one let through.
+  const first = dropped.indexOf(false);
+  const inSpan = dropped.slice(first, first + expected).filter((d) => d).length;
+  assert.equal(lost, inSpan, `client lost ${lost} of ${expected}, relay dropped ${inSpan}`);
+  assert.equal(received + inSpan, expected);
+  // The loss the server stepped on is one the client reported for one of its intervals.
+  const reports = lines.filter((l) => l.startsWith("[QoS]"))
+    .map((l) => /packets=(\d+)\/(\d+)/.exec(l)!.slice(1).map(Number));
+  const intervalLoss = reports.slice(1).map(([r, e], i) => {
+    const [r0, e0] = reports[i];
+    const loss = (e - e0 - (r - r0)) / (e - e0);
+    return (Math.round(loss * 10000) / 10000).toFixed(3); // as the decision and its log round it
+  });
+  const stepped = /loss_rate=([\d.]+)/.exec(step)?.[1] ?? "";
+  assert.ok(intervalLoss.includes(stepped), `stepped on ${stepped}, reported ${intervalLoss}`);
+  assert.ok(Number(stepped) > LOSS_THRESHOLD);
+});
+
 // ---- loss on a real link: a network namespace, a veth pair and nftables ----
 
 const sh = (...cmd: string[]) => runCommand(cmd);
@@ -300,8 +367,9 @@ Deno.test({
       const line = srv.logs.find((l) => l.includes("lowering sample rate"))!;
       assert.match(line, /to_hz=44100/);
       assert.match(line, /packet loss too high, lowering sample rate/);
+      // Kernel random drops cannot be replayed: the exact figures are the seeded test's above.
       const loss = Number(/loss_rate=([\d.]+)/.exec(line)?.[1]);
-      assert.ok(loss > 0.15 && loss < 0.45, `median loss ${loss} with 30 % dropped`);
+      assert.ok(loss > LOSS_THRESHOLD, `stepped on loss ${loss} over ${LOSS_THRESHOLD}`);
       assert.ok(activeRate(srv) <= 44100);
     } finally {
       if (child) {

@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { decodePcm, Probe } from "./helpers/probe.ts";
 import { startTestServer } from "./helpers/server.ts";
 import { PT_PCM } from "../src/rtp/packet.ts";
+import { systemClock } from "../src/util/clock.ts";
+import { clockSample } from "../src/client/clock_sync.ts";
 
 Deno.test("several clients with different channel subsets each receive exactly their channels carrying their ids", async () => {
   const srv = await startTestServer();
@@ -38,16 +40,16 @@ Deno.test("several clients with different channel subsets each receive exactly t
 Deno.test("RTP stream has marker and extension first, contiguous sequence and timestamps of each packet's first frame", async () => {
   const srv = await startTestServer();
   try {
+    const before = systemClock.now();
     const { probe } = await Probe.streaming(srv.url, {}); // all 32 channels: 2 packets per 5 ms
     const pkts = (await probe.waitPackets(60)).slice(0, 60);
+    const after = systemClock.now();
     assert.equal(pkts[0].info.marker, true);
     assert.ok(pkts[0].info.captureTimeMs > 0, "first packet carries the capture time");
     assert.equal(pkts[0].info.eventFlags & 0x01, 0x01, "time_sync flag");
-    const now = Date.now();
-    assert.ok(
-      Math.abs(now - pkts[0].info.captureTimeMs) < 5000,
-      "capture time is server wall-clock ms",
-    );
+    // Server clock ms: captured after the client asked, before it had 60 packets.
+    const capture = pkts[0].info.captureTimeMs;
+    assert.ok(before <= capture && capture <= after, `${before} ≤ ${capture} ≤ ${after}`);
     for (let i = 1; i < pkts.length; i++) {
       const a = pkts[i - 1].info, b = pkts[i].info;
       assert.equal(b.marker, false);
@@ -110,19 +112,34 @@ Deno.test("datagrams respect a smaller max_datagram_bytes by splitting a packet 
   }
 });
 
-Deno.test("heartbeat timeout stops the stream and closes the session", async () => {
+Deno.test("heartbeat timeout stops the stream: nothing beyond what the server sent before ending it", async () => {
   const srv = await startTestServer({ heartbeatTimeoutS: 1 });
   try {
     const { probe } = await Probe.streaming(srv.url, { channels: [{ id: 1 }] });
-    await probe.waitPackets(10);
-    await probe.until("session closed", () => probe.closeCode !== null, 5000);
-    assert.equal(probe.closeCode, 4000);
-    const count = probe.packets.length;
-    await new Promise((r) => setTimeout(r, 300));
-    assert.ok(probe.packets.length - count <= 2, "no more audio after the timeout");
+    // A second client that keeps its session alive: its packets measure time in packet times.
+    const { probe: witness } = await Probe.streaming(srv.url, { channels: [{ id: 2 }] });
+    const beat = setInterval(() => witness.send({ type: "heartbeat" }), 250);
+    try {
+      await probe.waitPackets(10);
+      await probe.until("session closed", () => probe.closeCode !== null, 5000);
+      assert.equal(probe.closeCode, 4000);
+      const ended = srv.logs.find((l) =>
+        l.includes("client session ended") && l.includes(`client=${probe.clientId} `)
+      );
+      const sent = Number(/packets_sent=(\d+)/.exec(ended ?? "")?.[1]);
+      assert.ok(sent >= 10, `the server reports what it sent: ${ended}`);
+      // 20 packet times later (the witness streams 1 packet per period)…
+      const seen = witness.packets.length;
+      await witness.waitPackets(seen + 20);
+      // …the timed-out client has exactly what was sent before its session ended.
+      assert.equal(probe.packets.length, sent, "no audio after the timeout, none lost before");
+      assert.equal(witness.closeCode, null);
+    } finally {
+      clearInterval(beat);
+    }
     const health = await (await fetch(`${srv.url}/health`)).json();
-    assert.equal(health.streaming_clients, 0);
-    assert.equal(health.source_state, "idle");
+    assert.equal(health.streaming_clients, 1);
+    await witness.close();
     await probe.close();
   } finally {
     await srv.stop();
@@ -210,20 +227,26 @@ Deno.test("a new client_config during streaming replaces the stream with a new S
   }
 });
 
-Deno.test("ntp_request is answered with server receive and send times", async () => {
+/** The server gives t2/t3 to the microsecond (`ms3` in src/http/ws.ts). */
+const NTP_ROUNDING_MS = 0.0005;
+
+Deno.test("ntp_request is answered with server times that lie between the client's send and receive", async () => {
   const srv = await startTestServer();
   try {
     const p = await Probe.connect(srv.url);
-    const t1 = Date.now();
+    // Client and server share this clock here, so the true offset is 0 and the
+    // NTP relation t1 ≤ t2 ≤ t3 ≤ t4 must hold exactly (then |offset| ≤ rtt / 2).
+    const t1 = systemClock.now();
     p.send({ type: "ntp_request", t1 });
     const r = await p.next("ntp_response");
-    const t4 = Date.now();
+    const t4 = systemClock.now();
     assert.equal(r.t1, t1);
     const t2 = r.t2 as number, t3 = r.t3 as number;
-    assert.ok(t2 <= t3);
-    const rtt = (t4 - t1) - (t3 - t2);
-    assert.ok(rtt >= -1 && rtt < 1000, `rtt ${rtt}`);
-    assert.ok(Math.abs((t2 - t1 + (t3 - t4)) / 2) < 50, "same machine: offset near zero");
+    assert.ok(t1 <= t2 + NTP_ROUNDING_MS, `t2 ${t2} before t1 ${t1}`);
+    assert.ok(t2 <= t3, `t3 ${t3} before t2 ${t2}`);
+    assert.ok(t3 <= t4 + NTP_ROUNDING_MS, `t3 ${t3} after t4 ${t4}`);
+    const s = clockSample(t1, t2, t3, t4);
+    assert.ok(Math.abs(s.offsetMs) <= s.rttMs / 2 + NTP_ROUNDING_MS, JSON.stringify(s));
     await p.close();
   } finally {
     await srv.stop();

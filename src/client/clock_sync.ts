@@ -32,6 +32,11 @@ export function clockSample(t1: number, t2: number, t3: number, t4: number): Clo
 export class ClockSync {
   accepted = 0;
   discarded = 0;
+  /**
+   * Largest round trip of any sample the offset has come from so far: every
+   * offset used was within ± half of it of the truth (the on-wire bound).
+   */
+  worstUsedRttMs = 0;
   private readonly samples: ClockSample[] = [];
   private best: ClockSample | null = null;
 
@@ -57,6 +62,7 @@ export class ClockSync {
     let best = this.samples[0];
     for (const c of this.samples) if (c.rttMs < best.rttMs) best = c;
     this.best = best;
+    if (best.rttMs > this.worstUsedRttMs) this.worstUsedRttMs = best.rttMs;
     return s;
   }
 

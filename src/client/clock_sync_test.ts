@@ -30,3 +30,15 @@ Deno.test("clock sync uses the lowest round-trip sample of the window", () => {
   assert.deepEqual([c.offsetMs, c.rttMs], [510, 30]);
   assert.equal(c.toServerTime(1000), 1510);
 });
+
+Deno.test("clock sync remembers the worst round trip any offset it gave came from", () => {
+  const c = new ClockSync(2);
+  assert.equal(c.worstUsedRttMs, 0);
+  c.add(0, 510, 510, 40); // rtt 40: the only sample, so it gives the offset
+  c.add(100, 605, 605, 110); // rtt 10 takes over
+  assert.deepEqual([c.rttMs, c.worstUsedRttMs], [10, 40]);
+  c.add(200, 720, 720, 280); // rtt 80, never the best while rtt 10 is in the window
+  assert.equal(c.worstUsedRttMs, 40);
+  c.add(300, 830, 830, 370); // rtt 70: the rtt-10 sample falls out, 70 < 80 gives the offset
+  assert.deepEqual([c.rttMs, c.worstUsedRttMs], [70, 70]);
+});

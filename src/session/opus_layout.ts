@@ -11,7 +11,7 @@
  */
 import type { Period } from "../audio/source.ts";
 import { Reblocker } from "../audio/reblocker.ts";
-import { OpusMonoEncoder } from "../codec/opus_encoder.ts";
+import { type OpusEncoderOptions, OpusMonoEncoder } from "../codec/opus_encoder.ts";
 import { multistreamByteLength, writeMultistream } from "../codec/opus_multistream.ts";
 import { OPUS_ENCODE_RATE } from "../codec/opus_plan.ts";
 import { PT_OPUS } from "../rtp/packet.ts";
@@ -29,8 +29,20 @@ export interface OpusTier {
 const MAX_FRAMES_PER_RENDER = 4;
 const MAX_SELF_DELIMITED_OVERHEAD = 2;
 
+/** What a layout needs of one channel's encoder (libopus's OpusMonoEncoder, or a test's fake). */
+export interface MonoEncoder {
+  /** Encodes one frame of channel `offset` of an interleaved s32 block into `out`; returns bytes. */
+  encode(src: Int32Array, offset: number, stride: number, out: Uint8Array): number;
+  close(): void;
+}
+
+/** Makes one channel's encoder; libopus by default, a fake in unit tests. */
+export type OpusEncoderFactory = (options: OpusEncoderOptions) => MonoEncoder;
+
+export const libopusEncoder: OpusEncoderFactory = (options) => new OpusMonoEncoder(options);
+
 interface ChannelCoder {
-  encoder: OpusMonoEncoder;
+  encoder: MonoEncoder;
   refs: number;
   /** Encoded packet per completed-frame slot. */
   packets: Uint8Array[];
@@ -51,7 +63,11 @@ export class OpusBank {
   /** Cuts the 48 kHz stream into whole Opus frames (a resampled period is not one). */
   private readonly frames: Reblocker;
 
-  constructor(readonly key: string, readonly tier: OpusTier) {
+  constructor(
+    readonly key: string,
+    readonly tier: OpusTier,
+    private readonly createEncoder: OpusEncoderFactory = libopusEncoder,
+  ) {
     this.frameSize = (OPUS_ENCODE_RATE * tier.frameMs) / 1000;
     this.frames = new Reblocker(
       () => this.frameSize,
@@ -69,7 +85,7 @@ export class OpusBank {
     let c = this.coders.get(id);
     if (!c) {
       c = {
-        encoder: new OpusMonoEncoder({
+        encoder: this.createEncoder({
           sampleRate: OPUS_ENCODE_RATE,
           frameMs: this.tier.frameMs,
           bitrate: this.tier.bitrate,
@@ -238,11 +254,13 @@ export class OpusLayout implements StreamLayout {
 export class OpusLayouts {
   private readonly banks = new Map<string, OpusBank>();
 
+  constructor(private readonly createEncoder: OpusEncoderFactory = libopusEncoder) {}
+
   create(key: string, tier: OpusTier, channels: readonly number[], maxDatagramBytes: number) {
     const bk = opusTierKey(tier);
     let bank = this.banks.get(bk);
     if (!bank) {
-      bank = new OpusBank(bk, tier);
+      bank = new OpusBank(bk, tier, this.createEncoder);
       this.banks.set(bk, bank);
     }
     const layout = new OpusLayout(key, bank, channels, maxDatagramBytes);

@@ -71,11 +71,14 @@ export class ClientSession {
   }
 }
 
+/** What sessions need of the engine: add and remove a client's stream (a fake in unit tests). */
+export type SessionEngine = Pick<StreamingEngine, "addClient" | "removeClient">;
+
 export interface SessionEnv {
   clock: Clock;
   random: Random;
   log: Logger;
-  engine: StreamingEngine;
+  engine: SessionEngine;
   /** The effective configuration (stored values with this run's overrides). */
   config(): Config;
   channels(): ChannelConfig[];
