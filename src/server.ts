@@ -41,6 +41,7 @@ import { installAdmin } from "./admin/mod.ts";
 import { listenerExtension } from "./listener/mod.ts";
 import { WebTransportService } from "./listener/webtransport.ts";
 import { AdaptationService } from "./qos/adaptation_service.ts";
+import type { AdaptationTiming } from "./qos/adaptation.ts";
 import { HttpsService } from "./tls/https_service.ts";
 
 export interface ServerOptions {
@@ -64,6 +65,8 @@ export interface ServerOptions {
   adminPassword?: string;
   /** Clock for TLS certificate validity and renewal (tests move it by hand; default `clock`). */
   tlsClock?: Clock;
+  /** Adaptation start-up grace and step spacing (tests shorten them; default the named constants). */
+  adaptationTiming?: Partial<AdaptationTiming>;
 }
 
 export interface RunningServer {
@@ -252,6 +255,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ctx,
     sendStats: () => sender.stats,
     log: getLogger("adaptation"),
+    timing: opts.adaptationTiming,
   });
   ctx.onQos = adaptation.onQos;
   adaptation.start();

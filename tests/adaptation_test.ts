@@ -15,6 +15,8 @@ import { parseClientArgs } from "../src/client/cli.ts";
 import { runCommand } from "../src/loadtest/netns_drop.ts";
 
 const SHORT_HOLDS = { hold_s: 2, recover_hold_s: 3, latency_ms: 50 };
+/** Start-up grace and step spacing shortened so a test sees steps in seconds (a variable: no excess-property check). */
+const FAST = { adaptationTiming: { startupGraceMs: 500, minStepIntervalMs: 1000 } };
 const WAIT_MS = 30_000;
 
 function activeRate(srv: TestServer): number {
@@ -75,7 +77,7 @@ async function reportUntilChanged(srv: TestServer, probe: Probe, latencyMs: numb
 }
 
 Deno.test("high reported latency steps 48000 → 44100 (SQLite, /audio-meta, config_changed); good reports step back up", async () => {
-  const srv = await startTestServer();
+  const srv = await startTestServer(FAST);
   const probes: Probe[] = [];
   try {
     srv.ctx.store.patch({ adaptation: SHORT_HOLDS });
@@ -116,7 +118,7 @@ Deno.test("high reported latency steps 48000 → 44100 (SQLite, /audio-meta, con
 });
 
 Deno.test("with adaptation disabled, high latency only warns the client and the rate stays", async () => {
-  const srv = await startTestServer();
+  const srv = await startTestServer(FAST);
   try {
     srv.ctx.store.patch({ adaptation: { ...SHORT_HOLDS, enabled: false } });
     const { probe } = await Probe.streaming(srv.url, { channels: [{ id: 1 }] });
@@ -154,7 +156,7 @@ async function until(what: string, cond: () => boolean, limitMs = WAIT_MS): Prom
 }
 
 Deno.test("the reference client with FORCE_DELAY_MS=120 reports high latency and the server steps down", async () => {
-  const srv = await startTestServer();
+  const srv = await startTestServer(FAST);
   srv.ctx.store.patch({ adaptation: SHORT_HOLDS });
   const env = (name: string) => name === "FORCE_DELAY_MS" ? "120" : undefined;
   const flags = parseClientArgs(["--udp-port", "0", "--channels", "1,2"], env);
@@ -189,6 +191,77 @@ Deno.test("the reference client with FORCE_DELAY_MS=120 reports high latency and
     );
   } finally {
     await client.stop();
+    await srv.stop();
+  }
+});
+
+Deno.test("one client's high latency lowers only its own rate: the others keep their session and rate, SQLite stays", async () => {
+  const srv = await startTestServer(FAST);
+  srv.ctx.store.patch({ adaptation: SHORT_HOLDS });
+  const good = [
+    await Probe.streaming(srv.url, { channels: [{ id: 1 }] }),
+    await Probe.streaming(srv.url, { channels: [{ id: 1 }] }),
+  ];
+  // The suffering one: the reference client, every datagram held 120 ms (FORCE_DELAY_MS).
+  const lines: string[] = [];
+  const client = new ReferenceClient({
+    server: srv.url,
+    udp: openUdpSource(0, "127.0.0.1"),
+    channels: [1, 2],
+    forceDelayMs: 120,
+    qosIntervalMs: 500,
+    backoffInitialMs: 50,
+    log: (l) => lines.push(l),
+  }).start();
+  let done = false;
+  const poster = (async () => {
+    for (let n = 100; !done; n += 100) {
+      for (const g of good) {
+        const r = await fetch(`${srv.url}/qos-metrics`, {
+          method: "POST",
+          body: JSON.stringify(report(g.probe.clientId, n, 5)),
+        });
+        assert.equal(r.status, 200);
+        await r.body?.cancel();
+      }
+      await new Promise((res) => setTimeout(res, 500));
+    }
+  })();
+  try {
+    await until(
+      "a config_changed event at the suffering client",
+      () => lines.some((l) => l.startsWith("[WS] event config_changed")),
+    );
+    const line = lines.find((l) => l.startsWith("[WS] event config_changed"))!;
+    const payload = JSON.parse(line.slice("[WS] event config_changed ".length));
+    assert.equal(payload.new_sample_rate, 44100, line);
+    assert.match(payload.reason, /^latency too high, lowering this client's sample rate/);
+    // Its next session is given the lower rate, though it asks for the server's rate.
+    await until(
+      "the suffering client's next session at a lowered rate",
+      () => client.ack !== null && client.ack.sample_rate <= 44100 && client.reconnects >= 1,
+    );
+    assert.equal(activeRate(srv), 48000, "the stored rate stays");
+    assert.equal(await metaRate(srv), 48000);
+    for (const g of good) {
+      assert.equal(g.probe.closeCode, null, "the others' sessions go on");
+      const events = g.probe.messages.filter((m) => m.type === "event");
+      assert.deepEqual(events, [], "and they are told nothing");
+      const seen = g.probe.packets.length;
+      await g.probe.waitPackets(seen + 20);
+      assert.equal(srv.ctx.sessions.get(g.probe.clientId)?.effective?.sampleRate, 48000);
+    }
+    assert.ok(
+      srv.logs.some((l) =>
+        / WARN  adaptation lowering a client's sample rate .*to_hz=44100/.test(l)
+      ),
+      "a warning for the admin page",
+    );
+  } finally {
+    done = true;
+    await poster;
+    await client.stop();
+    for (const g of good) await g.probe.close();
     await srv.stop();
   }
 });
