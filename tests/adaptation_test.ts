@@ -253,7 +253,7 @@ Deno.test("one client's high latency lowers only its own rate: the others keep t
     }
     assert.ok(
       srv.logs.some((l) =>
-        / WARN  adaptation lowering a client's sample rate .*to_hz=44100/.test(l)
+        / WARN {2}adaptation lowering a client's sample rate .*to_hz=44100/.test(l)
       ),
       "a warning for the admin page",
     );
