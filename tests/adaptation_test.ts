@@ -13,6 +13,7 @@ import { ReferenceClient } from "../src/client/session.ts";
 import { openUdpSource } from "../src/client/udp_source.ts";
 import { parseClientArgs } from "../src/client/cli.ts";
 import { runCommand } from "../src/loadtest/netns_drop.ts";
+import { statusView } from "../src/admin/views.ts";
 
 const SHORT_HOLDS = { hold_s: 2, recover_hold_s: 3, latency_ms: 50 };
 /** Start-up grace and step spacing shortened so a test sees steps in seconds (a variable: no excess-property check). */
@@ -257,6 +258,13 @@ Deno.test("one client's high latency lowers only its own rate: the others keep t
       ),
       "a warning for the admin page",
     );
+    // The admin page's overview: the stored rate, the lowered address; the step in its warnings.
+    const st = statusView(srv.ctx);
+    assert.equal(st.sample_rate, 48000);
+    assert.equal(st.lowered_clients.length, 1);
+    assert.equal(st.lowered_clients[0].address, "127.0.0.1");
+    assert.ok(st.lowered_clients[0].sample_rate <= 44100);
+    assert.ok(st.recent_log.some((l) => l.message === "lowering a client's sample rate"));
   } finally {
     done = true;
     await poster;
