@@ -61,6 +61,7 @@ Deno.test({
       await page.click("#login-form button[type=submit]");
       await page.waitForSelector("#app-view:not([hidden])");
       await page.waitForSelector("#channels-body tr:nth-child(32)");
+      await page.waitForSelector('#st-rate:has-text("48 kHz")'); // the overview's current rate
 
       // Rename channel 2, stop sending channel 4, move channel 3 above channel 2.
       await page.fill('#channels-body input[type=text][data-id="2"]', "Lead Vox");
