@@ -21,9 +21,11 @@
  *   global up   when more than half of the considered clients are fine
  *   client up   for a fine client whose address has a ceiling (one rung; the
  *                 ceiling goes once it reaches the stored rate)
+ *   latency     a client is judged on its latency minus the server's own
+ *                 typical (p50) capture-to-wire time: only its network's share
  *   server stall (its capture-to-wire p99 > latency_ms or send errors > 5 %):
- *                 never a step (a lower rate does not cure it); a warning, and
- *                 the clients' bad holds restart (their latency is ours then)
+ *                 never a step (a lower rate does not cure it): a warning, and
+ *                 no step up while it lasts
  *   spacing     at most one step per minStepIntervalMs globally and per address
  */
 
@@ -74,7 +76,9 @@ export const DEFAULT_ADAPTATION_TIMING: AdaptationTiming = {
 
 /** The server's own view, cumulative counters as the sender keeps them. */
 export interface ServerView {
-  /** p99 of capture → wire over the engine's recent window, ms; NaN when nothing was sent. */
+  /** p50 of capture → wire over the engine's recent window, ms: the server's share of every client's latency. */
+  captureToWireP50Ms: number;
+  /** p99 of the same; NaN when nothing was sent. */
   captureToWireP99Ms: number;
   packetsSent: number;
   sendErrors: number;
@@ -190,7 +194,10 @@ export class AdaptationPolicy {
       this.lastRate = st.currentRate;
       return result(`sample rate is ${st.currentRate} Hz; holds restarted`);
     }
-    const stalled = st.streaming.size > 0 && this.server.stalled;
+    const watched = st.streaming.size > 0;
+    const stalled = watched && this.server.stalled;
+    const p50 = this.server.view?.captureToWireP50Ms ?? NaN;
+    const serverShare = watched && Number.isFinite(p50) ? Math.max(0, p50) : 0;
     const considered: Candidate[] = [];
     for (const [id, c] of this.clients) {
       const evidence = c.takeEvidence();
@@ -198,16 +205,14 @@ export class AdaptationPolicy {
         c.bad.reset();
         c.good.reset();
         if (!c.fresh(now)) continue;
-      } else if (stalled) {
-        c.bad.reset(); // its latency is ours while the server stalls
       } else {
-        c.bad.track(c.latencyBad(cfg) || c.lossBad(this.lossThreshold), evidence, now);
-        c.good.track(c.isGood(cfg), evidence, now);
+        c.assess(cfg, this.lossThreshold, serverShare);
+        c.bad.track(c.latencyOver || c.lossOver, evidence, now);
+        c.good.track(c.fine, evidence, now);
       }
       considered.push({ id, quality: c, session: st.streaming.get(id)! });
     }
     if (!cfg.enabled) return result("adaptation disabled");
-    if (stalled) return result("the server itself is late: no step (a stall warning instead)");
 
     const ladder = RATE_LADDER.filter((r) =>
       r <= st.nativeRate && (r === st.nativeRate || (st.canProduce?.(r) ?? true))
@@ -224,6 +229,8 @@ export class AdaptationPolicy {
       mayStep: (address) =>
         now - (this.lastStepAt.get(address) ?? -Infinity) >= this.timing.minStepIntervalMs,
       serverP99Ms: this.server.view?.captureToWireP99Ms ?? NaN,
+      // Raising the rate while the server itself is late would only add work.
+      mayStepUp: !stalled,
     });
     for (const s of plan.steps) this.apply(s, st, now, released);
     return result(plan.status, plan.steps);

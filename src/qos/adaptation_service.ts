@@ -89,7 +89,7 @@ export class AdaptationService {
       s.id,
       report.metrics,
       ctx.config().adaptation,
-      s.createdAt,
+      s.streamingSince,
     );
     if (warning) {
       s.send({ type: "event", payload: warning });
@@ -109,6 +109,7 @@ export class AdaptationService {
     if (ctx.engine.active) {
       const st = this.deps.sendStats();
       const stall = this.policy.observeServer({
+        captureToWireP50Ms: ctx.engine.captureToWire.percentile(50),
         captureToWireP99Ms: ctx.engine.captureToWire.percentile(99),
         packetsSent: st.packets,
         sendErrors: st.errors,
@@ -130,7 +131,11 @@ export class AdaptationService {
     const streaming = new Map<string, StreamingClient>();
     for (const s of ctx.sessions.list()) {
       if (s.stream && s.effective) {
-        streaming.set(s.id, { address: s.ip, since: s.createdAt, rate: s.effective.sampleRate });
+        streaming.set(s.id, {
+          address: s.ip,
+          since: s.streamingSince,
+          rate: s.effective.sampleRate,
+        });
       }
     }
     const ev = this.policy.evaluate({

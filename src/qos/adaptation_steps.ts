@@ -12,7 +12,7 @@ import { type ClientQuality, ms, pct } from "./client_quality.ts";
 /** A streaming session as the policy needs it. */
 export interface StreamingClient {
   address: string;
-  /** When its session started (server clock, ms). */
+  /** When its stream started (server clock, ms). */
   since: number;
   /** The rate it receives now. */
   rate: number;
@@ -62,6 +62,7 @@ export interface PlanInput {
   mayStepGlobally: boolean;
   mayStep(address: string): boolean;
   serverP99Ms: number;
+  mayStepUp: boolean;
 }
 
 export function median(values: number[]): number {
@@ -77,7 +78,9 @@ export function planSteps(p: PlanInput): { steps: Step[]; status: string } {
   const n = considered.length;
   if (n === 0) return { steps: [], status: "no fresh client reports" };
   const suffering = considered.filter((c) => c.quality.bad.held(cfg.hold_s, now));
-  const fine = considered.filter((c) => c.quality.good.held(cfg.recover_hold_s, now));
+  const fine = p.mayStepUp
+    ? considered.filter((c) => c.quality.good.held(cfg.recover_hold_s, now))
+    : [];
   const lower = (rate: number) => p.ladder.find((r) => r < rate);
   const higher = (rate: number) => [...p.ladder].reverse().find((r) => r > rate);
   const figures = (group: Candidate[], hold: "bad" | "good"): DecisionFigures => ({
@@ -90,7 +93,7 @@ export function planSteps(p: PlanInput): { steps: Step[]; status: string } {
   });
   const share = (k: number) => `${k} of ${n} client(s)`;
   const byLatency = (group: Candidate[]) =>
-    group.filter((c) => c.quality.latencyBad(cfg)).length * 2 >= group.length;
+    group.filter((c) => c.quality.latencyOver).length * 2 >= group.length;
 
   // Most clients suffer: everyone steps down.
   if (suffering.length * 2 > n) {
@@ -134,7 +137,7 @@ export function planSteps(p: PlanInput): { steps: Step[]; status: string } {
     }
     stepped.add(address);
     const f = figures([c], "bad");
-    const what = c.quality.latencyBad(cfg)
+    const what = c.quality.latencyOver
       ? `latency too high, lowering this client's sample rate: its latency ` +
         `${ms(c.quality.latencyMs)} over the ${ms(cfg.latency_ms)} threshold`
       : `packet loss too high, lowering this client's sample rate: its loss ` +

@@ -130,9 +130,9 @@ class Rig {
     }
   }
 
-  server(p99: number, errors = 0) {
+  server(p99: number, p50 = 5, errors = 0) {
     return this.policy.observeServer(
-      { captureToWireP99Ms: p99, packetsSent: 0, sendErrors: errors },
+      { captureToWireP50Ms: p50, captureToWireP99Ms: p99, packetsSent: 0, sendErrors: errors },
       this.config,
     );
   }
@@ -253,15 +253,15 @@ Deno.test("a session's start-up seconds are ignored: a 938 ms first reading neit
   assert.ok(STARTUP_GRACE_MS >= 10_000);
 });
 
-Deno.test("the server's own stall never steps: a warning once a minute, and the clients' latency meanwhile does not count", () => {
+Deno.test("the server's own stall never steps: a warning once a minute, and its share of the clients' latency is not held against them", () => {
   const r = new Rig(["a", "b"]);
   const warnings: string[] = [];
   for (let i = 0; i < 600; i++) {
     r.clock.advance(1000);
-    const w = r.server(80);
+    const w = r.server(80, 45); // a busy server: 45 ms typical, 80 ms p99 capture → wire
     if (w) warnings.push(w.reason);
     if (i % 5 === 0) {
-      r.report("a", 90); // the stall shows in the clients' latency too
+      r.report("a", 90); // the clients see the server's 45 ms too
       r.report("b", 90);
     } else r.evaluate();
   }
@@ -269,14 +269,39 @@ Deno.test("the server's own stall never steps: a warning once a minute, and the 
   assert.equal(warnings.length, 600_000 / SERVER_WARNING_INTERVAL_MS);
   assert.match(warnings[0], /^server stall: capture-to-wire p99 80 ms/);
   assert.match(warnings[0], /the sample rate stays/);
-  // The stall ends; the same client latency is now the network's.
+  // The server is quick again; the same client latency is now the network's.
   r.run(11, () => {
-    r.server(5);
+    r.server(8, 5);
     r.report("a", 90);
     r.report("b", 90);
   }, 1);
   assert.equal(r.steps.length, 1);
   assert.equal(r.steps[0].s.scope, "global");
+
+  // Stalls with fine clients: never a step, in 10 minutes of stalls.
+  const q = new Rig(["a"]);
+  q.run(600, () => {
+    q.server(120, 6);
+    q.report("a", 15);
+  }, 1);
+  assert.equal(q.steps.length, 0);
+});
+
+Deno.test("no step up while the server stalls: raising the rate would only add work", () => {
+  const r = new Rig();
+  r.rate = 32000;
+  r.join("a", r.clock.now() - 60_000);
+  r.run(120, () => {
+    r.server(80, 5);
+    r.report("a", 10);
+  }, 1);
+  assert.equal(r.steps.length, 0);
+  r.run(61, () => {
+    r.server(8, 5);
+    r.report("a", 10);
+  }, 1);
+  assert.equal(r.steps.length, 1);
+  assert.equal(r.steps[0].s.action, "up");
 });
 
 Deno.test("at most one step per MIN_STEP_INTERVAL_MS, globally and per client", () => {

@@ -91,6 +91,10 @@ export class ClientQuality {
   loss = NaN;
   /** Counted reports since the last evaluation. */
   unseen = 0;
+  /** The latest assessment (see assess). */
+  latencyOver = false;
+  lossOver = false;
+  fine = false;
   readonly bad = new Hold();
   readonly good = new Hold();
   private received = NaN;
@@ -152,16 +156,16 @@ export class ClientQuality {
     return now - this.at <= clamp(STALE_INTERVALS * this.intervalMs, MIN_STALE_MS, MAX_STALE_MS);
   }
 
-  latencyBad(config: AdaptationConfig): boolean {
-    return this.latencyMs > config.latency_ms;
-  }
-
-  lossBad(lossThreshold: number): boolean {
-    return this.loss > lossThreshold;
-  }
-
-  isGood(config: AdaptationConfig): boolean {
-    return this.latencyMs < RECOVER_LATENCY_FACTOR * config.latency_ms && this.loss < RECOVER_LOSS;
+  /**
+   * Judges the latest counted report. `serverShareMs` is the server's own
+   * typical capture-to-wire time, part of every reported latency: only the
+   * rest is the client's network, and only that is held against it.
+   */
+  assess(config: AdaptationConfig, lossThreshold: number, serverShareMs: number): void {
+    const network = this.latencyMs - serverShareMs;
+    this.latencyOver = network > config.latency_ms;
+    this.lossOver = this.loss > lossThreshold;
+    this.fine = network < RECOVER_LATENCY_FACTOR * config.latency_ms && this.loss < RECOVER_LOSS;
   }
 
   /** Takes the counted reports since the last evaluation (the holds' evidence). */

@@ -46,6 +46,8 @@ export class ClientSession {
   stream: ClientStream | null = null;
   qos: QosReport | null = null;
   qosAt = 0;
+  /** When its current stream started (0: not streaming yet); adaptation ignores its first seconds. */
+  streamingSince = 0;
   lastSeen: number;
   closed = false;
   constructor(
@@ -366,6 +368,7 @@ export class SessionManager {
 
   private startStream(s: ClientSession): void {
     if (!s.effective || (s.udpPort === null && s.sender === null) || s.closed) return;
+    s.streamingSince = this.env.clock.now();
     s.stream = this.env.engine.addClient({
       clientId: s.id,
       hostname: s.ip,
