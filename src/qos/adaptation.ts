@@ -175,6 +175,12 @@ export class AdaptationPolicy {
     };
   }
 
+  /** The server's view is unknown (capture idle or starting): nothing stale counts. */
+  forgetServer(): void {
+    this.server.view = null;
+    this.server.stalled = false;
+  }
+
   /** Decides; call after every report and every tick. */
   evaluate(st: RateState): Evaluation {
     const now = this.clock.now();

@@ -65,6 +65,8 @@ export class AdaptationService {
   /** The steps taken, newest last (at most STEPS_KEPT). */
   readonly steps: Step[] = [];
   private timer: ReturnType<typeof setInterval> | undefined;
+  /** When the engine last became active (null: idle); its first seconds are start-up. */
+  private activeSince: number | null = null;
 
   constructor(private readonly deps: AdaptationDeps) {
     this.policy = new AdaptationPolicy(deps.ctx.clock, deps.timing);
@@ -106,7 +108,11 @@ export class AdaptationService {
   /** Once a second: the server's own view, then a decision. */
   tick(): Evaluation {
     const { ctx, log } = this.deps;
-    if (ctx.engine.active) {
+    const now = ctx.clock.now();
+    if (!ctx.engine.active) this.activeSince = null;
+    else if (this.activeSince === null) this.activeSince = now;
+    // Capture start-up (device open, first periods) is no stall: as for sessions, its first seconds don't count.
+    if (this.activeSince !== null && now - this.activeSince >= this.policy.timing.startupGraceMs) {
       const st = this.deps.sendStats();
       const stall = this.policy.observeServer({
         captureToWireP50Ms: ctx.engine.captureToWire.percentile(50),
@@ -121,7 +127,7 @@ export class AdaptationService {
           reason: stall.reason,
         });
       }
-    }
+    } else this.policy.forgetServer();
     return this.decide();
   }
 

@@ -10,7 +10,7 @@ import { type ClientSession, SessionManager } from "../session/sessions.ts";
 import type { StreamingEngine } from "../session/engine.ts";
 import type { ClientStream } from "../session/client_stream.ts";
 import { ManualClock } from "../util/clock.ts";
-import { getLogger } from "../util/log.ts";
+import { getLogger, logConfig, type LogRecord } from "../util/log.ts";
 import { AdaptationService } from "./adaptation_service.ts";
 
 function rig() {
@@ -23,7 +23,8 @@ function rig() {
     addClient: () => ({ packetsSent: 0, bytesSent: 0 }) as unknown as ClientStream,
     removeClient: () => undefined,
     active: true,
-    captureToWire: { percentile: (p: number) => (p === 50 ? 4 : 9), reset: () => {} },
+    p99: 9,
+    captureToWire: { percentile: (p: number) => (p === 50 ? 4 : engine.p99), reset: () => {} },
   };
   const sessions = new SessionManager({
     clock,
@@ -88,7 +89,7 @@ function rig() {
     sent.get(s.id)!.map((t) => JSON.parse(t)).filter((m) => m.type === "event").map((m) =>
       m.payload
     );
-  return { clock, cfg, sessions, service, stored, join, report, events };
+  return { clock, cfg, engine, sessions, service, stored, join, report, events };
 }
 
 Deno.test("service: one bad client's step ends only its session, and its address's next session gets the lower rate", () => {
@@ -132,4 +133,37 @@ Deno.test("service: most clients suffering writes the stored rate once and ends 
   assert.deepEqual(r.stored, [44100]);
   assert.ok(all.every((s) => s.closed));
   assert.deepEqual(r.sessions.rateCeilings(), []);
+});
+
+Deno.test("service: the capture's first seconds raise no stall warning, a later stall does, and neither steps", () => {
+  const r = rig();
+  const warnings: LogRecord[] = [];
+  const listen = (rec: LogRecord) => rec.level === "warn" && warnings.push(rec);
+  logConfig.listeners.add(listen);
+  try {
+    const s = r.join("192.168.1.10");
+    r.engine.p99 = 200; // device open, first periods
+    for (let i = 0; i < 9; i++) {
+      r.clock.advance(1000);
+      r.service.tick();
+    }
+    assert.equal(warnings.length, 0, "start-up is no stall");
+    r.engine.p99 = 9;
+    for (let i = 0; i < 30; i++) {
+      r.clock.advance(1000);
+      r.service.tick();
+      r.report(s, 12);
+    }
+    r.engine.p99 = 120; // a stall in full flight
+    for (let i = 0; i < 120; i++) {
+      r.clock.advance(1000);
+      r.service.tick();
+      if (i % 5 === 0) r.report(s, 20);
+    }
+    assert.equal(warnings.filter((w) => w.message === "server stall, sample rate kept").length, 2);
+    assert.equal(r.service.steps.length, 0);
+    assert.equal(s.closed, false);
+  } finally {
+    logConfig.listeners.delete(listen);
+  }
 });
