@@ -651,6 +651,11 @@ function renderStatus(st) {
   $("st-streaming").textContent = fmtInt(st.streaming_clients);
   $("st-connected").textContent = fmtInt(st.connected_clients);
   $("st-packets").textContent = fmtInt(st.total_packets_sent);
+  const lowered = st.lowered_clients ?? [];
+  $("st-rate").textContent = fmtRate(st.sample_rate) +
+    (lowered.length === 0
+      ? ""
+      : ` (lower for ${lowered.map((c) => `${c.address}: ${fmtRate(c.sample_rate)}`).join(", ")})`);
   $("st-cpu").textContent = `${st.cpu_pct.toFixed(1)} %`;
   $("st-uptime").textContent = fmtDuration(st.uptime_s);
   $("st-version").textContent = String(st.config_version);

@@ -14,11 +14,14 @@ import { ReferenceClient } from "../src/client/session.ts";
 import { openUdpSource } from "../src/client/udp_source.ts";
 import { parseClientArgs } from "../src/client/cli.ts";
 import { runCommand } from "../src/loadtest/netns_drop.ts";
+import { statusView } from "../src/admin/views.ts";
 import { ImpairmentModel, ImpairRelay } from "../src/net/impair_relay.ts";
 import { LOSS_THRESHOLD } from "../src/qos/adaptation.ts";
 import { logConfig } from "../src/util/log.ts";
 
 const SHORT_HOLDS = { hold_s: 2, recover_hold_s: 3, latency_ms: 50 };
+/** Start-up grace and step spacing shortened so a test sees steps in seconds (a variable: no excess-property check). */
+const FAST = { adaptationTiming: { startupGraceMs: 500, minStepIntervalMs: 1000 } };
 const WAIT_MS = 30_000;
 
 function activeRate(srv: TestServer): number {
@@ -79,7 +82,7 @@ async function reportUntilChanged(srv: TestServer, probe: Probe, latencyMs: numb
 }
 
 Deno.test("high reported latency steps 48000 → 44100 (SQLite, /audio-meta, config_changed); good reports step back up", async () => {
-  const srv = await startTestServer();
+  const srv = await startTestServer(FAST);
   const probes: Probe[] = [];
   try {
     srv.ctx.store.patch({ adaptation: SHORT_HOLDS });
@@ -120,7 +123,7 @@ Deno.test("high reported latency steps 48000 → 44100 (SQLite, /audio-meta, con
 });
 
 Deno.test("with adaptation disabled, high latency only warns the client and the rate stays", async () => {
-  const srv = await startTestServer();
+  const srv = await startTestServer(FAST);
   try {
     srv.ctx.store.patch({ adaptation: { ...SHORT_HOLDS, enabled: false } });
     const { probe } = await Probe.streaming(srv.url, { channels: [{ id: 1 }] });
@@ -158,7 +161,7 @@ async function until(what: string, cond: () => boolean, limitMs = WAIT_MS): Prom
 }
 
 Deno.test("the reference client with FORCE_DELAY_MS=120 reports high latency and the server steps down", async () => {
-  const srv = await startTestServer();
+  const srv = await startTestServer(FAST);
   srv.ctx.store.patch({ adaptation: SHORT_HOLDS });
   const env = (name: string) => name === "FORCE_DELAY_MS" ? "120" : undefined;
   const flags = parseClientArgs(["--udp-port", "0", "--channels", "1,2"], env);
@@ -197,8 +200,86 @@ Deno.test("the reference client with FORCE_DELAY_MS=120 reports high latency and
   }
 });
 
+Deno.test("one client's high latency lowers only its own rate: the others keep their session and rate, SQLite stays", async () => {
+  const srv = await startTestServer(FAST);
+  srv.ctx.store.patch({ adaptation: SHORT_HOLDS });
+  const good = [
+    await Probe.streaming(srv.url, { channels: [{ id: 1 }] }),
+    await Probe.streaming(srv.url, { channels: [{ id: 1 }] }),
+  ];
+  // The suffering one: the reference client, every datagram held 120 ms (FORCE_DELAY_MS).
+  const lines: string[] = [];
+  const client = new ReferenceClient({
+    server: srv.url,
+    udp: openUdpSource(0, "127.0.0.1"),
+    channels: [1, 2],
+    forceDelayMs: 120,
+    qosIntervalMs: 500,
+    backoffInitialMs: 50,
+    log: (l) => lines.push(l),
+  }).start();
+  let done = false;
+  const poster = (async () => {
+    for (let n = 100; !done; n += 100) {
+      for (const g of good) {
+        const r = await fetch(`${srv.url}/qos-metrics`, {
+          method: "POST",
+          body: JSON.stringify(report(g.probe.clientId, n, 5)),
+        });
+        assert.equal(r.status, 200);
+        await r.body?.cancel();
+      }
+      await new Promise((res) => setTimeout(res, 500));
+    }
+  })();
+  try {
+    await until(
+      "a config_changed event at the suffering client",
+      () => lines.some((l) => l.startsWith("[WS] event config_changed")),
+    );
+    const line = lines.find((l) => l.startsWith("[WS] event config_changed"))!;
+    const payload = JSON.parse(line.slice("[WS] event config_changed ".length));
+    assert.equal(payload.new_sample_rate, 44100, line);
+    assert.match(payload.reason, /^latency too high, lowering this client's sample rate/);
+    // Its next session is given the lower rate, though it asks for the server's rate.
+    await until(
+      "the suffering client's next session at a lowered rate",
+      () => client.ack !== null && client.ack.sample_rate <= 44100 && client.reconnects >= 1,
+    );
+    assert.equal(activeRate(srv), 48000, "the stored rate stays");
+    assert.equal(await metaRate(srv), 48000);
+    for (const g of good) {
+      assert.equal(g.probe.closeCode, null, "the others' sessions go on");
+      const events = g.probe.messages.filter((m) => m.type === "event");
+      assert.deepEqual(events, [], "and they are told nothing");
+      const seen = g.probe.packets.length;
+      await g.probe.waitPackets(seen + 20);
+      assert.equal(srv.ctx.sessions.get(g.probe.clientId)?.effective?.sampleRate, 48000);
+    }
+    assert.ok(
+      srv.logs.some((l) =>
+        / WARN {2}adaptation lowering a client's sample rate .*to_hz=44100/.test(l)
+      ),
+      "a warning for the admin page",
+    );
+    // The admin page's overview: the stored rate, the lowered address; the step in its warnings.
+    const st = statusView(srv.ctx);
+    assert.equal(st.sample_rate, 48000);
+    assert.equal(st.lowered_clients.length, 1);
+    assert.equal(st.lowered_clients[0].address, "127.0.0.1");
+    assert.ok(st.lowered_clients[0].sample_rate <= 44100);
+    assert.ok(st.recent_log.some((l) => l.message === "lowering a client's sample rate"));
+  } finally {
+    done = true;
+    await poster;
+    await client.stop();
+    for (const g of good) await g.probe.close();
+    await srv.stop();
+  }
+});
+
 Deno.test("30 % seeded loss behind the impairment relay: the client reports exactly the relay's drops and the server steps on them", async () => {
-  const srv = await startTestServer();
+  const srv = await startTestServer(FAST);
   srv.ctx.store.patch({ adaptation: { ...SHORT_HOLDS, latency_ms: 1000 } });
   const impairment = { lossPct: 30, seed: 7 };
   const real = openUdpSource(0, "127.0.0.1");
@@ -367,8 +448,8 @@ Deno.test({
       const line = srv.logs.find((l) => l.includes("lowering sample rate"))!;
       assert.match(line, /to_hz=44100/);
       assert.match(line, /packet loss too high, lowering sample rate/);
-      // Kernel random drops cannot be replayed: the exact figures are the seeded test's above.
       const loss = Number(/loss_rate=([\d.]+)/.exec(line)?.[1]);
+      // Kernel random drops cannot be replayed: the exact figures are the seeded test's above.
       assert.ok(loss > LOSS_THRESHOLD, `stepped on loss ${loss} over ${LOSS_THRESHOLD}`);
       assert.ok(activeRate(srv) <= 44100);
     } finally {

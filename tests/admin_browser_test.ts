@@ -64,6 +64,7 @@ Deno.test({
       // The overview shows the source state /health shows.
       await page.waitForSelector('#st-state:text-is("running")');
       assert.equal((await call(base, "GET", "/health")).body.source_state, "running");
+      await page.waitForSelector('#st-rate:has-text("48 kHz")'); // the overview's current rate
 
       // Rename channel 2, stop sending channel 4, move channel 3 above channel 2.
       await page.fill('#channels-body input[type=text][data-id="2"]', "Lead Vox");

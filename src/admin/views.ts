@@ -115,6 +115,10 @@ export function statusView(ctx: ServerContext) {
     cpu_pct: Math.round(ctx.metrics.cpuPercent * 10) / 10,
     uptime_s: Math.round((ctx.clock.now() - ctx.startedAt) / 1000),
     config_version: ctx.config().config_version,
+    /** The stored rate every session gets, and the addresses adaptation stepped below it. */
+    sample_rate: ctx.config().audio.sample_rate,
+    native_sample_rate: ctx.config().audio.native_sample_rate,
+    lowered_clients: ctx.sessions.rateCeilings(),
     http_port: ctx.httpPort(),
     rtp_port: ctx.rtpPort,
     overrides: overrides(ctx),

@@ -13,6 +13,7 @@ import { ProcessMetrics } from "../qos/process_metrics.ts";
 import { SAMPLE_RATES } from "../config/types.ts";
 import { attachClientSocket } from "./ws.ts";
 import { parseUdpPort } from "../session/errors.ts";
+import { REPORT_WINDOW_MS, ReportRateLimiter, REPORTS_PER_WINDOW } from "./report_rate_limit.ts";
 
 export function remoteIp(c: Context): string {
   const addr = getConnInfo(c).remote.address ?? "";
@@ -107,9 +108,35 @@ export function createApp(ctx: ServerContext, extensions: AppExtension[] = []): 
     return c.json({ status: "ok" });
   });
 
+  const reportLimiter = new ReportRateLimiter(ctx.clock);
+  /** Contract §3: only a session's own address, at most 10 a second; only these reach onQos. */
   app.post("/qos-metrics", async (c) => {
+    const ip = remoteIp(c);
+    const admission = reportLimiter.admit(ip);
+    if (!admission.ok) {
+      const err = new ApiError(
+        429,
+        "too_many_requests",
+        `more than ${REPORTS_PER_WINDOW} QoS reports in ${REPORT_WINDOW_MS} ms from ${ip}; ` +
+          `retry in ${Math.ceil(admission.retryAfterMs)} ms`,
+      );
+      return c.json(err.toJSON(), 429, {
+        "Retry-After": String(Math.ceil(admission.retryAfterMs / 1000)),
+      });
+    }
     const r = parseWith(QosReport, await readJson(c));
     if (!r.ok) throw badRequest("invalid_value", r.message);
+    const session = ctx.sessions.get(r.value.client_id);
+    if (!session) {
+      throw new ApiError(404, "unknown_client", `no session with client_id ${r.value.client_id}`);
+    }
+    if (session.ip !== ip) {
+      throw new ApiError(
+        403,
+        "wrong_address",
+        `client_id ${r.value.client_id} belongs to another address; report from the session's own`,
+      );
+    }
     ctx.sessions.recordQos(r.value);
     ctx.onQos?.(r.value);
     return c.json({

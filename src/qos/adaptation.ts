@@ -3,65 +3,82 @@
  * pure: no I/O, time from an injected Clock. docs/adaptation.md explains it
  * for operators.
  *
- * Inputs: each client's `/qos-metrics` report (stamped with the server's
- * arrival time) and, once a second, the server's own view (capture-to-wire
- * p99, UDP send errors). Output: a Decision to step the rate one rung of
- * RATE_LADDER down or up, or to do nothing, plus per-client network warnings.
+ * Inputs: each client's `/qos-metrics` report (./client_quality.ts) and, once
+ * a second, the server's own view (capture-to-wire p99, UDP send errors).
+ * Output: steps, each one rung of RATE_LADDER down or up, for one client (its
+ * address gets a rate ceiling; only its session ends) or for everyone (the
+ * stored rate; every session ends), and rate-limited warnings.
  *
  * Rule, evaluated after every report and every tick:
- *   considered  = streaming clients whose latest report is fresh
- *                 (age ≤ 2 × that client's own report interval, 1–30 s)
- *   latency     = median of their latest latency_ms
- *   loss        = median of their loss over the last report interval
- *                 (from packets_expected/received deltas; the first report's
- *                 packet_loss_rate otherwise)
- *   bad         = latency > latency_ms  or  loss > LOSS_THRESHOLD
- *                 or the server's p99 capture-to-wire > latency_ms
- *                 or its send-error rate > LOSS_THRESHOLD
- *   good        = clients considered, latency < 0.7 × latency_ms, loss < 1 %,
- *                 and the server view is not bad
- *   step down   when bad has held continuously for hold_s with at least
- *                 MIN_EVIDENCE observations (so one spike never steps)
- *   step up     when good has held for recover_hold_s, likewise
- * After any step (or any other rate change) every hold and every stored
- * report is dropped: only reports of the new sessions count.
+ *   considered  = streaming clients past their start-up grace whose latest
+ *                 report is fresh
+ *   suffering   = a considered client whose own latency > latency_ms or
+ *                 loss > LOSS_THRESHOLD has held for hold_s (≥ MIN_EVIDENCE reports)
+ *   fine        = a considered client whose latency < 0.7 × latency_ms and
+ *                 loss < 1 % has held for recover_hold_s
+ *   global down when more than half of the considered clients suffer
+ *   client down otherwise, for each suffering client (below its current rate)
+ *   global up   when more than half of the considered clients are fine
+ *   client up   for a fine client whose address has a ceiling (one rung; the
+ *                 ceiling goes once it reaches the stored rate)
+ *   latency     a client is judged on its latency minus the server's own
+ *                 typical (p50) capture-to-wire time: only its network's share
+ *   server stall (its capture-to-wire p99 > latency_ms or send errors > 5 %):
+ *                 never a step (a lower rate does not cure it): a warning, and
+ *                 no step up while it lasts
+ *   spacing     at most one step per minStepIntervalMs globally and per address
  */
 
 import { type AdaptationConfig, SAMPLE_RATES } from "../config/types.ts";
 import type { Clock } from "../util/clock.ts";
+import {
+  ClientQuality,
+  LOSS_THRESHOLD,
+  ms,
+  type NetworkWarning,
+  pct,
+  type QosSample,
+  RECOVER_LATENCY_FACTOR,
+} from "./client_quality.ts";
+import {
+  type Candidate,
+  type DecisionFigures,
+  median,
+  planSteps,
+  type Step,
+  type StreamingClient,
+} from "./adaptation_steps.ts";
+
+export * from "./client_quality.ts";
 
 /** Rates from the native rate down (contract §7). */
 export const RATE_LADDER: readonly number[] = SAMPLE_RATES;
-/** Sustained packet loss (fraction) that steps the rate down. */
-export const LOSS_THRESHOLD = 0.05;
-/** Quality counts as good below this share of the latency threshold… */
-export const RECOVER_LATENCY_FACTOR = 0.7;
-/** …and below this loss (the requirements' "< 1 % on a normal network"). */
-export const RECOVER_LOSS = 0.01;
-/** Report interval assumed until a client has sent two reports (the reference client's). */
-export const DEFAULT_REPORT_INTERVAL_MS = 5000;
-/** A report is stale after this many of its client's report intervals… */
-export const STALE_INTERVALS = 2;
-/** …bounded to this range. */
-export const MIN_STALE_MS = 1000;
-export const MAX_STALE_MS = 30_000;
-/** Observations (reports, server ticks) needed inside a hold before it may step. */
-export const MIN_EVIDENCE = 2;
-/** At most one network_warning per client in this time. */
-export const WARNING_INTERVAL_MS = 10_000;
+/** A session's first reports are start-up artefacts (clock sync, buffers filling). */
+export const STARTUP_GRACE_MS = 10_000;
+/** At most one step in this time, globally and per client address. */
+export const MIN_STEP_INTERVAL_MS = 180_000;
+/** A client address's rate ceiling is forgotten after no session from it for this long. */
+export const CEILING_FORGET_MS = 600_000;
+/** At most one server-stall warning in this time. */
+export const SERVER_WARNING_INTERVAL_MS = 60_000;
 
-/** The `metrics` object of a `/qos-metrics` report. */
-export interface QosSample {
-  packets_received: number;
-  packets_expected: number;
-  packet_loss_rate: number;
-  jitter_ms: number;
-  latency_ms: number;
+export interface AdaptationTiming {
+  startupGraceMs: number;
+  minStepIntervalMs: number;
+  ceilingForgetMs: number;
 }
+
+export const DEFAULT_ADAPTATION_TIMING: AdaptationTiming = {
+  startupGraceMs: STARTUP_GRACE_MS,
+  minStepIntervalMs: MIN_STEP_INTERVAL_MS,
+  ceilingForgetMs: CEILING_FORGET_MS,
+};
 
 /** The server's own view, cumulative counters as the sender keeps them. */
 export interface ServerView {
-  /** p99 of capture → wire over the engine's recent window, ms; NaN when nothing was sent. */
+  /** p50 of capture → wire over the engine's recent window, ms: the server's share of every client's latency. */
+  captureToWireP50Ms: number;
+  /** p99 of the same; NaN when nothing was sent. */
   captureToWireP99Ms: number;
   packetsSent: number;
   sendErrors: number;
@@ -70,274 +87,199 @@ export interface ServerView {
 /** What the policy needs to know about the configuration right now. */
 export interface RateState {
   config: AdaptationConfig;
+  /** The stored (global) rate. */
   currentRate: number;
   nativeRate: number;
-  /** Client ids that are streaming now; reports of anyone else are ignored. */
-  streaming: ReadonlySet<string>;
+  /** Streaming sessions by client id; reports of anyone else are ignored. */
+  streaming: ReadonlyMap<string, StreamingClient>;
   /** Whether the server can produce `rate` (no resampler: only the native rate). */
   canProduce?: (rate: number) => boolean;
 }
 
-export interface DecisionFigures {
-  latency_ms: number | null;
-  loss_rate: number | null;
-  clients: number;
-  server_p99_ms: number | null;
-  held_s: number;
+export interface Evaluation {
+  steps: Step[];
+  /** What the policy is doing, in one sentence. */
+  status: string;
+  /** Addresses whose ceiling went (forgotten, or no lower than the stored rate). */
+  released: string[];
 }
 
-export interface Decision {
-  action: "down" | "up" | "none";
-  /** The rate after the decision (the current rate for "none"). */
-  newRate: number;
+/** A warning for the admin: the server itself is late; no step follows. */
+export interface ServerWarning {
   reason: string;
-  figures?: DecisionFigures;
+  p99_ms: number | null;
+  send_error_rate: number;
 }
-
-/** The `network_warning` event payload for one client (contract §4). */
-export interface NetworkWarning {
-  type: "network_warning";
-  reason: string;
-  latency_ms: number;
-  packet_loss_rate: number;
-  jitter_ms: number;
-  latency_threshold_ms: number;
-  loss_threshold: number;
-}
-
-interface ClientState {
-  at: number;
-  intervalMs: number;
-  latencyMs: number;
-  loss: number;
-  received: number;
-  expected: number;
-  /** Reports since the last evaluation. */
-  unseen: number;
-}
-
-interface Hold {
-  since: number | null;
-  evidence: number;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
-
-const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
-const pct = (rate: number) => `${(rate * 100).toFixed(1)} %`;
-const ms = (v: number) => `${Math.round(v)} ms`;
 
 export class AdaptationPolicy {
-  private readonly clients = new Map<string, ClientState>();
-  private readonly warnedAt = new Map<string, number>();
-  private bad: Hold = { since: null, evidence: 0 };
-  private good: Hold = { since: null, evidence: 0 };
+  readonly timing: AdaptationTiming;
+  private readonly clients = new Map<string, ClientQuality>();
+  /** Rate ceiling per client address, and when a session from it was last seen. */
+  private readonly ceilings = new Map<string, { rate: number; seen: number }>();
+  private readonly lastStepAt = new Map<string, number>();
+  private lastGlobalStep = -Infinity;
   private lastRate: number | null = null;
-  private server: { view: ServerView; bad: boolean; good: boolean; fresh: boolean } | null = null;
+  private server = { view: null as ServerView | null, stalled: false, warnedAt: -Infinity };
 
   constructor(
     private readonly clock: Clock,
+    timing: Partial<AdaptationTiming> = {},
     readonly lossThreshold = LOSS_THRESHOLD,
-  ) {}
-
-  /**
-   * Records one client's report at its arrival time; returns the warning to send
-   * that client when its own figures exceed the thresholds (rate-limited), else null.
-   */
-  report(clientId: string, m: QosSample, config: AdaptationConfig): NetworkWarning | null {
-    const now = this.clock.now();
-    const prev = this.clients.get(clientId);
-    const dExp = prev ? m.packets_expected - prev.expected : 0;
-    const dRecv = prev ? m.packets_received - prev.received : 0;
-    const loss = prev && dExp > 0 && dRecv >= 0
-      ? clamp((dExp - dRecv) / dExp, 0, 1)
-      : clamp(m.packet_loss_rate, 0, 1);
-    const gap = prev ? now - prev.at : DEFAULT_REPORT_INTERVAL_MS;
-    this.clients.set(clientId, {
-      at: now,
-      intervalMs: prev ? (prev.intervalMs + gap) / 2 : DEFAULT_REPORT_INTERVAL_MS,
-      latencyMs: m.latency_ms,
-      loss,
-      received: m.packets_received,
-      expected: m.packets_expected,
-      unseen: (prev?.unseen ?? 0) + 1,
-    });
-    const highLatency = m.latency_ms > config.latency_ms;
-    const highLoss = loss > this.lossThreshold;
-    if (!highLatency && !highLoss) return null;
-    const last = this.warnedAt.get(clientId);
-    if (last !== undefined && now - last < WARNING_INTERVAL_MS) return null;
-    this.warnedAt.set(clientId, now);
-    const parts: string[] = [];
-    if (highLatency) {
-      parts.push(`latency ${ms(m.latency_ms)} is over the ${ms(config.latency_ms)} threshold`);
-    }
-    if (highLoss) {
-      parts.push(`packet loss ${pct(loss)} is over the ${pct(this.lossThreshold)} threshold`);
-    }
-    return {
-      type: "network_warning",
-      reason: `poor network: ${parts.join(", ")}`,
-      latency_ms: m.latency_ms,
-      packet_loss_rate: loss,
-      jitter_ms: m.jitter_ms,
-      latency_threshold_ms: config.latency_ms,
-      loss_threshold: this.lossThreshold,
-    };
+  ) {
+    this.timing = { ...DEFAULT_ADAPTATION_TIMING, ...timing };
   }
 
-  /** The server's own view, once per tick; counts as one observation at the next evaluation. */
-  observeServer(view: ServerView, config: AdaptationConfig): void {
-    const prev = this.server?.view;
+  /** The rate ceiling of a client address, if it has one. */
+  ceiling(address: string): number | undefined {
+    return this.ceilings.get(address)?.rate;
+  }
+
+  /**
+   * Records one client's report at its arrival time (`sessionStart`: when its
+   * session began, for the start-up grace); returns the warning to send that
+   * client when its own figures exceed the thresholds (rate-limited), else null.
+   */
+  report(
+    clientId: string,
+    m: QosSample,
+    config: AdaptationConfig,
+    sessionStart: number,
+  ): NetworkWarning | null {
+    const now = this.clock.now();
+    let c = this.clients.get(clientId);
+    if (!c) this.clients.set(clientId, c = new ClientQuality());
+    const counts = now - sessionStart >= this.timing.startupGraceMs;
+    return c.record(m, now, counts, config, this.lossThreshold);
+  }
+
+  /** The server's own view, once per tick; returns a stall warning (rate-limited) or null. */
+  observeServer(view: ServerView, config: AdaptationConfig): ServerWarning | null {
+    const prev = this.server.view;
     const dErr = prev ? view.sendErrors - prev.sendErrors : 0;
     const dSent = prev ? view.packetsSent - prev.packetsSent : 0;
     const errRate = dErr > 0 ? dErr / Math.max(1, dErr + Math.max(0, dSent)) : 0;
     const p99 = view.captureToWireP99Ms;
-    const bad = p99 > config.latency_ms || errRate > this.lossThreshold;
-    const good = !bad && !(p99 >= RECOVER_LATENCY_FACTOR * config.latency_ms) && dErr <= 0;
-    this.server = { view, bad, good, fresh: true };
+    this.server.view = view;
+    this.server.stalled = p99 > config.latency_ms || errRate > this.lossThreshold;
+    if (!this.server.stalled) return null;
+    const now = this.clock.now();
+    if (now - this.server.warnedAt < SERVER_WARNING_INTERVAL_MS) return null;
+    this.server.warnedAt = now;
+    const p = Number.isNaN(p99) ? null : Math.round(p99 * 10) / 10;
+    return {
+      reason: `server stall: capture-to-wire p99 ${p ?? "?"} ms (threshold ` +
+        `${ms(config.latency_ms)}), send errors ${pct(errRate)}; the sample rate stays ` +
+        `(a lower rate does not cure a busy server)`,
+      p99_ms: p,
+      send_error_rate: errRate,
+    };
+  }
+
+  /** The server's view is unknown (capture idle or starting): nothing stale counts. */
+  forgetServer(): void {
+    this.server.view = null;
+    this.server.stalled = false;
   }
 
   /** Decides; call after every report and every tick. */
-  evaluate(st: RateState): Decision {
+  evaluate(st: RateState): Evaluation {
     const now = this.clock.now();
     const cfg = st.config;
-    const none = (reason: string): Decision => ({
-      action: "none",
-      newRate: st.currentRate,
-      reason,
+    const released: string[] = [];
+    const result = (status: string, steps: Step[] = []): Evaluation => ({
+      steps,
+      status,
+      released,
     });
     for (const id of this.clients.keys()) if (!st.streaming.has(id)) this.clients.delete(id);
-    for (const id of this.warnedAt.keys()) if (!st.streaming.has(id)) this.warnedAt.delete(id);
+    this.tidy(st, now, released);
     if (this.lastRate === null) this.lastRate = st.currentRate;
     if (this.lastRate !== st.currentRate) {
       // An admin edit or a step that came from elsewhere: start from scratch.
-      this.restart();
+      this.clients.clear();
       this.lastRate = st.currentRate;
-      return none(`sample rate is ${st.currentRate} Hz; holds restarted`);
+      return result(`sample rate is ${st.currentRate} Hz; holds restarted`);
     }
-    if (!cfg.enabled) {
-      this.resetHolds();
-      this.consumeEvidence();
-      return none("adaptation disabled");
-    }
-
-    const fresh = [...this.clients.values()].filter((c) =>
-      now - c.at <= clamp(STALE_INTERVALS * c.intervalMs, MIN_STALE_MS, MAX_STALE_MS)
-    );
-    const evidence = this.consumeEvidence();
     const watched = st.streaming.size > 0;
-    const latency = fresh.length ? median(fresh.map((c) => c.latencyMs)) : null;
-    const loss = fresh.length ? median(fresh.map((c) => c.loss)) : null;
-    // The server's own view counts only while someone streams (it is stale otherwise).
-    const serverBad = watched && (this.server?.bad ?? false);
-    const serverGood = !watched || (this.server?.good ?? true);
-    const latencyBad = latency !== null && latency > cfg.latency_ms;
-    const lossBad = loss !== null && loss > this.lossThreshold;
-    const isBad = latencyBad || lossBad || serverBad;
-    const isGood = !isBad && latency !== null && loss !== null &&
-      latency < RECOVER_LATENCY_FACTOR * cfg.latency_ms && loss < RECOVER_LOSS && serverGood;
-    // A server tick is evidence only of the server's own trouble, never of the clients'.
-    this.track(this.bad, isBad, evidence.reports + (serverBad ? evidence.server : 0), now);
-    this.track(this.good, isGood, evidence.reports, now);
+    const stalled = watched && this.server.stalled;
+    const p50 = this.server.view?.captureToWireP50Ms ?? NaN;
+    const serverShare = watched && Number.isFinite(p50) ? Math.max(0, p50) : 0;
+    const considered: Candidate[] = [];
+    for (const [id, c] of this.clients) {
+      const evidence = c.takeEvidence();
+      if (!c.fresh(now) || !cfg.enabled) {
+        c.bad.reset();
+        c.good.reset();
+        if (!c.fresh(now)) continue;
+      } else {
+        c.assess(cfg, this.lossThreshold, serverShare);
+        c.bad.track(c.latencyOver || c.lossOver, evidence, now);
+        c.good.track(c.fine, evidence, now);
+      }
+      considered.push({ id, quality: c, session: st.streaming.get(id)! });
+    }
+    if (!cfg.enabled) return result("adaptation disabled");
 
-    const p99 = this.server?.view.captureToWireP99Ms;
-    const figures = (hold: Hold): DecisionFigures => ({
-      latency_ms: latency === null ? null : Math.round(latency * 10) / 10,
-      loss_rate: loss === null ? null : Math.round(loss * 10000) / 10000,
-      clients: fresh.length,
-      server_p99_ms: p99 === undefined || Number.isNaN(p99) ? null : Math.round(p99 * 10) / 10,
-      held_s: hold.since === null ? 0 : Math.round((now - hold.since) / 100) / 10,
-    });
     const ladder = RATE_LADDER.filter((r) =>
       r <= st.nativeRate && (r === st.nativeRate || (st.canProduce?.(r) ?? true))
     );
-    const lower = ladder.find((r) => r < st.currentRate);
-    const higher = [...ladder].reverse().find((r) => r > st.currentRate);
-
-    if (isBad && this.held(this.bad, cfg.hold_s, now)) {
-      if (lower === undefined) return none(`already at the lowest rate ${st.currentRate} Hz`);
-      const f = figures(this.bad);
-      const held = `for ${f.held_s} s`;
-      const what = latencyBad
-        ? `latency too high, lowering sample rate: median client latency ${ms(latency!)} ` +
-          `over the ${ms(cfg.latency_ms)} threshold ${held} (${fresh.length} client(s))`
-        : lossBad
-        ? `packet loss too high, lowering sample rate: median client loss ${pct(loss!)} ` +
-          `over the ${pct(this.lossThreshold)} threshold ${held} (${fresh.length} client(s))`
-        : `server latency too high, lowering sample rate: capture-to-wire p99 ` +
-          `${f.server_p99_ms ?? "?"} ms or send errors over the limits ${held}`;
-      return this.step("down", lower, `${what}; ${st.currentRate} → ${lower} Hz`, f);
-    }
-    if (isGood && this.held(this.good, cfg.recover_hold_s, now) && higher !== undefined) {
-      const f = figures(this.good);
-      return this.step(
-        "up",
-        higher,
-        `network quality good, raising sample rate: median client latency ${ms(latency!)}, ` +
-          `loss ${pct(loss!)} for ${f.held_s} s (${fresh.length} client(s)); ` +
-          `${st.currentRate} → ${higher} Hz`,
-        f,
-      );
-    }
-    if (isBad) return none(`quality poor for ${figures(this.bad).held_s} s, holding`);
-    if (isGood) return none(`quality good for ${figures(this.good).held_s} s, holding`);
-    return none(fresh.length ? "quality in between, holding" : "no fresh client reports");
+    const plan = planSteps({
+      now,
+      config: cfg,
+      lossThreshold: this.lossThreshold,
+      currentRate: st.currentRate,
+      ladder,
+      considered,
+      ceiling: (address) => this.ceiling(address),
+      mayStepGlobally: now - this.lastGlobalStep >= this.timing.minStepIntervalMs,
+      mayStep: (address) =>
+        now - (this.lastStepAt.get(address) ?? -Infinity) >= this.timing.minStepIntervalMs,
+      serverP99Ms: this.server.view?.captureToWireP99Ms ?? NaN,
+      // Raising the rate while the server itself is late would only add work.
+      mayStepUp: !stalled,
+    });
+    for (const s of plan.steps) this.apply(s, st, now, released);
+    return result(plan.status, plan.steps);
   }
 
-  private step(
-    action: "down" | "up",
-    newRate: number,
-    reason: string,
-    figures: DecisionFigures,
-  ): Decision {
-    this.restart();
-    this.lastRate = newRate;
-    return { action, newRate, reason, figures };
-  }
-
-  private held(h: Hold, holdS: number, now: number): boolean {
-    return h.since !== null && now - h.since >= holdS * 1000 && h.evidence >= MIN_EVIDENCE;
-  }
-
-  private track(h: Hold, on: boolean, evidence: number, now: number): void {
-    if (!on) {
-      h.since = null;
-      h.evidence = 0;
+  /** Records a step: spacing, ceilings, and nothing measured before it counts after it. */
+  private apply(s: Step, st: RateState, now: number, released: string[]): void {
+    if (s.scope === "global") {
+      this.lastGlobalStep = now;
+      this.lastRate = s.newRate;
+      for (const c of st.streaming.values()) this.lastStepAt.set(c.address, now);
+      this.clients.clear();
+      for (const [address, c] of this.ceilings) {
+        if (c.rate >= s.newRate) {
+          this.ceilings.delete(address);
+          released.push(address);
+        }
+      }
       return;
     }
-    if (h.since === null) {
-      h.since = now;
-      h.evidence = 0;
+    this.lastStepAt.set(s.address!, now);
+    this.clients.delete(s.clientId!);
+    if (s.ceiling === null || s.ceiling === undefined) this.ceilings.delete(s.address!);
+    else this.ceilings.set(s.address!, { rate: s.ceiling, seen: now });
+  }
+
+  /** Forgets ceilings of addresses long gone or no lower than the stored rate, and old spacing. */
+  private tidy(st: RateState, now: number, released: string[]): void {
+    for (const c of st.streaming.values()) {
+      const ceiling = this.ceilings.get(c.address);
+      if (ceiling) ceiling.seen = now;
     }
-    h.evidence += evidence;
-  }
-
-  /** Observations since the last evaluation: client reports, and whether a server view came. */
-  private consumeEvidence(): { reports: number; server: number } {
-    let reports = 0;
-    for (const c of this.clients.values()) {
-      reports += c.unseen;
-      c.unseen = 0;
+    for (const [address, c] of this.ceilings) {
+      if (now - c.seen > this.timing.ceilingForgetMs || c.rate >= st.currentRate) {
+        this.ceilings.delete(address);
+        released.push(address);
+      }
     }
-    const server = this.server?.fresh ? 1 : 0;
-    if (this.server) this.server.fresh = false;
-    return { reports, server };
-  }
-
-  private resetHolds(): void {
-    this.bad = { since: null, evidence: 0 };
-    this.good = { since: null, evidence: 0 };
-  }
-
-  /** Drops holds and reports: nothing from before a rate change counts after it. */
-  private restart(): void {
-    this.resetHolds();
-    this.clients.clear();
-    if (this.server) this.server = { ...this.server, bad: false, good: true, fresh: false };
+    for (const [address, at] of this.lastStepAt) {
+      if (now - at >= this.timing.minStepIntervalMs) this.lastStepAt.delete(address);
+    }
   }
 }
+
+export { median, RECOVER_LATENCY_FACTOR };
+export type { DecisionFigures, Step, StreamingClient };

@@ -10,6 +10,7 @@ import type { ConfigStore } from "../config/store.ts";
 import type { ChannelConfig, Config } from "../config/types.ts";
 import { localAddressFor } from "../net/local_address.ts";
 import { AdaptationService } from "../qos/adaptation_service.ts";
+import type { AdaptationTiming } from "../qos/adaptation.ts";
 import { ProcessMetrics } from "../qos/process_metrics.ts";
 import { SessionManager } from "../session/sessions.ts";
 import { type Clock, cryptoRandom, type Random } from "../util/clock.ts";
@@ -35,6 +36,8 @@ export interface ControlPlaneOptions {
   channels(): ChannelConfig[];
   /** Seconds between `RTP stats` lines (default 10). */
   statsIntervalS?: number;
+  /** Adaptation start-up grace and step spacing (tests shorten them). */
+  adaptationTiming?: Partial<AdaptationTiming>;
   log: Logger;
 }
 
@@ -102,6 +105,7 @@ export function assembleControl(
     ctx: { clock, sessions, config, engine, engineFeatures: features, changeReason, store },
     sendStats: () => sender.stats,
     log: getLogger("adaptation"),
+    timing: opts.adaptationTiming,
   });
   adaptation.start();
   closers.add("adaptation", () => adaptation.stop());

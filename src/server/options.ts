@@ -5,6 +5,7 @@ import type { Config } from "../config/types.ts";
 import type { AppExtension } from "../http/app.ts";
 import type { ServerContext } from "../http/context.ts";
 import type { SenderKind } from "../net/create_sender.ts";
+import type { AdaptationTiming } from "../qos/adaptation.ts";
 import type { Clock, Random } from "../util/clock.ts";
 
 export interface ServerOptions {
@@ -28,6 +29,8 @@ export interface ServerOptions {
   adminPassword?: string;
   /** Clock for TLS certificate validity and renewal (tests move it by hand; default `clock`). */
   tlsClock?: Clock;
+  /** Adaptation start-up grace and step spacing (tests shorten them; default the named constants). */
+  adaptationTiming?: Partial<AdaptationTiming>;
 }
 
 export interface RunningServer {

@@ -47,6 +47,8 @@ export class ClientSession {
   stream: ClientStream | null = null;
   qos: QosReport | null = null;
   qosAt = 0;
+  /** When its current stream started (0: not streaming yet); adaptation ignores its first seconds. */
+  streamingSince = 0;
   lastSeen: number;
   closed = false;
   constructor(
@@ -102,8 +104,21 @@ export const CLOSE_ENDED_BY_SERVER = 4001;
 export class SessionManager {
   readonly sessions = new Map<string, ClientSession>();
   private counter = 0;
+  /** Per-address rate ceilings set by the adaptation (a client stepped down on its own). */
+  private readonly ceilings = new Map<string, number>();
 
   constructor(private readonly env: SessionEnv) {}
+
+  /** From the next `client_config` on, sessions from `address` get at most `rate` (null: no limit). */
+  setRateCeiling(address: string, rate: number | null): void {
+    if (rate === null) this.ceilings.delete(address);
+    else this.ceilings.set(address, rate);
+  }
+
+  /** The addresses with a rate ceiling. */
+  rateCeilings(): { address: string; sample_rate: number }[] {
+    return [...this.ceilings].map(([address, sample_rate]) => ({ address, sample_rate }));
+  }
 
   /** Sessions oldest first. */
   list(): ClientSession[] {
@@ -179,7 +194,7 @@ export class SessionManager {
     this.touch(s);
     this.env.log.info("audio requested", { client: s.id, address: ip, udp_port: udpPort });
     const channels = this.available().map((c) => c.id);
-    const rate = this.producibleRate(cfg.audio.sample_rate, cfg);
+    const rate = this.producibleRate(cfg.audio.sample_rate, cfg, s.ip);
     const sdp = buildSdp({
       serverIp: this.env.serverIpFor(ip),
       udpPort,
@@ -223,13 +238,18 @@ export class SessionManager {
     else if (s.requested) this.startStream(s);
   }
 
-  /** The highest rate ≤ `asked` that the server can produce and is allowed now. */
-  private producibleRate(asked: number, cfg: Config): number {
-    const ceiling = Math.min(cfg.audio.sample_rate, cfg.audio.native_sample_rate);
+  /** The highest rate ≤ `asked` that the server can produce and `ip` is allowed now. */
+  private producibleRate(asked: number, cfg: Config, ip: string): number {
+    const ceiling = this.ceilingFor(ip, cfg);
     for (const r of SAMPLE_RATES) {
       if (r <= asked && r <= ceiling && this.env.canProduceRate(r)) return r;
     }
     return cfg.audio.native_sample_rate;
+  }
+
+  private ceilingFor(ip: string, cfg: Config): number {
+    const stored = Math.min(cfg.audio.sample_rate, cfg.audio.native_sample_rate);
+    return Math.min(stored, this.ceilings.get(ip) ?? stored);
   }
 
   /** Validated `client_config` → stored, acknowledged, and streamed when the destination is known. */
@@ -269,7 +289,7 @@ export class SessionManager {
       : {};
     if (compression === "opus") {
       const native = cfg.audio.native_sample_rate;
-      const plan = opusPlanFor(Math.min(requestedRate, cfg.audio.sample_rate, native), native);
+      const plan = opusPlanFor(Math.min(requestedRate, this.ceilingFor(s.ip, cfg)), native);
       s.effective = {
         channels,
         sampleRate: plan.sampleRate,
@@ -288,7 +308,7 @@ export class SessionManager {
     } else {
       s.effective = {
         channels,
-        sampleRate: this.producibleRate(requestedRate, cfg),
+        sampleRate: this.producibleRate(requestedRate, cfg, s.ip),
         compression,
         encoding,
         payloadType: PT_PCM,
@@ -348,6 +368,7 @@ export class SessionManager {
 
   private startStream(s: ClientSession): void {
     if (!s.effective || (s.udpPort === null && s.sender === null) || s.closed) return;
+    s.streamingSince = this.env.clock.now();
     s.stream = this.env.engine.addClient({
       clientId: s.id,
       hostname: s.ip,
