@@ -15,7 +15,6 @@
 
 import type { Config } from "../config/types.ts";
 import type { QosReport } from "./report.ts";
-import type { ClientSession } from "../session/sessions.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
 import {
@@ -31,14 +30,29 @@ export const ADAPTATION_TICK_MS = 1000;
 /** Steps kept for tests and the admin page, newest last. */
 export const STEPS_KEPT = 100;
 
+/** A client session as the adaptation sees it (the session layer's ClientSession has it). */
+export interface AdaptedSession {
+  readonly id: string;
+  /** The address the session was opened from (a per-client step caps this address). */
+  readonly ip: string;
+  /** Non-null while the session streams. */
+  readonly stream: unknown;
+  /** What the session streams now (its rate), once configured. */
+  readonly effective: { readonly sampleRate: number } | null;
+  /** Clock time the session started streaming (its first seconds are start-up). */
+  readonly streamingSince: number;
+  /** Sends one JSON message (a `network_warning` event) to the client. */
+  send(msg: unknown): void;
+}
+
 /** The parts of the running server the service uses (ServerContext has them all). */
 export interface AdaptationContext {
   clock: Clock;
   config(): Config;
   sessions: {
-    list(): ClientSession[];
-    get(id: string): ClientSession | undefined;
-    end(s: ClientSession, reason: string, event?: Record<string, unknown>): void;
+    list(): readonly AdaptedSession[];
+    get(id: string): AdaptedSession | undefined;
+    end(s: AdaptedSession, reason: string, event?: Record<string, unknown>): void;
     setRateCeiling(address: string, rate: number | null): void;
   };
   engine: {
