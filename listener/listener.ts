@@ -256,6 +256,10 @@ class ListenerApp {
     } else if (isSessionEndingEvent(ev.type)) {
       this.message = ev.type === "server_shutdown"
         ? "The server is restarting…"
+        : ev.type === "config_changed" && ev.scope === "client"
+        ? `Your Wi-Fi is struggling — switching to a lighter stream (${
+          Number(ev.new_sample_rate) / 1000
+        } kHz)…`
         : ev.type === "config_changed"
         ? "The sound engineer changed the setup — reconnecting…"
         : "Reconnecting…";

@@ -78,6 +78,8 @@ export interface ServerEvent extends Record<string, unknown> {
   type: ServerEventType | (string & Record<never, never>);
   reason?: string;
   new_sample_rate?: number;
+  /** `config_changed` for this client alone (its own network made the server step its rate). */
+  scope?: "client";
   text?: string;
 }
 

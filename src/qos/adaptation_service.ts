@@ -214,6 +214,8 @@ export class AdaptationService {
       reason: step.reason,
       config_version: cfg.config_version,
       new_sample_rate: step.newRate,
+      // Only this phone: its page says its own network is the cause, not the engineer.
+      scope: "client",
     });
   }
 }

@@ -108,6 +108,7 @@ Deno.test("service: one bad client's step ends only its session, and its address
   assert.ok(bad.closed, "its session ended");
   const ended = r.events(bad).find((e) => e.type === "config_changed");
   assert.equal(ended.new_sample_rate, 44100);
+  assert.equal(ended.scope, "client", "its page blames its own network, not the engineer");
   assert.match(ended.reason, /^latency too high, lowering this client's sample rate/);
   for (const o of others) {
     assert.equal(o.closed, false);
