@@ -46,7 +46,8 @@ Deno.test("a capture stop that rejects when the last client leaves is logged and
       3000,
     );
     assert.ok(sources.some((s) => s.stops > 0));
-    assert.match(line, /ERROR .*capture stop failed/);
+    // The capture controller contains a source's failed close: one warning, never a rejection.
+    assert.match(line, /WARN .*audio source failed to stop/);
     const health = await fetch(`${srv.url}/health`);
     assert.equal(health.status, 200);
     await health.body?.cancel();

@@ -32,13 +32,15 @@ Deno.test("client_config without channels gets every mapped channel the device h
   assert.deepEqual(ackOf(socket).channels, [3, 1, 2, 5, 6]);
 });
 
-Deno.test("client_config naming an unmapped, disabled or absent channel is invalid_payload", () => {
+// The session layer names each refusal; src/http/errors.ts answers all three as the contract's
+// `invalid_payload` on /ws (its test checks that table).
+Deno.test("client_config naming an unmapped, disabled or absent channel is refused as unmapped_channel", () => {
   const { sessions, connect } = setup({ channels: shuffledMapping(), deviceChannels: 6 });
   const { session, socket } = connect();
   for (const id of [4, 7, 33]) {
     assertErrorCode(
       () => sessions.configure(session, { channels: [{ id: 1 }, { id }] }),
-      "invalid_payload",
+      "unmapped_channel",
       new RegExp(`channel ${id} is not mapped`),
     );
   }
@@ -46,11 +48,11 @@ Deno.test("client_config naming an unmapped, disabled or absent channel is inval
   assert.equal(socket.last("client_config_ack"), undefined);
 });
 
-Deno.test("client_config on a server with no mapped channel is invalid_payload", () => {
+Deno.test("client_config on a server with no mapped channel is refused as no_mapped_channel", () => {
   const none = defaultChannels().map((c) => ({ ...c, enabled: false }));
   const { sessions, connect } = setup({ channels: none });
   const { session } = connect();
-  assertErrorCode(() => sessions.configure(session, {}), "invalid_payload", /no channel/);
+  assertErrorCode(() => sessions.configure(session, {}), "no_mapped_channel", /no channel/);
 });
 
 Deno.test("PCM sample rate: the highest producible rate at or below the asked and the server's", () => {
@@ -98,12 +100,12 @@ Deno.test("Opus on a WebTransport session is split into groups that fit its 1150
   assert.equal(session.effective?.maxDatagramBytes, 1150);
 });
 
-Deno.test("Opus asked of a server without libopus is invalid_payload", () => {
+Deno.test("Opus asked of a server without libopus is refused as opus_unavailable", () => {
   const { sessions, connect } = setup({ opus: false });
   const { session } = connect();
   assertErrorCode(
     () => sessions.configure(session, { compression: "opus" }),
-    "invalid_payload",
+    "opus_unavailable",
     /opus/,
   );
 });
