@@ -29,6 +29,8 @@ interface Trace {
   initialTs?: number;
   /** The consumer's own timing noise: each read happens up to this many ms late (uniform). */
   readLateMs?: number;
+  /** Media position (frames) of packet i, default i · FRAMES; its samples ramp from there. */
+  frameOf?: (i: number) => number;
 }
 
 interface Run {
@@ -69,10 +71,11 @@ function simulate(t: Trace): Run {
     const now = (r + 1) * every;
     while (e < events.length && events[e].at <= now) {
       const i = events[e++].i;
-      for (let f = 0; f < FRAMES; f++) samples[f] = i * FRAMES + f;
+      const at = t.frameOf ? t.frameOf(i) : i * FRAMES;
+      for (let f = 0; f < FRAMES; f++) samples[f] = at + f;
       const p: DecodedPacket = {
         sequence: 1000 + i,
-        timestamp: ((t.initialTs ?? 0) + i * FRAMES) >>> 0,
+        timestamp: ((t.initialTs ?? 0) + at) >>> 0,
         clockRate: RATE,
         arrivalMs: T0 + events[e - 1].at,
         channels: 1,
@@ -261,4 +264,49 @@ Deno.test("jitter buffer ignores the consumer's own timing noise instead of skip
   const steered = run.jb.skippedFrames + run.jb.repeatedFrames;
   assert.ok(steered < played * 0.002, `${steered} frames skipped/repeated of ${played}`);
   assert.ok(breaks(run.out, WARMUP) < 20, `${breaks(run.out, WARMUP)} discontinuities`);
+});
+
+/**
+ * A stream whose source was reopened: packets 0–999, nothing for `wallGapMs`,
+ * then packets 1000–1999 whose timestamps jumped forward by `tsJumpMs` (the
+ * sequence numbers go on by one: the server sent nothing in between).
+ */
+function reopened(wallGapMs: number, tsJumpMs: number): Run {
+  const jump = (tsJumpMs * RATE) / 1000;
+  return simulate({
+    packets: 2000,
+    arrival: (i) => 20 + i * 5 + (i >= 1000 ? wallGapMs : 0),
+    frameOf: (i) => i * FRAMES + (i >= 1000 ? jump : 0),
+  });
+}
+
+/** Output frames after the first frame of packet 1000 that are off the ramp. */
+function breaksAfterReopen(r: Run, wallGapMs: number, settleMs: number): number {
+  const firstAt = ((20 + 1000 * 5 + wallGapMs + settleMs) * RATE) / 1000;
+  return breaks(r.out, Math.round(firstAt));
+}
+
+for (const gapMs of [1000, 2000, 3000]) {
+  Deno.test(`jitter buffer plays on at once after a ${gapMs} ms forward timestamp jump matching the silence`, () => {
+    const r = reopened(gapMs, gapMs);
+    assert.equal(r.jb.latePackets, 0, "nothing after the jump is taken for late");
+    assert.equal(r.jb.droppedPackets, 0);
+    assert.equal(r.jb.resyncs, 0, "the media clock did not change");
+    assert.equal(breaksAfterReopen(r, gapMs, 20), 0, "the new packets play in order within 20 ms");
+    assert.ok(r.out[r.out.length - 1] > 1990 * FRAMES, "output reaches the last packets");
+  });
+}
+
+Deno.test("jitter buffer resyncs at once when timestamps jump further forward than the silence lasted", () => {
+  const r = reopened(1000, 3000);
+  assert.ok(r.jb.resyncs >= 1);
+  assert.ok(r.jb.latePackets <= 2, `${r.jb.latePackets} late packets`);
+  assert.equal(breaksAfterReopen(r, 1000, 20), 0, "the new packets play in order within 20 ms");
+});
+
+Deno.test("jitter buffer resyncs quickly when timestamps jump forward less than the silence lasted", () => {
+  // The new packets look 2 s late against the old transit minimum: it must not wait out its window.
+  const r = reopened(1500, 1000);
+  assert.ok(r.jb.latePackets <= 20, `${r.jb.latePackets} packets taken for late (100 ms worth allowed)`);
+  assert.equal(breaksAfterReopen(r, 1500, 150), 0, "the new packets play in order within 150 ms");
 });
