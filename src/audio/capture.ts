@@ -19,7 +19,7 @@
  * sources, ./sink_errors.ts): a throwing sink is caught, logged once with
  * its stack, then counted; audio carries on with the next period. It also
  * keeps one frame timeline across reopenings while clients stream
- * (./capture_timeline.ts): a reopened or fallback source continues where
+ * (./continuous_timeline.ts): a reopened or fallback source continues where
  * the last one stopped, advanced by the time without audio, so no client's
  * RTP timestamps go backwards.
  */
@@ -28,7 +28,7 @@ import { type Clock, systemClock, systemTimers, type TimerId, type Timers } from
 import type { PeriodSink, Source, SourceFormat, SourceKind } from "./source.ts";
 import { type Phase, RUNNING_WINDOW_MS, type SourceState, sourceState } from "./capture_state.ts";
 import { SinkErrors } from "./sink_errors.ts";
-import { CaptureTimeline } from "./capture_timeline.ts";
+import { ContinuousTimeline } from "./continuous_timeline.ts";
 
 export { RUNNING_WINDOW_MS, type SourceState };
 export const DEFAULT_RETRY_MS = 1000;
@@ -101,7 +101,7 @@ export class CaptureController {
   private failedAttempts = 0;
   private readonly sinkErrors: SinkErrors;
   /** The frame timeline every open's periods are placed on (restarts when idle). */
-  private readonly timeline = new CaptureTimeline();
+  private readonly timeline = new ContinuousTimeline();
   /** The last state and error told to `onStatus`. */
   private reported = "idle\n";
 

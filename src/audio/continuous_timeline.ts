@@ -27,7 +27,7 @@
  */
 import type { Period } from "./source.ts";
 
-export class CaptureTimeline {
+export class ContinuousTimeline {
   private readonly out: Period = {
     data: new Int32Array(0),
     frames: 0,
