@@ -328,9 +328,10 @@ export class CaptureController {
       const resumed = !this.flowed || now - this.lastPeriodMs > RUNNING_WINDOW_MS;
       this.lastPeriodMs = now;
       this.flowed = true;
+      const placed = this.timeline.place(id, period);
       if (resumed) this.audioFlows();
       try {
-        sink(this.timeline.place(id, period));
+        sink(placed);
       } catch (e) {
         this.sinkErrors.failed(e, now, this.kind);
       }
@@ -342,6 +343,7 @@ export class CaptureController {
       this.opts.log.info("audio source recovered", {
         source: this.kind,
         failed_attempts: this.failedAttempts,
+        timeline_gap_ms: Math.round(this.timeline.lastGapMs),
       });
     }
     this.failing = false;

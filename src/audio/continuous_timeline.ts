@@ -46,8 +46,8 @@ export class ContinuousTimeline {
   private endIndex = 0;
   private endCaptureMs = 0;
   private endRate = 0;
-  /** Frames skipped at reopenings (wall time without audio), for tests and logs. */
-  skippedFrames = 0;
+  /** The gap (ms) the last reopen put in the timeline, for the log. */
+  lastGapMs = 0;
 
   /** Nobody streams: the next source starts its own timeline. */
   restart(): void {
@@ -83,7 +83,7 @@ export class ContinuousTimeline {
       ? this.endIndex
       : Math.round((this.endIndex * rate) / this.endRate);
     const gap = Math.max(1, Math.round(((p.captureTimeMs - this.endCaptureMs) * rate) / 1000));
-    this.skippedFrames += gap;
+    this.lastGapMs = (gap * 1000) / rate;
     return end + gap;
   }
 }

@@ -6,6 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { CaptureController } from "./capture.ts";
+import { ContinuousTimeline } from "./continuous_timeline.ts";
+import { ResamplingConverter } from "./rate_converter.ts";
+import { Reblocker } from "./reblocker.ts";
 import type { Period } from "./source.ts";
 import { ManualClock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
@@ -148,4 +151,70 @@ Deno.test("when nobody streams the timeline starts again with the source's own i
   assert.equal(seen[before].frameIndex, 0, "a new stream begins at the source's frame 0");
   void c.stop();
   await run(clock, 0);
+});
+
+Deno.test("through the reblocker and a 44.1 kHz converter the reopen is a forward gap they restart on", async () => {
+  const clock = new ManualClock();
+  const alsa = device(clock, "alsa");
+  const out: Seen[] = [];
+  const converter = new ResamplingConverter(48000, 44100, 4096);
+  const reblocker = Reblocker.packetTimes(() => 5, (p) => {
+    const q = converter.process(p);
+    if (q) {
+      out.push({
+        frameIndex: q.frameIndex,
+        frames: q.frames,
+        sampleRate: q.sampleRate,
+        captureTimeMs: q.captureTimeMs,
+      });
+    }
+  });
+  const c = new CaptureController({
+    candidates: () => [{ kind: alsa.kind, create: alsa.create }],
+    sink: reblocker.push,
+    log: quiet,
+    clock,
+    timers: clock,
+    retryMs: 1500,
+  });
+  try {
+    void c.start();
+    await run(clock, 200);
+    alsa.delivering()!.fault("USB glitch");
+    await settle();
+    await run(clock, 1500 + 200);
+    assertIncreasing(out);
+    const [last, first] = theJump(out);
+    const jumpMs = ((first.frameIndex - last.frameIndex) * 1000) / 44100;
+    const elapsedMs = first.captureTimeMs - last.captureTimeMs;
+    assert.ok(
+      Math.abs(jumpMs - elapsedMs) <= FAKE_PERIOD_MS,
+      `the 44.1 kHz stream jumps ${jumpMs} ms for ${elapsedMs} ms`,
+    );
+  } finally {
+    void c.stop();
+    await run(clock, 0);
+    converter.close();
+  }
+});
+
+Deno.test("a jump inside one open (an overrun) passes through the timeline unchanged", () => {
+  const t = new ContinuousTimeline();
+  const p: Period = {
+    data: new Int32Array(2 * 240),
+    frames: 240,
+    channels: 2,
+    sampleRate: 48000,
+    frameIndex: 0,
+    captureTimeMs: 1000,
+  };
+  assert.equal(t.place(1, p).frameIndex, 0, "the first open keeps the source's own index");
+  p.frameIndex = 240 + 960; // 20 ms lost
+  p.captureTimeMs = 1025;
+  assert.equal(t.place(1, p).frameIndex, 1200);
+  // A reopen right away: at least one frame of gap, so the next stages see a discontinuity.
+  p.frameIndex = 0;
+  p.captureTimeMs = 1025;
+  assert.equal(t.place(2, p).frameIndex, 1440 + 1);
+  assert.equal(p.frameIndex, 0, "the source's own period is not touched");
 });
