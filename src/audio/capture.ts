@@ -17,13 +17,18 @@
  *
  * The sink handed to every source is wrapped here (one contract for all
  * sources, ./sink_errors.ts): a throwing sink is caught, logged once with
- * its stack, then counted; audio carries on with the next period.
+ * its stack, then counted; audio carries on with the next period. It also
+ * keeps one frame timeline across reopenings while clients stream
+ * (./continuous_timeline.ts): a reopened or fallback source continues where
+ * the last one stopped, advanced by the time without audio, so no client's
+ * RTP timestamps go backwards.
  */
 import type { Logger } from "../util/log.ts";
 import { type Clock, systemClock, systemTimers, type TimerId, type Timers } from "../util/clock.ts";
 import type { PeriodSink, Source, SourceFormat, SourceKind } from "./source.ts";
 import { type Phase, RUNNING_WINDOW_MS, type SourceState, sourceState } from "./capture_state.ts";
 import { SinkErrors } from "./sink_errors.ts";
+import { ContinuousTimeline } from "./continuous_timeline.ts";
 
 export { RUNNING_WINDOW_MS, type SourceState };
 export const DEFAULT_RETRY_MS = 1000;
@@ -95,6 +100,8 @@ export class CaptureController {
   /** Failed reopen attempts in the current error state (logged once, then counted). */
   private failedAttempts = 0;
   private readonly sinkErrors: SinkErrors;
+  /** The frame timeline every open's periods are placed on (restarts when idle). */
+  private readonly timeline = new ContinuousTimeline();
   /** The last state and error told to `onStatus`. */
   private reported = "idle\n";
 
@@ -170,6 +177,7 @@ export class CaptureController {
     }
     if (!this.wanted) {
       this.clearRetry();
+      this.timeline.restart();
       this.failing = false;
       this.retryKind = null;
       this.error = "";
@@ -308,7 +316,10 @@ export class CaptureController {
     });
   }
 
-  /** The sink one open hands its source: stale periods are dropped, a throw is contained. */
+  /**
+   * The sink one open hands its source: stale periods are dropped, the rest are
+   * placed on the continuous timeline, a throw is contained.
+   */
   private sinkFor(id: number): PeriodSink {
     const sink = this.opts.sink;
     return (period) => {
@@ -317,9 +328,10 @@ export class CaptureController {
       const resumed = !this.flowed || now - this.lastPeriodMs > RUNNING_WINDOW_MS;
       this.lastPeriodMs = now;
       this.flowed = true;
+      const placed = this.timeline.place(id, period);
       if (resumed) this.audioFlows();
       try {
-        sink(period);
+        sink(placed);
       } catch (e) {
         this.sinkErrors.failed(e, now, this.kind);
       }
@@ -331,6 +343,7 @@ export class CaptureController {
       this.opts.log.info("audio source recovered", {
         source: this.kind,
         failed_attempts: this.failedAttempts,
+        timeline_gap_ms: Math.round(this.timeline.lastGapMs),
       });
     }
     this.failing = false;

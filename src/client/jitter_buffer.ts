@@ -32,6 +32,13 @@
  *   interpolate ≤ jitter < drop  → fade-out of the last frame (~20 ms)
  *   jitter ≥ drop                → silence
  *
+ * When most packets over LATE_RESYNC_MS arrive after their frames were
+ * played, spread over that time, the stream's timing moved (a source reopened with a timestamp jump shorter
+ * than its silence, or a burst ahead of real time pulled the minimum down):
+ * the transit minimum and the jitter are measured afresh and the read
+ * position resyncs, instead of dropping packets until the old minimum leaves
+ * its window. One stall's burst arrives at once and does not do this.
+ *
  * Counters (summary fields): `concealedPackets` = missing packets whose slot
  * was interpolated or faded; `droppedPackets` = packets thrown away (arrived
  * after their frames were played, skipped by a jump, or beyond capacity)
@@ -76,6 +83,15 @@ export const DEADBAND_MS = 0.5;
 export const STEER_START_MS = 2;
 /** Weight of a new read's error in the smoothed error. */
 export const ERROR_SMOOTHING = 0.05;
+/**
+ * Every packet arriving over this long (ms) came after its frames were
+ * played: the stream's timing moved (a source reopened with a timestamp jump
+ * shorter than the silence, a burst ahead of real time before it), not one
+ * stall. The transit minimum is rebuilt from the stream as it comes now and
+ * the read position resyncs, instead of dropping packets until the old
+ * minimum leaves its window (up to `baseWindowMs`).
+ */
+export const LATE_RESYNC_MS = 40;
 /** A fade-out reaches −60 dB after this long (ms). */
 export const FADE_MS = 20;
 const DEFAULT_MAX_PACKETS = 512;
@@ -129,6 +145,11 @@ export class JitterBuffer implements PacketSink {
   private inGap = false;
   private last = new Float32Array(0);
   private fadeCoef = 1;
+  /** A run of late packets: arrival of its first and last late one (NaN: none), late and all. */
+  private lateSinceMs = NaN;
+  private lateLastMs = 0;
+  private lateCount = 0;
+  private lateSeen = 0;
 
   constructor(opts: JitterBufferOptions) {
     this.thresholds = opts.thresholds;
@@ -188,6 +209,7 @@ export class JitterBuffer implements PacketSink {
     this.steering = false;
     this.prevSeq = -1;
     this.inGap = false;
+    this.lateSinceMs = NaN;
     this.base.clear();
     this.hist.clear();
     for (const s of this.order) this.free.push(s);
@@ -211,7 +233,8 @@ export class JitterBuffer implements PacketSink {
 
     const frames = p.frames > 0 ? p.frames : this.framesGuess;
     if (p.frames > 0) this.framesGuess = p.frames;
-    if (this.readInit && tsU + frames <= this.readPos) {
+    const late = this.readInit && tsU + frames <= this.readPos;
+    if (!this.lateForLong(late, transit, p.arrivalMs) && late) {
       this.droppedPackets++;
       this.latePackets++;
       return;
@@ -309,6 +332,39 @@ export class JitterBuffer implements PacketSink {
   }
 
   // ---- internals -----------------------------------------------------------
+
+  /**
+   * Watches for a run of late packets (`late`: this one came after its frames
+   * were played). True when, over `LATE_RESYNC_MS` of arrivals since the
+   * first late one, at least half were late and the late ones were spread
+   * over half that time (not one stall's burst): the timing is then measured
+   * afresh from this packet (transit minimum and jitter restart) and the next
+   * read resyncs to it.
+   */
+  private lateForLong(late: boolean, transit: number, arrivalMs: number): boolean {
+    if (Number.isNaN(this.lateSinceMs)) {
+      if (!late) return false;
+      this.lateSinceMs = this.lateLastMs = arrivalMs;
+      this.lateCount = this.lateSeen = 0;
+    }
+    this.lateSeen++;
+    if (late) {
+      this.lateCount++;
+      this.lateLastMs = arrivalMs;
+    }
+    if (arrivalMs - this.lateSinceMs < LATE_RESYNC_MS) return false;
+    const moved = 2 * this.lateCount >= this.lateSeen &&
+      2 * (this.lateLastMs - this.lateSinceMs) >= LATE_RESYNC_MS;
+    this.lateSinceMs = NaN;
+    if (!moved) return false;
+    this.base.clear();
+    this.base.add(transit, arrivalMs);
+    this.hist.clear();
+    this.hist.add(0);
+    this.readInit = false;
+    this.resyncs++;
+    return true;
+  }
 
   private start(p: DecodedPacket): void {
     this.started = true;

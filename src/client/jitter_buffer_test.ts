@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { JitterBuffer, type JitterBufferOptions } from "./jitter_buffer.ts";
+import { JitterBuffer, type JitterBufferOptions, LATE_RESYNC_MS } from "./jitter_buffer.ts";
 import type { DecodedPacket } from "./playout.ts";
 
 const RATE = 48000;
@@ -29,6 +29,8 @@ interface Trace {
   initialTs?: number;
   /** The consumer's own timing noise: each read happens up to this many ms late (uniform). */
   readLateMs?: number;
+  /** Media position (frames) of packet i, default i · FRAMES; its samples ramp from there. */
+  frameOf?: (i: number) => number;
 }
 
 interface Run {
@@ -69,10 +71,11 @@ function simulate(t: Trace): Run {
     const now = (r + 1) * every;
     while (e < events.length && events[e].at <= now) {
       const i = events[e++].i;
-      for (let f = 0; f < FRAMES; f++) samples[f] = i * FRAMES + f;
+      const at = t.frameOf ? t.frameOf(i) : i * FRAMES;
+      for (let f = 0; f < FRAMES; f++) samples[f] = at + f;
       const p: DecodedPacket = {
         sequence: 1000 + i,
-        timestamp: ((t.initialTs ?? 0) + i * FRAMES) >>> 0,
+        timestamp: ((t.initialTs ?? 0) + at) >>> 0,
         clockRate: RATE,
         arrivalMs: T0 + events[e - 1].at,
         channels: 1,
@@ -261,4 +264,82 @@ Deno.test("jitter buffer ignores the consumer's own timing noise instead of skip
   const steered = run.jb.skippedFrames + run.jb.repeatedFrames;
   assert.ok(steered < played * 0.002, `${steered} frames skipped/repeated of ${played}`);
   assert.ok(breaks(run.out, WARMUP) < 20, `${breaks(run.out, WARMUP)} discontinuities`);
+});
+
+/**
+ * A stream whose source was reopened: packets 0–999, nothing for `wallGapMs`,
+ * then packets 1000–1999 whose timestamps jumped forward by `tsJumpMs` (the
+ * sequence numbers go on by one: the server sent nothing in between).
+ */
+function reopened(wallGapMs: number, tsJumpMs: number): Run {
+  const jump = (tsJumpMs * RATE) / 1000;
+  return simulate({
+    packets: 2000,
+    arrival: (i) => 20 + i * 5 + (i >= 1000 ? wallGapMs : 0),
+    frameOf: (i) => i * FRAMES + (i >= 1000 ? jump : 0),
+  });
+}
+
+/** Output frames after the first frame of packet 1000 that are off the ramp. */
+function breaksAfterReopen(r: Run, wallGapMs: number, settleMs: number): number {
+  const firstAt = ((20 + 1000 * 5 + wallGapMs + settleMs) * RATE) / 1000;
+  return breaks(r.out, Math.round(firstAt));
+}
+
+for (const gapMs of [1000, 2000, 3000]) {
+  Deno.test(`jitter buffer plays on at once after a ${gapMs} ms forward timestamp jump matching the silence`, () => {
+    const r = reopened(gapMs, gapMs);
+    assert.equal(r.jb.latePackets, 0, "nothing after the jump is taken for late");
+    assert.equal(r.jb.droppedPackets, 0);
+    assert.equal(r.jb.resyncs, 0, "the media clock did not change");
+    assert.equal(breaksAfterReopen(r, gapMs, 20), 0, "the new packets play in order within 20 ms");
+    assert.ok(r.out[r.out.length - 1] > 1990 * FRAMES, "output reaches the last packets");
+  });
+}
+
+Deno.test("jitter buffer resyncs at once when timestamps jump further forward than the silence lasted", () => {
+  const r = reopened(1000, 3000);
+  assert.ok(r.jb.resyncs >= 1);
+  assert.ok(r.jb.latePackets <= 2, `${r.jb.latePackets} late packets`);
+  assert.equal(breaksAfterReopen(r, 1000, 20), 0, "the new packets play in order within 20 ms");
+});
+
+/** Packets taken for late while a resync is pending: LATE_RESYNC_MS of 5 ms packets, plus one. */
+const LATE_ALLOWED = LATE_RESYNC_MS / 5 + 1;
+
+for (const [gapMs, jumpMs] of [[1000, 500], [500, 100], [1200, 1000]]) {
+  Deno.test(`jitter buffer resyncs within ${LATE_RESYNC_MS} ms when timestamps jump ${jumpMs} ms after ${gapMs} ms of silence`, () => {
+    // The new packets look late against the old transit minimum: it must not wait out its window.
+    const r = reopened(gapMs, jumpMs);
+    assert.ok(r.jb.latePackets <= LATE_ALLOWED, `${r.jb.latePackets} packets taken for late`);
+    assert.equal(r.jb.resyncs, 1);
+    assert.equal(
+      breaksAfterReopen(r, gapMs, LATE_RESYNC_MS + 20),
+      0,
+      `the new packets play in order ${LATE_RESYNC_MS + 20} ms after the first arrived`,
+    );
+  });
+}
+
+Deno.test("jitter buffer resyncs quickly after a burst ahead of real time, a silence and a stream late against it", () => {
+  // A device at EOF delivers its last periods faster than real time before it faults
+  // (ALSA's file plugin): their transit is far below the stream's, the base follows them down.
+  const burst = (i: number) => i >= 990 && i < 1000;
+  const r = simulate({
+    packets: 2000,
+    arrival: (i) => (burst(i) ? 20 + 990 * 5 : 20 + i * 5 + (i >= 1000 ? 1000 : 0)),
+    frameOf: (i) => i * FRAMES + (i >= 1000 ? 48000 : 0),
+  });
+  assert.ok(r.jb.latePackets <= LATE_ALLOWED, `${r.jb.latePackets} packets taken for late`);
+  assert.equal(breaksAfterReopen(r, 1000, LATE_RESYNC_MS + 20), 0);
+});
+
+Deno.test("jitter buffer does not resync for a burst of packets delayed by one stall", () => {
+  // 40 packets held up for 200 ms, then delivered at once: the stall is concealed, the stream goes on.
+  const r = simulate({
+    packets: 2000,
+    arrival: (i) => (i >= 700 && i < 740 ? 20 + 740 * 5 : 20 + i * 5),
+  });
+  assert.equal(r.jb.resyncs, 0);
+  assert.ok(r.jb.latePackets > 0 && r.jb.latePackets <= 40, `${r.jb.latePackets} late`);
 });

@@ -26,6 +26,9 @@ export class FakeDevice {
   failOpen: string | null = null;
   /** Opens, but delivers nothing. */
   stalled = false;
+  /** Frames per delivered period and the rate it is captured at (read at each open). */
+  framesPerPeriod = 1;
+  sampleRate = 48000;
   /** Sources open now (opening, open or stopping). */
   open = 0;
   maxOpen = 0;
@@ -64,10 +67,10 @@ export class FakeSource implements Source {
   constructor(private readonly dev: FakeDevice) {
     this.kind = dev.kind;
     this.period = {
-      data: new Int32Array(FAKE_CHANNELS),
-      frames: 1,
+      data: new Int32Array(FAKE_CHANNELS * dev.framesPerPeriod),
+      frames: dev.framesPerPeriod,
       channels: FAKE_CHANNELS,
-      sampleRate: 48000,
+      sampleRate: dev.sampleRate,
       frameIndex: 0,
       captureTimeMs: 0,
     };
@@ -101,8 +104,8 @@ export class FakeSource implements Source {
         this.openedAtMs = dev.clock.now();
         resolve({
           channels: FAKE_CHANNELS,
-          sampleRate: 48000,
-          framesPerPeriod: 240,
+          sampleRate: dev.sampleRate,
+          framesPerPeriod: dev.framesPerPeriod,
           description: `fake ${dev.kind}`,
         });
       }, dev.openDelayMs);
