@@ -17,6 +17,7 @@ import { ClientStream, type PeriodSlot } from "./client_stream.ts";
 import type { StreamLayout } from "./layout.ts";
 import { PcmLayout, pcmLayoutKey } from "./pcm_layout.ts";
 import { LatencyWindow } from "./latency_window.ts";
+import { LatenessHistogram } from "./lateness.ts";
 import { type OpusTier, opusTierKey } from "./opus_layout.ts";
 
 /** Turns native-rate periods into periods at another rate (issue: resampling). */
@@ -87,6 +88,8 @@ export interface EngineOptions {
   onActiveChange?: (active: boolean) => void;
   rateConverter?: RateConverterFactory;
   opusLayout?: LayoutFactory;
+  /** Where the lateness histogram keeps its counts (a SharedArrayBuffer to read from another thread). */
+  latenessBuffer?: ArrayBufferLike;
 }
 
 export class StreamingEngine {
@@ -99,10 +102,14 @@ export class StreamingEngine {
   private rateList: RateStream[] = [];
   /** Capture timestamp → last datagram of the period handed to the kernel, ms. */
   readonly captureToWire = new LatencyWindow(2000);
+  /** Period's scheduled time (its last frame captured) → its last datagram handed to the kernel. */
+  readonly lateness: LatenessHistogram;
   periods = 0;
   totalPackets = 0;
 
-  constructor(private opts: EngineOptions) {}
+  constructor(private opts: EngineOptions) {
+    this.lateness = new LatenessHistogram(opts.latenessBuffer);
+  }
 
   get active(): boolean {
     return this.clientList.length > 0;
@@ -233,6 +240,8 @@ export class StreamingEngine {
       this.totalPackets += c.layout.packetCount;
     }
     for (let i = 0; i < this.senderList.length; i++) this.senderList[i].flush();
-    this.captureToWire.add(this.opts.clock.now() - period.captureTimeMs);
+    const wire = this.opts.clock.now();
+    this.captureToWire.add(wire - period.captureTimeMs);
+    this.lateness.add(wire - period.captureTimeMs - (period.frames * 1000) / period.sampleRate);
   };
 }
