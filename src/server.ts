@@ -6,11 +6,11 @@
 import { ConfigStore } from "./config/store.ts";
 import type { ChannelConfig, Config } from "./config/types.ts";
 import { CaptureController } from "./audio/capture.ts";
-import { type AlsaOpenRequest, sourceCandidates, type SourceMode } from "./audio/source_factory.ts";
+import type { AlsaOpenRequest, SourceMode } from "./audio/source_factory.ts";
 import type { Source } from "./audio/source.ts";
-import { StreamingEngine } from "./session/engine.ts";
 import { SessionManager } from "./session/sessions.ts";
-import { createSender, type SenderKind } from "./net/create_sender.ts";
+import type { SenderKind } from "./net/create_sender.ts";
+import { type AudioPlaneKind, openAudioPlane } from "./plane/audio_plane.ts";
 import { localAddressFor } from "./net/local_address.ts";
 import { ProcessMetrics } from "./qos/process_metrics.ts";
 import { type AppExtension, createApp } from "./http/app.ts";
@@ -18,9 +18,6 @@ import type { ServerContext } from "./http/context.ts";
 import { type Clock, cryptoRandom, type Random, systemClock } from "./util/clock.ts";
 import { getLogger } from "./util/log.ts";
 import { AlsaOpener } from "./audio/alsa_opener.ts";
-import { Reblocker } from "./audio/reblocker.ts";
-import { ResamplingConverter } from "./audio/rate_converter.ts";
-import { OpusLayouts } from "./session/opus_layout.ts";
 import { libopus } from "../ffi/libopus.ts";
 import { libsamplerate } from "../ffi/libsamplerate.ts";
 
@@ -35,8 +32,6 @@ function probe(what: string, load: () => unknown, log: ReturnType<typeof getLogg
   }
 }
 
-/** The resampler's largest input: a native period of 20 ms at 48 kHz, with room for big ALSA periods. */
-const MAX_NATIVE_PERIOD_FRAMES = 4096;
 import { installAdmin } from "./admin/mod.ts";
 import { listenerExtension } from "./listener/mod.ts";
 import { WebTransportService } from "./listener/webtransport.ts";
@@ -64,6 +59,8 @@ export interface ServerOptions {
   adminPassword?: string;
   /** Clock for TLS certificate validity and renewal (tests move it by hand; default `clock`). */
   tlsClock?: Clock;
+  /** Where capture → engine → UDP runs (src/plane/audio_plane.ts; default "main"). */
+  audioPlane?: AudioPlaneKind;
 }
 
 export interface RunningServer {
@@ -102,30 +99,24 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const channels = () => store.getChannels();
   let cfg = config();
 
-  const sender = await createSender(opts.sender ?? "sendmmsg", {
+  const canResample = probe("resampling (libsamplerate)", libsamplerate, log);
+  const canOpus = probe("Opus (libopus)", libopus, log);
+  const plane = await openAudioPlane(opts.audioPlane ?? "main", {
+    sender: opts.sender ?? "sendmmsg",
     hostname: opts.hostname ?? "0.0.0.0",
     port: opts.rtpPort,
-    maxDatagramBytes: cfg.audio.max_datagram_bytes,
-    dscp: cfg.network.dscp,
-  }, (reason) => log.warn("udp sender fallback", { reason }));
+    cfg,
+    resample: canResample,
+    opus: canOpus,
+    clock,
+    log,
+  });
+  const { engine, sender } = plane;
   log.info("rtp socket open", {
     port: sender.localPort,
     sender: sender.kind,
     dscp: cfg.network.dscp,
-  });
-
-  const canResample = probe("resampling (libsamplerate)", libsamplerate, log);
-  const canOpus = probe("Opus (libopus)", libopus, log);
-  const opusLayouts = new OpusLayouts();
-  const engine = new StreamingEngine({
-    sender,
-    clock,
-    extIntervalMs: cfg.network.ext_interval_ms,
-    maxDatagramBytes: cfg.audio.max_datagram_bytes,
-    rateConverter: canResample
-      ? (from, to) => new ResamplingConverter(from, to, MAX_NATIVE_PERIOD_FRAMES)
-      : undefined,
-    opusLayout: canOpus ? opusLayouts.create.bind(opusLayouts) : undefined,
+    audio_plane: plane.kind,
   });
 
   const alsa = new AlsaOpener(clock, getLogger("alsa"));
@@ -138,16 +129,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       });
     }
   }
-  const createAlsa = opts.createAlsa ?? alsa.create;
-  let ptimeMs = cfg.audio.ptime_ms;
-  const reblocker = Reblocker.packetTimes(() => ptimeMs, engine.onPeriod);
   const capture = new CaptureController({
-    candidates: () => {
-      reblocker.reset();
-      ptimeMs = config().audio.ptime_ms;
-      return sourceCandidates(opts.source, config(), clock, createAlsa);
-    },
-    sink: reblocker.push,
+    candidates: () => plane.candidates(opts.source, config(), alsa, opts.createAlsa),
+    sink: plane.sink,
     log: getLogger("capture"),
     onStatus: (st) => {
       if (st.state === "error") {
@@ -332,7 +316,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     webtransport.close();
     await https.close();
     await http.shutdown();
-    sender.close();
+    await plane.close();
     store.close();
     log.info("server stopped", { reason });
   };

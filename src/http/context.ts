@@ -3,7 +3,7 @@ import type { ConfigStore } from "../config/store.ts";
 import type { ChannelConfig, Config } from "../config/types.ts";
 import type { CaptureController } from "../audio/capture.ts";
 import type { SessionManager } from "../session/sessions.ts";
-import type { StreamingEngine } from "../session/engine.ts";
+import type { EngineControl } from "../session/engine.ts";
 import type { ProcessMetrics } from "../qos/process_metrics.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
@@ -15,7 +15,7 @@ export interface ServerContext {
   store: ConfigStore;
   clock: Clock;
   log: Logger;
-  engine: StreamingEngine;
+  engine: EngineControl;
   capture: CaptureController;
   sessions: SessionManager;
   metrics: ProcessMetrics;

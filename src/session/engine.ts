@@ -79,6 +79,35 @@ interface RateStream extends PeriodSlot {
   converter: RateConverter | null;
 }
 
+/** A client's counters as the session layer reads them. */
+export interface StreamCounters {
+  readonly packetsSent: number;
+  readonly bytesSent: number;
+}
+
+/** The recent capture → wire latencies the stats line and the adaptation read. */
+export interface LatencyPercentiles {
+  readonly count: number;
+  percentile(p: number): number;
+  reset(): void;
+}
+
+/**
+ * What the session layer and the control plane use of the engine: the engine
+ * itself on the main-thread audio plane, a proxy on the worker plane
+ * (src/plane/worker_plane.ts). Control calls take effect between periods.
+ */
+export interface EngineControl {
+  readonly active: boolean;
+  readonly periods: number;
+  readonly totalPackets: number;
+  readonly captureToWire: LatencyPercentiles;
+  readonly lateness: LatenessHistogram;
+  configure(extIntervalMs: number, maxDatagramBytes: number): void;
+  addClient(p: ClientStreamParams): StreamCounters;
+  removeClient(clientId: string): StreamCounters | undefined;
+}
+
 export interface EngineOptions {
   sender: PacketSender;
   clock: Clock;
@@ -90,9 +119,14 @@ export interface EngineOptions {
   opusLayout?: LayoutFactory;
   /** Where the lateness histogram keeps its counts (a SharedArrayBuffer to read from another thread). */
   latenessBuffer?: ArrayBufferLike;
+  /** Likewise for the capture → wire window (LatencyWindow.bytes(CAPTURE_TO_WIRE_WINDOW)). */
+  captureToWireBuffer?: ArrayBufferLike;
 }
 
-export class StreamingEngine {
+/** Periods in the capture → wire window: 10 s of 5 ms periods. */
+export const CAPTURE_TO_WIRE_WINDOW = 2000;
+
+export class StreamingEngine implements EngineControl {
   readonly clients = new Map<string, ClientStream>();
   private clientList: ClientStream[] = [];
   /** Every sender a client uses (the UDP one first), flushed once per period. */
@@ -101,7 +135,7 @@ export class StreamingEngine {
   private readonly rates = new Map<number, RateStream>();
   private rateList: RateStream[] = [];
   /** Capture timestamp → last datagram of the period handed to the kernel, ms. */
-  readonly captureToWire = new LatencyWindow(2000);
+  readonly captureToWire: LatencyWindow;
   /** Period's scheduled time (its last frame captured) → its last datagram handed to the kernel. */
   readonly lateness: LatenessHistogram;
   periods = 0;
@@ -109,6 +143,7 @@ export class StreamingEngine {
 
   constructor(private opts: EngineOptions) {
     this.lateness = new LatenessHistogram(opts.latenessBuffer);
+    this.captureToWire = new LatencyWindow(CAPTURE_TO_WIRE_WINDOW, opts.captureToWireBuffer);
   }
 
   get active(): boolean {

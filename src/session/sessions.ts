@@ -12,10 +12,9 @@ import { ApiError } from "../http/errors.ts";
 import type { ClientConfigPayload, QosReport } from "../http/schemas.ts";
 import { PT_OPUS, PT_PCM } from "../rtp/packet.ts";
 import { buildSdp } from "../rtp/sdp.ts";
-import type { StreamingEngine, StreamSpec } from "./engine.ts";
+import type { EngineControl, StreamCounters, StreamSpec } from "./engine.ts";
 import { opusFrameMsFor, opusPlanFor } from "../codec/opus_plan.ts";
 import { opusChannelGroups } from "./opus_layout.ts";
-import type { ClientStream } from "./client_stream.ts";
 import type { PacketSender } from "../net/sender.ts";
 
 /** How a session talks back to its client (a WebSocket, or a test double). */
@@ -43,7 +42,7 @@ export class ClientSession {
   maxDatagramBytes: number | null = null;
   requested: ClientConfigPayload | null = null;
   effective: EffectiveStream | null = null;
-  stream: ClientStream | null = null;
+  stream: StreamCounters | null = null;
   qos: QosReport | null = null;
   qosAt = 0;
   lastSeen: number;
@@ -74,7 +73,7 @@ export interface SessionEnv {
   clock: Clock;
   random: Random;
   log: Logger;
-  engine: StreamingEngine;
+  engine: EngineControl;
   /** The effective configuration (stored values with this run's overrides). */
   config(): Config;
   channels(): ChannelConfig[];

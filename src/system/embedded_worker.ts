@@ -37,3 +37,8 @@ export function workerUrl(name: string, sourceUrl: URL): string | URL {
   }
   return url;
 }
+
+/** Every registered worker's code (a worker that starts workers of its own registers them too). */
+export function embeddedWorkers(): Record<string, string> {
+  return Object.fromEntries(embedded);
+}

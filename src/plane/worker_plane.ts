@@ -1,0 +1,392 @@
+/**
+ * The audio plane in a worker (./audio_plane.ts), seen from the main thread:
+ * the worker (./audio_worker.ts) owns the sources, the engine and the UDP
+ * socket; this side holds proxies with the surface the server uses.
+ *
+ * - `RemoteEngine` (EngineControl): addClient / removeClient post a message
+ *   and return at once; `active`, `periods`, `totalPackets`, each client's
+ *   `packetsSent` / `bytesSent`, the capture → wire window and the lateness
+ *   histogram are read from shared memory the worker writes every period.
+ * - `PlaneSource` (Source) for the capture controller: start / stop / faults
+ *   of the source the worker runs.
+ * - browser transports: a client with a sender of its own (ChannelSender)
+ *   gets a relay in the worker; its packets come back once per period
+ *   (./relay.ts) and go out through that sender here.
+ */
+import type { AlsaOpener } from "../audio/alsa_opener.ts";
+import type { SourceCandidate } from "../audio/capture.ts";
+import { type SourceMode, type SourceSpec, sourceSpecs } from "../audio/source_factory.ts";
+import type { PeriodSink, Source, SourceFormat, SourceKind, SourceListener } from "../audio/source.ts";
+import type { Config } from "../config/types.ts";
+import type { PacketSender, SenderStats } from "../net/sender.ts";
+import {
+  CAPTURE_TO_WIRE_WINDOW,
+  type ClientStreamParams,
+  type EngineControl,
+  type StreamCounters,
+} from "../session/engine.ts";
+import { LatencyWindow } from "../session/latency_window.ts";
+import { LATENESS_BYTES, LatenessHistogram } from "../session/lateness.ts";
+import { embeddedWorkers, workerUrl } from "../system/embedded_worker.ts";
+import { getLogger, type Logger } from "../util/log.ts";
+import type { AudioPlane, AudioPlaneOptions, PlaneSender } from "./audio_plane.ts";
+import {
+  C_CLIENTS,
+  C_PERIODS,
+  C_SENDER_BYTES,
+  C_SENDER_ERRORS,
+  C_SENDER_PACKETS,
+  C_TOTAL_PACKETS,
+  COUNTER_BYTES,
+  type FromWorker,
+  MAX_CLIENT_SLOTS,
+  type ToWorker,
+} from "./protocol.ts";
+import { dispatchRelay } from "./relay.ts";
+
+/** How long a source's stop or the worker's close may take before it is given up on. */
+const STOP_TIMEOUT_MS = 2000;
+
+class RemoteStream implements StreamCounters {
+  private frozen: [number, number] | null = null;
+  constructor(private readonly counters: Float64Array, readonly slot: number) {}
+  get packetsSent(): number {
+    return this.frozen?.[0] ?? this.counters[C_CLIENTS + 2 * this.slot];
+  }
+  get bytesSent(): number {
+    return this.frozen?.[1] ?? this.counters[C_CLIENTS + 2 * this.slot + 1];
+  }
+  /** Keeps the last counts once the slot is released (another client may reuse it). */
+  freeze(): void {
+    this.frozen = [this.packetsSent, this.bytesSent];
+  }
+}
+
+class RemoteEngine implements EngineControl {
+  readonly captureToWire: LatencyWindow;
+  readonly lateness: LatenessHistogram;
+  /** Browser clients' senders by slot: where relayed packets go. */
+  readonly relaySenders = new Map<number, PacketSender>();
+  private readonly clients = new Map<string, RemoteStream>();
+  private readonly freeSlots = Array.from({ length: MAX_CLIENT_SLOTS }, (_, i) => i);
+
+  constructor(
+    private readonly counters: Float64Array,
+    c2w: SharedArrayBuffer,
+    lateness: SharedArrayBuffer,
+    private readonly post: (m: ToWorker) => void,
+    private readonly opus: boolean,
+  ) {
+    this.captureToWire = new LatencyWindow(CAPTURE_TO_WIRE_WINDOW, c2w);
+    this.lateness = new LatenessHistogram(lateness);
+  }
+
+  get active(): boolean {
+    return this.clients.size > 0;
+  }
+  get periods(): number {
+    return this.counters[C_PERIODS];
+  }
+  get totalPackets(): number {
+    return this.counters[C_TOTAL_PACKETS];
+  }
+
+  configure(extIntervalMs: number, maxDatagramBytes: number): void {
+    this.post({ type: "configure", extIntervalMs, maxDatagramBytes });
+  }
+
+  addClient(p: ClientStreamParams): StreamCounters {
+    this.removeClient(p.clientId);
+    // What the engine would refuse, refused here, synchronously, as it would.
+    if (p.spec.compression === "opus" && (!this.opus || !p.spec.opus)) {
+      throw new Error("Opus is not available on this server");
+    }
+    const slot = this.freeSlots.shift();
+    if (slot === undefined) throw new Error("the audio plane has no free client slot");
+    if (p.sender) this.relaySenders.set(slot, p.sender);
+    this.post({
+      type: "add",
+      slot,
+      clientId: p.clientId,
+      hostname: p.hostname,
+      port: p.port,
+      spec: p.spec,
+      ssrc: p.ssrc,
+      sequence: p.sequence,
+      timestampBase: p.timestampBase,
+      relayMaxDatagramBytes: p.sender ? p.sender.maxDatagramBytes : null,
+    });
+    const stream = new RemoteStream(this.counters, slot);
+    this.clients.set(p.clientId, stream);
+    return stream;
+  }
+
+  removeClient(clientId: string): StreamCounters | undefined {
+    const stream = this.clients.get(clientId);
+    if (!stream) return undefined;
+    this.clients.delete(clientId);
+    this.post({ type: "remove", clientId });
+    stream.freeze();
+    this.relaySenders.delete(stream.slot);
+    this.freeSlots.push(stream.slot); // reused last: its counters are rewritten on add anyway
+    return stream;
+  }
+}
+
+/** A source that runs in the worker, as the capture controller sees it. */
+class PlaneSource implements Source {
+  private gen = 0;
+  constructor(
+    readonly kind: SourceKind,
+    private readonly spec: SourceSpec,
+    private readonly ptimeMs: number,
+    private readonly plane: WorkerAudioPlane,
+  ) {}
+
+  start(_sink: PeriodSink, listener: SourceListener): Promise<SourceFormat> {
+    this.gen = this.plane.nextGen();
+    return this.plane.startSource(this.gen, this.spec, this.ptimeMs, listener);
+  }
+
+  stop(): Promise<void> {
+    return this.gen === 0 ? Promise.resolve() : this.plane.stopSource(this.gen);
+  }
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+}
+
+export class WorkerAudioPlane implements AudioPlane {
+  readonly kind = "worker";
+  readonly engine: RemoteEngine;
+  readonly sender: PlaneSender;
+  /** Periods are delivered inside the worker: the controller's sink is never called. */
+  readonly sink: PeriodSink = () => {};
+  private readonly counters: Float64Array;
+  private gen = 0;
+  private readonly starts = new Map<number, Pending>();
+  private readonly stops = new Map<number, Pending>();
+  private readonly listeners = new Map<number, SourceListener>();
+  private ready: Pending | null = null;
+  private closed: (() => void) | null = null;
+  private lastError = "";
+  private dead: Error | null = null;
+
+  private constructor(private readonly worker: Worker, o: AudioPlaneOptions) {
+    const counters = new SharedArrayBuffer(COUNTER_BYTES);
+    const c2w = new SharedArrayBuffer(LatencyWindow.bytes(CAPTURE_TO_WIRE_WINDOW));
+    const lateness = new SharedArrayBuffer(LATENESS_BYTES);
+    this.counters = new Float64Array(counters);
+    this.engine = new RemoteEngine(this.counters, c2w, lateness, (m) => this.post(m), o.opus);
+    const c = this.counters;
+    const plane = this;
+    let localPort = 0;
+    let kind = o.sender as string;
+    this.sender = {
+      get kind() {
+        return kind;
+      },
+      get localPort() {
+        return localPort;
+      },
+      get stats(): SenderStats {
+        return {
+          packets: c[C_SENDER_PACKETS],
+          bytes: c[C_SENDER_BYTES],
+          errors: c[C_SENDER_ERRORS],
+          lastError: plane.lastError,
+        };
+      },
+      setDscp: (dscp) => this.post({ type: "dscp", dscp }),
+    };
+    worker.onmessage = (e: MessageEvent<FromWorker>) => this.receive(e.data, o.log);
+    worker.onerror = (e) => {
+      e.preventDefault();
+      this.die(new Error(`audio plane worker crashed: ${e.message}`), o.log);
+    };
+    this.ready = {
+      resolve: (v) => ({ localPort, kind } = v as { localPort: number; kind: string }),
+      reject: () => {},
+    };
+    this.post({
+      type: "init",
+      sender: {
+        kind: o.sender,
+        hostname: o.hostname,
+        port: o.port,
+        maxDatagramBytes: o.cfg.audio.max_datagram_bytes,
+        dscp: o.cfg.network.dscp,
+      },
+      extIntervalMs: o.cfg.network.ext_interval_ms,
+      maxDatagramBytes: o.cfg.audio.max_datagram_bytes,
+      resample: o.resample,
+      opus: o.opus,
+      counters,
+      captureToWire: c2w,
+      lateness,
+      embedded: embeddedWorkers(),
+    });
+  }
+
+  /** Starts the worker; resolves once its UDP socket is bound (rejects as binding would). */
+  static async open(o: AudioPlaneOptions): Promise<WorkerAudioPlane> {
+    const worker = new Worker(
+      workerUrl("audio_plane", new URL("./audio_worker.ts", import.meta.url)),
+      { type: "module", name: "m32-audio-plane" },
+    );
+    const plane = new WorkerAudioPlane(worker, o);
+    const set = plane.ready!.resolve;
+    try {
+      await new Promise((resolve, reject) => {
+        plane.ready = {
+          resolve: (v) => {
+            set(v);
+            resolve(v);
+          },
+          reject,
+        };
+      });
+    } catch (e) {
+      worker.terminate();
+      throw e;
+    }
+    return plane;
+  }
+
+  nextGen(): number {
+    return ++this.gen;
+  }
+
+  candidates(
+    mode: SourceMode,
+    cfg: Config,
+    alsa: AlsaOpener,
+    createAlsa?: unknown,
+  ): SourceCandidate[] {
+    if (createAlsa) throw new Error("an injected ALSA source (createAlsa) needs audioPlane main");
+    const ptimeMs = cfg.audio.ptime_ms;
+    return sourceSpecs(mode, cfg).map((spec) => ({
+      kind: spec.kind,
+      create: () => {
+        if (spec.kind === "test") return new PlaneSource("test", spec, ptimeMs, this);
+        // Found here, so /health tells what the opener found, as on the main plane.
+        const device = alsa.detect(spec.device);
+        if (device === null) throw new Error(alsa.detection);
+        return new PlaneSource("alsa", { ...spec, device }, ptimeMs, this);
+      },
+    }));
+  }
+
+  startSource(
+    gen: number,
+    spec: SourceSpec,
+    ptimeMs: number,
+    listener: SourceListener,
+  ): Promise<SourceFormat> {
+    if (this.dead) return Promise.reject(this.dead);
+    this.listeners.set(gen, listener);
+    return new Promise<SourceFormat>((resolve, reject) => {
+      this.starts.set(gen, { resolve: resolve as (v: unknown) => void, reject });
+      this.post({ type: "start", gen, spec, ptimeMs });
+    });
+  }
+
+  stopSource(gen: number): Promise<void> {
+    this.listeners.delete(gen);
+    if (this.dead) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.stops.delete(gen) && resolve(), STOP_TIMEOUT_MS);
+      this.stops.set(gen, {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: () => {},
+      });
+      this.post({ type: "stop", gen });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (!this.dead) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, STOP_TIMEOUT_MS);
+        this.closed = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        this.post({ type: "close" });
+      });
+    }
+    this.dead ??= new Error("the audio plane is closed");
+    this.worker.terminate();
+  }
+
+  private post(m: ToWorker): void {
+    if (!this.dead) this.worker.postMessage(m);
+  }
+
+  private receive(m: FromWorker, log: Logger): void {
+    switch (m.type) {
+      case "relay":
+        return dispatchRelay(m.buffer, m.length, this.engine.relaySenders);
+      case "ready":
+        this.ready?.resolve(m);
+        this.ready = null;
+        return;
+      case "init_failed": {
+        const err = m.name in Deno.errors
+          ? new (Deno.errors as unknown as Record<string, ErrorConstructor>)[m.name](m.message)
+          : new Error(m.message);
+        this.ready?.reject(err);
+        this.ready = null;
+        return;
+      }
+      case "started":
+        this.starts.get(m.gen)?.resolve(m.format);
+        this.starts.delete(m.gen);
+        return;
+      case "start_failed":
+        this.listeners.delete(m.gen);
+        this.starts.get(m.gen)?.reject(new Error(m.message));
+        this.starts.delete(m.gen);
+        return;
+      case "stopped":
+        this.stops.get(m.gen)?.resolve(undefined);
+        this.stops.delete(m.gen);
+        return;
+      case "fault": {
+        const l = this.listeners.get(m.gen);
+        this.listeners.delete(m.gen);
+        l?.onFault(new Error(m.message));
+        return;
+      }
+      case "log":
+        getLogger(m.category)[m.level](m.message, m.fields);
+        return;
+      case "sender_error":
+        this.lastError = m.lastError;
+        return;
+      case "closed":
+        this.closed?.();
+        return;
+    }
+    void log;
+  }
+
+  /** The worker is gone: pending operations fail, running sources fault (the controller retries). */
+  private die(err: Error, log: Logger): void {
+    if (this.dead) return;
+    this.dead = err;
+    log.error("audio plane stopped", { error: err.message });
+    this.ready?.reject(err);
+    for (const p of this.starts.values()) p.reject(err);
+    for (const p of this.stops.values()) p.resolve(undefined);
+    for (const l of this.listeners.values()) l.onFault(err);
+    this.starts.clear();
+    this.stops.clear();
+    this.listeners.clear();
+  }
+}
