@@ -28,7 +28,13 @@ export interface AlsaOpenRequest {
  * src/plane/): the test signal's parameters or the ALSA request.
  */
 export type SourceSpec =
-  | { kind: "test"; mode: "id" | "tone"; sampleRate: number; framesPerPeriod: number; bits: 16 | 24 }
+  | {
+    kind: "test";
+    mode: "id" | "tone";
+    sampleRate: number;
+    framesPerPeriod: number;
+    bits: 16 | 24;
+  }
   | ({ kind: "alsa" } & AlsaOpenRequest);
 
 /** The sources to try, in order (see the header). */

@@ -8,7 +8,7 @@
 /// <reference lib="deno.worker" />
 import { embedWorker } from "../system/embedded_worker.ts";
 import { systemClock } from "../util/clock.ts";
-import { getLogger, type LogFields, logConfig } from "../util/log.ts";
+import { getLogger, logConfig, type LogFields } from "../util/log.ts";
 import { AudioPlaneCore } from "./plane_core.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 
@@ -55,5 +55,3 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
 
 const failed = (m: ToWorker) => (err: Error) =>
   getLogger("audio-plane").error("control message failed", { type: m.type, error: err.message });
-
-    

@@ -16,7 +16,13 @@
 import type { AlsaOpener } from "../audio/alsa_opener.ts";
 import type { SourceCandidate } from "../audio/capture.ts";
 import { type SourceMode, type SourceSpec, sourceSpecs } from "../audio/source_factory.ts";
-import type { PeriodSink, Source, SourceFormat, SourceKind, SourceListener } from "../audio/source.ts";
+import type {
+  PeriodSink,
+  Source,
+  SourceFormat,
+  SourceKind,
+  SourceListener,
+} from "../audio/source.ts";
 import type { Config } from "../config/types.ts";
 import type { PacketSender, SenderStats } from "../net/sender.ts";
 import {
@@ -133,6 +139,32 @@ class RemoteEngine implements EngineControl {
   }
 }
 
+/** The worker's UDP sender as the control plane sees it: its port, and counters from shared memory. */
+class SenderView implements PlaneSender {
+  localPort = 0;
+  constructor(
+    public kind: string,
+    private readonly counters: Float64Array,
+    private readonly lastError: () => string,
+    readonly setDscp: (dscp: number) => void,
+  ) {}
+
+  bound(r: { localPort: number; kind: string }): void {
+    this.localPort = r.localPort;
+    this.kind = r.kind;
+  }
+
+  get stats(): SenderStats {
+    const c = this.counters;
+    return {
+      packets: c[C_SENDER_PACKETS],
+      bytes: c[C_SENDER_BYTES],
+      errors: c[C_SENDER_ERRORS],
+      lastError: this.lastError(),
+    };
+  }
+}
+
 /** A source that runs in the worker, as the capture controller sees it. */
 class PlaneSource implements Source {
   private gen = 0;
@@ -161,7 +193,7 @@ interface Pending {
 export class WorkerAudioPlane implements AudioPlane {
   readonly kind = "worker";
   readonly engine: RemoteEngine;
-  readonly sender: PlaneSender;
+  readonly sender: SenderView;
   /** Periods are delivered inside the worker: the controller's sink is never called. */
   readonly sink: PeriodSink = () => {};
   private readonly counters: Float64Array;
@@ -174,41 +206,33 @@ export class WorkerAudioPlane implements AudioPlane {
   private lastError = "";
   private dead: Error | null = null;
 
-  private constructor(private readonly worker: Worker, o: AudioPlaneOptions) {
+  private constructor(
+    private readonly worker: Worker,
+    o: AudioPlaneOptions,
+    ready: Pending,
+  ) {
     const counters = new SharedArrayBuffer(COUNTER_BYTES);
     const c2w = new SharedArrayBuffer(LatencyWindow.bytes(CAPTURE_TO_WIRE_WINDOW));
     const lateness = new SharedArrayBuffer(LATENESS_BYTES);
     this.counters = new Float64Array(counters);
     this.engine = new RemoteEngine(this.counters, c2w, lateness, (m) => this.post(m), o.opus);
-    const c = this.counters;
-    const plane = this;
-    let localPort = 0;
-    let kind = o.sender as string;
-    this.sender = {
-      get kind() {
-        return kind;
+    this.sender = new SenderView(
+      o.sender,
+      this.counters,
+      () => this.lastError,
+      (dscp) => this.post({ type: "dscp", dscp }),
+    );
+    this.ready = {
+      resolve: (v) => {
+        this.sender.bound(v as { localPort: number; kind: string });
+        ready.resolve(v);
       },
-      get localPort() {
-        return localPort;
-      },
-      get stats(): SenderStats {
-        return {
-          packets: c[C_SENDER_PACKETS],
-          bytes: c[C_SENDER_BYTES],
-          errors: c[C_SENDER_ERRORS],
-          lastError: plane.lastError,
-        };
-      },
-      setDscp: (dscp) => this.post({ type: "dscp", dscp }),
+      reject: ready.reject,
     };
-    worker.onmessage = (e: MessageEvent<FromWorker>) => this.receive(e.data, o.log);
+    worker.onmessage = (e: MessageEvent<FromWorker>) => this.receive(e.data);
     worker.onerror = (e) => {
       e.preventDefault();
       this.die(new Error(`audio plane worker crashed: ${e.message}`), o.log);
-    };
-    this.ready = {
-      resolve: (v) => ({ localPort, kind } = v as { localPort: number; kind: string }),
-      reject: () => {},
     };
     this.post({
       type: "init",
@@ -233,20 +257,13 @@ export class WorkerAudioPlane implements AudioPlane {
   /** Starts the worker; resolves once its UDP socket is bound (rejects as binding would). */
   static async open(o: AudioPlaneOptions): Promise<WorkerAudioPlane> {
     const worker = new Worker(
-      workerUrl("audio_plane", new URL("./audio_worker.ts", import.meta.url)),
+      workerUrl("audio_plane", () => new URL("./audio_worker.ts", import.meta.url)),
       { type: "module", name: "m32-audio-plane" },
     );
-    const plane = new WorkerAudioPlane(worker, o);
-    const set = plane.ready!.resolve;
+    let plane!: WorkerAudioPlane;
     try {
       await new Promise((resolve, reject) => {
-        plane.ready = {
-          resolve: (v) => {
-            set(v);
-            resolve(v);
-          },
-          reject,
-        };
+        plane = new WorkerAudioPlane(worker, o, { resolve, reject });
       });
     } catch (e) {
       worker.terminate();
@@ -328,7 +345,7 @@ export class WorkerAudioPlane implements AudioPlane {
     if (!this.dead) this.worker.postMessage(m);
   }
 
-  private receive(m: FromWorker, log: Logger): void {
+  private receive(m: FromWorker): void {
     switch (m.type) {
       case "relay":
         return dispatchRelay(m.buffer, m.length, this.engine.relaySenders);
@@ -373,7 +390,6 @@ export class WorkerAudioPlane implements AudioPlane {
         this.closed?.();
         return;
     }
-    void log;
   }
 
   /** The worker is gone: pending operations fail, running sources fault (the controller retries). */
