@@ -17,6 +17,8 @@
  * (src/session/lateness.ts: every period, 10 µs bins). Target (issue #12):
  * busy p99.9 within 1 ms of idle, no period later than one packet time.
  *
+ * Both audio planes (src/plane/audio_plane.ts) unless `--plane` picks one.
+ *
  *   deno run -A bench/busy_bench.ts [--seconds 10] [--plane main|worker]
  */
 import { RTCPeerConnection } from "werift";
@@ -331,7 +333,7 @@ if (import.meta.main) {
     args: Deno.args,
     options: { seconds: { type: "string", default: "10" }, plane: { type: "string" } },
   });
-  const planes = v.plane ? [v.plane as "main" | "worker"] : ["main" as const];
+  const planes = v.plane ? [v.plane as "main" | "worker"] : (["main", "worker"] as const);
   const rows: BusyResult[] = [];
   for (const plane of planes) rows.push(...await benchBusy({ seconds: Number(v.seconds), plane }));
   console.log(formatBusy(rows));

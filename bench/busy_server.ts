@@ -59,7 +59,7 @@ const srv = await startServer({
   heartbeatTimeoutS: 3600,
   adminPassword: "bench-busy-1",
   extensions: [benchExtension],
-  ...({ audioPlane: plane } as Record<string, unknown>),
+  audioPlane: plane,
 });
 // A fixed rate: the QoS reports must not step it (adaptation is another bench's subject).
 srv.ctx.store.patch({ network: { max_clients: 60 }, adaptation: { enabled: false } });

@@ -252,7 +252,11 @@ async function main(): Promise<void> {
 
   if (flags.only.has("busy")) {
     say(heading("busy: period lateness, 20 UDP clients, control plane idle vs loaded"));
-    const busy: BusyResult[] = await benchBusy({ seconds: flags.busySeconds });
+    // Both audio planes in one run: the main thread's (before) and the worker's (after).
+    const busy: BusyResult[] = [];
+    for (const plane of ["main", "worker"] as const) {
+      busy.push(...await benchBusy({ seconds: flags.busySeconds, plane }));
+    }
     say(formatBusy(busy));
     results.busy = busy;
   }

@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { startTestServer } from "./helpers/server.ts";
-import { Probe } from "./helpers/probe.ts";
+import { decodePcm, Probe } from "./helpers/probe.ts";
+import { parseRtp } from "../src/rtp/packet.ts";
 import type { AudioPlaneKind } from "../src/plane/audio_plane.ts";
 
 /** What a busy control plane does to the thread: a slow handler, GC, a TLS handshake. */
@@ -115,4 +116,46 @@ Deno.test(`a main thread blocked ${BLOCK_MS} ms every ${BLOCK_EVERY_MS} ms delay
     share(during) <= share(before) + blockShare / 3,
     `capture → arrival: baseline ${stats(before)}; blocked ${stats(during)}`,
   );
+});
+
+Deno.test("on the worker plane a WebSocket listener gets its RTP from the worker, and the counters show it", async () => {
+  const srv = await startTestServer({ audioPlane: "worker" });
+  try {
+    const ws = new WebSocket(srv.url.replace(/^http/, "ws") + "/listen?transport=websocket");
+    ws.binaryType = "arraybuffer";
+    const frames: Uint8Array[] = [];
+    const texts: Record<string, unknown>[] = [];
+    ws.onmessage = (e) =>
+      typeof e.data === "string"
+        ? texts.push(JSON.parse(e.data))
+        : frames.push(new Uint8Array(e.data));
+    await new Promise((res) => (ws.onopen = res));
+    const until = async (what: string, pred: () => boolean) => {
+      for (let i = 0; i < 200 && !pred(); i++) await new Promise((r) => setTimeout(r, 25));
+      assert.ok(pred(), what);
+    };
+    await until("welcome", () => texts.some((m) => m.type === "welcome"));
+    ws.send(JSON.stringify({
+      type: "client_config",
+      payload: { channels: [{ id: 1 }, { id: 5 }], sample_rate: 48000, compression: "none" },
+    }));
+    await until("40 RTP frames", () => frames.length >= 40);
+    for (let i = 0; i < 40; i++) {
+      const pkt = { info: parseRtp(frames[i]), bytes: frames[i], at: 0 };
+      if (i > 0) {
+        assert.equal(pkt.info.sequence, (parseRtp(frames[i - 1]).sequence + 1) & 0xffff);
+      }
+      for (const f of decodePcm(pkt, 2, 3)) assert.deepEqual(f, [1, 5]);
+    }
+    const session = srv.ctx.sessions.list()[0];
+    await until("counters", () => (session.stream?.packetsSent ?? 0) >= 40);
+    assert.ok(session.stream!.bytesSent > 0);
+    assert.ok(srv.ctx.engine.totalPackets >= session.stream!.packetsSent);
+    assert.ok(srv.ctx.engine.periods > 0);
+    ws.close();
+    await until("session ends", () => srv.ctx.sessions.list().length === 0);
+    assert.equal(srv.ctx.engine.active, false);
+  } finally {
+    await srv.stop();
+  }
 });

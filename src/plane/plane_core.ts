@@ -27,7 +27,7 @@ import {
   type InitMessage,
   type ToWorker,
 } from "./protocol.ts";
-import { RelayBatch, RelaySender } from "./relay.ts";
+import { RelaySender, RelayWriter } from "./relay.ts";
 
 /** The resampler's largest input (as on the main-thread plane): 20 ms at 48 kHz and more. */
 export const MAX_NATIVE_PERIOD_FRAMES = 4096;
@@ -40,7 +40,7 @@ export class AudioPlaneCore {
   private readonly counters: Float64Array;
   private readonly sources = new Map<number, Source>();
   private readonly slots = new Map<string, number>();
-  private readonly relay = new RelayBatch();
+  private readonly relay: RelayWriter;
   private ptimeMs = 5;
   private readonly reblocker = Reblocker.packetTimes(() => this.ptimeMs, (p) => this.period(p));
   private lastErrors = 0;
@@ -53,6 +53,7 @@ export class AudioPlaneCore {
     private readonly log: Logger,
   ) {
     this.counters = new Float64Array(init.counters);
+    this.relay = new RelayWriter(init.relay);
   }
 
   /** Opens the UDP socket (in this thread: its sender is this thread's) and the engine. */
@@ -193,7 +194,6 @@ export class AudioPlaneCore {
       this.lastErrors = st.errors;
       this.post({ type: "sender_error", lastError: st.lastError });
     }
-    const batch = this.relay.take();
-    if (batch) this.post({ type: "relay", ...batch }, [batch.buffer]);
+    this.relay.publish();
   }
 }

@@ -7,8 +7,8 @@
  *   main ──add / remove / configure / dscp──▶ worker         (between periods)
  *   main ──start(gen, spec, ptimeMs)──▶ worker ──started | start_failed──▶ main
  *   main ──stop(gen)──▶ worker ──stopped──▶ main;   worker ──fault(gen)──▶ main
- *   worker ──relay(buffer)──▶ main      browser transports' packets, one transferred
- *                                      buffer per period (./relay.ts)
+ *   worker ══relay ring══▶ main         browser transports' packets, through shared
+ *                                      memory, published once per period (./relay.ts)
  *   worker ──log / sender_error──▶ main
  *   main ──close──▶ worker ──closed──▶ main
  *
@@ -51,6 +51,8 @@ export interface InitMessage {
   counters: SharedArrayBuffer;
   captureToWire: SharedArrayBuffer;
   lateness: SharedArrayBuffer;
+  /** Browser transports' datagrams to the main thread (./relay.ts). */
+  relay: SharedArrayBuffer;
   /** Bundled code of the workers the audio plane starts itself (a build's ALSA reader). */
   embedded: Record<string, string>;
 }
@@ -84,7 +86,6 @@ export type FromWorker =
   | { type: "start_failed"; gen: number; message: string }
   | { type: "stopped"; gen: number }
   | { type: "fault"; gen: number; message: string }
-  | { type: "relay"; buffer: ArrayBuffer; length: number }
   | { type: "log"; level: LogLevel; category: string; message: string; fields: LogFields }
   | { type: "sender_error"; lastError: string }
   | { type: "closed" };

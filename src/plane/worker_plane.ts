@@ -10,8 +10,9 @@
  * - `PlaneSource` (Source) for the capture controller: start / stop / faults
  *   of the source the worker runs.
  * - browser transports: a client with a sender of its own (ChannelSender)
- *   gets a relay in the worker; its packets come back once per period
- *   (./relay.ts) and go out through that sender here.
+ *   gets a relay in the worker; its packets come back through a ring in
+ *   shared memory, published once per period (./relay.ts), and go out
+ *   through that sender here.
  */
 import type { AlsaOpener } from "../audio/alsa_opener.ts";
 import type { SourceCandidate } from "../audio/capture.ts";
@@ -48,7 +49,7 @@ import {
   MAX_CLIENT_SLOTS,
   type ToWorker,
 } from "./protocol.ts";
-import { dispatchRelay } from "./relay.ts";
+import { RELAY_BYTES, RelayReader } from "./relay.ts";
 
 /** How long a source's stop or the worker's close may take before it is given up on. */
 const STOP_TIMEOUT_MS = 2000;
@@ -197,6 +198,7 @@ export class WorkerAudioPlane implements AudioPlane {
   /** Periods are delivered inside the worker: the controller's sink is never called. */
   readonly sink: PeriodSink = () => {};
   private readonly counters: Float64Array;
+  private readonly relay: RelayReader;
   private gen = 0;
   private readonly starts = new Map<number, Pending>();
   private readonly stops = new Map<number, Pending>();
@@ -214,8 +216,11 @@ export class WorkerAudioPlane implements AudioPlane {
     const counters = new SharedArrayBuffer(COUNTER_BYTES);
     const c2w = new SharedArrayBuffer(LatencyWindow.bytes(CAPTURE_TO_WIRE_WINDOW));
     const lateness = new SharedArrayBuffer(LATENESS_BYTES);
+    const relay = new SharedArrayBuffer(RELAY_BYTES);
     this.counters = new Float64Array(counters);
     this.engine = new RemoteEngine(this.counters, c2w, lateness, (m) => this.post(m), o.opus);
+    this.relay = new RelayReader(relay, this.engine.relaySenders);
+    this.relay.run().catch((e) => o.log.error("browser relay stopped", { error: e as Error }));
     this.sender = new SenderView(
       o.sender,
       this.counters,
@@ -250,6 +255,7 @@ export class WorkerAudioPlane implements AudioPlane {
       counters,
       captureToWire: c2w,
       lateness,
+      relay,
       embedded: embeddedWorkers(),
     });
   }
@@ -338,6 +344,7 @@ export class WorkerAudioPlane implements AudioPlane {
       });
     }
     this.dead ??= new Error("the audio plane is closed");
+    this.relay.close();
     this.worker.terminate();
   }
 
@@ -347,8 +354,6 @@ export class WorkerAudioPlane implements AudioPlane {
 
   private receive(m: FromWorker): void {
     switch (m.type) {
-      case "relay":
-        return dispatchRelay(m.buffer, m.length, this.engine.relaySenders);
       case "ready":
         this.ready?.resolve(m);
         this.ready = null;
@@ -404,5 +409,6 @@ export class WorkerAudioPlane implements AudioPlane {
     this.starts.clear();
     this.stops.clear();
     this.listeners.clear();
+    this.relay.close();
   }
 }
