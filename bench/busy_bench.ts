@@ -241,7 +241,8 @@ export async function benchBusy(o: BusyOptions): Promise<BusyResult[]> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--unstable-net", SERVER_SCRIPT, "--plane", plane],
     stdout: "piped",
-    stderr: "null",
+    // BUSY_SERVER_LOG=1: the server's log on this stderr.
+    stderr: Deno.env.get("BUSY_SERVER_LOG") ? "inherit" : "null",
     stdin: "null",
   }).spawn();
   const closers: (() => Promise<void> | void)[] = [];

@@ -10,6 +10,7 @@ import { embedWorker } from "../system/embedded_worker.ts";
 import { systemClock } from "../util/clock.ts";
 import { getLogger, logConfig, type LogFields } from "../util/log.ts";
 import { AudioPlaneCore } from "./plane_core.ts";
+import { raiseThreadPriority } from "./thread_priority.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 
 const post = (msg: FromWorker, transfer: Transferable[] = []) => self.postMessage(msg, transfer);
@@ -34,7 +35,10 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
   const m = e.data;
   if (m.type === "init") {
     for (const [name, code] of Object.entries(m.embedded)) embedWorker(name, code);
-    const c = new AudioPlaneCore(m, post, systemClock, getLogger("audio-plane"));
+    const log = getLogger("audio-plane");
+    const prio = raiseThreadPriority();
+    log.info("audio plane thread", { nice: prio.nice ?? undefined, priority_error: prio.error });
+    const c = new AudioPlaneCore(m, post, systemClock, log);
     queue = c.open().then(
       (r) => {
         core = c;
