@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { AUDIO_NICE } from "./thread_priority.ts";
 
 const WORKER = `
-import { raiseThreadPriority } from ${JSON.stringify(new URL("./thread_priority.ts", import.meta.url).href)};
+import { raiseThreadPriority } from ${
+  JSON.stringify(new URL("./thread_priority.ts", import.meta.url).href)
+};
 self.postMessage(raiseThreadPriority());
 self.close();
 `;
