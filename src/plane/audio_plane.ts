@@ -40,7 +40,11 @@ export interface AudioPlane {
   readonly kind: AudioPlaneKind;
   readonly engine: EngineControl;
   readonly sender: PlaneSender;
-  /** The capture controller's sink (the worker plane's sources deliver inside the worker). */
+  /**
+   * The capture controller's sink: the reblocker → engine on the main plane.
+   * On the worker plane the audio goes to the engine inside the worker, and
+   * the sink gets only an empty period (frames 0) every 100 ms while it flows.
+   */
   readonly sink: PeriodSink;
   /**
    * The capture controller's candidates, called at every open: the plane

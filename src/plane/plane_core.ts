@@ -22,6 +22,7 @@ import {
   C_SENDER_BYTES,
   C_SENDER_ERRORS,
   C_SENDER_PACKETS,
+  C_SOURCE_PERIODS,
   C_TOTAL_PACKETS,
   type FromWorker,
   type InitMessage,
@@ -164,6 +165,7 @@ export class AudioPlaneCore {
 
   /** The sources' sink: a throwing period is logged (once per burst) and never stops the plane. */
   private readonly sink = (p: Period): void => {
+    this.counters[C_SOURCE_PERIODS]++;
     try {
       this.reblocker.push(p);
     } catch (e) {

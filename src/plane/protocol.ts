@@ -16,7 +16,7 @@
  * after every period):
  *
  *   [0] periods  [1] total packets  [2] sender packets  [3] sender bytes
- *   [4] sender errors  [5..7] reserved
+ *   [4] sender errors  [5] source periods  [6..7] reserved
  *   [8 + 2·slot] client `slot`'s packets sent   [9 + 2·slot] its bytes sent
  */
 import type { SourceSpec } from "../audio/source_factory.ts";
@@ -30,6 +30,8 @@ export const C_TOTAL_PACKETS = 1;
 export const C_SENDER_PACKETS = 2;
 export const C_SENDER_BYTES = 3;
 export const C_SENDER_ERRORS = 4;
+/** Periods the running sources delivered (whether or not a client took them). */
+export const C_SOURCE_PERIODS = 5;
 export const C_CLIENTS = 8;
 /** Client slots: more than max_clients can ever be (the contract caps it far lower). */
 export const MAX_CLIENT_SLOTS = 1024;

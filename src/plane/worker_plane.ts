@@ -8,7 +8,9 @@
  *   `packetsSent` / `bytesSent`, the capture → wire window and the lateness
  *   histogram are read from shared memory the worker writes every period.
  * - `PlaneSource` (Source) for the capture controller: start / stop / faults
- *   of the source the worker runs.
+ *   of the source the worker runs; while it delivers, the controller's sink
+ *   gets an empty period every FLOW_HEARTBEAT_MS (whoever watches it for
+ *   "audio flows" keeps working; no audio crosses).
  * - browser transports: a client with a sender of its own (ChannelSender)
  *   gets a relay in the worker; its packets come back through a ring in
  *   shared memory, published once per period (./relay.ts), and go out
@@ -17,13 +19,7 @@
 import type { AlsaOpener } from "../audio/alsa_opener.ts";
 import type { SourceCandidate } from "../audio/capture.ts";
 import { type SourceMode, type SourceSpec, sourceSpecs } from "../audio/source_factory.ts";
-import type {
-  PeriodSink,
-  Source,
-  SourceFormat,
-  SourceKind,
-  SourceListener,
-} from "../audio/source.ts";
+import type { Period, PeriodSink, SourceFormat, SourceListener } from "../audio/source.ts";
 import type { Config } from "../config/types.ts";
 import { CAPTURE_TO_WIRE_WINDOW } from "../session/engine.ts";
 import { LatencyWindow } from "../session/latency_window.ts";
@@ -31,8 +27,9 @@ import { LATENESS_BYTES } from "../session/lateness.ts";
 import { embeddedWorkers, workerUrl } from "../system/embedded_worker.ts";
 import { getLogger, type Logger } from "../util/log.ts";
 import type { AudioPlane, AudioPlaneOptions } from "./audio_plane.ts";
-import { COUNTER_BYTES, type FromWorker, type ToWorker } from "./protocol.ts";
+import { C_SOURCE_PERIODS, COUNTER_BYTES, type FromWorker, type ToWorker } from "./protocol.ts";
 import { RemoteEngine, SenderView } from "./remote_engine.ts";
+import { PlaneSource, type SourceHost } from "./plane_source.ts";
 import { RELAY_BYTES, RelayReader } from "./relay.ts";
 
 /**
@@ -40,37 +37,24 @@ import { RELAY_BYTES, RelayReader } from "./relay.ts";
  * up on: longer than an ALSA open (3 s) it may be queued behind, plus its stop.
  */
 const STOP_TIMEOUT_MS = 5000;
-
-/** A source that runs in the worker, as the capture controller sees it. */
-class PlaneSource implements Source {
-  private gen = 0;
-  constructor(
-    readonly kind: SourceKind,
-    private readonly spec: SourceSpec,
-    private readonly ptimeMs: number,
-    private readonly plane: WorkerAudioPlane,
-  ) {}
-
-  start(_sink: PeriodSink, listener: SourceListener): Promise<SourceFormat> {
-    this.gen = this.plane.nextGen();
-    return this.plane.startSource(this.gen, this.spec, this.ptimeMs, listener);
-  }
-
-  stop(): Promise<void> {
-    return this.gen === 0 ? Promise.resolve() : this.plane.stopSource(this.gen);
-  }
-}
+/**
+ * While a source delivers, its sink on this side (the capture controller's)
+ * gets an empty period (frames 0) this often: whoever watches the sink for
+ * "audio flows" keeps seeing it, and no audio crosses to the main thread.
+ */
+export const FLOW_HEARTBEAT_MS = 100;
+const NO_SAMPLES = new Int32Array(0);
 
 interface Pending {
   resolve(v: unknown): void;
   reject(e: Error): void;
 }
 
-export class WorkerAudioPlane implements AudioPlane {
+export class WorkerAudioPlane implements AudioPlane, SourceHost {
   readonly kind = "worker";
   readonly engine: RemoteEngine;
   readonly sender: SenderView;
-  /** Periods are delivered inside the worker: the controller's sink is never called. */
+  /** Audio is delivered inside the worker; the controller's sink gets flow notices only. */
   readonly sink: PeriodSink = () => {};
   private readonly counters: Float64Array;
   private readonly relay: RelayReader;
@@ -78,6 +62,10 @@ export class WorkerAudioPlane implements AudioPlane {
   private readonly starts = new Map<number, Pending>();
   private readonly stops = new Map<number, Pending>();
   private readonly listeners = new Map<number, SourceListener>();
+  /** Started sources' sinks on this side, with the empty period each gets while audio flows. */
+  private readonly flowing = new Map<number, { sink: PeriodSink; period: Period }>();
+  private flowTimer: ReturnType<typeof setInterval> | null = null;
+  private flowSeen = 0;
   private ready: Pending | null = null;
   private closed: (() => void) | null = null;
   private lastError = "";
@@ -181,18 +169,54 @@ export class WorkerAudioPlane implements AudioPlane {
     gen: number,
     spec: SourceSpec,
     ptimeMs: number,
+    sink: PeriodSink,
     listener: SourceListener,
   ): Promise<SourceFormat> {
     if (this.dead) return Promise.reject(this.dead);
     this.listeners.set(gen, listener);
     return new Promise<SourceFormat>((resolve, reject) => {
-      this.starts.set(gen, { resolve: resolve as (v: unknown) => void, reject });
+      this.starts.set(gen, {
+        resolve: (v) => {
+          const f = v as SourceFormat;
+          if (this.listeners.has(gen)) this.flow(gen, sink, f);
+          resolve(f);
+        },
+        reject,
+      });
       this.post({ type: "start", gen, spec, ptimeMs });
     });
   }
 
+  /** Tells `sink` that periods flow, every FLOW_HEARTBEAT_MS while they do. */
+  private flow(gen: number, sink: PeriodSink, f: SourceFormat): void {
+    const period: Period = {
+      data: NO_SAMPLES,
+      frames: 0,
+      channels: f.channels,
+      sampleRate: f.sampleRate,
+      frameIndex: 0,
+      captureTimeMs: 0,
+    };
+    this.flowing.set(gen, { sink, period });
+    this.flowTimer ??= setInterval(() => {
+      const n = this.counters[C_SOURCE_PERIODS];
+      if (n === this.flowSeen) return;
+      this.flowSeen = n;
+      for (const { sink, period } of this.flowing.values()) sink(period);
+    }, FLOW_HEARTBEAT_MS);
+  }
+
+  private unflow(gen: number): void {
+    this.flowing.delete(gen);
+    if (this.flowing.size === 0 && this.flowTimer !== null) {
+      clearInterval(this.flowTimer);
+      this.flowTimer = null;
+    }
+  }
+
   stopSource(gen: number): Promise<void> {
     this.listeners.delete(gen);
+    this.unflow(gen);
     if (this.dead) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => this.stops.delete(gen) && resolve(), STOP_TIMEOUT_MS);
@@ -257,6 +281,7 @@ export class WorkerAudioPlane implements AudioPlane {
       case "fault": {
         const l = this.listeners.get(m.gen);
         this.listeners.delete(m.gen);
+        this.unflow(m.gen);
         l?.onFault(new Error(m.message));
         return;
       }
@@ -284,6 +309,7 @@ export class WorkerAudioPlane implements AudioPlane {
     this.starts.clear();
     this.stops.clear();
     this.listeners.clear();
+    for (const gen of [...this.flowing.keys()]) this.unflow(gen);
     this.relay.close();
   }
 }
