@@ -3,7 +3,8 @@
  * file that runs from any directory (`deno run -A --unstable-net m32-server.js`).
  *
  * Steps:
- *   1. bundle each Worker (src/audio/alsa_worker.ts) into its own JavaScript;
+ *   1. bundle each Worker (src/audio/alsa_worker.ts, src/plane/audio_worker.ts) into its own
+ *      JavaScript;
  *   2. write a build entry (dist/.build/entry.ts) that embeds that code as text
  *      and registers it (src/system/embedded_worker.ts) before main.ts runs;
  *   3. bundle the entry. Static text imports (the admin page) ride along.
@@ -18,6 +19,7 @@ export const BUNDLE = `${DIST}/m32-server.js`;
 /** Workers started from `new URL(file, import.meta.url)`: name → source path (from ROOT). */
 export const WORKERS: Record<string, string> = {
   alsa_worker: "src/audio/alsa_worker.ts",
+  audio_plane: "src/plane/audio_worker.ts",
 };
 
 const SHEBANG = "#!/usr/bin/env -S deno run --allow-all --unstable-net\n";

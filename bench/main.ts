@@ -3,12 +3,15 @@
  * ratios and written to bench/out/results.json.
  *
  *   deno run --allow-all bench/main.ts [--quick] [--duration S] [--json out.json]
- *                                       [--only fanout,gstreamer,senders,alsa,codec,opus]
+ *                                       [--only fanout,gstreamer,senders,alsa,codec,opus,busy]
+ *                                       [--busy-seconds S]
  *
  *   --quick       CI smoke: 1 s cases (0.5 s warm-up), 1 and 20 clients, fewer packets
  *   --duration S  steady-state seconds per fan-out / GStreamer case (default 5)
  *   --json FILE   also write the results there
  *   --only LIST   run only these parts
+ *   --busy-seconds S  seconds per case of the idle-vs-busy control-plane bench (default 5;
+ *                 --quick: 2)
  *
  * Parts written by others (bench/alsa_bench.ts, bench/codec_bench.ts) are
  * imported only when their files exist.
@@ -30,8 +33,9 @@ import {
 } from "./gstreamer_baseline.ts";
 import { benchSenders, formatTable as formatSenders } from "./sender_bench.ts";
 import { generic, heading, num, ratio, table } from "./report.ts";
+import { benchBusy, type BusyResult, formatBusy } from "./busy_bench.ts";
 
-const PARTS = ["fanout", "gstreamer", "senders", "alsa", "codec", "opus"] as const;
+const PARTS = ["fanout", "gstreamer", "senders", "alsa", "codec", "opus", "busy"] as const;
 type Part = typeof PARTS[number];
 /** Targets stated by the issue. */
 const TARGET_CPU_RATIO = 0.5;
@@ -43,11 +47,19 @@ interface Flags {
   durationS: number;
   json: string | null;
   only: Set<Part>;
+  busySeconds: number;
 }
 
 function parseFlags(args: string[]): Flags {
-  const flags: Flags = { quick: false, durationS: 5, json: null, only: new Set(PARTS) };
+  const flags: Flags = {
+    quick: false,
+    durationS: 5,
+    json: null,
+    only: new Set(PARTS),
+    busySeconds: 5,
+  };
   let durationGiven = false;
+  let busyGiven = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = () => {
@@ -61,6 +73,11 @@ function parseFlags(args: string[]): Flags {
       flags.durationS = Number(v);
       durationGiven = true;
       if (!(flags.durationS > 0)) usage(`--duration needs a positive number of seconds, got ${v}`);
+    } else if (a === "--busy-seconds") {
+      const v = value();
+      flags.busySeconds = Number(v);
+      busyGiven = true;
+      if (!(flags.busySeconds > 0)) usage(`--busy-seconds needs a positive number, got ${v}`);
     } else if (a === "--json") flags.json = value();
     else if (a === "--only") {
       const list = value().split(",");
@@ -70,13 +87,14 @@ function parseFlags(args: string[]): Flags {
     } else usage(`unknown argument ${a}`);
   }
   if (flags.quick && !durationGiven) flags.durationS = 1;
+  if (flags.quick && !busyGiven) flags.busySeconds = 2;
   return flags;
 }
 
 function usage(msg: string): never {
   console.error(
     `${msg}\nusage: bench/main.ts [--quick] [--duration S] [--json FILE] ` +
-      `[--only ${PARTS.join(",")}]`,
+      `[--only ${PARTS.join(",")}] [--busy-seconds S]`,
   );
   Deno.exit(2);
 }
@@ -230,6 +248,17 @@ async function main(): Promise<void> {
     const senders = await benchSenders(flags.quick ? { packets: 20_000, warmupPackets: 2000 } : {});
     say(formatSenders(senders));
     results.senders = senders;
+  }
+
+  if (flags.only.has("busy")) {
+    say(heading("busy: period lateness, 20 UDP clients, control plane idle vs loaded"));
+    // Both audio planes in one run: the main thread's (before) and the worker's (after).
+    const busy: BusyResult[] = [];
+    for (const plane of ["main", "worker"] as const) {
+      busy.push(...await benchBusy({ seconds: flags.busySeconds, plane }));
+    }
+    say(formatBusy(busy));
+    results.busy = busy;
   }
 
   const optional: { part: Part; file: string; fn: string }[] = [

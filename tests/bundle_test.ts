@@ -103,52 +103,59 @@ Deno.test("the bundle runs alone from an empty directory: API, embedded admin pa
   }
 });
 
-Deno.test("the bundle starts the ALSA capture Worker from its embedded code and streams the console", async () => {
-  const { dir, cleanup } = await bundleAlone();
-  const alsaDir = await Deno.makeTempDir({ prefix: "m32-bundle-alsa-" });
-  const pcmName = "m32bundle";
-  const fifo = `${alsaDir}/m32.fifo`;
-  const conf = await writeEmulatorAlsaConfig(alsaDir, { pcmName, fifoPath: fifo, channels: 32 });
-  const emu = new M32Emulator({
-    fifoPath: fifo,
-    channels: 32,
-    format: "S32_LE",
-    sampleRate: 48000,
-    framesPerChunk: ALSA_FRAMES,
-    bufferPeriods: 4,
-  });
-  const srv = await runBundle(dir, ["--source", "alsa", "--alsa-device", pcmName], {
-    ALSA_CONFIG_PATH: conf,
-  });
-  try {
-    const { httpPort } = await srv.ready;
-    const base = `http://127.0.0.1:${httpPort}`;
-    const started = emu.start(); // resolves once the server's worker opens the device
-    const { probe } = await Probe.streaming(base, { channels: [{ id: 2 }, { id: 7 }] });
-    await within(started, 10000, "the capture worker opens the emulated device", srv);
-    const pkts = await probe.waitPackets(30, 10000);
-    for (const p of pkts.slice(5, 30)) {
-      for (const f of decodePcm(p, 2, 3)) {
-        assert.deepEqual(
-          f.map((v) => Math.abs(v) >> 16),
-          [2, 7],
-          "channel pattern of the emulator",
-        );
+// On the worker audio plane the ALSA reader is a worker started by the audio plane's worker:
+// both run from embedded code.
+for (const plane of ["main", "worker"]) {
+  Deno.test(`the bundle starts the ALSA capture Worker from its embedded code and streams the console (audio plane ${plane})`, async () => {
+    const { dir, cleanup } = await bundleAlone();
+    const alsaDir = await Deno.makeTempDir({ prefix: "m32-bundle-alsa-" });
+    const pcmName = "m32bundle";
+    const fifo = `${alsaDir}/m32.fifo`;
+    const conf = await writeEmulatorAlsaConfig(alsaDir, { pcmName, fifoPath: fifo, channels: 32 });
+    const emu = new M32Emulator({
+      fifoPath: fifo,
+      channels: 32,
+      format: "S32_LE",
+      sampleRate: 48000,
+      framesPerChunk: ALSA_FRAMES,
+      bufferPeriods: 4,
+    });
+    const srv = await runBundle(
+      dir,
+      ["--source", "alsa", "--alsa-device", pcmName, "--audio-plane", plane],
+      { ALSA_CONFIG_PATH: conf },
+    );
+    try {
+      const { httpPort } = await srv.ready;
+      const base = `http://127.0.0.1:${httpPort}`;
+      const started = emu.start(); // resolves once the server's worker opens the device
+      const { probe } = await Probe.streaming(base, { channels: [{ id: 2 }, { id: 7 }] });
+      await within(started, 10000, "the capture worker opens the emulated device", srv);
+      const pkts = await probe.waitPackets(30, 10000);
+      for (const p of pkts.slice(5, 30)) {
+        for (const f of decodePcm(p, 2, 3)) {
+          assert.deepEqual(
+            f.map((v) => Math.abs(v) >> 16),
+            [2, 7],
+            "channel pattern of the emulator",
+          );
+        }
       }
+      const h = await (await fetch(`${base}/health`)).json();
+      assert.equal(h.source, "alsa");
+      assert.equal(h.source_state, "running");
+      assert.doesNotMatch(srv.output(), /Module not found|alsa_worker\.ts|audio_worker\.ts/);
+      assert.match(srv.output(), new RegExp(`rtp socket open .*audio_plane=${plane}`));
+      await stopCleanly(srv);
+      await probe.close();
+    } finally {
+      emu.stop();
+      await srv.cleanup();
+      await cleanup();
+      await Deno.remove(alsaDir, { recursive: true });
     }
-    const h = await (await fetch(`${base}/health`)).json();
-    assert.equal(h.source, "alsa");
-    assert.equal(h.source_state, "running");
-    assert.doesNotMatch(srv.output(), /Module not found|alsa_worker\.ts/);
-    await stopCleanly(srv);
-    await probe.close();
-  } finally {
-    emu.stop();
-    await srv.cleanup();
-    await cleanup();
-    await Deno.remove(alsaDir, { recursive: true });
-  }
-});
+  });
+}
 
 Deno.test("the bundle reports a missing ALSA device as a source error, not a missing module", async () => {
   const { dir, cleanup } = await bundleAlone();

@@ -119,7 +119,7 @@ export class AlsaSource implements Source {
     this.burst = { count: 0, firstMs: 0, lastMs: 0, lostFrames: 0 };
     // In a bundle or binary the worker's code is embedded (src/system/embedded_worker.ts).
     const worker = new Worker(
-      workerUrl("alsa_worker", new URL("./alsa_worker.ts", import.meta.url)),
+      workerUrl("alsa_worker", () => new URL("./alsa_worker.ts", import.meta.url)),
       { type: "module" },
     );
     this.worker = worker;

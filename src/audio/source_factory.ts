@@ -23,32 +23,35 @@ export interface AlsaOpenRequest {
   framesPerPeriod: number;
 }
 
-export function sourceCandidates(
-  mode: SourceMode,
-  cfg: Config,
-  clock: Clock,
-  createAlsa: (req: AlsaOpenRequest) => Source,
-): SourceCandidate[] {
+/**
+ * What to open, as plain data (it crosses to the audio plane's worker,
+ * src/plane/): the test signal's parameters or the ALSA request.
+ */
+export type SourceSpec =
+  | {
+    kind: "test";
+    mode: "id" | "tone";
+    sampleRate: number;
+    framesPerPeriod: number;
+    bits: 16 | 24;
+  }
+  | ({ kind: "alsa" } & AlsaOpenRequest);
+
+/** The sources to try, in order (see the header). */
+export function sourceSpecs(mode: SourceMode, cfg: Config): SourceSpec[] {
   const frames = framesPerPacketTime(cfg.audio.native_sample_rate, cfg.audio.ptime_ms);
-  const test = (testMode: "id" | "tone"): SourceCandidate => ({
+  const test = (testMode: "id" | "tone"): SourceSpec => ({
     kind: "test",
-    create: () =>
-      new TestSignalSource({
-        mode: testMode,
-        sampleRate: cfg.audio.native_sample_rate,
-        framesPerPeriod: frames,
-        bits: cfg.audio.encoding === "L16" ? 16 : 24,
-        clock,
-      }),
+    mode: testMode,
+    sampleRate: cfg.audio.native_sample_rate,
+    framesPerPeriod: frames,
+    bits: cfg.audio.encoding === "L16" ? 16 : 24,
   });
-  const alsa: SourceCandidate = {
+  const alsa: SourceSpec = {
     kind: "alsa",
-    create: () =>
-      createAlsa({
-        device: cfg.alsa.device,
-        sampleRate: cfg.audio.native_sample_rate,
-        framesPerPeriod: frames,
-      }),
+    device: cfg.alsa.device,
+    sampleRate: cfg.audio.native_sample_rate,
+    framesPerPeriod: frames,
   };
   if (cfg.audio.test_mode !== "off") return [test(cfg.audio.test_mode)];
   switch (mode) {
@@ -59,4 +62,29 @@ export function sourceCandidates(
     case "auto":
       return [alsa, test("id")];
   }
+}
+
+/** The Source a spec describes. */
+export function createSource(
+  spec: SourceSpec,
+  clock: Clock,
+  createAlsa: (req: AlsaOpenRequest) => Source,
+): Source {
+  if (spec.kind === "alsa") {
+    const { kind: _, ...req } = spec;
+    return createAlsa(req);
+  }
+  return new TestSignalSource({ ...spec, clock });
+}
+
+export function sourceCandidates(
+  mode: SourceMode,
+  cfg: Config,
+  clock: Clock,
+  createAlsa: (req: AlsaOpenRequest) => Source,
+): SourceCandidate[] {
+  return sourceSpecs(mode, cfg).map((spec) => ({
+    kind: spec.kind,
+    create: () => createSource(spec, clock, createAlsa),
+  }));
 }

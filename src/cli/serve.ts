@@ -2,6 +2,7 @@
 import { SOURCE_MODES, type SourceMode } from "../audio/source_factory.ts";
 import { SENDER_KINDS, type SenderKind } from "../net/create_sender.ts";
 import { startServer } from "../server.ts";
+import { AUDIO_PLANES, type AudioPlaneKind } from "../plane/audio_plane.ts";
 import { preflight } from "../system/preflight.ts";
 import { SdNotifier } from "../system/sd_notify.ts";
 import { installProcessGuard } from "../system/process_guard.ts";
@@ -16,7 +17,9 @@ export const SERVE_USAGE = `m32-server serve [flags]
   --alsa-device NAME     ALSA PCM name for this run (e.g. hw:X32)
   --heartbeat-timeout S  seconds without a client message before it is dropped
   --hostname ADDR        bind address (default 0.0.0.0)
-  --sender KIND          sendmmsg | deno (default sendmmsg)`;
+  --sender KIND          sendmmsg | deno (default sendmmsg)
+  --audio-plane WHERE    main | worker: where capture → engine → UDP runs (default main,
+                         env M32_AUDIO_PLANE); worker = a thread the control plane cannot stall`;
 
 /** Longest graceful shutdown before the process exits anyway (the unit's TimeoutStopSec is 10 s). */
 export const SHUTDOWN_TIMEOUT_MS = 5000;
@@ -32,6 +35,7 @@ export async function runServe(args: string[]): Promise<number> {
       "heartbeat-timeout",
       "hostname",
       "sender",
+      "audio-plane",
     ],
     switches: ["help"],
   });
@@ -46,6 +50,12 @@ export async function runServe(args: string[]): Promise<number> {
   const sender = String(flags.sender ?? "sendmmsg") as SenderKind;
   if (!SENDER_KINDS.includes(sender)) {
     throw new Error(`--sender must be one of ${SENDER_KINDS.join(", ")}, got ${sender}`);
+  }
+  const audioPlane = String(
+    flags["audio-plane"] ?? Deno.env.get("M32_AUDIO_PLANE") ?? "main",
+  ) as AudioPlaneKind;
+  if (!AUDIO_PLANES.includes(audioPlane)) {
+    throw new Error(`--audio-plane must be one of ${AUDIO_PLANES.join(", ")}, got ${audioPlane}`);
   }
   const log = getLogger("main");
   // One uncaught exception or rejection must not end the gig (systemd's watchdog judges a stuck loop).
@@ -79,6 +89,7 @@ export async function runServe(args: string[]): Promise<number> {
       : intOption(flags, "heartbeat-timeout", undefined, 30, 1, 3600),
     hostname: flags.hostname === undefined ? undefined : String(flags.hostname),
     sender,
+    audioPlane,
   });
   notifier.ready(
     `serving: http port ${server.httpPort}, rtp port ${server.rtpPort}, source ${source}`,

@@ -10,7 +10,7 @@ import type { ConfigStore } from "../config/store.ts";
 import type { ChannelConfig, Config } from "../config/types.ts";
 import type { CaptureController } from "../audio/capture.ts";
 import type { SessionManager } from "../session/sessions.ts";
-import type { StreamingEngine } from "../session/engine.ts";
+import type { EngineControl } from "../session/engine.ts";
 import type { ProcessMetrics } from "../qos/process_metrics.ts";
 import type { QosReport } from "../qos/report.ts";
 import type { Clock } from "../util/clock.ts";
@@ -33,7 +33,7 @@ export interface ListenerContext extends ClientSocketContext {
 
 export interface ServerContext extends ListenerContext {
   readonly store: ConfigStore;
-  readonly engine: StreamingEngine;
+  readonly engine: EngineControl;
   readonly capture: CaptureController;
   readonly metrics: ProcessMetrics;
   readonly startedAt: number;

@@ -1,38 +1,30 @@
 /**
- * The audio path, assembled: the RTP socket, the streaming engine (with the
- * resampler and Opus when their libraries load), console detection, the
- * reblocker (native periods → packet times) and the capture controller that
- * opens the source while any client streams. Data flows one way:
- * capture → reblocker → engine → sender.
+ * The audio path, assembled: the audio plane (RTP socket, reblocker, the
+ * streaming engine with the resampler and Opus when their libraries load, on
+ * this thread or in a worker: src/plane/), console detection, and the capture
+ * controller that opens the source while any client streams. Data flows one
+ * way: capture → reblocker → engine → sender.
  */
 import { AlsaOpener } from "../audio/alsa_opener.ts";
 import { CaptureController, type CaptureStatus } from "../audio/capture.ts";
-import { ResamplingConverter } from "../audio/rate_converter.ts";
-import { Reblocker } from "../audio/reblocker.ts";
 import type { Source } from "../audio/source.ts";
-import {
-  type AlsaOpenRequest,
-  sourceCandidates,
-  type SourceMode,
-} from "../audio/source_factory.ts";
+import type { AlsaOpenRequest, SourceMode } from "../audio/source_factory.ts";
 import type { Config } from "../config/types.ts";
-import { createSender, type SenderKind } from "../net/create_sender.ts";
-import type { PacketSender } from "../net/sender.ts";
-import { StreamingEngine } from "../session/engine.ts";
-import { OpusLayouts } from "../session/opus_layout.ts";
+import type { SenderKind } from "../net/create_sender.ts";
+import type { EngineControl } from "../session/engine.ts";
+import { type AudioPlaneKind, openAudioPlane, type PlaneSender } from "../plane/audio_plane.ts";
 import type { Clock } from "../util/clock.ts";
 import { getLogger, type Logger } from "../util/log.ts";
 import { libopus } from "../../ffi/libopus.ts";
 import { libsamplerate } from "../../ffi/libsamplerate.ts";
 import type { Closers } from "./closers.ts";
 
-/** The resampler's largest input: a native period of 20 ms at 48 kHz, with room for big ALSA periods. */
-const MAX_NATIVE_PERIOD_FRAMES = 4096;
-
 export interface AudioPipelineOptions {
   hostname: string;
   rtpPort: number;
   sender?: SenderKind;
+  /** Where capture → engine → UDP runs (default "main"). */
+  audioPlane?: AudioPlaneKind;
   source: SourceMode;
   clock: Clock;
   /** The effective configuration, read again at every source (re)start. */
@@ -46,8 +38,8 @@ export interface AudioPipelineOptions {
 }
 
 export interface AudioPipeline {
-  sender: PacketSender;
-  engine: StreamingEngine;
+  sender: PlaneSender;
+  engine: EngineControl;
   capture: CaptureController;
   alsa: AlsaOpener;
   features: { opus: boolean; resample: boolean };
@@ -73,35 +65,29 @@ export async function assembleAudio(
 ): Promise<AudioPipeline> {
   const { clock, log } = opts;
   const cfg = opts.config();
-  const sender = await createSender(opts.sender ?? "sendmmsg", {
-    hostname: opts.hostname,
-    port: opts.rtpPort,
-    maxDatagramBytes: cfg.audio.max_datagram_bytes,
-    dscp: cfg.network.dscp,
-  }, (reason) => log.warn("udp sender fallback", { reason }));
-  closers.add("rtp socket", () => sender.close());
-  log.info("rtp socket open", {
-    port: sender.localPort,
-    sender: sender.kind,
-    dscp: cfg.network.dscp,
-  });
-
   const features = {
     resample: probe("resampling (libsamplerate)", libsamplerate, log),
     opus: probe("Opus (libopus)", libopus, log),
   };
-  const opusLayouts = new OpusLayouts();
-  const engine = new StreamingEngine({
-    sender,
+  // Where capture → engine → UDP runs: this thread, or a worker of its own (src/plane/).
+  const plane = await openAudioPlane(opts.audioPlane ?? "main", {
+    sender: opts.sender ?? "sendmmsg",
+    hostname: opts.hostname,
+    port: opts.rtpPort,
+    cfg,
+    resample: features.resample,
+    opus: features.opus,
     clock,
-    extIntervalMs: cfg.network.ext_interval_ms,
-    maxDatagramBytes: cfg.audio.max_datagram_bytes,
-    rateConverter: features.resample
-      ? (from, to) => new ResamplingConverter(from, to, MAX_NATIVE_PERIOD_FRAMES)
-      : undefined,
-    opusLayout: features.opus ? opusLayouts.create.bind(opusLayouts) : undefined,
-    log: getLogger("engine"),
+    log,
     onClientError: opts.onClientError,
+  });
+  closers.add("audio plane", () => plane.close());
+  const { engine, sender } = plane;
+  log.info("rtp socket open", {
+    port: sender.localPort,
+    sender: sender.kind,
+    dscp: cfg.network.dscp,
+    audio_plane: plane.kind,
   });
 
   const alsa = new AlsaOpener(clock, getLogger("alsa"));
@@ -114,17 +100,9 @@ export async function assembleAudio(
       });
     }
   }
-  const createAlsa = opts.createAlsa ?? alsa.create;
-  let ptimeMs = cfg.audio.ptime_ms;
-  const reblocker = Reblocker.packetTimes(() => ptimeMs, engine.onPeriod);
   const capture = new CaptureController({
-    candidates: () => {
-      reblocker.reset();
-      const now = opts.config();
-      ptimeMs = now.audio.ptime_ms;
-      return sourceCandidates(opts.source, now, clock, createAlsa);
-    },
-    sink: reblocker.push,
+    candidates: () => plane.candidates(opts.source, opts.config(), alsa, opts.createAlsa),
+    sink: plane.sink,
     log: getLogger("capture"),
     clock,
     onStatus: opts.onCaptureStatus,

@@ -5,6 +5,7 @@ import type { Config } from "../config/types.ts";
 import type { AppExtension } from "../http/app.ts";
 import type { ServerContext } from "../http/context.ts";
 import type { SenderKind } from "../net/create_sender.ts";
+import type { AudioPlaneKind } from "../plane/audio_plane.ts";
 import type { AdaptationTiming } from "../qos/adaptation.ts";
 import type { Clock, Random } from "../util/clock.ts";
 
@@ -29,6 +30,8 @@ export interface ServerOptions {
   adminPassword?: string;
   /** Clock for TLS certificate validity and renewal (tests move it by hand; default `clock`). */
   tlsClock?: Clock;
+  /** Where capture → engine → UDP runs (src/plane/audio_plane.ts; default "main"). */
+  audioPlane?: AudioPlaneKind;
   /** Adaptation start-up grace and step spacing (tests shorten them; default the named constants). */
   adaptationTiming?: Partial<AdaptationTiming>;
 }

@@ -27,6 +27,7 @@ import { ClientStream, type PeriodSlot } from "./client_stream.ts";
 import type { StreamLayout } from "./layout.ts";
 import { PcmLayout, pcmLayoutKey } from "./pcm_layout.ts";
 import { LatencyWindow } from "./latency_window.ts";
+import { LatenessHistogram } from "./lateness.ts";
 import { type OpusTier, opusTierKey } from "./opus_layout.ts";
 
 /** A factory for Opus layouts (src/session/opus_layout.ts), keyed like PCM ones. */
@@ -81,6 +82,35 @@ interface RateStream extends PeriodSlot {
   error: unknown;
 }
 
+/** A client's counters as the session layer reads them. */
+export interface StreamCounters {
+  readonly packetsSent: number;
+  readonly bytesSent: number;
+}
+
+/** The recent capture → wire latencies the stats line and the adaptation read. */
+export interface LatencyPercentiles {
+  readonly count: number;
+  percentile(p: number): number;
+  reset(): void;
+}
+
+/**
+ * What the session layer and the control plane use of the engine: the engine
+ * itself on the main-thread audio plane, a proxy on the worker plane
+ * (src/plane/worker_plane.ts). Control calls take effect between periods.
+ */
+export interface EngineControl {
+  readonly active: boolean;
+  readonly periods: number;
+  readonly totalPackets: number;
+  readonly captureToWire: LatencyPercentiles;
+  readonly lateness: LatenessHistogram;
+  configure(extIntervalMs: number, maxDatagramBytes: number): void;
+  addClient(p: ClientStreamParams): StreamCounters;
+  removeClient(clientId: string): StreamCounters | undefined;
+}
+
 export interface EngineOptions {
   sender: PacketSender;
   clock: Clock;
@@ -97,9 +127,16 @@ export interface EngineOptions {
    * client, after the period's flush. The session layer ends that session.
    */
   onClientError?: (clientId: string, error: unknown) => void;
+  /** Where the lateness histogram keeps its counts (a SharedArrayBuffer to read from another thread). */
+  latenessBuffer?: ArrayBufferLike;
+  /** Likewise for the capture → wire window (LatencyWindow.bytes(CAPTURE_TO_WIRE_WINDOW)). */
+  captureToWireBuffer?: ArrayBufferLike;
 }
 
-export class StreamingEngine {
+/** Periods in the capture → wire window: 10 s of 5 ms periods. */
+export const CAPTURE_TO_WIRE_WINDOW = 2000;
+
+export class StreamingEngine implements EngineControl {
   readonly clients = new Map<string, ClientStream>();
   private clientList: ClientStream[] = [];
   /** Every sender a client uses (the UDP one first), flushed once per period. */
@@ -108,7 +145,9 @@ export class StreamingEngine {
   private readonly rates = new Map<number, RateStream>();
   private rateList: RateStream[] = [];
   /** Capture timestamp → last datagram of the period handed to the kernel, ms. */
-  readonly captureToWire = new LatencyWindow(2000);
+  readonly captureToWire: LatencyWindow;
+  /** Period's scheduled time (its last frame captured) → its last datagram handed to the kernel. */
+  readonly lateness: LatenessHistogram;
   periods = 0;
   totalPackets = 0;
   /** Every failure of a client's stream (one per client per period it failed in). */
@@ -121,7 +160,10 @@ export class StreamingEngine {
   private readonly newlyFailed: ClientStream[] = [];
   private readonly newlyFailedErrors: unknown[] = [];
 
-  constructor(private opts: EngineOptions) {}
+  constructor(private opts: EngineOptions) {
+    this.lateness = new LatenessHistogram(opts.latenessBuffer);
+    this.captureToWire = new LatencyWindow(CAPTURE_TO_WIRE_WINDOW, opts.captureToWireBuffer);
+  }
 
   get active(): boolean {
     return this.clientList.length > 0;
@@ -291,7 +333,9 @@ export class StreamingEngine {
         this.flushFailed(sender, e);
       }
     }
-    this.captureToWire.add(this.opts.clock.now() - period.captureTimeMs);
+    const wire = this.opts.clock.now();
+    this.captureToWire.add(wire - period.captureTimeMs);
+    this.lateness.add(wire - period.captureTimeMs - (period.frames * 1000) / period.sampleRate);
     if (this.failedLayouts.size > 0) this.failedLayouts.clear();
     if (this.newlyFailed.length > 0) this.reportFailures();
   };

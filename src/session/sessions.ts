@@ -13,10 +13,9 @@ import { SessionError } from "./errors.ts";
 import type { QosReport } from "../qos/report.ts";
 import { PT_OPUS, PT_PCM } from "../rtp/packet.ts";
 import { buildSdp } from "../rtp/sdp.ts";
-import type { StreamingEngine, StreamSpec } from "./engine.ts";
+import type { EngineControl, StreamCounters, StreamSpec } from "./engine.ts";
 import { opusFrameMsFor, opusPlanFor } from "../codec/opus_plan.ts";
 import { opusChannelGroups } from "./opus_layout.ts";
-import type { ClientStream } from "./client_stream.ts";
 import type { PacketSender } from "../net/sender.ts";
 
 /** How a session talks back to its client (a WebSocket, or a test double). */
@@ -44,7 +43,7 @@ export class ClientSession {
   maxDatagramBytes: number | null = null;
   requested: ClientConfigPayload | null = null;
   effective: EffectiveStream | null = null;
-  stream: ClientStream | null = null;
+  stream: StreamCounters | null = null;
   qos: QosReport | null = null;
   qosAt = 0;
   /** When its current stream started (0: not streaming yet); adaptation ignores its first seconds. */
@@ -74,7 +73,7 @@ export class ClientSession {
 }
 
 /** What sessions need of the engine: add and remove a client's stream (a fake in unit tests). */
-export type SessionEngine = Pick<StreamingEngine, "addClient" | "removeClient">;
+export type SessionEngine = Pick<EngineControl, "addClient" | "removeClient">;
 
 export interface SessionEnv {
   clock: Clock;

@@ -25,15 +25,22 @@ export function isWorkerEmbedded(name: string): boolean {
 
 /**
  * The URL to start worker `name` from: a blob: URL of its embedded code in a
- * build, else `sourceUrl` (its file in the source tree).
+ * build, else `sourceUrl` (its file in the source tree). Pass a function when
+ * the caller may itself run from a blob: URL (a worker in a build), where
+ * `new URL("./x.ts", import.meta.url)` throws.
  */
-export function workerUrl(name: string, sourceUrl: URL): string | URL {
+export function workerUrl(name: string, sourceUrl: URL | (() => URL)): string | URL {
   const code = embedded.get(name);
-  if (code === undefined) return sourceUrl;
+  if (code === undefined) return typeof sourceUrl === "function" ? sourceUrl() : sourceUrl;
   let url = urls.get(name);
   if (!url) {
     url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
     urls.set(name, url);
   }
   return url;
+}
+
+/** Every registered worker's code (a worker that starts workers of its own registers them too). */
+export function embeddedWorkers(): Record<string, string> {
+  return Object.fromEntries(embedded);
 }

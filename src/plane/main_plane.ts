@@ -1,0 +1,49 @@
+/** The audio plane on the main thread (./audio_plane.ts): what the server always did. */
+import { Reblocker } from "../audio/reblocker.ts";
+import { ResamplingConverter } from "../audio/rate_converter.ts";
+import { sourceCandidates } from "../audio/source_factory.ts";
+import { createSender } from "../net/create_sender.ts";
+import { StreamingEngine } from "../session/engine.ts";
+import { OpusLayouts } from "../session/opus_layout.ts";
+import type { AudioPlane, AudioPlaneOptions } from "./audio_plane.ts";
+import { MAX_NATIVE_PERIOD_FRAMES } from "./plane_core.ts";
+import { getLogger } from "../util/log.ts";
+
+export async function openMainPlane(o: AudioPlaneOptions): Promise<AudioPlane> {
+  const sender = await createSender(o.sender, {
+    hostname: o.hostname,
+    port: o.port,
+    maxDatagramBytes: o.cfg.audio.max_datagram_bytes,
+    dscp: o.cfg.network.dscp,
+  }, (reason) => o.log.warn("udp sender fallback", { reason }));
+  const opusLayouts = new OpusLayouts();
+  const engine = new StreamingEngine({
+    sender,
+    clock: o.clock,
+    extIntervalMs: o.cfg.network.ext_interval_ms,
+    maxDatagramBytes: o.cfg.audio.max_datagram_bytes,
+    rateConverter: o.resample
+      ? (from, to) => new ResamplingConverter(from, to, MAX_NATIVE_PERIOD_FRAMES)
+      : undefined,
+    opusLayout: o.opus ? opusLayouts.create.bind(opusLayouts) : undefined,
+    log: getLogger("engine"),
+    onClientError: o.onClientError,
+  });
+  let ptimeMs = o.cfg.audio.ptime_ms;
+  const reblocker = Reblocker.packetTimes(() => ptimeMs, engine.onPeriod);
+  return {
+    kind: "main",
+    engine,
+    sender,
+    sink: reblocker.push,
+    candidates(mode, cfg, alsa, createAlsa) {
+      reblocker.reset();
+      ptimeMs = cfg.audio.ptime_ms;
+      return sourceCandidates(mode, cfg, o.clock, createAlsa ?? alsa.create);
+    },
+    close() {
+      sender.close();
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,0 +1,201 @@
+/**
+ * The audio plane: source → reblocker → engine → sender, all on one thread
+ * that does nothing else (the worker in ./audio_worker.ts). The control plane
+ * talks to it only by the messages of ./protocol.ts; this class is that
+ * worker's logic, apart from the `postMessage` plumbing, so it can be driven
+ * in-process as well.
+ */
+import { AlsaSource } from "../audio/alsa_source.ts";
+import { Reblocker } from "../audio/reblocker.ts";
+import { ResamplingConverter } from "../audio/rate_converter.ts";
+import { createSource } from "../audio/source_factory.ts";
+import type { Period, Source } from "../audio/source.ts";
+import { createSender } from "../net/create_sender.ts";
+import type { PacketSender } from "../net/sender.ts";
+import { StreamingEngine } from "../session/engine.ts";
+import { OpusLayouts } from "../session/opus_layout.ts";
+import type { Clock } from "../util/clock.ts";
+import type { Logger } from "../util/log.ts";
+import {
+  C_CLIENTS,
+  C_PERIODS,
+  C_SENDER_BYTES,
+  C_SENDER_ERRORS,
+  C_SENDER_PACKETS,
+  C_SOURCE_PERIODS,
+  C_TOTAL_PACKETS,
+  type FromWorker,
+  type InitMessage,
+  type ToWorker,
+} from "./protocol.ts";
+import { RelaySender, RelayWriter } from "./relay.ts";
+
+/** The resampler's largest input (as on the main-thread plane): 20 ms at 48 kHz and more. */
+export const MAX_NATIVE_PERIOD_FRAMES = 4096;
+
+export type Post = (msg: FromWorker, transfer?: Transferable[]) => void;
+
+export class AudioPlaneCore {
+  private sender: PacketSender | null = null;
+  private engine: StreamingEngine | null = null;
+  private readonly counters: Float64Array;
+  private readonly sources = new Map<number, Source>();
+  private readonly slots = new Map<string, number>();
+  private readonly relay: RelayWriter;
+  private ptimeMs = 5;
+  private readonly reblocker = Reblocker.packetTimes(() => this.ptimeMs, (p) => this.period(p));
+  private lastErrors = 0;
+  private sinkErrors = 0;
+
+  constructor(
+    private readonly init: InitMessage,
+    private readonly post: Post,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {
+    this.counters = new Float64Array(init.counters);
+    this.relay = new RelayWriter(init.relay);
+  }
+
+  /** Opens the UDP socket (in this thread: its sender is this thread's) and the engine. */
+  async open(): Promise<{ localPort: number; kind: string }> {
+    const i = this.init;
+    const sender = await createSender(
+      i.sender.kind,
+      { ...i.sender },
+      (reason) => this.log.warn("udp sender fallback", { reason }),
+    );
+    const opus = new OpusLayouts();
+    this.sender = sender;
+    this.engine = new StreamingEngine({
+      sender,
+      clock: this.clock,
+      extIntervalMs: i.extIntervalMs,
+      maxDatagramBytes: i.maxDatagramBytes,
+      rateConverter: i.resample
+        ? (from, to) => new ResamplingConverter(from, to, MAX_NATIVE_PERIOD_FRAMES)
+        : undefined,
+      opusLayout: i.opus ? opus.create.bind(opus) : undefined,
+      latenessBuffer: i.lateness,
+      captureToWireBuffer: i.captureToWire,
+    });
+    return { localPort: sender.localPort, kind: sender.kind };
+  }
+
+  /** One control message; returns once it is done (`close` after everything is released). */
+  async handle(m: ToWorker): Promise<void> {
+    const engine = this.engine!;
+    switch (m.type) {
+      case "add": {
+        const sender = m.relayMaxDatagramBytes === null
+          ? undefined
+          : new RelaySender(this.relay, m.slot, m.relayMaxDatagramBytes);
+        this.counters[C_CLIENTS + 2 * m.slot] = 0;
+        this.counters[C_CLIENTS + 2 * m.slot + 1] = 0;
+        try {
+          engine.addClient({ ...m, sender });
+          this.slots.set(m.clientId, m.slot);
+        } catch (e) {
+          this.log.error("audio plane could not add a client", {
+            client: m.clientId,
+            error: (e as Error).message,
+          });
+        }
+        return;
+      }
+      case "remove":
+        engine.removeClient(m.clientId);
+        this.slots.delete(m.clientId);
+        return;
+      case "configure":
+        engine.configure(m.extIntervalMs, m.maxDatagramBytes);
+        return;
+      case "dscp":
+        this.sender!.setDscp(m.dscp);
+        return;
+      case "start":
+        return await this.start(m.gen, m.spec, m.ptimeMs);
+      case "stop": {
+        const src = this.sources.get(m.gen);
+        this.sources.delete(m.gen);
+        await src?.stop().catch(() => {});
+        this.post({ type: "stopped", gen: m.gen });
+        return;
+      }
+      case "close": {
+        const all = [...this.sources.values()];
+        this.sources.clear();
+        await Promise.all(all.map((s) => s.stop().catch(() => {})));
+        this.sender?.close();
+        this.post({ type: "closed" });
+        return;
+      }
+      case "init":
+        return;
+    }
+  }
+
+  private async start(gen: number, spec: Parameters<typeof createSource>[0], ptimeMs: number) {
+    this.reblocker.reset();
+    this.ptimeMs = ptimeMs;
+    let src: Source;
+    try {
+      src = createSource(spec, this.clock, (req) =>
+        new AlsaSource({
+          device: req.device,
+          sampleRate: req.sampleRate === 44100 ? 44100 : 48000,
+          framesPerPeriod: req.framesPerPeriod,
+          clock: this.clock,
+          logger: (level, msg, fields) => this.log[level](msg, fields),
+        }));
+      this.sources.set(gen, src);
+      const format = await src.start(this.sink, {
+        onFault: (e) => {
+          if (this.sources.get(gen) !== src) return;
+          this.sources.delete(gen);
+          this.post({ type: "fault", gen, message: e.message });
+        },
+      });
+      this.post({ type: "started", gen, format });
+    } catch (e) {
+      this.sources.delete(gen);
+      this.post({ type: "start_failed", gen, message: (e as Error).message });
+    }
+  }
+
+  /** The sources' sink: a throwing period is logged (once per burst) and never stops the plane. */
+  private readonly sink = (p: Period): void => {
+    this.counters[C_SOURCE_PERIODS]++;
+    try {
+      this.reblocker.push(p);
+    } catch (e) {
+      if (this.sinkErrors++ === 0) {
+        this.log.error("audio plane period failed", { error: (e as Error).message });
+      }
+    }
+  };
+
+  /** One packet time through the engine, then the counters and the browser transports' batch. */
+  private period(p: Period): void {
+    const engine = this.engine!;
+    engine.onPeriod(p);
+    const c = this.counters;
+    c[C_PERIODS] = engine.periods;
+    c[C_TOTAL_PACKETS] = engine.totalPackets;
+    const st = this.sender!.stats;
+    c[C_SENDER_PACKETS] = st.packets;
+    c[C_SENDER_BYTES] = st.bytes;
+    c[C_SENDER_ERRORS] = st.errors;
+    for (const stream of engine.clients.values()) {
+      const slot = this.slots.get(stream.clientId);
+      if (slot === undefined) continue;
+      c[C_CLIENTS + 2 * slot] = stream.packetsSent;
+      c[C_CLIENTS + 2 * slot + 1] = stream.bytesSent;
+    }
+    if (st.errors !== this.lastErrors) {
+      this.lastErrors = st.errors;
+      this.post({ type: "sender_error", lastError: st.lastError });
+    }
+    this.relay.publish();
+  }
+}

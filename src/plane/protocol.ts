@@ -1,0 +1,93 @@
+/**
+ * Messages between the control plane (main thread) and the audio plane's
+ * worker (./audio_worker.ts), and the shared counters the worker writes and
+ * the main thread reads without a message.
+ *
+ *   main ──init──▶ worker ──ready(localPort, kind)──▶ main
+ *   main ──add / remove / configure / dscp──▶ worker         (between periods)
+ *   main ──start(gen, spec, ptimeMs)──▶ worker ──started | start_failed──▶ main
+ *   main ──stop(gen)──▶ worker ──stopped──▶ main;   worker ──fault(gen)──▶ main
+ *   worker ══relay ring══▶ main         browser transports' packets, through shared
+ *                                      memory, published once per period (./relay.ts)
+ *   worker ──log / sender_error──▶ main
+ *   main ──close──▶ worker ──closed──▶ main
+ *
+ * Counters (Float64Array over a SharedArrayBuffer, written by the worker
+ * after every period):
+ *
+ *   [0] periods  [1] total packets  [2] sender packets  [3] sender bytes
+ *   [4] sender errors  [5] source periods  [6..7] reserved
+ *   [8 + 2·slot] client `slot`'s packets sent   [9 + 2·slot] its bytes sent
+ */
+import type { SourceSpec } from "../audio/source_factory.ts";
+import type { SourceFormat } from "../audio/source.ts";
+import type { SenderKind } from "../net/create_sender.ts";
+import type { StreamSpec } from "../session/engine.ts";
+import type { LogFields, LogLevel } from "../util/log.ts";
+
+export const C_PERIODS = 0;
+export const C_TOTAL_PACKETS = 1;
+export const C_SENDER_PACKETS = 2;
+export const C_SENDER_BYTES = 3;
+export const C_SENDER_ERRORS = 4;
+/** Periods the running sources delivered (whether or not a client took them). */
+export const C_SOURCE_PERIODS = 5;
+export const C_CLIENTS = 8;
+/** Client slots: more than max_clients can ever be (the contract caps it far lower). */
+export const MAX_CLIENT_SLOTS = 1024;
+export const COUNTER_BYTES = (C_CLIENTS + 2 * MAX_CLIENT_SLOTS) * Float64Array.BYTES_PER_ELEMENT;
+
+export interface InitMessage {
+  type: "init";
+  sender: {
+    kind: SenderKind;
+    hostname: string;
+    port: number;
+    maxDatagramBytes: number;
+    dscp: number;
+  };
+  extIntervalMs: number;
+  maxDatagramBytes: number;
+  resample: boolean;
+  opus: boolean;
+  counters: SharedArrayBuffer;
+  captureToWire: SharedArrayBuffer;
+  lateness: SharedArrayBuffer;
+  /** Browser transports' datagrams to the main thread (./relay.ts). */
+  relay: SharedArrayBuffer;
+  /** Bundled code of the workers the audio plane starts itself (a build's ALSA reader). */
+  embedded: Record<string, string>;
+}
+
+export type ToWorker =
+  | InitMessage
+  | {
+    type: "add";
+    slot: number;
+    clientId: string;
+    hostname: string;
+    port: number;
+    spec: StreamSpec;
+    ssrc: number;
+    sequence: number;
+    timestampBase: number;
+    /** A browser transport's datagram limit: its packets come back in `relay`; null: UDP. */
+    relayMaxDatagramBytes: number | null;
+  }
+  | { type: "remove"; clientId: string }
+  | { type: "configure"; extIntervalMs: number; maxDatagramBytes: number }
+  | { type: "dscp"; dscp: number }
+  | { type: "start"; gen: number; spec: SourceSpec; ptimeMs: number }
+  | { type: "stop"; gen: number }
+  | { type: "close" };
+
+export type FromWorker =
+  | { type: "ready"; localPort: number; kind: string }
+  | { type: "init_failed"; name: string; message: string }
+  | { type: "started"; gen: number; format: SourceFormat }
+  | { type: "start_failed"; gen: number; message: string }
+  | { type: "stopped"; gen: number }
+  | { type: "fault"; gen: number; message: string }
+  | { type: "log"; level: LogLevel; category: string; message: string; fields: LogFields }
+  | { type: "sender_error"; lastError: string }
+  | { type: "closed" };
