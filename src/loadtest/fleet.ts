@@ -51,7 +51,9 @@ export class LoadClient {
       udp,
       channels: opts.channels,
       forceDelayMs: opts.forceDelayMs,
-      qosIntervalMs: opts.qosIntervalMs ?? 2000,
+      // The reference client's own interval: the whole fleet shares one address, and the
+      // server takes at most 10 reports a second from an address (contract §3).
+      qosIntervalMs: opts.qosIntervalMs ?? 5000,
       log: opts.log ?? (() => {}),
       backoffInitialMs: 250,
       backoffMaxMs: 5000,
