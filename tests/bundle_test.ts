@@ -141,9 +141,14 @@ for (const plane of ["main", "worker"]) {
           );
         }
       }
-      const h = await (await fetch(`${base}/health`)).json();
+      // The worker plane tells the capture controller that audio flows every 100 ms: poll.
+      let h = await (await fetch(`${base}/health`)).json();
+      for (let i = 0; i < 30 && h.source_state !== "running"; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        h = await (await fetch(`${base}/health`)).json();
+      }
       assert.equal(h.source, "alsa");
-      assert.equal(h.source_state, "running");
+      assert.equal(h.source_state, "running", JSON.stringify(h));
       assert.doesNotMatch(srv.output(), /Module not found|alsa_worker\.ts|audio_worker\.ts/);
       assert.match(srv.output(), new RegExp(`rtp socket open .*audio_plane=${plane}`));
       await stopCleanly(srv);

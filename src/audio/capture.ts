@@ -253,6 +253,9 @@ export class CaptureController {
     this.sourceGeneration = generation;
     this.kind = kind;
     this.phase = "open";
+    // "starting: opened, no audio yet" (§3): the silent second counts from the open, not from the
+    // start of a slow open (an ALSA open may take seconds).
+    if (!this.flowed) this.liveSinceMs = this.clock.now();
     this.description = fmt.description;
     this.channels = fmt.channels;
     this.opts.log.info(this.failing ? "audio source reopened" : "audio source open", {

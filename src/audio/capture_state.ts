@@ -33,7 +33,7 @@ export interface CaptureFacts {
   /** The current open delivered at least one period. */
   flowed: boolean;
   lastPeriodMs: number;
-  /** When the current open began. */
+  /** When the current open began; once open without audio yet, when the open completed. */
   liveSinceMs: number;
 }
 

@@ -248,3 +248,19 @@ Deno.test("restart closes the open device and reopens it for the new configurati
   assert.equal(alsa.opens, 2);
   assert.equal(alsa.open, 0);
 });
+
+Deno.test("a slow open (1.5 s) is starting until its first period, never error: the silent second counts from the open", async () => {
+  const clock = new ManualClock();
+  const alsa = new FakeDevice(clock, "alsa", 100); // first period 100 ms after the open
+  alsa.openDelayMs = 1500;
+  const c = controller(clock, [alsa]);
+  void c.start();
+  const seen = new Set<string>();
+  for (let t = 0; t < 1500 + 100; t += 10) {
+    await run(clock, 10);
+    seen.add(c.status.state);
+  }
+  await run(clock, 10);
+  assert.equal(c.status.state, "running");
+  assert.deepEqual([...seen].filter((s) => s !== "running"), ["starting"]);
+});
