@@ -25,17 +25,10 @@
  * Allocation-free per period: the same Period object is handed on every
  * time, carrying the source's samples.
  */
-import type { Period } from "./source.ts";
+import { emptyPeriod, type Period } from "./source.ts";
 
 export class ContinuousTimeline {
-  private readonly out: Period = {
-    data: new Int32Array(0),
-    frames: 0,
-    channels: 0,
-    sampleRate: 0,
-    frameIndex: 0,
-    captureTimeMs: 0,
-  };
+  private readonly out: Period = emptyPeriod();
   /** The open whose periods are being placed (0: none yet). */
   private openId = 0;
   /** Added to the current open's frame indexes. */

@@ -7,17 +7,10 @@
  * (an overrun lost frames) drops the partial block and restarts at the jump.
  */
 import { framesPerPacketTime } from "../rtp/packetizer.ts";
-import type { Period, PeriodSink } from "./source.ts";
+import { emptyPeriod, type Period, type PeriodSink } from "./source.ts";
 
 export class Reblocker {
-  private readonly out: Period = {
-    data: new Int32Array(0),
-    frames: 0,
-    channels: 0,
-    sampleRate: 0,
-    frameIndex: 0,
-    captureTimeMs: 0,
-  };
+  private readonly out: Period = emptyPeriod();
   private fill = 0;
   /** The source frame index the next incoming period should start at. */
   private expected = -1;

@@ -21,6 +21,18 @@ export interface Period {
   captureTimeMs: number;
 }
 
+/** A period holding nothing yet: what a stage that reuses one output period starts from. */
+export function emptyPeriod(): Period {
+  return {
+    data: new Int32Array(0),
+    frames: 0,
+    channels: 0,
+    sampleRate: 0,
+    frameIndex: 0,
+    captureTimeMs: 0,
+  };
+}
+
 /** Called synchronously for every period; the Period object is only valid during the call. */
 export type PeriodSink = (period: Period) => void;
 

@@ -22,7 +22,7 @@
 import type { SourceSpec } from "../audio/source_factory.ts";
 import type { SourceFormat } from "../audio/source.ts";
 import type { SenderKind } from "../net/create_sender.ts";
-import type { StreamSpec } from "../session/engine.ts";
+import type { ClientStreamParams } from "../session/engine.ts";
 import type { LogFields, LogLevel } from "../util/log.ts";
 
 export const C_PERIODS = 0;
@@ -61,19 +61,12 @@ export interface InitMessage {
 
 export type ToWorker =
   | InitMessage
-  | {
+  | (Omit<ClientStreamParams, "sender"> & {
     type: "add";
     slot: number;
-    clientId: string;
-    hostname: string;
-    port: number;
-    spec: StreamSpec;
-    ssrc: number;
-    sequence: number;
-    timestampBase: number;
     /** A browser transport's datagram limit: its packets come back in `relay`; null: UDP. */
     relayMaxDatagramBytes: number | null;
-  }
+  })
   | { type: "remove"; clientId: string }
   | { type: "configure"; extIntervalMs: number; maxDatagramBytes: number }
   | { type: "dscp"; dscp: number }
