@@ -245,14 +245,18 @@ export async function benchBudgets(seconds = 5): Promise<BudgetRow[]> {
   ];
 }
 
-if (import.meta.main) {
-  const seconds = Number(Deno.args[0] ?? 5);
-  const rows = await benchBudgets(seconds);
-  console.log(heading("budgets the tests no longer assert (measured here, now)"));
-  console.log(table(rows, [
+export function formatBudgets(rows: BudgetRow[]): string {
+  return table(rows, [
     { title: "check", value: (r) => r.check, align: "left" },
     { title: "measured", value: (r) => `${num(r.measured, 3)} ${r.unit}`.trim() },
     { title: "budget", value: (r) => r.budget },
     { title: "met", value: (r) => (r.met ? "yes" : "NO"), align: "left" },
-  ]));
+  ]);
+}
+
+if (import.meta.main) {
+  const seconds = Number(Deno.args[0] ?? 5);
+  const rows = await benchBudgets(seconds);
+  console.log(heading("budgets the tests no longer assert (measured here, now)"));
+  console.log(formatBudgets(rows));
 }

@@ -27,6 +27,7 @@ import { parseArgs } from "node:util";
 import { UdpCounter } from "./udp_count_client.ts";
 import { num, table } from "./report.ts";
 import type { LatenessSummary } from "../src/session/lateness.ts";
+import { WakeProbe, type WakeProbeResult } from "./wake_probe.ts";
 
 const SERVER_SCRIPT = new URL("./busy_server.ts", import.meta.url).pathname;
 export const UDP_CLIENTS = 20;
@@ -51,6 +52,31 @@ export interface BusyResult extends LatenessSummary {
   udpReceivedPerSecond: number;
   wsPacketsPerSecond: number;
   dcPacketsPerSecond: number;
+  /** The machine's own wake-up lateness over the same seconds (./wake_probe.ts). */
+  machine: WakeProbeResult;
+  /**
+   * How long the audio path's threads were runnable but not running, per
+   * second measured (/proc schedstat: the main thread on the main plane; the
+   * plane's worker and its pacer on the worker plane).
+   */
+  queuedMsPerSecond: number;
+}
+
+/** Run-queue wait (ns) so far of the server's audio-path threads (see BusyResult.queuedMsPerSecond). */
+function audioThreadsWaitNs(pid: number, plane: string): number {
+  let sum = 0;
+  try {
+    for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
+      const dir = `/proc/${pid}/task/${t.name}`;
+      const comm = Deno.readTextFileSync(`${dir}/comm`).trim();
+      const audio = plane === "main" ? t.name === String(pid) : /^m32-(audio|pacer)$/.test(comm);
+      if (!audio) continue;
+      sum += Number(Deno.readTextFileSync(`${dir}/schedstat`).split(" ")[1]);
+    }
+  } catch {
+    return NaN; // not Linux, or the process is gone
+  }
+  return sum;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -64,7 +90,15 @@ async function readLine(stream: ReadableStream<Uint8Array>): Promise<string> {
     if (done) throw new Error(`bench server exited before it listened: ${text}`);
     text += dec.decode(value, { stream: true });
   }
-  reader.releaseLock();
+  // The rest (V8's --trace-gc output with BUSY_V8_FLAGS) is drained, so the server never blocks on it.
+  (async () => {
+    const out = Deno.env.get("BUSY_SERVER_LOG") ? Deno.stderr.writable.getWriter() : null;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      await out?.write(value);
+    }
+  })().catch(() => {});
   return text.slice(0, text.indexOf("\n"));
 }
 
@@ -265,9 +299,13 @@ export async function benchBusy(o: BusyOptions): Promise<BusyResult[]> {
     for (const port of counter.ports) udp.push(await udpClient(base, port));
     closers.push(() => udp.forEach((c) => c.ws.close()));
     const results: BusyResult[] = [];
+    const probe = WakeProbe.start(PACKET_TIME_MS, PACKET_TIME_MS);
+    closers.push(() => probe.stop());
     const measure = async (kind: "idle" | "busy", ws: Ws[], dc: DcListener[]) => {
       await sleep(1000);
       await lateness(base, true);
+      probe.reset();
+      const wait0 = audioThreadsWaitNs(child.pid, plane);
       const snap0 = await counter.snapshot();
       const ws0 = ws.reduce((a, w) => a + w.binary, 0);
       const dc0 = dc.reduce((a, d) => a + d.packets(), 0);
@@ -286,7 +324,12 @@ export async function benchBusy(o: BusyOptions): Promise<BusyResult[]> {
         udpReceivedPerSecond: (snap1.total - snap0.total) / secs,
         wsPacketsPerSecond: (ws.reduce((a, w) => a + w.binary, 0) - ws0) / secs,
         dcPacketsPerSecond: (dc.reduce((a, d) => a + d.packets(), 0) - dc0) / secs,
+        machine: probe.result(),
+        queuedMsPerSecond: (audioThreadsWaitNs(child.pid, plane) - wait0) / 1e6 / secs,
       };
+      if (Deno.env.get("BUSY_LATE_TIMES")) {
+        log(`  machine late at ${r.machine.lateAt.map((t) => t.toFixed(1)).join(" ")}`);
+      }
       results.push(r);
       log(`  busy bench ${plane} ${kind}: p99.9 ${num(r.p999, 2)} ms, max ${num(r.max, 2)} ms`);
     };
@@ -331,6 +374,10 @@ export function formatBusy(rows: BusyResult[]): string {
     { title: "p99.9", value: (r) => num(r.p999, 2) },
     { title: "max", value: (r) => num(r.max, 2) },
     { title: `>${PACKET_TIME_MS} ms`, value: (r) => String(r.overPacketTime) },
+    { title: "queued ms/s", value: (r) => num(r.queuedMsPerSecond, 2) },
+    { title: "machine p99.9", value: (r) => num(r.machine.p999, 2) },
+    { title: "max", value: (r) => num(r.machine.max, 2) },
+    { title: `>${PACKET_TIME_MS}`, value: (r) => String(r.machine.over) },
     { title: "udp recv/s", value: (r) => num(r.udpReceivedPerSecond, 0) },
     { title: "ws pkt/s", value: (r) => num(r.wsPacketsPerSecond, 0) },
     { title: "dc pkt/s", value: (r) => num(r.dcPacketsPerSecond, 0) },
@@ -349,7 +396,10 @@ export function formatBusy(rows: BusyResult[]): string {
   ]) +
     `\n(late = period's end → its last datagram handed to the kernel; busy = ${WS_LISTENERS} WebSocket` +
     ` + ${DC_LISTENERS} DataChannel listeners, admin page, QoS reports, ${BLOCK_MS} ms main-thread` +
-    ` block every ${BLOCK_EVERY_MS} ms; target: busy p99.9 ≤ idle + 1 ms, none > ${PACKET_TIME_MS} ms)`;
+    ` block every ${BLOCK_EVERY_MS} ms; target: busy p99.9 ≤ idle + 1 ms, none > ${PACKET_TIME_MS} ms;` +
+    `\n queued = the audio path's threads runnable but not running; machine = a thread with the` +
+    ` audio plane's scheduling that only sleeps to each ${PACKET_TIME_MS} ms deadline, in the bench's` +
+    ` process: how late the machine itself woke it)`;
 }
 
 if (import.meta.main) {

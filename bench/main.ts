@@ -3,7 +3,7 @@
  * ratios and written to bench/out/results.json.
  *
  *   deno run --allow-all bench/main.ts [--quick] [--duration S] [--json out.json]
- *                                       [--only fanout,gstreamer,senders,alsa,codec,opus,busy]
+ *                                       [--only fanout,gstreamer,senders,alsa,codec,opus,busy,budgets]
  *                                       [--busy-seconds S]
  *
  *   --quick       CI smoke: 1 s cases (0.5 s warm-up), 1 and 20 clients, fewer packets
@@ -34,8 +34,18 @@ import {
 import { benchSenders, formatTable as formatSenders } from "./sender_bench.ts";
 import { generic, heading, num, ratio, table } from "./report.ts";
 import { benchBusy, type BusyResult, formatBusy } from "./busy_bench.ts";
+import { benchBudgets, formatBudgets } from "./budgets_bench.ts";
 
-const PARTS = ["fanout", "gstreamer", "senders", "alsa", "codec", "opus", "busy"] as const;
+const PARTS = [
+  "fanout",
+  "gstreamer",
+  "senders",
+  "alsa",
+  "codec",
+  "opus",
+  "busy",
+  "budgets",
+] as const;
 type Part = typeof PARTS[number];
 /** Targets stated by the issue. */
 const TARGET_CPU_RATIO = 0.5;
@@ -259,6 +269,13 @@ async function main(): Promise<void> {
     }
     say(formatBusy(busy));
     results.busy = busy;
+  }
+
+  if (flags.only.has("budgets")) {
+    say(heading("budgets the tests no longer assert (measured here, now)"));
+    const budgets = await benchBudgets(flags.quick ? 2 : flags.durationS);
+    say(formatBudgets(budgets));
+    results.budgets = budgets;
   }
 
   const optional: { part: Part; file: string; fn: string }[] = [

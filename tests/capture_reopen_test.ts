@@ -35,7 +35,12 @@ function tsStep(a: ReceivedPacket, b: ReceivedPacket): number {
   return (b.info.timestamp - a.info.timestamp) | 0;
 }
 
-Deno.test("a console replugged while phones stream: RTP timestamps and sequence numbers go on forward and the reference client plays on", async () => {
+for (const plane of ["main", "worker"] as const) {
+  Deno.test(`a console replugged while phones stream (${plane} audio plane): RTP timestamps and sequence numbers go on forward and the reference client plays on`, () =>
+    replug(plane));
+}
+
+async function replug(audioPlane: "main" | "worker"): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "m32reopen_" });
   const fifo = `${dir}/m32.fifo`;
   const name = "m32srv_reopen";
@@ -51,7 +56,7 @@ Deno.test("a console replugged while phones stream: RTP timestamps and sequence 
     framesPerChunk: FRAMES,
     bufferPeriods: 4,
   });
-  const srv = await startTestServer({ source: "alsa", alsaDevice: name });
+  const srv = await startTestServer({ source: "alsa", alsaDevice: name, audioPlane });
   let client: ReferenceClient | null = null;
   let probe: Probe | null = null;
   try {
@@ -133,4 +138,4 @@ Deno.test("a console replugged while phones stream: RTP timestamps and sequence 
     Deno.env.delete("ALSA_CONFIG_PATH");
     await Deno.remove(dir, { recursive: true });
   }
-});
+}

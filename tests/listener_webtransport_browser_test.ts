@@ -172,7 +172,7 @@ Deno.test({
         (s) => s.state === "streaming" && s.packets_received > 200,
         "the stream to play",
       );
-      assert.equal(st.transport, "datachannel");
+      assert.equal(st.transport, "datachannel", JSON.stringify(st));
       assert.equal(st.playout, "worklet");
       await expectMix(page, [1, 2, 3, 4], [9], "all channels up");
     } finally {

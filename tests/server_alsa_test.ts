@@ -81,9 +81,12 @@ Deno.test("the server streams the console's channels exactly, unplug shows an er
     assert.equal(hErr.status, "degraded");
     assert.ok(hErr.source_error.length > 0);
 
-    // replug: streaming resumes for the same session
-    const before = probe.packets.length;
+    // replug: streaming resumes for the same session. (A reopen that finds the FIFO
+    // without its writer reads EOF, whose instant periods fault it again: the
+    // retry after that one is the resumption, so wait for the state, then for audio.)
     await r.emu.start();
+    await probe.until("running again", () => r.srv.ctx.capture.status.state === "running", 15000);
+    const before = probe.packets.length;
     await probe.waitPackets(before + 40, 15000);
     assert.equal((await r.health()).source_state, "running");
     const last = probe.packets[probe.packets.length - 1];

@@ -29,6 +29,7 @@ import {
 } from "./alsa_ring.ts";
 import { CaptureTimeline } from "./alsa_timeline.ts";
 import { workerUrl } from "../system/embedded_worker.ts";
+import { registerWorkerKind, spawnWorker } from "../system/spare_workers.ts";
 import type { WorkerMessage, WorkerRequest } from "./alsa_worker.ts";
 import {
   CHANNEL_MODES,
@@ -72,6 +73,13 @@ export interface GrantedFormat extends SourceFormat {
 }
 
 const noLog: Logger = () => {};
+
+// The capture thread: in a bundle or binary its code is embedded (src/system/embedded_worker.ts).
+registerWorkerKind("alsa_reader", () =>
+  new Worker(
+    workerUrl("alsa_worker", () => new URL("./alsa_worker.ts", import.meta.url)),
+    { type: "module" },
+  ));
 
 export class AlsaSource implements Source {
   readonly kind = "alsa" as const;
@@ -117,11 +125,8 @@ export class AlsaSource implements Source {
     const gen = ++this.generation;
     this.gaps = 0;
     this.burst = { count: 0, firstMs: 0, lastMs: 0, lostFrames: 0 };
-    // In a bundle or binary the worker's code is embedded (src/system/embedded_worker.ts).
-    const worker = new Worker(
-      workerUrl("alsa_worker", () => new URL("./alsa_worker.ts", import.meta.url)),
-      { type: "module" },
-    );
+    // Where spares are kept (the audio plane's thread), one that is already running.
+    const worker = spawnWorker("alsa_reader");
     this.worker = worker;
     let closedResolve!: () => void;
     this.workerClosed = new Promise((r) => (closedResolve = r));

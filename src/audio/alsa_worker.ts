@@ -10,6 +10,8 @@
  * thread stops it through the ring's STATE word.
  */
 
+import { nameThread } from "../plane/thread_priority.ts";
+import { isSpareWarmUp } from "../system/spare_workers.ts";
 import {
   alsaError,
   cellPointer,
@@ -293,6 +295,9 @@ function recoverOrThrow(pcm: Deno.PointerValue, code: number, device: string, on
 
 self.onmessage = (e: MessageEvent<WorkerRequest>) => {
   const req = e.data;
+  if (isSpareWarmUp(req)) return; // a spare started ahead of need (src/system/spare_workers.ts)
+  // Its name in ps -L / top -H; its scheduling is inherited from the thread that started it.
+  nameThread("m32-alsa");
   try {
     capture(req);
   } catch (err) {

@@ -15,6 +15,7 @@
  * it runs unchanged from the source tree, a bundle or a compiled binary.
  */
 import { getLogger } from "../util/log.ts";
+import { registerWorkerKind, spawnWorker } from "../system/spare_workers.ts";
 
 /**
  * What a ticker does with an exception from `onTick`: the tick is over, the
@@ -99,7 +100,10 @@ const TICK = 1;
 const WORKER_SOURCE = `
 const now = () => performance.timeOrigin + performance.now();
 self.onmessage = (e) => {
+  if (e.data.spareWarmUp) return; // src/system/spare_workers.ts
   const { sab, firstMs, periodMs } = e.data;
+  // Its name in ps -L / top -H (Linux); the scheduling is inherited from the thread that started it.
+  try { Deno.writeTextFileSync("/proc/thread-self/comm", "m32-pacer"); } catch { /* not Linux */ }
   const flags = new Int32Array(sab);
   let due = firstMs;
   while (Atomics.load(flags, ${STOP}) === 0) {
@@ -122,6 +126,11 @@ self.onmessage = (e) => {
 
 let workerUrl: string | null = null;
 
+registerWorkerKind("pacer", () => {
+  workerUrl ??= URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
+  return new Worker(workerUrl, { type: "module", name: "m32-pacer" });
+});
+
 /**
  * Ticks from a worker thread that sleeps to each deadline with `Atomics.wait`
  * and counts the tick in shared memory; the main thread waits for the count
@@ -136,9 +145,9 @@ export class WorkerTicker implements Ticker {
 
   start(firstMs: number, periodMs: number, onTick: () => void): void {
     this.stop();
-    workerUrl ??= URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
     const flags = new Int32Array(new SharedArrayBuffer(8));
-    const worker = new Worker(workerUrl, { type: "module", name: "m32-pacer" });
+    // Where spares are kept (the audio plane's thread), one that is already running.
+    const worker = spawnWorker("pacer");
     worker.onerror = (e) => {
       // Cannot happen with this fixed code; never leave the source silent if it does.
       e.preventDefault();

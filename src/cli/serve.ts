@@ -52,7 +52,7 @@ export async function runServe(args: string[]): Promise<number> {
     throw new Error(`--sender must be one of ${SENDER_KINDS.join(", ")}, got ${sender}`);
   }
   const audioPlane = String(
-    flags["audio-plane"] ?? Deno.env.get("M32_AUDIO_PLANE") ?? "main",
+    flags["audio-plane"] ?? Deno.env.get("M32_AUDIO_PLANE") ?? "worker",
   ) as AudioPlaneKind;
   if (!AUDIO_PLANES.includes(audioPlane)) {
     throw new Error(`--audio-plane must be one of ${AUDIO_PLANES.join(", ")}, got ${audioPlane}`);

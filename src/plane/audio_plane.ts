@@ -71,8 +71,8 @@ export interface AudioPlaneOptions {
   clock: Clock;
   log: Logger;
   /**
-   * One client's stream failed in the engine (the session layer ends it). On the
-   * main plane only: the worker's engine logs and counts its failures itself.
+   * One client's stream failed in the engine (the session layer ends it); once
+   * per client, from either plane (the worker's engine reports it by message).
    */
   onClientError?: (clientId: string, error: unknown) => void;
 }

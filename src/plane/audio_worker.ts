@@ -7,10 +7,11 @@
  */
 /// <reference lib="deno.worker" />
 import { embedWorker } from "../system/embedded_worker.ts";
+import { keepSpareWorkers, replenishSpareWorkers } from "../system/spare_workers.ts";
 import { systemClock } from "../util/clock.ts";
 import { getLogger, logConfig, type LogFields } from "../util/log.ts";
 import { AudioPlaneCore } from "./plane_core.ts";
-import { raiseThreadPriority } from "./thread_priority.ts";
+import { nameThread, raiseThreadPriority } from "./thread_priority.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 
 const post = (msg: FromWorker, transfer: Transferable[] = []) => self.postMessage(msg, transfer);
@@ -36,8 +37,17 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
   if (m.type === "init") {
     for (const [name, code] of Object.entries(m.embedded)) embedWorker(name, code);
     const log = getLogger("audio-plane");
+    nameThread("m32-audio");
     const prio = raiseThreadPriority();
-    log.info("audio plane thread", { nice: prio.nice ?? undefined, priority_error: prio.error });
+    log.info("audio plane thread", {
+      policy: prio.policy,
+      priority: prio.priority ?? undefined,
+      priority_error: prio.error,
+    });
+    // Pacer and ALSA reader started now, inheriting this thread's scheduling: a
+    // source start takes one that already runs (src/system/spare_workers.ts).
+    keepSpareWorkers();
+    replenishSpareWorkers();
     const c = new AudioPlaneCore(m, post, systemClock, log);
     queue = c.open().then(
       (r) => {

@@ -6,11 +6,13 @@
  * in-process as well.
  */
 import { AlsaSource } from "../audio/alsa_source.ts";
+import { ContinuousTimeline } from "../audio/continuous_timeline.ts";
 import { Reblocker } from "../audio/reblocker.ts";
 import { ResamplingConverter } from "../audio/rate_converter.ts";
 import { createSource } from "../audio/source_factory.ts";
 import type { Period, Source } from "../audio/source.ts";
 import { createSender } from "../net/create_sender.ts";
+import { closeSpareWorkers, replenishSpareWorkers } from "../system/spare_workers.ts";
 import type { PacketSender } from "../net/sender.ts";
 import { StreamingEngine } from "../session/engine.ts";
 import { OpusLayouts } from "../session/opus_layout.ts";
@@ -46,6 +48,14 @@ export class AudioPlaneCore {
   private readonly reblocker = Reblocker.packetTimes(() => this.ptimeMs, (p) => this.period(p));
   private lastErrors = 0;
   private sinkErrors = 0;
+  /**
+   * One frame timeline across the sources opened while clients stream (a
+   * reopened device continues forward, as on the main plane: the capture
+   * controller's own timeline only sees this plane's flow notices).
+   */
+  private readonly timeline = new ContinuousTimeline();
+  /** The source whose first period was announced (`flowing`). */
+  private flowingGen = 0;
 
   constructor(
     private readonly init: InitMessage,
@@ -78,6 +88,12 @@ export class AudioPlaneCore {
       opusLayout: i.opus ? opus.create.bind(opus) : undefined,
       latenessBuffer: i.lateness,
       captureToWireBuffer: i.captureToWire,
+      onClientError: (clientId, e) =>
+        this.post({
+          type: "client_error",
+          clientId,
+          message: e instanceof Error ? e.message : String(e),
+        }),
     });
     return { localPort: sender.localPort, kind: sender.kind };
   }
@@ -119,6 +135,10 @@ export class AudioPlaneCore {
         const src = this.sources.get(m.gen);
         this.sources.delete(m.gen);
         await src?.stop().catch(() => {});
+        // Nobody streams: the next source starts its own timeline.
+        if (engine.clients.size === 0) this.timeline.restart();
+        // No audio flows now: the next source's threads are started ahead of it.
+        if (this.sources.size === 0) replenishSpareWorkers();
         this.post({ type: "stopped", gen: m.gen });
         return;
       }
@@ -126,6 +146,7 @@ export class AudioPlaneCore {
         const all = [...this.sources.values()];
         this.sources.clear();
         await Promise.all(all.map((s) => s.stop().catch(() => {})));
+        closeSpareWorkers();
         this.sender?.close();
         this.post({ type: "closed" });
         return;
@@ -149,7 +170,7 @@ export class AudioPlaneCore {
           logger: (level, msg, fields) => this.log[level](msg, fields),
         }));
       this.sources.set(gen, src);
-      const format = await src.start(this.sink, {
+      const format = await src.start((p) => this.sink(gen, p), {
         onFault: (e) => {
           if (this.sources.get(gen) !== src) return;
           this.sources.delete(gen);
@@ -163,17 +184,24 @@ export class AudioPlaneCore {
     }
   }
 
-  /** The sources' sink: a throwing period is logged (once per burst) and never stops the plane. */
-  private readonly sink = (p: Period): void => {
+  /**
+   * The sources' sink: periods of open `gen` are placed on the continuous
+   * timeline; a throwing period is logged (once per burst) and never stops the plane.
+   */
+  private sink(gen: number, p: Period): void {
     this.counters[C_SOURCE_PERIODS]++;
+    if (gen !== this.flowingGen) {
+      this.flowingGen = gen;
+      this.post({ type: "flowing", gen });
+    }
     try {
-      this.reblocker.push(p);
+      this.reblocker.push(this.timeline.place(gen, p));
     } catch (e) {
       if (this.sinkErrors++ === 0) {
         this.log.error("audio plane period failed", { error: (e as Error).message });
       }
     }
-  };
+  }
 
   /** One packet time through the engine, then the counters and the browser transports' batch. */
   private period(p: Period): void {

@@ -7,9 +7,12 @@
  *   main ──add / remove / configure / dscp──▶ worker         (between periods)
  *   main ──start(gen, spec, ptimeMs)──▶ worker ──started | start_failed──▶ main
  *   main ──stop(gen)──▶ worker ──stopped──▶ main;   worker ──fault(gen)──▶ main
+ *   worker ──flowing(gen)──▶ main      a source's first period (once per source)
  *   worker ══relay ring══▶ main         browser transports' packets, through shared
  *                                      memory, published once per period (./relay.ts)
  *   worker ──log / sender_error──▶ main
+ *   worker ──client_error(clientId)──▶ main   one client's stream failed in the engine
+ *                                      (once per client; the session layer ends it)
  *   main ──close──▶ worker ──closed──▶ main
  *
  * Counters (Float64Array over a SharedArrayBuffer, written by the worker
@@ -81,6 +84,9 @@ export type FromWorker =
   | { type: "start_failed"; gen: number; message: string }
   | { type: "stopped"; gen: number }
   | { type: "fault"; gen: number; message: string }
+  /** Source `gen` delivered its first period (the control plane's "audio flows" at once). */
+  | { type: "flowing"; gen: number }
   | { type: "log"; level: LogLevel; category: string; message: string; fields: LogFields }
   | { type: "sender_error"; lastError: string }
+  | { type: "client_error"; clientId: string; message: string }
   | { type: "closed" };

@@ -19,7 +19,10 @@
  * fill either way. The worker publishes its write seq once per period and
  * notifies; the main thread waits for it with `Atomics.waitAsync`, hands
  * each datagram to its client's own PacketSender (a ChannelSender:
- * backpressure, drops and stats stay as they were) and flushes them.
+ * backpressure, drops and stats stay as they were) and flushes them. A
+ * sender that throws (its channel closed under it) costs only its own
+ * client: it is reported once (the session layer ends that session) and
+ * skipped from then on; the others get every datagram.
  */
 import type { PacketSender, SenderStats, UdpDestination } from "../net/sender.ts";
 
@@ -144,8 +147,15 @@ export class RelaySender implements PacketSender {
 export class RelayReader {
   private readonly ring: RingView;
   private readonly touched = new Set<PacketSender>();
+  /** Senders that threw: skipped (their client's session is being ended). */
+  private readonly failed = new WeakSet<PacketSender>();
 
-  constructor(sab: SharedArrayBuffer, private readonly senders: ReadonlyMap<number, PacketSender>) {
+  constructor(
+    sab: SharedArrayBuffer,
+    private readonly senders: ReadonlyMap<number, PacketSender>,
+    /** A client's sender threw (once per sender). */
+    private readonly onSenderError: (slot: number, error: unknown) => void = () => {},
+  ) {
     this.ring = new RingView(sab);
   }
 
@@ -174,18 +184,37 @@ export class RelayReader {
     const { slots, view } = this.ring;
     while (read !== write) {
       const at = (read & MASK) * SLOT_BYTES;
-      const sender = this.senders.get(view.getUint16(at, true));
+      const client = view.getUint16(at, true);
+      const sender = this.senders.get(client);
       const len = view.getUint16(at + 2, true);
-      if (sender && len <= sender.maxDatagramBytes) {
-        sender.slot().set(slots.subarray(at + HEADER_BYTES, at + HEADER_BYTES + len));
-        sender.commit(len, NO_DESTINATION);
-        this.touched.add(sender);
+      if (sender && len <= sender.maxDatagramBytes && !this.failed.has(sender)) {
+        try {
+          sender.slot().set(slots.subarray(at + HEADER_BYTES, at + HEADER_BYTES + len));
+          sender.commit(len, NO_DESTINATION);
+          this.touched.add(sender);
+        } catch (e) {
+          this.fail(client, sender, e);
+        }
       }
       read = (read + 1) | 0;
     }
     Atomics.store(c, READ, read);
-    for (const s of this.touched) s.flush();
+    for (const s of this.touched) {
+      try {
+        s.flush();
+      } catch (e) {
+        for (const [client, sender] of this.senders) if (sender === s) this.fail(client, s, e);
+      }
+    }
     this.touched.clear();
+  }
+
+  private fail(client: number, sender: PacketSender, e: unknown): void {
+    this.failed.add(sender);
+    this.touched.delete(sender);
+    try {
+      this.onSenderError(client, e);
+    } catch { /* a report that throws must not stop delivery to the others */ }
   }
 
   close(): void {

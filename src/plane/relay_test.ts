@@ -101,3 +101,37 @@ Deno.test("a datagram for a client removed meanwhile is skipped", () => {
   reader.drain();
   assert.equal(a.sent.length, 0);
 });
+
+/** A browser transport whose channel closed under it: every commit throws. */
+class ThrowingSender extends ChannelSender {
+  override commit(): void {
+    throw new Error("DataChannel send on a closed channel");
+  }
+}
+
+Deno.test("a browser sender that throws costs only its own client: the others get every datagram, the failure is reported once", () => {
+  const sab = new SharedArrayBuffer(RELAY_BYTES);
+  const writer = new RelayWriter(sab);
+  const good = new FakeChannel();
+  const senders = new Map<number, PacketSender>([
+    [1, new ThrowingSender("datachannel", new FakeChannel(), 1400)],
+    [2, new ChannelSender("websocket", good, 1400)],
+  ]);
+  const failures: [number, string][] = [];
+  const reader = new RelayReader(
+    sab,
+    senders,
+    (slot, e) => failures.push([slot, (e as Error).message]),
+  );
+  const bad = new RelaySender(writer, 1, 1400), ok = new RelaySender(writer, 2, 1400);
+  for (let period = 0; period < 3; period++) {
+    send(bad, [period]);
+    send(ok, [period]);
+    send(bad, [period, 1]);
+    send(ok, [period, 1]);
+    writer.publish();
+    reader.drain(); // never throws
+  }
+  assert.deepEqual(good.sent, [[0], [0, 1], [1], [1, 1], [2], [2, 1]]);
+  assert.deepEqual(failures, [[1, "DataChannel send on a closed channel"]]);
+});

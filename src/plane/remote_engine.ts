@@ -99,6 +99,12 @@ export class RemoteEngine implements EngineControl {
     return stream;
   }
 
+  /** The client streaming in `slot` now, if any. */
+  clientAt(slot: number): string | undefined {
+    for (const [id, stream] of this.clients) if (stream.slot === slot) return id;
+    return undefined;
+  }
+
   removeClient(clientId: string): StreamCounters | undefined {
     const stream = this.clients.get(clientId);
     if (!stream) return undefined;

@@ -8,9 +8,10 @@
  *   `packetsSent` / `bytesSent`, the capture → wire window and the lateness
  *   histogram are read from shared memory the worker writes every period.
  * - `PlaneSource` (Source) for the capture controller: start / stop / faults
- *   of the source the worker runs; while it delivers, the controller's sink
- *   gets an empty period every FLOW_HEARTBEAT_MS (whoever watches it for
- *   "audio flows" keeps working; no audio crosses).
+ *   of the source the worker runs; the controller's sink gets an empty period
+ *   when the source's first period comes, then every FLOW_HEARTBEAT_MS while
+ *   it delivers (whoever watches it for "audio flows" keeps working; no audio
+ *   crosses).
  * - browser transports: a client with a sender of its own (ChannelSender)
  *   gets a relay in the worker; its packets come back through a ring in
  *   shared memory, published once per period (./relay.ts), and go out
@@ -70,19 +71,24 @@ export class WorkerAudioPlane implements AudioPlane, SourceHost {
   private closed: (() => void) | null = null;
   private lastError = "";
   private dead: Error | null = null;
+  private readonly onClientError: AudioPlaneOptions["onClientError"];
 
   private constructor(
     private readonly worker: Worker,
     o: AudioPlaneOptions,
     ready: Pending,
   ) {
+    this.onClientError = o.onClientError;
     const counters = new SharedArrayBuffer(COUNTER_BYTES);
     const c2w = new SharedArrayBuffer(LatencyWindow.bytes(CAPTURE_TO_WIRE_WINDOW));
     const lateness = new SharedArrayBuffer(LATENESS_BYTES);
     const relay = new SharedArrayBuffer(RELAY_BYTES);
     this.counters = new Float64Array(counters);
     this.engine = new RemoteEngine(this.counters, c2w, lateness, (m) => this.post(m), o.opus);
-    this.relay = new RelayReader(relay, this.engine.relaySenders);
+    this.relay = new RelayReader(relay, this.engine.relaySenders, (slot, e) => {
+      const id = this.engine.clientAt(slot);
+      if (id !== undefined) this.onClientError?.(id, e);
+    });
     this.relay.run().catch((e) => o.log.error("browser relay stopped", { error: e as Error }));
     this.sender = new SenderView(
       o.sender,
@@ -285,11 +291,20 @@ export class WorkerAudioPlane implements AudioPlane, SourceHost {
         l?.onFault(new Error(m.message));
         return;
       }
+      case "flowing": {
+        // The first period: the controller sees audio flow now, not at the next heartbeat.
+        const f = this.flowing.get(m.gen);
+        f?.sink(f.period);
+        return;
+      }
       case "log":
         getLogger(m.category)[m.level](m.message, m.fields);
         return;
       case "sender_error":
         this.lastError = m.lastError;
+        return;
+      case "client_error":
+        this.onClientError?.(m.clientId, new Error(m.message));
         return;
       case "closed":
         this.closed?.();

@@ -23,7 +23,10 @@ export interface AudioPipelineOptions {
   hostname: string;
   rtpPort: number;
   sender?: SenderKind;
-  /** Where capture → engine → UDP runs (default "main"). */
+  /**
+   * Where capture → engine → UDP runs (default "worker"; "main" when a test
+   * injects `createAlsa`, which only the main plane can run).
+   */
   audioPlane?: AudioPlaneKind;
   source: SourceMode;
   clock: Clock;
@@ -70,7 +73,7 @@ export async function assembleAudio(
     opus: probe("Opus (libopus)", libopus, log),
   };
   // Where capture → engine → UDP runs: this thread, or a worker of its own (src/plane/).
-  const plane = await openAudioPlane(opts.audioPlane ?? "main", {
+  const plane = await openAudioPlane(opts.audioPlane ?? (opts.createAlsa ? "main" : "worker"), {
     sender: opts.sender ?? "sendmmsg",
     hostname: opts.hostname,
     port: opts.rtpPort,

@@ -30,7 +30,10 @@ export interface ServerOptions {
   adminPassword?: string;
   /** Clock for TLS certificate validity and renewal (tests move it by hand; default `clock`). */
   tlsClock?: Clock;
-  /** Where capture → engine → UDP runs (src/plane/audio_plane.ts; default "main"). */
+  /**
+   * Where capture → engine → UDP runs (src/plane/audio_plane.ts): default
+   * "worker", or "main" when `createAlsa` is given (a test's source runs there only).
+   */
   audioPlane?: AudioPlaneKind;
   /** Adaptation start-up grace and step spacing (tests shorten them; default the named constants). */
   adaptationTiming?: Partial<AdaptationTiming>;

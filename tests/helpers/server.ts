@@ -29,8 +29,9 @@ export async function startTestServer(opts: Partial<ServerOptions> = {}): Promis
     hostname: "127.0.0.1",
     dataDir,
     source: "test",
-    // The integration suites run on either audio plane: M32_TEST_AUDIO_PLANE=worker deno test …
-    audioPlane: Deno.env.get("M32_TEST_AUDIO_PLANE") === "worker" ? "worker" : undefined,
+    // The integration suites run on either audio plane (default: the server's, worker):
+    // M32_TEST_AUDIO_PLANE=main deno test …
+    audioPlane: Deno.env.get("M32_TEST_AUDIO_PLANE") === "main" ? "main" : undefined,
     ...opts,
   });
   return {
