@@ -99,10 +99,9 @@ async function replug(audioPlane: "main" | "worker"): Promise<void> {
       // The reopen is the largest gap (an overrun may add a small one: frames lost, index jumps).
       if (jumpAt < 0 || step > tsStep(pkts[jumpAt - 1], pkts[jumpAt])) jumpAt = i;
     }
-    assert.ok(
-      jumpAt >= 0 && jumpAt <= before + 1,
-      `the gap is at the reopen (${jumpAt}, ${before})`,
-    );
+    // At the reopen that resumed: after the unplug (a reopen that found the FIFO still without
+    // its writer reads EOF, whose instant periods add packets and a fault before it).
+    assert.ok(jumpAt >= before, `the gap is after the unplug (${jumpAt}, ${before})`);
     // The gap is the time without audio: RTP time and the capture-time extension agree again,
     // up to the settling of the device's capture-time estimate after an open (reads complete up
     // to a device buffer late; src/audio/alsa_timeline.ts).

@@ -151,8 +151,17 @@ export class RtpReceiver {
     this.assembler?.flush();
   }
 
-  /** Frees the Opus decoders. */
+  /**
+   * The client stops: frees the Opus decoders, and packets still arriving are
+   * held like packets before an ack, not counted as undecoded.
+   */
   close(): void {
+    this.stream = null;
+    this.pending.clear();
+    this.freeDecoders();
+  }
+
+  private freeDecoders(): void {
     this.assembler?.close();
     this.assembler = null;
     this.assemblerKey = "";
@@ -167,14 +176,14 @@ export class RtpReceiver {
   private setupOpus(s: StreamParams, newStream: boolean): void {
     const factory = this.opts.opusDecoder;
     if (s.encoding !== "opus" || !factory) {
-      this.close();
+      this.freeDecoders();
       return;
     }
     const rate = s.sampleRate ?? s.clockRate;
     const counts = groupCounts(s.channels, s.channelGroups);
     const key = `${s.ssrc}|${rate}|${counts.join(",")}`;
     if (this.assembler !== null && key === this.assemblerKey && !newStream) return;
-    this.close();
+    this.freeDecoders();
     try {
       this.assembler = new OpusGroupAssembler(
         factory,

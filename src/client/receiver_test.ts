@@ -99,3 +99,15 @@ Deno.test("receiver keeps totals over a new SSRC after a reconnect", () => {
   }
   assert.deepEqual([r.seq.received, r.seq.expected, r.seq.lost, r.streams], [5, 6, 1, 2]);
 });
+
+Deno.test("after close, packets still arriving are held, not decoded or counted (undecoded Opus at the end of a run)", () => {
+  const { r } = receiver();
+  r.setStream(STREAM);
+  const a = packet(1, 0);
+  r.receive(a, a.length, T0);
+  r.close();
+  const b = packet(2, 4);
+  r.receive(b, b.length, T0 + 1);
+  assert.equal(r.seq.received, 1);
+  assert.equal(r.undecoded, 0);
+});
