@@ -1,7 +1,7 @@
 /**
  * The machine's own wake-up lateness, beside the server's (a small
  * `cyclictest`): a thread with the audio plane's scheduling (SCHED_FIFO where
- * allowed, src/plane/thread_priority.ts) sleeps to a deadline every packet
+ * allowed, src/system/thread_priority.ts) sleeps to a deadline every packet
  * time with `Atomics.wait` and records how late it woke, in the same
  * histogram as the engine's period lateness. It does no work, so what it sees
  * is what the kernel and the hypervisor do to any thread of this machine at
@@ -74,7 +74,7 @@ export class WakeProbe {
   private constructor(periodMs: number, private readonly lateOverMs: number) {
     const histBuf = new SharedArrayBuffer(LATENESS_BYTES);
     this.hist = new LatenessHistogram(histBuf);
-    const code = PROBE_SOURCE(new URL("../src/plane/thread_priority.ts", import.meta.url).href);
+    const code = PROBE_SOURCE(new URL("../src/system/thread_priority.ts", import.meta.url).href);
     const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
     this.worker = new Worker(url, { type: "module", name: "wake-probe" });
     this.worker.onmessage = (e) => this.policy = e.data.policy;

@@ -236,7 +236,7 @@ Deno.test("the systemd unit passes systemd-analyze verify and carries the harden
   assert.equal(one("ProtectSystem"), "strict");
   assert.equal(one("SystemCallArchitectures"), "native");
   assert.ok(Number(one("TimeoutStopSec")) >= 6, "room for the server's 5 s shutdown");
-  // The audio thread may take SCHED_FIFO 20 (src/plane/thread_priority.ts), or nice −10.
+  // The audio thread may take SCHED_FIFO 20 (src/system/thread_priority.ts), or nice −10.
   assert.equal(one("RestrictRealtime"), "no");
   assert.equal(one("LimitRTPRIO"), "20");
   assert.equal(one("LimitNICE"), "-10");

@@ -10,7 +10,7 @@
  * thread stops it through the ring's STATE word.
  */
 
-import { nameThread } from "../plane/thread_priority.ts";
+import { nameThread } from "../system/thread_priority.ts";
 import { isSpareWarmUp } from "../system/spare_workers.ts";
 import {
   alsaError,

@@ -11,7 +11,7 @@ import { keepSpareWorkers, replenishSpareWorkers } from "../system/spare_workers
 import { systemClock } from "../util/clock.ts";
 import { getLogger, logConfig, type LogFields } from "../util/log.ts";
 import { AudioPlaneCore } from "./plane_core.ts";
-import { nameThread, raiseThreadPriority } from "./thread_priority.ts";
+import { nameThread, raiseThreadPriority } from "../system/thread_priority.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 
 const post = (msg: FromWorker, transfer: Transferable[] = []) => self.postMessage(msg, transfer);

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { AUDIO_NICE, AUDIO_RT_PRIORITY, type PriorityRequest } from "./thread_priority.ts";
+import { AUDIO_NICE, AUDIO_RT_PRIORITY, type PriorityRequest } from "../system/thread_priority.ts";
 
 const WORKER = `
 import { raiseThreadPriority } from ${
-  JSON.stringify(new URL("./thread_priority.ts", import.meta.url).href)
+  JSON.stringify(new URL("../system/thread_priority.ts", import.meta.url).href)
 };
 const SCHED = (s) => s.slice(s.lastIndexOf(")") + 2).split(" ");
 self.onmessage = (e) => {
