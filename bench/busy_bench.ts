@@ -1,8 +1,9 @@
 /**
  * `busy`: does the control plane stall the audio path? One server process
  * (bench/busy_server.ts, the real `startServer`) streams to 20 UDP clients
- * (16 ch L24, 5 ms, to a separate `udp_counter.ts` process) in two cases run
- * one after the other in the same process:
+ * (16 ch L24, 5 ms, to a separate `udp_counter.ts` process) in two cases,
+ * interleaved in the same process (idle, busy, idle, busy, … `--rounds` of
+ * each, pooled per case, so the host's noise of the moment falls on both):
  *
  *   idle  only the 20 UDP clients;
  *   busy  the same, while the control plane is loaded: 20 WebSocket listeners
@@ -20,13 +21,17 @@
  * Both audio planes (src/plane/audio_plane.ts) unless `--plane` picks one.
  * BUSY_SERVER_LOG=1 shows the server's log; BUSY_V8_FLAGS passes --v8-flags to it.
  *
- *   deno run -A bench/busy_bench.ts [--seconds 10] [--plane main|worker]
+ *   deno run -A bench/busy_bench.ts [--seconds 5] [--rounds 3] [--plane main|worker]
  */
 import { RTCPeerConnection } from "werift";
 import { parseArgs } from "node:util";
 import { UdpCounter } from "./udp_count_client.ts";
 import { num, table } from "./report.ts";
-import type { LatenessSummary } from "../src/session/lateness.ts";
+import {
+  type LatenessCounts,
+  LatenessHistogram,
+  type LatenessSummary,
+} from "../src/session/lateness.ts";
 import { WakeProbe, type WakeProbeResult } from "./wake_probe.ts";
 
 const SERVER_SCRIPT = new URL("./busy_server.ts", import.meta.url).pathname;
@@ -46,6 +51,8 @@ const ADMIN_PASSWORD = "bench-busy-1";
 export interface BusyResult extends LatenessSummary {
   plane: string;
   case: "idle" | "busy";
+  /** Blocks of `seconds / rounds` pooled into these figures (idle and busy interleaved). */
+  rounds: number;
   seconds: number;
   /** Periods whose last datagram left more than one packet time after the period's end. */
   overPacketTime: number;
@@ -257,23 +264,79 @@ function qosReports(base: string, ids: string[]): () => Promise<void> {
   };
 }
 
-async function lateness(
-  base: string,
-  reset = false,
-): Promise<LatenessSummary & { over: number }> {
-  const r = await fetch(`${base}/bench/lateness?over=${PACKET_TIME_MS}${reset ? "&reset=1" : ""}`);
+async function latenessCounts(base: string, reset = false): Promise<LatenessCounts> {
+  const r = await fetch(`${base}/bench/lateness${reset ? "?reset=1" : ""}`);
+  if (r.status !== 200) throw new Error(`bench lateness ${r.status}: ${await r.text()}`);
   return await r.json();
 }
 
 export interface BusyOptions {
-  /** Seconds measured per case (after a 1 s warm-up each). */
+  /** Seconds measured per case and round (after a 1 s warm-up each). */
   seconds: number;
+  /**
+   * Idle, busy, idle, busy, …: this many of each, pooled per case. The host's
+   * own noise (CPU steal) comes and goes over seconds; interleaving gives both
+   * cases the same share of it, which one idle then one busy block does not.
+   */
+  rounds?: number;
   plane?: "main" | "worker";
   log?: (line: string) => void;
 }
 
+/** One case's figures, pooled over its rounds. */
+class CaseTotals {
+  readonly late = new LatenessHistogram();
+  readonly machine = new LatenessHistogram();
+  lateAt: number[] = [];
+  seconds = 0;
+  waitNs = 0;
+  udp = 0;
+  ws = 0;
+  dc = 0;
+  rounds = 0;
+}
+
+/** The control plane's load: listeners, the admin page, QoS reports, main-thread blocks. */
+async function startLoad(
+  base: string,
+  udpIds: string[],
+): Promise<{ ws: Ws[]; dc: DcListener[]; stop: () => Promise<void> }> {
+  const stops: (() => Promise<void> | void)[] = [];
+  const stop = async () => {
+    for (const c of stops.reverse()) await c();
+  };
+  try {
+    const ws: Ws[] = [];
+    stops.push(() => ws.forEach((w) => w.close()));
+    for (let i = 0; i < WS_LISTENERS; i++) ws.push(await wsListener(base));
+    const dc: DcListener[] = [];
+    stops.push(() => {
+      for (const d of dc) {
+        d.ws.close();
+        d.pc.close().catch(() => {});
+      }
+    });
+    for (let i = 0; i < DC_LISTENERS; i++) dc.push(await dcListener(base));
+    stops.push(await adminPage(base));
+    stops.push(qosReports(base, udpIds));
+    const block = async (ms: number) => {
+      const b = await fetch(`${base}/bench/block?ms=${ms}&every=${BLOCK_EVERY_MS}`, {
+        method: "POST",
+      });
+      await b.body?.cancel();
+    };
+    stops.push(() => block(0));
+    await block(BLOCK_MS);
+    return { ws, dc, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
 export async function benchBusy(o: BusyOptions): Promise<BusyResult[]> {
   const plane = o.plane ?? "main";
+  const rounds = Math.max(1, Math.floor(o.rounds ?? 1));
   const log = o.log ?? ((l: string) => console.error(l));
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -298,12 +361,12 @@ export async function benchBusy(o: BusyOptions): Promise<BusyResult[]> {
     const udp: { ws: Ws; id: string }[] = [];
     for (const port of counter.ports) udp.push(await udpClient(base, port));
     closers.push(() => udp.forEach((c) => c.ws.close()));
-    const results: BusyResult[] = [];
     const probe = WakeProbe.start(PACKET_TIME_MS, PACKET_TIME_MS);
     closers.push(() => probe.stop());
+    const totals = { idle: new CaseTotals(), busy: new CaseTotals() };
     const measure = async (kind: "idle" | "busy", ws: Ws[], dc: DcListener[]) => {
       await sleep(1000);
-      await lateness(base, true);
+      await latenessCounts(base, true);
       probe.reset();
       const wait0 = audioThreadsWaitNs(child.pid, plane);
       const snap0 = await counter.snapshot();
@@ -311,49 +374,62 @@ export async function benchBusy(o: BusyOptions): Promise<BusyResult[]> {
       const dc0 = dc.reduce((a, d) => a + d.packets(), 0);
       const t0 = performance.now();
       await sleep(o.seconds * 1000);
-      const late = await lateness(base);
+      const late = await latenessCounts(base);
       const secs = (performance.now() - t0) / 1000;
       const snap1 = await counter.snapshot();
-      const { over: _, ...summary } = late;
+      const t = totals[kind];
+      t.late.merge(late);
+      t.machine.merge(probe.counts());
+      t.lateAt.push(...probe.result().lateAt);
+      t.seconds += secs;
+      t.waitNs += audioThreadsWaitNs(child.pid, plane) - wait0;
+      t.udp += snap1.total - snap0.total;
+      t.ws += ws.reduce((a, w) => a + w.binary, 0) - ws0;
+      t.dc += dc.reduce((a, d) => a + d.packets(), 0) - dc0;
+      t.rounds++;
+      const block = new LatenessHistogram();
+      block.merge(late);
+      const b = block.summary();
+      log(
+        `  busy bench ${plane} ${kind} ${t.rounds}/${rounds}: p99.9 ${num(b.p999, 2)} ms,` +
+          ` max ${num(b.max, 2)} ms`,
+      );
+    };
+    for (let round = 0; round < rounds; round++) {
+      await measure("idle", [], []);
+      const load = await startLoad(base, udp.map((c) => c.id));
+      try {
+        await measure("busy", load.ws, load.dc);
+      } finally {
+        await load.stop();
+      }
+    }
+    const result = (kind: "idle" | "busy"): BusyResult => {
+      const t = totals[kind];
       const r: BusyResult = {
         plane,
         case: kind,
-        seconds: Math.round(secs * 10) / 10,
-        ...summary,
-        overPacketTime: late.over,
-        udpReceivedPerSecond: (snap1.total - snap0.total) / secs,
-        wsPacketsPerSecond: (ws.reduce((a, w) => a + w.binary, 0) - ws0) / secs,
-        dcPacketsPerSecond: (dc.reduce((a, d) => a + d.packets(), 0) - dc0) / secs,
-        machine: probe.result(),
-        queuedMsPerSecond: (audioThreadsWaitNs(child.pid, plane) - wait0) / 1e6 / secs,
+        rounds: t.rounds,
+        seconds: Math.round(t.seconds * 10) / 10,
+        ...t.late.summary(),
+        overPacketTime: t.late.countAbove(PACKET_TIME_MS),
+        udpReceivedPerSecond: t.udp / t.seconds,
+        wsPacketsPerSecond: t.ws / t.seconds,
+        dcPacketsPerSecond: t.dc / t.seconds,
+        machine: {
+          ...t.machine.summary(),
+          over: t.machine.countAbove(PACKET_TIME_MS),
+          lateAt: t.lateAt.sort((a, b) => a - b),
+          policy: probe.result().policy,
+        },
+        queuedMsPerSecond: t.waitNs / 1e6 / t.seconds,
       };
       if (Deno.env.get("BUSY_LATE_TIMES")) {
-        log(`  machine late at ${r.machine.lateAt.map((t) => t.toFixed(1)).join(" ")}`);
+        log(`  machine late at ${r.machine.lateAt.map((x) => x.toFixed(1)).join(" ")}`);
       }
-      results.push(r);
-      log(`  busy bench ${plane} ${kind}: p99.9 ${num(r.p999, 2)} ms, max ${num(r.max, 2)} ms`);
+      return r;
     };
-    await measure("idle", [], []);
-
-    const ws: Ws[] = [];
-    for (let i = 0; i < WS_LISTENERS; i++) ws.push(await wsListener(base));
-    closers.push(() => ws.forEach((w) => w.close()));
-    const dc: DcListener[] = [];
-    closers.push(() => {
-      for (const d of dc) {
-        d.ws.close();
-        d.pc.close().catch(() => {});
-      }
-    });
-    for (let i = 0; i < DC_LISTENERS; i++) dc.push(await dcListener(base));
-    closers.push(await adminPage(base));
-    closers.push(qosReports(base, udp.map((c) => c.id)));
-    const b = await fetch(`${base}/bench/block?ms=${BLOCK_MS}&every=${BLOCK_EVERY_MS}`, {
-      method: "POST",
-    });
-    await b.body?.cancel();
-    await measure("busy", ws, dc);
-    return results;
+    return [result("idle"), result("busy")];
   } finally {
     for (const c of closers.reverse()) await c();
     try {
@@ -367,6 +443,7 @@ export function formatBusy(rows: BusyResult[]): string {
   return table(rows, [
     { title: "plane", align: "left", value: (r) => r.plane },
     { title: "case", align: "left", value: (r) => r.case },
+    { title: "rounds", value: (r) => String(r.rounds) },
     { title: "s", value: (r) => num(r.seconds) },
     { title: "periods", value: (r) => String(r.count) },
     { title: "late p50 ms", value: (r) => num(r.p50, 2) },
@@ -405,10 +482,18 @@ export function formatBusy(rows: BusyResult[]): string {
 if (import.meta.main) {
   const { values: v } = parseArgs({
     args: Deno.args,
-    options: { seconds: { type: "string", default: "10" }, plane: { type: "string" } },
+    options: {
+      seconds: { type: "string", default: "5" },
+      rounds: { type: "string", default: "3" },
+      plane: { type: "string" },
+    },
   });
   const planes = v.plane ? [v.plane as "main" | "worker"] : (["main", "worker"] as const);
   const rows: BusyResult[] = [];
-  for (const plane of planes) rows.push(...await benchBusy({ seconds: Number(v.seconds), plane }));
+  for (const plane of planes) {
+    rows.push(
+      ...await benchBusy({ seconds: Number(v.seconds), rounds: Number(v.rounds), plane }),
+    );
+  }
   console.log(formatBusy(rows));
 }

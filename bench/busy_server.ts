@@ -3,8 +3,8 @@
  * the real `startServer` (test signal, sendmmsg) plus a bench-only extension
  * that is never part of a production run:
  *
- *   GET  /bench/lateness[?reset=1][&over=5]  the engine's period lateness summary (ms)
- *                                      and how many periods were later than `over` ms
+ *   GET  /bench/lateness[?reset=1]     the engine's period lateness counts since the
+ *                                      last reset (src/session/lateness.ts `toJSON()`)
  *   POST /bench/block?ms=30&every=200  from now on, block the main thread for
  *                                      `ms` every `every` ms (ms=0 stops)
  *
@@ -32,10 +32,9 @@ function spin(ms: number): void {
 
 const benchExtension: AppExtension = (app, ctx) => {
   app.get("/bench/lateness", (c) => {
-    const over = Number(c.req.query("over") ?? 5);
-    const s = { ...ctx.engine.lateness.summary(), over: ctx.engine.lateness.countAbove(over) };
+    const counts = ctx.engine.lateness.toJSON();
     if (c.req.query("reset")) ctx.engine.lateness.reset();
-    return c.json(s);
+    return c.json(counts);
   });
   app.post("/bench/block", (c) => {
     const ms = Number(c.req.query("ms") ?? 0);

@@ -4,14 +4,15 @@
  *
  *   deno run --allow-all bench/main.ts [--quick] [--duration S] [--json out.json]
  *                                       [--only fanout,gstreamer,senders,alsa,codec,opus,busy,budgets]
- *                                       [--busy-seconds S]
+ *                                       [--busy-seconds S] [--busy-rounds N]
  *
  *   --quick       CI smoke: 1 s cases (0.5 s warm-up), 1 and 20 clients, fewer packets
  *   --duration S  steady-state seconds per fan-out / GStreamer case (default 5)
  *   --json FILE   also write the results there
  *   --only LIST   run only these parts
- *   --busy-seconds S  seconds per case of the idle-vs-busy control-plane bench (default 5;
+ *   --busy-seconds S  seconds per block of the idle-vs-busy control-plane bench (default 5;
  *                 --quick: 2)
+ *   --busy-rounds N   idle/busy blocks, interleaved and pooled per case (default 3; --quick: 1)
  *
  * Parts written by others (bench/alsa_bench.ts, bench/codec_bench.ts) are
  * imported only when their files exist.
@@ -58,6 +59,7 @@ interface Flags {
   json: string | null;
   only: Set<Part>;
   busySeconds: number;
+  busyRounds: number;
 }
 
 function parseFlags(args: string[]): Flags {
@@ -67,9 +69,11 @@ function parseFlags(args: string[]): Flags {
     json: null,
     only: new Set(PARTS),
     busySeconds: 5,
+    busyRounds: 3,
   };
   let durationGiven = false;
   let busyGiven = false;
+  let roundsGiven = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = () => {
@@ -88,6 +92,13 @@ function parseFlags(args: string[]): Flags {
       flags.busySeconds = Number(v);
       busyGiven = true;
       if (!(flags.busySeconds > 0)) usage(`--busy-seconds needs a positive number, got ${v}`);
+    } else if (a === "--busy-rounds") {
+      const v = value();
+      flags.busyRounds = Number(v);
+      roundsGiven = true;
+      if (!(Number.isInteger(flags.busyRounds) && flags.busyRounds > 0)) {
+        usage(`--busy-rounds needs a positive whole number, got ${v}`);
+      }
     } else if (a === "--json") flags.json = value();
     else if (a === "--only") {
       const list = value().split(",");
@@ -98,13 +109,14 @@ function parseFlags(args: string[]): Flags {
   }
   if (flags.quick && !durationGiven) flags.durationS = 1;
   if (flags.quick && !busyGiven) flags.busySeconds = 2;
+  if (flags.quick && !roundsGiven) flags.busyRounds = 1;
   return flags;
 }
 
 function usage(msg: string): never {
   console.error(
     `${msg}\nusage: bench/main.ts [--quick] [--duration S] [--json FILE] ` +
-      `[--only ${PARTS.join(",")}] [--busy-seconds S]`,
+      `[--only ${PARTS.join(",")}] [--busy-seconds S] [--busy-rounds N]`,
   );
   Deno.exit(2);
 }
@@ -265,7 +277,9 @@ async function main(): Promise<void> {
     // Both audio planes in one run: the main thread's (before) and the worker's (after).
     const busy: BusyResult[] = [];
     for (const plane of ["main", "worker"] as const) {
-      busy.push(...await benchBusy({ seconds: flags.busySeconds, plane }));
+      busy.push(
+        ...await benchBusy({ seconds: flags.busySeconds, rounds: flags.busyRounds, plane }),
+      );
     }
     say(formatBusy(busy));
     results.busy = busy;

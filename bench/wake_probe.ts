@@ -14,6 +14,7 @@
  */
 import {
   LATENESS_BYTES,
+  type LatenessCounts,
   LatenessHistogram,
   type LatenessSummary,
 } from "../src/session/lateness.ts";
@@ -95,6 +96,11 @@ export class WakeProbe {
   reset(): void {
     this.hist.reset();
     this.late[0] = 0;
+  }
+
+  /** The histogram's counts since the last reset (to pool several runs). */
+  counts(): LatenessCounts {
+    return this.hist.toJSON();
   }
 
   result(): WakeProbeResult {

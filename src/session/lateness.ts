@@ -84,4 +84,32 @@ export class LatenessHistogram {
   reset(): void {
     this.v.fill(0);
   }
+
+  /** The counts so far, sparse: [bin, count] pairs of the non-empty bins, and the maximum. */
+  toJSON(): LatenessCounts {
+    const bins: [number, number][] = [];
+    for (let b = 0; b <= LATENESS_BINS; b++) {
+      const n = this.v[BINS + b];
+      if (n > 0) bins.push([b, n]);
+    }
+    return { max: this.v[MAX], bins };
+  }
+
+  /** Adds another run's counts (`toJSON()` of a histogram of the same bins) to these. */
+  merge(other: LatenessCounts): void {
+    for (const [b, n] of other.bins) {
+      if (!(Number.isInteger(b) && b >= 0 && b <= LATENESS_BINS && n > 0)) {
+        throw new RangeError(`lateness bin ${b} (count ${n}) out of range`);
+      }
+      this.v[BINS + b] += n;
+      this.v[COUNT] += n;
+    }
+    if (other.bins.length > 0 && other.max > this.v[MAX]) this.v[MAX] = other.max;
+  }
+}
+
+/** A histogram's counts as data (to send between processes and pool runs). */
+export interface LatenessCounts {
+  max: number;
+  bins: [number, number][];
 }

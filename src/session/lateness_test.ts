@@ -27,3 +27,25 @@ Deno.test("early periods count as on time and a shared buffer is read by a secon
   assert.equal(writer.summary().count, 0);
   assert.ok(Number.isNaN(writer.summary().p50));
 });
+
+Deno.test("runs pooled from their counts give the percentiles of all their periods together", () => {
+  const a = new LatenessHistogram();
+  const b = new LatenessHistogram();
+  for (let i = 0; i < 999; i++) a.add(0.5);
+  a.add(7.25);
+  for (let i = 0; i < 1000; i++) b.add(1.5);
+  const pooled = new LatenessHistogram();
+  // Through JSON, as the bench gets them from the server.
+  pooled.merge(JSON.parse(JSON.stringify(a)));
+  pooled.merge(JSON.parse(JSON.stringify(b)));
+  const s = pooled.summary();
+  assert.equal(s.count, 2000);
+  assert.ok(Math.abs(pooled.percentile(49.95) - 0.51) < 1e-9); // rank 999: a's last 0.5 ms
+  assert.ok(Math.abs(s.p50 - 1.51) < 1e-9); // rank 1000: b's first
+  assert.ok(Math.abs(s.p999 - 1.51) < 1e-9); // rank 1998
+  assert.equal(s.max, 7.25);
+  assert.equal(pooled.countAbove(5), 1);
+  pooled.merge(new LatenessHistogram().toJSON()); // an empty run changes nothing
+  assert.equal(pooled.summary().max, 7.25);
+  assert.throws(() => pooled.merge({ max: 1, bins: [[-1, 3]] }), RangeError);
+});
