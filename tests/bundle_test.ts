@@ -79,11 +79,13 @@ Deno.test("the bundle runs alone from an empty directory: API, embedded admin pa
     const page = await fetch(`${base}/admin/`);
     assert.equal(page.status, 200);
     assert.match(page.headers.get("content-type") ?? "", /text\/html/);
-    assert.equal(await page.text(), await Deno.readTextFile(`${ROOT}/admin/index.html`));
-    for (const f of ["admin.js", "admin.css"]) {
+    assert.equal(await page.text(), await Deno.readTextFile(`${ROOT}/web/admin/index.html`));
+    for (
+      const [f, file] of [["admin.js", "web/gen/admin.js"], ["admin.css", "web/admin/admin.css"]]
+    ) {
       const r = await fetch(`${base}/admin/${f}`);
       assert.equal(r.status, 200, f);
-      assert.equal(await r.text(), await Deno.readTextFile(`${ROOT}/admin/${f}`), f);
+      assert.equal(await r.text(), await Deno.readTextFile(`${ROOT}/${file}`), f);
     }
 
     const { probe, ack } = await Probe.streaming(base, {

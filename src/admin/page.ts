@@ -1,12 +1,13 @@
 /**
- * The admin page's static files, embedded in the program as text so
+ * The admin page's static files (web/admin/; its script built into
+ * web/gen/admin.js by `deno task build:web`), embedded in the program as text so
  * `deno bundle` and `deno compile` carry them. Served with a strict
  * Content-Security-Policy: no inline script or style, same-origin only.
  */
 import type { Hono } from "hono";
-import indexHtml from "../../admin/index.html" with { type: "text" };
-import adminCss from "../../admin/admin.css" with { type: "text" };
-import adminJs from "../../admin/admin.js" with { type: "text" };
+import indexHtml from "../../web/admin/index.html" with { type: "text" };
+import adminCss from "../../web/admin/admin.css" with { type: "text" };
+import adminJs from "../../web/gen/admin.js" with { type: "text" };
 
 export const CSP = [
   "default-src 'self'",

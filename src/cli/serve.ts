@@ -9,6 +9,9 @@ import { installProcessGuard } from "../system/process_guard.ts";
 import { getLogger } from "../util/log.ts";
 import { intOption, parseFlags } from "./flags.ts";
 
+/** Where the audio path runs unless told (the help text says so from this constant). */
+export const DEFAULT_AUDIO_PLANE: AudioPlaneKind = "worker";
+
 export const SERVE_USAGE = `m32-server serve [flags]
   --http-port N          HTTP + WebSocket port (default 8080, env M32_HTTP_PORT)
   --rtp-port N           RTP source port (default 5004, env M32_RTP_PORT)
@@ -18,8 +21,9 @@ export const SERVE_USAGE = `m32-server serve [flags]
   --heartbeat-timeout S  seconds without a client message before it is dropped
   --hostname ADDR        bind address (default 0.0.0.0)
   --sender KIND          sendmmsg | deno (default sendmmsg)
-  --audio-plane WHERE    main | worker: where capture → engine → UDP runs (default main,
-                         env M32_AUDIO_PLANE); worker = a thread the control plane cannot stall`;
+  --audio-plane WHERE    worker | main: where capture → engine → UDP runs (default ${DEFAULT_AUDIO_PLANE},
+                         env M32_AUDIO_PLANE): worker = a real-time thread the control plane
+                         cannot stall; main = the main thread, beside HTTP and WebSockets`;
 
 /** Longest graceful shutdown before the process exits anyway (the unit's TimeoutStopSec is 10 s). */
 export const SHUTDOWN_TIMEOUT_MS = 5000;
@@ -52,7 +56,7 @@ export async function runServe(args: string[]): Promise<number> {
     throw new Error(`--sender must be one of ${SENDER_KINDS.join(", ")}, got ${sender}`);
   }
   const audioPlane = String(
-    flags["audio-plane"] ?? Deno.env.get("M32_AUDIO_PLANE") ?? "worker",
+    flags["audio-plane"] ?? Deno.env.get("M32_AUDIO_PLANE") ?? DEFAULT_AUDIO_PLANE,
   ) as AudioPlaneKind;
   if (!AUDIO_PLANES.includes(audioPlane)) {
     throw new Error(`--audio-plane must be one of ${AUDIO_PLANES.join(", ")}, got ${audioPlane}`);

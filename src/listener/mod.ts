@@ -2,11 +2,11 @@
  * The browser listener: the page at `/` (a phone scans the admin page's QR
  * code, picks channels, mixes and hears them — no app) and its transports.
  *
- *   GET /                        the page (listener/index.html)
+ *   GET /                        the page (web/listener/index.html)
  *   GET /listener/listener.css   its style
- *   GET /listener/listener.js    its script: listener/listener.ts bundled for
- *                                the browser into src/listener/page.gen.js
- *                                (`deno run -A src/listener/build_page.ts`)
+ *   GET /listener/listener.js    its script: web/listener/listener.ts bundled for
+ *                                the browser into web/gen/listener.js
+ *                                (`deno task build:web`, web/build.ts)
  *   GET /listener/worklet.js     the AudioWorklet playout module (secure contexts)
  *   GET /listener/audio-worker.js  the Worker that receives WebTransport and
  *                                decodes off the page's main thread (HTTPS)
@@ -25,11 +25,11 @@ import { remoteIp } from "../http/app.ts";
 import { ApiError, badRequest } from "../http/errors.ts";
 import { isIpv4, localAddressFor } from "../net/local_address.ts";
 import { attachListenerSocket, LISTENER_TRANSPORTS, type ListenerTransport } from "./socket.ts";
-import indexHtml from "../../listener/index.html" with { type: "text" };
-import listenerCss from "../../listener/listener.css" with { type: "text" };
-import listenerJs from "./page.gen.js" with { type: "text" };
-import workletJs from "./worklet.gen.js" with { type: "text" };
-import audioWorkerJs from "./audio_worker.gen.js" with { type: "text" };
+import indexHtml from "../../web/listener/index.html" with { type: "text" };
+import listenerCss from "../../web/listener/listener.css" with { type: "text" };
+import listenerJs from "../../web/gen/listener.js" with { type: "text" };
+import workletJs from "../../web/gen/worklet.js" with { type: "text" };
+import audioWorkerJs from "../../web/gen/audio_worker.js" with { type: "text" };
 import type { WebTransportServer } from "./webtransport.ts";
 
 export const LISTENER_CSP = [

@@ -3,7 +3,7 @@
 /**
  * The page's audio path off the main thread (HTTPS: WebTransport datagrams
  * played through the AudioWorklet). A dedicated Worker, bundled on its own
- * into src/listener/audio_worker.gen.js (src/listener/build_page.ts) and
+ * into web/gen/audio_worker.js (web/build.ts) and
  * served as /listener/audio-worker.js (script-src 'self' covers it).
  *
  *   main thread (listener/audio_link.ts)          this worker
@@ -22,7 +22,7 @@ import { StreamReceiver } from "./receiver.ts";
 import { WorkletSink } from "./worklet_playout.ts";
 import type { ListenerAck } from "./connection.ts";
 import type { ToWorklet } from "./worklet.ts";
-import { DEFAULT_JITTER_THRESHOLDS } from "../src/client/api.ts";
+import { DEFAULT_JITTER_THRESHOLDS } from "../../src/client/api.ts";
 
 /** Messages from the page. */
 export type ToAudioWorker =

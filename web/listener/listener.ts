@@ -2,7 +2,7 @@
 /// <reference lib="dom.iterable" />
 /**
  * The browser listener page (served at `/`; bundled for the browser into
- * src/listener/page.gen.js by src/listener/build_page.ts).
+ * web/gen/listener.js by web/build.ts).
  *
  * A musician scans the admin page's QR code, taps Start (the user gesture
  * that unlocks audio, on iOS too), and hears the channels mixed on the phone:
@@ -23,14 +23,14 @@ import {
   MemoryStorage,
   reconcileChannels,
   saveSettings,
-} from "../src/client/settings.ts";
-import { parseJitterThresholds, qosReport } from "../src/client/api.ts";
-import { DEFAULT_JITTER_THRESHOLDS, type JitterThresholds } from "../src/client/api.ts";
+} from "../../src/client/settings.ts";
+import { parseJitterThresholds, qosReport } from "../../src/client/api.ts";
+import { DEFAULT_JITTER_THRESHOLDS, type JitterThresholds } from "../../src/client/api.ts";
 import {
   type Compression,
   isSessionEndingEvent,
   type ServerEvent,
-} from "../src/client/messages.ts";
+} from "../../src/client/messages.ts";
 import {
   type ConnState,
   type ListenerAck,

@@ -21,16 +21,16 @@
  * its groups arrived (a missing group plays silent when the next time starts).
  */
 import { OpusDecoder } from "opus-decoder";
-import { emptyRtpPacketInfo, parseRtpInto } from "../src/rtp/packet.ts";
-import { PcmDecoder, type PcmEncoding, pcmFullScale } from "../src/client/pcm.ts";
-import type { PacketSink } from "../src/client/playout.ts";
+import { emptyRtpPacketInfo, parseRtpInto } from "../../src/rtp/packet.ts";
+import { PcmDecoder, type PcmEncoding, pcmFullScale } from "../../src/client/pcm.ts";
+import type { PacketSink } from "../../src/client/playout.ts";
 import {
   BandwidthMeter,
   JitterEstimator,
   SeqStatus,
   SequenceTracker,
-} from "../src/client/stats.ts";
-import { LatencyMeter } from "../src/client/latency.ts";
+} from "../../src/client/stats.ts";
+import { LatencyMeter } from "../../src/client/latency.ts";
 import type { ListenerAck } from "./connection.ts";
 
 /** Opus decodes to float; the jitter buffer takes integers at this full scale (L24's). */

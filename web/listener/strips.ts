@@ -5,8 +5,8 @@
  * pan and a 3-band EQ per channel, plus the master strip. Every control
  * writes the channel's §11 settings object and calls `onChange`.
  */
-import type { ChannelSettings, ClientSettings, LimitSettings } from "../src/client/settings.ts";
-import { EQ_MAX_DB, VOLUME_MAX } from "../src/client/settings.ts";
+import type { ChannelSettings, ClientSettings, LimitSettings } from "../../src/client/settings.ts";
+import { EQ_MAX_DB, VOLUME_MAX } from "../../src/client/settings.ts";
 
 type Attrs = Record<string, string>;
 

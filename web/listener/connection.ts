@@ -35,8 +35,8 @@ import {
   heartbeatMessage,
   ntpRequestMessage,
   type ServerEvent,
-} from "../src/client/messages.ts";
-import { ClockSync } from "../src/client/clock_sync.ts";
+} from "../../src/client/messages.ts";
+import { ClockSync } from "../../src/client/clock_sync.ts";
 
 export type TransportChoice = "auto" | "webtransport" | "datachannel" | "websocket";
 export type TransportKind = "webtransport" | "datachannel" | "websocket";

@@ -15,14 +15,14 @@
  *                                                   → StereoMixer → output
  *   ◀── {t:"report", levels, latencies, jb…}
  *
- * Bundled on its own into src/listener/worklet.gen.js (src/listener/build_page.ts)
+ * Bundled on its own into web/gen/worklet.js (web/build.ts)
  * and served as /listener/worklet.js (script-src 'self' covers addModule).
  */
-import { JitterBuffer } from "../src/client/jitter_buffer.ts";
-import { DEFAULT_MASTER, type MasterSettings, StereoMixer } from "../src/client/mixer.ts";
-import type { ChannelSettings } from "../src/client/settings.ts";
-import { DEFAULT_JITTER_THRESHOLDS, type JitterThresholds } from "../src/client/api.ts";
-import type { DecodedPacket } from "../src/client/playout.ts";
+import { JitterBuffer } from "../../src/client/jitter_buffer.ts";
+import { DEFAULT_MASTER, type MasterSettings, StereoMixer } from "../../src/client/mixer.ts";
+import type { ChannelSettings } from "../../src/client/settings.ts";
+import { DEFAULT_JITTER_THRESHOLDS, type JitterThresholds } from "../../src/client/api.ts";
+import type { DecodedPacket } from "../../src/client/playout.ts";
 
 // The AudioWorkletGlobalScope (not in TypeScript's DOM library).
 declare const currentTime: number;

@@ -16,10 +16,10 @@
  * (a SharedArrayBuffer ring would need a cross-origin-isolated page,
  * COOP/COEP; at 200 packets/s posting is cheap enough).
  */
-import type { DecodedPacket, PacketSink } from "../src/client/playout.ts";
-import { DEFAULT_MASTER, type MasterSettings } from "../src/client/mixer.ts";
-import type { ChannelSettings } from "../src/client/settings.ts";
-import type { JitterThresholds } from "../src/client/api.ts";
+import type { DecodedPacket, PacketSink } from "../../src/client/playout.ts";
+import { DEFAULT_MASTER, type MasterSettings } from "../../src/client/mixer.ts";
+import type { ChannelSettings } from "../../src/client/settings.ts";
+import type { JitterThresholds } from "../../src/client/api.ts";
 import type { ToWorklet, WorkletReport } from "./worklet.ts";
 import { AudioWallClock, LATENCY_WINDOW, OutputAnalyser } from "./audio_output.ts";
 

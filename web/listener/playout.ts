@@ -21,10 +21,10 @@
  *   capture→playout = wall(play time of the newest packet's last frame)
  *                     + clock offset − capture time of that frame
  */
-import { JitterBuffer } from "../src/client/jitter_buffer.ts";
-import { DEFAULT_MASTER, type MasterSettings, StereoMixer } from "../src/client/mixer.ts";
-import type { ChannelSettings } from "../src/client/settings.ts";
-import type { JitterThresholds } from "../src/client/api.ts";
+import { JitterBuffer } from "../../src/client/jitter_buffer.ts";
+import { DEFAULT_MASTER, type MasterSettings, StereoMixer } from "../../src/client/mixer.ts";
+import type { ChannelSettings } from "../../src/client/settings.ts";
+import type { JitterThresholds } from "../../src/client/api.ts";
 import { AudioWallClock, LATENCY_WINDOW, OutputAnalyser } from "./audio_output.ts";
 
 export type PlayoutMode = "buffer" | "script";

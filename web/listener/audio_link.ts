@@ -6,7 +6,7 @@
  * keeps the control WebSocket and its reconnect logic), forwards the stream's
  * ack and the clock offset, and keeps the worker's latest receive statistics.
  */
-import { BandwidthMeter } from "../src/client/stats.ts";
+import { BandwidthMeter } from "../../src/client/stats.ts";
 import type { ListenerAck, WebTransportLink } from "./connection.ts";
 import type { AudioWorkerStats, FromAudioWorker, ToAudioWorker } from "./audio_worker.ts";
 
