@@ -10,6 +10,7 @@
  *                            with the shared jitter buffer and mixer)
  *   web/gen/audio_worker.js  the audio worker (web/listener/audio_worker.ts: WebTransport
  *                            receive and decode off the page's main thread)
+ *   web/gen/sw.js            the listener's service worker (web/listener/sw.ts)
  *   web/gen/admin.js         the admin page's script (web/admin/admin.js)
  *
  * Each is `deno bundle --platform browser --minify` of its entry: the same
@@ -33,6 +34,7 @@ export const WEB_BUNDLES: readonly WebBundle[] = [
   { entry: "listener/listener.ts", output: "listener.js" },
   { entry: "listener/worklet.ts", output: "worklet.js" },
   { entry: "listener/audio_worker.ts", output: "audio_worker.js" },
+  { entry: "listener/sw.ts", output: "sw.js" },
   { entry: "admin/admin.js", output: "admin.js" },
 ];
 

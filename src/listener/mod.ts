@@ -13,6 +13,8 @@
  *   GET /listen?transport=…      the listener WebSocket (./socket.ts)
  *   GET /listener/webtransport   where the WebTransport endpoint is and its
  *                                certificate hash (HTTPS only; ./webtransport.ts)
+ *   GET /manifest.webmanifest, /sw.js, /listener/icon-*.png
+ *                                the installable app (./pwa.ts)
  *
  * Everything is embedded in the program as text and served from memory with
  * a strict Content-Security-Policy: no inline script or style; WebAssembly
@@ -31,6 +33,7 @@ import listenerJs from "../../web/gen/listener.js" with { type: "text" };
 import workletJs from "../../web/gen/worklet.js" with { type: "text" };
 import audioWorkerJs from "../../web/gen/audio_worker.js" with { type: "text" };
 import type { WebTransportServer } from "./webtransport.ts";
+import { mountPwa } from "./pwa.ts";
 
 export const LISTENER_CSP = [
   "default-src 'self'",
@@ -101,6 +104,7 @@ export function listenerExtension(opts: ListenerOptions = {}): AppExtension {
     for (const [path, file] of Object.entries(FILES)) {
       app.get(path, (c) => c.body(file.body, 200, { ...HEADERS, "Content-Type": file.type }));
     }
+    mountPwa(app, HEADERS);
     app.get(
       "/listen",
       async (c, next) => {

@@ -25,9 +25,11 @@ export class AudioWorkerLink {
   private sessions = new Map<number, Pending>();
   private nextId = 1;
   private lastBytes = 0;
+  private lastReceived = 0;
   private dead = false;
 
-  constructor(nowMs: number) {
+  /** `onAudio`: packets arrived in the worker since its last statistics (every 250 ms). */
+  constructor(nowMs: number, private readonly onAudio: () => void = () => {}) {
     this.bandwidth = new BandwidthMeter(nowMs);
     this.worker = new Worker(AUDIO_WORKER_URL, { type: "module", name: "m32-audio" });
     this.worker.onmessage = (e: MessageEvent<FromAudioWorker>) => this.onMessage(e.data);
@@ -82,6 +84,9 @@ export class AudioWorkerLink {
         return;
       case "stats":
         this.stats = m.stats;
+        // A new stream starts its count afresh: any packet since then is new.
+        if (m.stats.received !== this.lastReceived && m.stats.received > 0) this.onAudio();
+        this.lastReceived = m.stats.received;
         this.bandwidth.add(Math.max(0, m.stats.totalBytes - this.lastBytes));
         this.lastBytes = m.stats.totalBytes;
         return;

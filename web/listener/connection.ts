@@ -23,8 +23,16 @@
  * decodes the datagrams there; this socket, its token and the reconnect
  * logic stay here.
  *
+ * "streaming" (the page's "Live") means packets are arriving, not that the
+ * server acknowledged: after the ack the state is "waiting" until the first
+ * packet, "stalled" when they stop, and a session that gets no audio is
+ * started afresh (src/client/liveness.ts). The page reports packets received
+ * elsewhere (the audio worker's) with `audioArrived()`.
+ *
  * When the socket closes (server restart, config change, network) the page
- * reconnects with back-off (0.5, 1, 2, 4, 5, 5 … s) and keeps its settings.
+ * reconnects with back-off (0.5, 1, 2, 4, 5, 5 … s) and keeps its settings;
+ * while the box does not answer it asks GET /health every 0.5 s and connects
+ * as soon as the box is back, without waiting out the back-off.
  * "auto" prefers WebTransport, then the DataChannel, then the WebSocket: a
  * transport that does not open in time is skipped for the page's life.
  */
@@ -37,6 +45,7 @@ import {
   type ServerEvent,
 } from "../../src/client/messages.ts";
 import { ClockSync } from "../../src/client/clock_sync.ts";
+import { AudioLiveness, DEFAULT_LIVENESS } from "../../src/client/liveness.ts";
 
 export type TransportChoice = "auto" | "webtransport" | "datachannel" | "websocket";
 export type TransportKind = "webtransport" | "datachannel" | "websocket";
@@ -60,7 +69,19 @@ export interface WebTransportLink {
   close(): void;
 }
 
-export type ConnState = "idle" | "connecting" | "streaming" | "reconnecting" | "stopped";
+export type ConnState =
+  | "idle"
+  | "connecting"
+  /** Acknowledged, no packet yet. */
+  | "waiting"
+  /** Packets arriving. */
+  | "streaming"
+  /** Packets stopped arriving (the session is retried if they do not come back). */
+  | "stalled"
+  | "reconnecting"
+  /** The box does not answer at all (out of Wi-Fi range, restarting, off). */
+  | "searching"
+  | "stopped";
 
 export interface ListenerAck extends ClientConfigAck {
   channel_groups?: number[][];
@@ -92,6 +113,11 @@ export const DATACHANNEL_OPEN_TIMEOUT_MS = 6000;
 export const WEBTRANSPORT_OPEN_TIMEOUT_MS = 6000;
 const ICE_GATHER_TIMEOUT_MS = 2000;
 export const BACKOFF_MS = [500, 1000, 2000, 4000, 5000];
+/** While the box does not answer: how often to ask whether it is back. */
+export const BOX_PROBE_MS = 500;
+const BOX_PROBE_TIMEOUT_MS = 1000;
+/** How often the audio's liveness is judged. */
+const LIVENESS_CHECK_MS = 250;
 const RTP_CHANNEL_ID = 0;
 
 export class ListenerConnection {
@@ -104,11 +130,13 @@ export class ListenerConnection {
   private pc: RTCPeerConnection | null = null;
   private wt: WebTransportLink | null = null;
   private lastOffsetMs = NaN;
+  private readonly liveness = new AudioLiveness(DEFAULT_LIVENESS);
   private wtOffer: WebTransportOffer | null = null;
   /** "auto" after a WebTransport failure: not tried again for the page's life. */
   private noWebTransport = false;
   private timers: ReturnType<typeof setTimeout>[] = [];
   private attempt = 0;
+  private livenessTimer = false;
   private stopped = false;
   /** "auto" after a DataChannel failure: the WebSocket for the rest of the page's life. */
   private fallback = false;
@@ -141,6 +169,14 @@ export class ListenerConnection {
   /** Sends a new client_config (new stream) on the open session. */
   sendConfig(payload: ClientConfigPayload): void {
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(clientConfigMessage(payload));
+  }
+
+  /** A packet arrived (here, or in the audio worker): the session is live. */
+  audioArrived(): void {
+    if (this.liveness.packet(this.now())) {
+      this.attempt = 0;
+      this.setState("streaming", "");
+    }
   }
 
   /** Whether this page can use WebTransport at all (a secure context with the API). */
@@ -187,7 +223,9 @@ export class ListenerConnection {
     try {
       payload = await this.events.prepare();
     } catch (e) {
-      return this.retry(`server unreachable (${(e as Error).message})`);
+      // fetch rejects (TypeError) only when nothing answered: an HTTP error is an answer.
+      const away = e instanceof TypeError;
+      return this.retry(`server unreachable (${(e as Error).message})`, away);
     }
     if (this.stopped) return;
     this.wtOffer = await this.fetchOffer();
@@ -201,6 +239,7 @@ export class ListenerConnection {
     this.ws = ws;
     ws.onmessage = (e) => {
       if (e.data instanceof ArrayBuffer) {
+        this.audioArrived();
         this.events.onPacket(new Uint8Array(e.data), this.now());
       } else this.onText(String(e.data), ws, payload, kind);
     };
@@ -247,9 +286,14 @@ export class ListenerConnection {
         return;
       }
       case "client_config_ack":
-        this.attempt = 0;
+        // Not live yet: that is the first packet's to say (a session may never stream).
         this.events.onAck(msg.payload as ListenerAck);
-        this.setState("streaming", "");
+        this.liveness.start(this.now());
+        this.setState("waiting", "waiting for the first audio packet");
+        if (!this.livenessTimer) {
+          this.livenessTimer = true;
+          this.every(LIVENESS_CHECK_MS, () => this.judgeLiveness());
+        }
         return;
       case "webrtc_answer":
         this.pc?.setRemoteDescription({ type: "answer", sdp: String(msg.sdp) }).catch(() => {
@@ -279,7 +323,10 @@ export class ListenerConnection {
       maxRetransmits: 0,
     });
     dc.binaryType = "arraybuffer";
-    dc.onmessage = (e) => this.events.onPacket(new Uint8Array(e.data as ArrayBuffer), this.now());
+    dc.onmessage = (e) => {
+      this.audioArrived();
+      this.events.onPacket(new Uint8Array(e.data as ArrayBuffer), this.now());
+    };
     let opened = false;
     dc.onopen = () => (opened = true);
     dc.onclose = () => {
@@ -342,6 +389,7 @@ export class ListenerConnection {
       for (;;) {
         const { value, done } = await reader.read();
         if (done || this.wt !== wt) break;
+        this.audioArrived();
         this.events.onPacket(value as Uint8Array, this.now());
       }
     } catch { /* the session closed: `closed` reconnects */ }
@@ -364,14 +412,62 @@ export class ListenerConnection {
     this.after(0, () => void this.connect());
   }
 
-  private retry(reason: string): void {
+  private judgeLiveness(): void {
+    const was = this.state;
+    const s = this.liveness.check(this.now());
+    if (s === "stalled" && was === "streaming") {
+      this.setState("stalled", "no audio for a second");
+    } else if (s === "retry") {
+      this.retry(was === "waiting" ? "no audio arrived" : "the audio stopped");
+    }
+  }
+
+  private retry(reason: string, away = false): void {
     if (this.stopped) return;
     this.teardown();
     const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
     this.attempt++;
     this.reconnects++;
-    this.setState("reconnecting", `${reason}; retrying in ${(delay / 1000).toFixed(1)} s`);
+    this.setState(
+      away ? "searching" : "reconnecting",
+      `${reason}; retrying in ${(delay / 1000).toFixed(1)} s`,
+    );
     this.after(delay, () => void this.connect());
+    if (delay > BOX_PROBE_MS) this.watchForBox(away);
+  }
+
+  /**
+   * During a back-off: ask the box every BOX_PROBE_MS whether it answers, and
+   * connect at once when it comes back after not answering (`away`: it did not
+   * answer the attempt that failed; a restart is over).
+   * A box that answers all along keeps the back-off: whatever failed was not
+   * its absence, and retrying faster would only hammer it.
+   */
+  private watchForBox(away: boolean): void {
+    let wasAway = away;
+    let busy = false;
+    this.every(BOX_PROBE_MS, () => {
+      if (busy) return;
+      busy = true;
+      const timers = this.timers;
+      fetch(new URL("/health", this.base), {
+        cache: "no-store",
+        signal: AbortSignal.timeout(BOX_PROBE_TIMEOUT_MS),
+      }).then(async (r) => {
+        await r.body?.cancel();
+        // Still this back-off (not torn down by a connect meanwhile)?
+        if (this.timers !== timers || this.stopped) return;
+        if (wasAway) {
+          this.setState("reconnecting", "the box is back");
+          void this.connect();
+        }
+      }, () => {
+        wasAway = true;
+        if (this.timers === timers && this.state === "reconnecting") {
+          this.setState("searching", "the box does not answer");
+        }
+      }).finally(() => (busy = false));
+    });
   }
 
   private every(ms: number, fn: () => void): void {
@@ -396,6 +492,8 @@ export class ListenerConnection {
       clearTimeout(t);
     }
     this.timers = [];
+    this.livenessTimer = false;
+    this.liveness.stop();
     const ws = this.ws;
     this.ws = null;
     if (ws) {

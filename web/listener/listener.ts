@@ -46,6 +46,9 @@ import { channelStrip, masterStrip, type StripView } from "./strips.ts";
 
 const QOS_INTERVAL_MS = 5000;
 const STATUS_INTERVAL_MS = 500;
+/** Before Start: how often to look for a box that does not answer, and how long to wait for it. */
+const BOX_LOOK_MS = 1000;
+const BOX_PROBE_TIMEOUT_MS = 2000;
 const SAVE_DELAY_MS = 300;
 /** Mixer reconfiguration restarts its filters: at most this often while a fader moves. */
 const MIX_UPDATE_MS = 40;
@@ -110,6 +113,8 @@ class ListenerApp {
   private mixTimer: ReturnType<typeof setTimeout> | undefined;
   private offersOpus = true;
   private message = "";
+  /** The connection's last states and why (the test hook's; newest last). */
+  private readonly stateLog: { state: ConnState; detail: string; atMs: number }[] = [];
 
   constructor() {
     const store = storage();
@@ -132,6 +137,30 @@ class ListenerApp {
     }, wallNow);
     this.bindControls();
     addEventListener("pagehide", () => this.save());
+    void this.lookForBox();
+  }
+
+  /**
+   * Opened from the home screen while the box is unreachable (the page came
+   * from the service worker's copy): say so, and when, until it answers.
+   */
+  private async lookForBox(): Promise<void> {
+    for (let away = false; this.conn.state === "idle";) {
+      try {
+        const r = await fetch("/health", {
+          cache: "no-store",
+          signal: AbortSignal.timeout(BOX_PROBE_TIMEOUT_MS),
+        });
+        await r.body?.cancel();
+        if (away && this.conn.state === "idle") this.onState("idle", "the box answers");
+        return;
+      } catch {
+        if (this.conn.state !== "idle") return;
+        if (!away) this.onState("searching", "the box does not answer");
+        away = true;
+        await new Promise((r) => setTimeout(r, BOX_LOOK_MS));
+      }
+    }
   }
 
   // ---- start (the user gesture) ---------------------------------------------
@@ -144,7 +173,7 @@ class ListenerApp {
     const worklet = (choice === "auto" || choice === "worklet") && workletAvailable();
     if (worklet && ListenerConnection.webTransportPossible() && typeof Worker !== "undefined") {
       try {
-        this.audioWorker = new AudioWorkerLink(wallNow());
+        this.audioWorker = new AudioWorkerLink(wallNow(), () => this.conn.audioArrived());
       } catch { /* no worker: the main thread receives, as on the other transports */ }
     }
     this.startPlayout(worklet ? "worklet" : choice === "script" ? "script" : "buffer");
@@ -255,7 +284,7 @@ class ListenerApp {
       this.showBanner(ev.text, "info");
     } else if (isSessionEndingEvent(ev.type)) {
       this.message = ev.type === "server_shutdown"
-        ? "The server is restarting…"
+        ? "The box is restarting — your mix is kept."
         : ev.type === "config_changed" && ev.scope === "client"
         ? `Your Wi-Fi is struggling — switching to a lighter stream (${
           Number(ev.new_sample_rate) / 1000
@@ -269,19 +298,32 @@ class ListenerApp {
   }
 
   private onState(state: ConnState, detail: string): void {
+    this.stateLog.push({ state, detail, atMs: Date.now() });
+    if (this.stateLog.length > STATE_LOG) this.stateLog.shift();
     const badge = $("conn-state");
     badge.dataset.state = state;
     const text: Record<ConnState, string> = {
       idle: "Ready",
       connecting: "Connecting…",
+      waiting: "Starting audio…",
       streaming: "Live",
+      stalled: "No audio",
       reconnecting: "Reconnecting…",
+      searching: "Looking for the box…",
       stopped: "Stopped",
     };
     badge.textContent = text[state];
-    if (state === "reconnecting") {
+    if (state === "searching") {
+      this.showBanner(
+        this.message ||
+          "Looking for the box… Is this phone on the stage Wi-Fi? Your mix is kept.",
+        "warn",
+      );
+    } else if (state === "reconnecting") {
       this.showBanner(this.message || `Connection lost: ${detail}`, "warn");
-    } else if (state === "streaming") $("banner").hidden = true;
+    } else if (state === "stalled") {
+      this.showBanner("No audio is arriving — waiting for it, then reconnecting.", "warn");
+    } else if (state === "streaming" || state === "idle") $("banner").hidden = true;
   }
 
   private showBanner(text: string, kind: "info" | "warn"): void {
@@ -417,7 +459,9 @@ class ListenerApp {
   }
 
   private async reportQos(): Promise<void> {
-    if (!this.receiver || !this.conn.clientId || this.conn.state !== "streaming") return;
+    // A stalled stream is reported too: its loss is what the server must hear about.
+    const st = this.conn.state;
+    if (!this.receiver || !this.conn.clientId || (st !== "streaming" && st !== "stalled")) return;
     const m = this.metrics();
     const body = qosReport(this.conn.clientId, Date.now(), {
       packets_received: m.packets_received,
@@ -494,6 +538,9 @@ class ListenerApp {
         this.playout?.magnitudesAt(freqs) ?? freqs.map(() => -Infinity),
       status: () => ({
         state: this.conn.state,
+        stateLog: [...this.stateLog],
+        banner: $("banner").hidden ? "" : $("banner").textContent,
+        badge: $("conn-state").textContent,
         transport: this.conn.transport,
         reconnects: this.conn.reconnects,
         clientId: this.conn.clientId,
@@ -528,10 +575,18 @@ class ListenerApp {
   }
 }
 
+/** Connection states kept for the test hook. */
+const STATE_LOG = 50;
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
 
 const app = new ListenerApp();
+// Installed on the home screen, the page opens even while the box is unreachable (web/listener/sw.ts).
+// Browsers allow a service worker only in a secure context: HTTPS (or localhost).
+if (globalThis.isSecureContext && "serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
+}
 (globalThis as unknown as { __m32: unknown }).__m32 = app.testHook();
