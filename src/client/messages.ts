@@ -71,7 +71,9 @@ export type ServerEventType =
   | "config_changed"
   | "server_shutdown"
   | "network_warning"
-  | "custom_message";
+  | "custom_message"
+  /** The engineer renamed, reordered or (un)mapped channels: `channels` as in /audio-meta. */
+  | "channels_changed";
 
 export interface ServerEvent extends Record<string, unknown> {
   /** One of ServerEventType; unknown types are passed through for logging. */

@@ -11,6 +11,7 @@ import type { ServerContext } from "./context.ts";
 import { JitterThresholdsBody, MAX_HTTP_BODY_BYTES, parseWith, QosReport } from "./schemas.ts";
 import { ProcessMetrics } from "../qos/process_metrics.ts";
 import { SAMPLE_RATES } from "../config/types.ts";
+import { shownChannels } from "../session/shown_channels.ts";
 import { attachClientSocket } from "./ws.ts";
 import { parseUdpPort } from "../session/errors.ts";
 import { REPORT_WINDOW_MS, ReportRateLimiter, REPORTS_PER_WINDOW } from "./report_rate_limit.ts";
@@ -66,11 +67,7 @@ export function createApp(ctx: ServerContext, extensions: AppExtension[] = []): 
 
   app.get("/audio-meta", (c) => {
     const cfg = ctx.config();
-    const channels = ctx.sessions.available().map((ch, i) => ({
-      id: ch.id,
-      name: ch.name,
-      order: i + 1,
-    }));
+    const channels = shownChannels(ctx.sessions.available());
     return c.json({
       sample_rate: cfg.audio.sample_rate,
       native_sample_rate: cfg.audio.native_sample_rate,

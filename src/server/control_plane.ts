@@ -13,6 +13,7 @@ import { AdaptationService } from "../qos/adaptation_service.ts";
 import type { AdaptationTiming } from "../qos/adaptation.ts";
 import { ProcessMetrics } from "../qos/process_metrics.ts";
 import { SessionManager } from "../session/sessions.ts";
+import { shownChannels } from "../session/shown_channels.ts";
 import { type Clock, cryptoRandom, type Random } from "../util/clock.ts";
 import { getLogger, type Logger } from "../util/log.ts";
 import type { AudioPipeline } from "./audio_pipeline.ts";
@@ -90,6 +91,8 @@ export function assembleControl(
       engine.configure(next.network.ext_interval_ms, next.audio.max_datagram_bytes);
       if (prev.network.dscp !== next.network.dscp) sender.setDscp(next.network.dscp);
     },
+    shownChannels: () => shownChannels(sessions.available()),
+    broadcast: (event) => sessions.broadcast(event),
     endAll: (reason, event) => sessions.endAll(reason, event),
     restartCapture: () => void capture.restart(),
     log,

@@ -258,6 +258,9 @@ class ListenerApp {
       if (s) s.name = m.name;
     }
     this.active = reconcileChannels(this.settings, channels);
+    // The strips follow the engineer's order (the page has no reordering of its own yet:
+    // once it has, a musician's order wins and this applies only until they reorder).
+    this.active.forEach((c, i) => (c.order = i + 1));
     this.renderStrips();
     this.save();
     const compression: Compression = this.settings.compression === "opus" && this.offersOpus
@@ -292,9 +295,31 @@ class ListenerApp {
         : ev.type === "config_changed"
         ? "The sound engineer changed the setup — reconnecting…"
         : "Reconnecting…";
+    } else if (ev.type === "channels_changed" && Array.isArray(ev.channels)) {
+      this.applyChannelList(ev.channels as MetaChannel[]);
     } else if (ev.type === "network_warning") {
       this.showBanner(String(ev.reason ?? "network warning"), "warn");
     }
+  }
+
+  /**
+   * The engineer's channel list changed (an event, at once on every phone):
+   * new names everywhere, and the engineer's order for the strips. A channel
+   * mapped or unmapped also ends the session (config_changed), and the
+   * reconnect brings the new set; until then the strips keep theirs.
+   */
+  private applyChannelList(list: MetaChannel[]): void {
+    for (const m of list) {
+      const s = this.settings.channels.find((c) => c.id === m.id);
+      if (s && typeof m.name === "string") s.name = m.name;
+    }
+    const pos = new Map(list.map((m, i) => [m.id, i]));
+    if (this.active.length === list.length && this.active.every((c) => pos.has(c.id))) {
+      this.active.sort((a, b) => pos.get(a.id)! - pos.get(b.id)!);
+      this.active.forEach((c, i) => (c.order = i + 1));
+    }
+    this.renderStrips();
+    this.save();
   }
 
   private onState(state: ConnState, detail: string): void {
@@ -336,7 +361,7 @@ class ListenerApp {
   // ---- mix -----------------------------------------------------------------
 
   private renderStrips(): void {
-    const ids = this.active.map((c) => `${c.id}:${c.name}`).join(",");
+    const ids = this.active.map((c) => `${c.id}:${c.name}:${c.order}`).join(",");
     if (ids === this.stripIds) return;
     this.stripIds = ids;
     const box = $("strips");
