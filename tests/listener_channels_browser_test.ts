@@ -73,3 +73,53 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "the engineer's message stays in sight while the musician scrolls, with its time, until dismissed",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const { server, dataDir } = await startToneServer({ channels: 8 });
+    const { ctx } = await launchBrowser(PHONE);
+    try {
+      const page = await ctx.newPage();
+      await live(page, `${server.url}/?transport=websocket`);
+      const sentAt = Date.now();
+      server.ctx.sessions.broadcast({ type: "custom_message", text: "Soundcheck in 5 minutes" });
+      await waitStatus(page, (s) => s.message === "Soundcheck in 5 minutes", "the message");
+
+      // Scrolled to the last strip, the message is still on screen.
+      await page.evaluate(() => {
+        // deno-lint-ignore no-explicit-any
+        const g = globalThis as any;
+        g.scrollTo(0, g.document.body.scrollHeight);
+      });
+      // deno-lint-ignore no-explicit-any
+      assert.ok(await page.evaluate(() => (globalThis as any).scrollY) > 0, "the page scrolls");
+      const box = await page.locator("#message-bar").boundingBox();
+      assert.ok(box && box.y >= 0 && box.y + box.height <= PHONE.height, JSON.stringify(box));
+      // With the time it was sent.
+      const when = Date.parse(await page.getAttribute("#msg-time", "datetime") ?? "");
+      assert.ok(Math.abs(when - sentAt) < 60_000, `sent at ${new Date(when).toISOString()}`);
+      assert.match(await page.textContent("#msg-time") ?? "", /\d{1,2}[:.]\d{2}/);
+      if (Deno.env.get("M32_UPDATE_SCREENSHOTS")) {
+        await page.screenshot({
+          path: new URL("../docs/listener-engineer-message.png", import.meta.url).pathname,
+        });
+      }
+
+      // A status of the connection does not replace it.
+      server.ctx.sessions.broadcast({ type: "network_warning", reason: "packet loss 3 %" });
+      await waitStatus(page, (s) => /packet loss/.test(s.banner), "the warning");
+      assert.equal((await status(page)).message, "Soundcheck in 5 minutes");
+
+      await page.click("#msg-dismiss");
+      assert.equal((await status(page)).message, "", "dismissed");
+    } finally {
+      await ctx.close();
+      await server.close();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    }
+  },
+});

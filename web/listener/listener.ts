@@ -137,6 +137,7 @@ class ListenerApp {
     }, wallNow);
     this.bindControls();
     addEventListener("pagehide", () => this.save());
+    $("msg-dismiss").addEventListener("click", () => ($("message-bar").hidden = true));
     void this.lookForBox();
   }
 
@@ -284,7 +285,7 @@ class ListenerApp {
 
   private onEvent(ev: ServerEvent): void {
     if (ev.type === "custom_message" && typeof ev.text === "string") {
-      this.showBanner(ev.text, "info");
+      this.showMessage(ev.text, new Date());
     } else if (isSessionEndingEvent(ev.type)) {
       this.message = ev.type === "server_shutdown"
         ? "The box is restarting — your mix is kept."
@@ -349,6 +350,15 @@ class ListenerApp {
     } else if (state === "stalled") {
       this.showBanner("No audio is arriving — waiting for it, then reconnecting.", "warn");
     } else if (state === "streaming" || state === "idle") $("banner").hidden = true;
+  }
+
+  /** The engineer's message: stays (in the sticky header) until the musician dismisses it. */
+  private showMessage(text: string, at: Date): void {
+    const time = $("msg-time");
+    time.textContent = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    time.setAttribute("datetime", at.toISOString());
+    $("msg-text").textContent = text;
+    $("message-bar").hidden = false;
   }
 
   private showBanner(text: string, kind: "info" | "warn"): void {
@@ -565,6 +575,7 @@ class ListenerApp {
         state: this.conn.state,
         stateLog: [...this.stateLog],
         banner: $("banner").hidden ? "" : $("banner").textContent,
+        message: $("message-bar").hidden ? "" : $("msg-text").textContent,
         badge: $("conn-state").textContent,
         transport: this.conn.transport,
         reconnects: this.conn.reconnects,
