@@ -137,6 +137,7 @@ export class ListenerConnection {
   private timers: ReturnType<typeof setTimeout>[] = [];
   private attempt = 0;
   private livenessTimer = false;
+  private generation = 0;
   private stopped = false;
   /** "auto" after a DataChannel failure: the WebSocket for the rest of the page's life. */
   private fallback = false;
@@ -169,6 +170,17 @@ export class ListenerConnection {
   /** Sends a new client_config (new stream) on the open session. */
   sendConfig(payload: ClientConfigPayload): void {
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(clientConfigMessage(payload));
+  }
+
+  /**
+   * Something says the network may be back (the browser went online, the page
+   * became visible again): during a back-off, try now instead of waiting it out.
+   */
+  nudge(reason: string): void {
+    if (this.stopped || (this.state !== "reconnecting" && this.state !== "searching")) return;
+    this.teardown();
+    this.setState("reconnecting", reason);
+    void this.connect();
   }
 
   /** A packet arrived (here, or in the audio worker): the session is live. */
@@ -217,6 +229,8 @@ export class ListenerConnection {
   }
 
   private async connect(): Promise<void> {
+    // A newer connect (a nudge, a restart) supersedes this one at its next await.
+    const gen = ++this.generation;
     this.teardown();
     this.setState(this.attempt === 0 ? "connecting" : "reconnecting", "fetching the channel list");
     let payload: ClientConfigPayload;
@@ -225,11 +239,12 @@ export class ListenerConnection {
     } catch (e) {
       // fetch rejects (TypeError) only when nothing answered: an HTTP error is an answer.
       const away = e instanceof TypeError;
+      if (gen !== this.generation) return;
       return this.retry(`server unreachable (${(e as Error).message})`, away);
     }
-    if (this.stopped) return;
+    if (this.stopped || gen !== this.generation) return;
     this.wtOffer = await this.fetchOffer();
-    if (this.stopped) return;
+    if (this.stopped || gen !== this.generation) return;
     const kind = this.pick();
     this.transport = kind;
     const url = new URL(`/listen?transport=${kind}`, this.base);

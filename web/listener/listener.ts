@@ -42,6 +42,13 @@ import { Playout, type PlayoutMode } from "./playout.ts";
 import { workletAvailable, WorkletPlayout } from "./worklet_playout.ts";
 import { StreamReceiver } from "./receiver.ts";
 import { AudioWorkerLink } from "./audio_link.ts";
+import { AudioKeeper } from "./keep_alive.ts";
+import {
+  BACKGROUND_MODES,
+  type BackgroundMode,
+  BackgroundRoute,
+  needsElementInBackground,
+} from "./background_route.ts";
 import { channelStrip, masterStrip, type StripView } from "./strips.ts";
 
 const QOS_INTERVAL_MS = 5000;
@@ -61,6 +68,10 @@ const PLAYOUT_CHOICES: readonly PlayoutChoice[] = ["auto", "worklet", "buffer", 
 interface Prefs {
   transport: TransportChoice;
   playout: PlayoutChoice;
+  /** Screen Wake Lock while listening (HTTPS). */
+  wakeLock: boolean;
+  /** How the mix keeps playing while the page is hidden (./background_route.ts). */
+  background: BackgroundMode;
 }
 
 interface MetaChannel {
@@ -83,12 +94,16 @@ function storage(): Storage | null {
 }
 
 function loadPrefs(): Prefs {
-  const prefs: Prefs = { transport: "auto", playout: "auto" };
+  const prefs: Prefs = { transport: "auto", playout: "auto", wakeLock: false, background: "auto" };
   try {
     const raw = JSON.parse(storage()?.getItem(PREFS_PREFIX + server) ?? "{}");
     if (TRANSPORT_CHOICES.includes(raw.transport)) prefs.transport = raw.transport;
     if (PLAYOUT_CHOICES.includes(raw.playout)) prefs.playout = raw.playout;
+    if (typeof raw.wakeLock === "boolean") prefs.wakeLock = raw.wakeLock;
+    if (BACKGROUND_MODES.includes(raw.background)) prefs.background = raw.background;
   } catch { /* defaults */ }
+  const b = params.get("background") as BackgroundMode | null;
+  if (b && BACKGROUND_MODES.includes(b)) prefs.background = b;
   const t = params.get("transport") as TransportChoice | null;
   if (t && TRANSPORT_CHOICES.includes(t)) prefs.transport = t;
   const p = params.get("playout") as PlayoutChoice | null;
@@ -113,6 +128,22 @@ class ListenerApp {
   private mixTimer: ReturnType<typeof setTimeout> | undefined;
   private offersOpus = true;
   private message = "";
+  /** The musician pressed Start and has not paused (Media Session). */
+  private listening = false;
+  private playoutMode: PlayoutMode | "worklet" = "buffer";
+  private route: BackgroundRoute | null = null;
+  private readonly keeper = new AudioKeeper({
+    ctx: () => this.playout?.ctx ?? null,
+    wanted: () => this.listening,
+    nudge: (why) => this.conn.nudge(why),
+    rebuildOutput: (why) => {
+      this.note(why);
+      this.startPlayout(this.playoutMode);
+    },
+    visibility: (hidden) => this.route?.set(hidden),
+    wakeLockWanted: () => this.prefs.wakeLock,
+    note: (e) => this.note(e),
+  });
   /** The connection's last states and why (the test hook's; newest last). */
   private readonly stateLog: { state: ConnState; detail: string; atMs: number }[] = [];
 
@@ -164,6 +195,44 @@ class ListenerApp {
     }
   }
 
+  /** A line in the state log (what the connection and the keeper did, for the test hook). */
+  private note(event: string): void {
+    this.stateLog.push({ state: this.conn.state, detail: event, atMs: Date.now() });
+    if (this.stateLog.length > STATE_LOG) this.stateLog.shift();
+  }
+
+  /**
+   * The lock screen's and headset's play/pause (Media Session): pause stops
+   * the audio on purpose (nothing resumes it by itself); play resumes it.
+   */
+  private setUpMediaSession(): void {
+    const ms = navigator.mediaSession;
+    if (!ms) return;
+    try {
+      ms.metadata = new MediaMetadata({
+        title: "Monitor mix",
+        artist: `M32 · ${location.hostname}`,
+        artwork: [
+          { src: "/listener/icon-192.png", sizes: "192x192", type: "image/png" },
+          { src: "/listener/icon-512.png", sizes: "512x512", type: "image/png" },
+        ],
+      });
+      ms.setActionHandler("play", () => {
+        this.listening = true;
+        ms.playbackState = "playing";
+        void this.playout?.ctx.resume();
+        this.note("play (media controls)");
+      });
+      ms.setActionHandler("pause", () => {
+        this.listening = false;
+        ms.playbackState = "paused";
+        void this.playout?.ctx.suspend();
+        this.note("pause (media controls)");
+      });
+      ms.playbackState = "playing";
+    } catch { /* an older browser without some of it */ }
+  }
+
   // ---- start (the user gesture) ---------------------------------------------
 
   private start(): void {
@@ -177,7 +246,10 @@ class ListenerApp {
         this.audioWorker = new AudioWorkerLink(wallNow(), () => this.conn.audioArrived());
       } catch { /* no worker: the main thread receives, as on the other transports */ }
     }
+    this.listening = true;
     this.startPlayout(worklet ? "worklet" : choice === "script" ? "script" : "buffer");
+    this.keeper.start();
+    this.setUpMediaSession();
     $("start-view").hidden = true;
     $("mixer-view").hidden = false;
     this.conn.start();
@@ -192,14 +264,23 @@ class ListenerApp {
       // Packets from the audio worker carry its receiver's figure.
       newestCaptureEndMs: this.viaWorker() ? NaN : this.receiver?.newestCaptureEndMs ?? NaN,
     });
+    this.playoutMode = mode;
+    this.route?.close();
+    this.route = null;
     this.playout?.close();
     this.receiver?.close();
     const playout = mode === "worklet"
       ? new WorkletPlayout(this.thresholds, clock, wallNow)
       : new Playout(this.thresholds, mode, clock, wallNow);
     this.playout = playout;
-    void playout.ctx.resume();
+    if (this.listening) void playout.ctx.resume();
     playout.ctx.onstatechange = () => this.renderAudioState();
+    this.keeper.watch(playout.ctx);
+    const bg = this.prefs.background;
+    if (bg === "element" || (bg === "auto" && needsElementInBackground())) {
+      this.route = new BackgroundRoute(playout.ctx, playout.analyser.node);
+      this.route.set(document.visibilityState === "hidden");
+    }
     this.receiver = new StreamReceiver(playout.jb, wallNow());
     if (this.ack) this.onAck(this.ack);
     if (playout instanceof WorkletPlayout) {
@@ -521,11 +602,22 @@ class ListenerApp {
 
   private bindControls(): void {
     $("start").addEventListener("click", () => this.start(), { once: true });
-    $("resume").addEventListener("click", () => void this.playout?.ctx.resume());
-    // iOS ends audio on an interruption (a call, Siri): any tap resumes it.
+    $("resume").addEventListener("click", () => {
+      this.listening = this.listening || this.playout !== null;
+      void this.playout?.ctx.resume();
+    });
+    // iOS ends audio on an interruption (a call, Siri): any tap resumes it (unless paused on purpose).
     addEventListener("pointerdown", () => {
       const ctx = this.playout?.ctx;
-      if (ctx && ctx.state !== "running") void ctx.resume();
+      if (ctx && this.listening && ctx.state !== "running") void ctx.resume();
+    });
+    const wake = $<HTMLInputElement>("opt-wakelock");
+    $("opt-wakelock-row").hidden = !("wakeLock" in navigator);
+    wake.checked = this.prefs.wakeLock;
+    wake.addEventListener("change", () => {
+      this.prefs.wakeLock = wake.checked;
+      this.save();
+      void this.keeper.syncWakeLock();
     });
     const compression = $<HTMLSelectElement>("opt-compression");
     compression.value = this.settings.compression;
@@ -582,6 +674,9 @@ class ListenerApp {
         clientId: this.conn.clientId,
         ack: this.ack,
         audio: this.playout?.ctx.state ?? "none",
+        audioTime: this.playout?.ctx.currentTime ?? 0,
+        listening: this.listening,
+        viaElement: this.route?.viaElement ?? false,
         playout: this.playout?.mode ?? null,
         leadMs: this.playout?.leadMs ?? null,
         underruns: this.playout?.underruns ?? 0,
@@ -602,6 +697,8 @@ class ListenerApp {
         audioPath: this.viaWorker() ? "worker" : "main",
         ...(this.receiver ? this.metrics() : {}),
       }),
+      /** What the OS does to a page's audio (a call, the lock screen): suspend it. */
+      suspendAudio: () => this.playout?.ctx.suspend(),
       latencies: () => [...(this.playout?.latencies ?? [])],
       networkLatency: () =>
         this.viaWorker()
