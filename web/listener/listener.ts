@@ -43,6 +43,7 @@ import { workletAvailable, WorkletPlayout } from "./worklet_playout.ts";
 import { StreamReceiver } from "./receiver.ts";
 import { AudioWorkerLink } from "./audio_link.ts";
 import { AudioKeeper } from "./keep_alive.ts";
+import { MixesPanel } from "./mixes_panel.ts";
 import {
   BACKGROUND_MODES,
   type BackgroundMode,
@@ -132,6 +133,17 @@ class ListenerApp {
   private listening = false;
   private playoutMode: PlayoutMode | "worklet" = "buffer";
   private route: BackgroundRoute | null = null;
+  private readonly mixes = new MixesPanel({
+    settings: () => this.settings,
+    storage,
+    server,
+    applied: () => {
+      this.stripIds = ""; // every strip shows the loaded values
+      this.renderStrips();
+      this.changed();
+      this.save();
+    },
+  });
   private readonly keeper = new AudioKeeper({
     ctx: () => this.playout?.ctx ?? null,
     wanted: () => this.listening,
@@ -168,6 +180,7 @@ class ListenerApp {
     }, wallNow);
     this.bindControls();
     addEventListener("pagehide", () => this.save());
+    this.mixes.bind();
     $("msg-dismiss").addEventListener("click", () => ($("message-bar").hidden = true));
     void this.lookForBox();
   }
