@@ -100,3 +100,60 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a phone receives only the channels it picks, never none, and keeps the choice",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const { server, dataDir } = await startToneServer({ channels: 4 });
+    const { ctx } = await launchBrowser(PHONE);
+    try {
+      const url = `${server.url}/?transport=websocket`;
+      const page = await ctx.newPage();
+      await live(page, url);
+      await openSettings(page);
+      assert.match(await page.textContent("#receive-count") ?? "", /Receiving 4 of 4/);
+      await page.uncheck('#receive-list input[data-id="2"]');
+      await page.uncheck('#receive-list input[data-id="3"]');
+      const st = await waitStatus(
+        page,
+        (s) => s.state === "streaming" && JSON.stringify(s.ack?.channels) === "[1,4]",
+        "the stream of channels 1 and 4",
+      );
+      assert.deepEqual(st.ack.channels, [1, 4]);
+      const sessions = server.ctx.sessions.list();
+      assert.equal(sessions.length, 1);
+      const strips = await page.$$eval(".strip[data-id]", (e) => e.map((x) => x.dataset.id));
+      assert.deepEqual(strips, ["1", "4"], "strips only for what is received");
+      // The last one cannot be switched off (an empty list would mean every channel).
+      await page.uncheck('#receive-list input[data-id="4"]');
+      assert.equal(await page.isChecked('#receive-list input[data-id="1"]'), true);
+      await page.click('#receive-list input[data-id="1"]');
+      assert.equal(
+        await page.isChecked('#receive-list input[data-id="1"]'),
+        true,
+        "last one stays",
+      );
+      // Kept across a reload.
+      await new Promise((r) => setTimeout(r, 1000));
+      await live(page, url);
+      await waitStatus(
+        page,
+        (s) => JSON.stringify(s.ack?.channels) === "[1]",
+        "the choice kept after a reload",
+      );
+      await openSettings(page);
+      await page.click("#receive-all");
+      await waitStatus(
+        page,
+        (s) => JSON.stringify(s.ack?.channels) === "[1,2,3,4]",
+        "every channel again",
+      );
+    } finally {
+      await ctx.close();
+      await server.close();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    }
+  },
+});

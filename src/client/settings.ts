@@ -40,6 +40,12 @@ export interface ChannelSettings {
   image: string | null;
   mute: boolean;
   hidden: boolean;
+  /**
+   * Whether this client asks the server for the channel at all (not in §11's
+   * example; a client's own field, ignored by the server). Fewer channels =
+   * less Wi-Fi airtime. `hidden` only hides the strip; the channel still plays.
+   */
+  receive: boolean;
   order: number;
   /** Linear gain 0–2, 1 = unity. */
   volume: number;
@@ -85,6 +91,7 @@ export function defaultChannelSettings(id: number, name?: string, order?: number
     image: null,
     mute: false,
     hidden: false,
+    receive: true,
     order: order ?? id,
     volume: 1,
     solo: false,
@@ -133,6 +140,7 @@ function normalizeChannel(v: unknown): ChannelSettings | null {
     image: typeof v.image === "string" ? v.image : null,
     mute: bool(v.mute, d.mute),
     hidden: bool(v.hidden, d.hidden),
+    receive: bool(v.receive, d.receive),
     order: Number.isInteger(v.order) ? v.order as number : d.order,
     volume: clampNum(v.volume, 0, VOLUME_MAX, d.volume),
     solo: bool(v.solo, d.solo),

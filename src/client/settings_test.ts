@@ -24,7 +24,7 @@ Deno.test("settings load defaults when nothing or garbage is stored", () => {
   assert.deepEqual(loadSettings(st, SERVER).channels, []);
 });
 
-Deno.test("settings save then load round-trips the contract example", () => {
+Deno.test("settings load the contract example and round-trip through save", () => {
   const st = new MemoryStorage();
   const example = {
     server: SERVER,
@@ -46,8 +46,12 @@ Deno.test("settings save then load round-trips the contract example", () => {
       limit: { enabled: true, threshold_db: -6 },
     }],
   };
-  saveSettings(st, example);
-  assert.deepEqual(loadSettings(st, SERVER), example);
+  // Stored exactly as §11 shows it (a client's own fields may be absent: `receive` defaults on).
+  st.setItem(settingsKey(SERVER), JSON.stringify(example));
+  const loaded = loadSettings(st, SERVER);
+  assert.deepEqual(loaded, { ...example, channels: [{ ...example.channels[0], receive: true }] });
+  saveSettings(st, loaded);
+  assert.deepEqual(loadSettings(st, SERVER), loaded);
   assert.deepEqual(loadSettings(st, "other:8080").channels, []); // stored per server
 });
 

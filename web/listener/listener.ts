@@ -44,6 +44,7 @@ import { StreamReceiver } from "./receiver.ts";
 import { AudioWorkerLink } from "./audio_link.ts";
 import { AudioKeeper } from "./keep_alive.ts";
 import { MixesPanel } from "./mixes_panel.ts";
+import { ReceivePanel } from "./receive_panel.ts";
 import {
   BACKGROUND_MODES,
   type BackgroundMode,
@@ -128,20 +129,34 @@ class ListenerApp {
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
   private mixTimer: ReturnType<typeof setTimeout> | undefined;
   private offersOpus = true;
+  /** The channel set of the last client_config (./receive_panel.ts changes it). */
+  private sentSet = "";
   private message = "";
   /** The musician pressed Start and has not paused (Media Session). */
   private listening = false;
   private playoutMode: PlayoutMode | "worklet" = "buffer";
   private route: BackgroundRoute | null = null;
+  private readonly receivePanel = new ReceivePanel({
+    channels: () => this.active,
+    changed: () => {
+      this.save();
+      this.renderStrips();
+      void this.reconfigure();
+    },
+  });
   private readonly mixes = new MixesPanel({
     settings: () => this.settings,
     storage,
     server,
     applied: () => {
       this.stripIds = ""; // every strip shows the loaded values
+      if (!this.active.some((c) => c.receive)) this.active.forEach((c) => (c.receive = true));
       this.renderStrips();
+      this.receivePanel.render();
       this.changed();
       this.save();
+      // A mix may receive other channels: ask for them (a new stream only if the set changed).
+      if (this.received() !== this.sentSet) void this.reconfigure();
     },
   });
   private readonly keeper = new AudioKeeper({
@@ -181,6 +196,7 @@ class ListenerApp {
     this.bindControls();
     addEventListener("pagehide", () => this.save());
     this.mixes.bind();
+    this.receivePanel.bind();
     $("msg-dismiss").addEventListener("click", () => ($("message-bar").hidden = true));
     void this.lookForBox();
   }
@@ -206,6 +222,11 @@ class ListenerApp {
         await new Promise((r) => setTimeout(r, BOX_LOOK_MS));
       }
     }
+  }
+
+  /** The ids this phone receives, as a key. */
+  private received(): string {
+    return this.active.filter((c) => c.receive).map((c) => c.id).join(",");
   }
 
   /** A line in the state log (what the connection and the keeper did, for the test hook). */
@@ -361,8 +382,12 @@ class ListenerApp {
     const compression: Compression = this.settings.compression === "opus" && this.offersOpus
       ? "opus"
       : "none";
+    if (!this.active.some((c) => c.receive)) this.active.forEach((c) => (c.receive = true));
+    this.receivePanel.render();
+    this.sentSet = this.received();
     return {
-      channels: this.active.map((c) => ({ ...c })),
+      // Only the channels this phone receives (never none: an empty list means all).
+      channels: this.active.filter((c) => c.receive).map((c) => ({ ...c })),
       sample_rate: this.settings.sample_rate ?? meta.sample_rate,
       compression,
     };
@@ -414,6 +439,7 @@ class ListenerApp {
       this.active.forEach((c, i) => (c.order = i + 1));
     }
     this.renderStrips();
+    this.receivePanel.render();
     this.save();
   }
 
@@ -465,7 +491,7 @@ class ListenerApp {
   // ---- mix -----------------------------------------------------------------
 
   private renderStrips(): void {
-    const ids = this.active.map((c) => `${c.id}:${c.name}:${c.order}`).join(",");
+    const ids = this.active.map((c) => `${c.id}:${c.name}:${c.order}:${c.receive}`).join(",");
     if (ids === this.stripIds) return;
     this.stripIds = ids;
     const box = $("strips");
@@ -473,7 +499,7 @@ class ListenerApp {
     this.strips.clear();
     const byOrder = [...this.active].sort((a, b) => a.order - b.order);
     for (const ch of byOrder) {
-      if (ch.hidden) continue;
+      if (ch.hidden || !ch.receive) continue;
       const view = channelStrip(ch, () => this.changed());
       this.strips.set(ch.id, view);
       box.append(view.root);
