@@ -90,7 +90,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const webtransport = () => web.webtransport.current();
     await web.serve(createApp(ctx, [
       admin.extension,
-      listenerExtension({ webtransport }),
+      listenerExtension({ webtransport, hostname: opts.hostname }),
       ...(opts.extensions ?? []),
     ]));
 

@@ -19,7 +19,7 @@ import {
   waitStatus,
   watchErrors,
 } from "./listener_helpers.ts";
-import { LISTENER_CSP } from "../src/listener/mod.ts";
+import { listenerCsp } from "../src/listener/mod.ts";
 
 const SHOTS = Deno.env.get("M32_UPDATE_SCREENSHOTS")
   ? new URL("../docs/", import.meta.url).pathname
@@ -55,7 +55,8 @@ for (const transport of ["websocket", "datachannel"] as const) {
         const url = `${server.url}/?transport=${transport}`;
 
         const res = await fetch(`${server.url}/`);
-        assert.equal(res.headers.get("content-security-policy"), LISTENER_CSP);
+        const identity = await (await fetch(`${server.url}/listener/identity`)).json();
+        assert.equal(res.headers.get("content-security-policy"), listenerCsp(identity.origins));
         await res.body?.cancel();
 
         await page.goto(url);

@@ -11,6 +11,7 @@
  *   web/gen/audio_worker.js  the audio worker (web/listener/audio_worker.ts: WebTransport
  *                            receive and decode off the page's main thread)
  *   web/gen/sw.js            the listener's service worker (web/listener/sw.ts)
+ *   web/gen/handoff.js       the mix handoff between the box's origins (web/listener/handoff.ts)
  *   web/gen/admin.js         the admin page's script (web/admin/admin.js)
  *
  * Each is `deno bundle --platform browser --minify` of its entry: the same
@@ -35,6 +36,7 @@ export const WEB_BUNDLES: readonly WebBundle[] = [
   { entry: "listener/worklet.ts", output: "worklet.js" },
   { entry: "listener/audio_worker.ts", output: "audio_worker.js" },
   { entry: "listener/sw.ts", output: "sw.js" },
+  { entry: "listener/handoff.ts", output: "handoff.js" },
   { entry: "admin/admin.js", output: "admin.js" },
 ];
 

@@ -32,21 +32,32 @@ import listenerCss from "../../web/listener/listener.css" with { type: "text" };
 import listenerJs from "../../web/gen/listener.js" with { type: "text" };
 import workletJs from "../../web/gen/worklet.js" with { type: "text" };
 import audioWorkerJs from "../../web/gen/audio_worker.js" with { type: "text" };
+import handoffHtml from "../../web/listener/handoff.html" with { type: "text" };
+import handoffJs from "../../web/gen/handoff.js" with { type: "text" };
+import { boxId, boxOrigins, UsedOrigins } from "./identity.ts";
 import type { WebTransportServer } from "./webtransport.ts";
 import { mountPwa } from "./pwa.ts";
 
-export const LISTENER_CSP = [
-  "default-src 'self'",
-  "script-src 'self' 'wasm-unsafe-eval'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "media-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
+/**
+ * The page's Content-Security-Policy. `connect` adds the box's other origins
+ * (./identity.ts): the page asks them whether they hold this musician's mix.
+ */
+export function listenerCsp(connect: readonly string[] = []): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self' 'wasm-unsafe-eval'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    ["connect-src 'self'", ...connect].join(" "),
+    "media-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
+
+export const LISTENER_CSP = listenerCsp();
 
 const HEADERS: Record<string, string> = {
   "Content-Security-Policy": LISTENER_CSP,
@@ -62,6 +73,8 @@ const FILES: Record<string, { body: string; type: string }> = {
   "/listener/listener.js": { body: listenerJs, type: "text/javascript; charset=utf-8" },
   "/listener/worklet.js": { body: workletJs, type: "text/javascript; charset=utf-8" },
   "/listener/audio-worker.js": { body: audioWorkerJs, type: "text/javascript; charset=utf-8" },
+  "/listener/handoff": { body: handoffHtml, type: "text/html; charset=utf-8" },
+  "/listener/handoff.js": { body: handoffJs, type: "text/javascript; charset=utf-8" },
 };
 
 /** The server address the page used (an IPv4 literal in Host), else the one facing the client. */
@@ -91,6 +104,8 @@ const webTransportOff = () =>
 export interface ListenerOptions {
   /** The WebTransport endpoint while HTTPS is on, else null. */
   webtransport?: () => WebTransportServer | null;
+  /** The address the HTTP server is bound to (the box's origins follow from it). */
+  hostname?: string;
 }
 
 export function listenerExtension(opts: ListenerOptions = {}): AppExtension {
@@ -101,8 +116,32 @@ export function listenerExtension(opts: ListenerOptions = {}): AppExtension {
       if (!server) throw webTransportOff();
       return c.json(server.info(new URL(c.req.url).hostname), 200, { "Cache-Control": "no-store" });
     });
+    const id = boxId(ctx.store);
+    const origins = () =>
+      boxOrigins({
+        hostname: opts.hostname ?? "0.0.0.0",
+        httpPort: ctx.httpPort(),
+        httpsPort: ctx.https.status().listening_port,
+      });
+    const used = new UsedOrigins(ctx.store);
+    app.get(
+      "/listener/identity",
+      (c) =>
+        c.json({ box_id: id, origins: origins(), used: used.list() }, 200, {
+          "Cache-Control": "no-store",
+          // Read by the box's page at its other origins (nothing secret in it).
+          "Access-Control-Allow-Origin": "*",
+        }),
+    );
     for (const [path, file] of Object.entries(FILES)) {
-      app.get(path, (c) => c.body(file.body, 200, { ...HEADERS, "Content-Type": file.type }));
+      app.get(path, (c) => {
+        if (path === "/") used.add(new URL(c.req.url).origin, origins());
+        return c.body(file.body, 200, {
+          ...HEADERS,
+          ...(path === "/" ? { "Content-Security-Policy": listenerCsp(origins()) } : {}),
+          "Content-Type": file.type,
+        });
+      });
     }
     mountPwa(app, HEADERS);
     app.get(

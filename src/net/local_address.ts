@@ -42,7 +42,7 @@ export function isIpv4(s: string): boolean {
   }
 }
 
-function isLoopback(addr: string): boolean {
+export function isLoopback(addr: string): boolean {
   return isIpv4(addr) && parseIpv4(addr) >>> 24 === LOOPBACK_NET;
 }
 

@@ -23,6 +23,7 @@ import {
   MemoryStorage,
   reconcileChannels,
   saveSettings,
+  settingsKey,
 } from "../../src/client/settings.ts";
 import { parseJitterThresholds, qosReport } from "../../src/client/api.ts";
 import { DEFAULT_JITTER_THRESHOLDS, type JitterThresholds } from "../../src/client/api.ts";
@@ -44,6 +45,8 @@ import { StreamReceiver } from "./receiver.ts";
 import { AudioWorkerLink } from "./audio_link.ts";
 import { AudioKeeper } from "./keep_alive.ts";
 import { MixesPanel } from "./mixes_panel.ts";
+import { fetchIdentity, fetchMixFromOtherOrigin, takeHandedMix } from "./box_identity.ts";
+import { presetsKey } from "../../src/client/mixes.ts";
 import { ReceivePanel } from "./receive_panel.ts";
 import {
   BACKGROUND_MODES,
@@ -147,7 +150,7 @@ class ListenerApp {
   private readonly mixes = new MixesPanel({
     settings: () => this.settings,
     storage,
-    server,
+    server: () => this.settings.server,
     applied: () => {
       this.stripIds = ""; // every strip shows the loaded values
       if (!this.active.some((c) => c.receive)) this.active.forEach((c) => (c.receive = true));
@@ -195,6 +198,10 @@ class ListenerApp {
     }, wallNow);
     this.bindControls();
     addEventListener("pagehide", () => this.save());
+    // Start waits (a second or two at most) until the page knows whose mix to play.
+    const startButton = $<HTMLButtonElement>("start");
+    startButton.disabled = true;
+    void this.adoptBoxIdentity().finally(() => (startButton.disabled = false));
     this.mixes.bind();
     this.receivePanel.bind();
     $("msg-dismiss").addEventListener("click", () => ($("message-bar").hidden = true));
@@ -222,6 +229,52 @@ class ListenerApp {
         await new Promise((r) => setTimeout(r, BOX_LOOK_MS));
       }
     }
+  }
+
+  /**
+   * One mix per box (./box_identity.ts): from now on the mix is kept under the
+   * box's id; this origin's older mix (kept under its host) moves there; with
+   * none here, a mix handed over from another origin of the box is taken, or
+   * looked for there.
+   */
+  private async adoptBoxIdentity(): Promise<void> {
+    const handed = takeHandedMix();
+    const store = storage();
+    const id = await fetchIdentity();
+    if (!id || !store) return;
+    const key = `box:${id.box_id}`;
+    if (store.getItem(settingsKey(key)) === null) {
+      if (handed && handed !== "none" && handed.settings) {
+        store.setItem(
+          settingsKey(key),
+          JSON.stringify({ ...handed.settings as object, server: key }),
+        );
+        if (Array.isArray(handed.presets)) {
+          store.setItem(presetsKey(key), JSON.stringify(handed.presets));
+        }
+        this.note("mix brought over from another address of the box");
+      } else if (store.getItem(settingsKey(server)) !== null) {
+        store.setItem(settingsKey(key), store.getItem(settingsKey(server))!);
+        const presets = store.getItem(presetsKey(server));
+        if (presets !== null) store.setItem(presetsKey(key), presets);
+      } else if (handed === null && await fetchMixFromOtherOrigin(id)) {
+        return; // leaving for the other origin's handoff page; back with the mix
+      }
+    }
+    const loaded = loadSettings(store, key);
+    if (store.getItem(settingsKey(key)) === null) loaded.compression = this.settings.compression;
+    const c = params.get("compression");
+    if (c === "opus" || c === "none") loaded.compression = c;
+    this.settings = loaded;
+    this.mixes.render(); // the box's saved mixes
+    if (this.active.length > 0) {
+      // Already listening (a fast tap): the strips show the box's mix from now on.
+      this.active = reconcileChannels(this.settings, this.active);
+      this.stripIds = "";
+      this.renderStrips();
+      this.changed();
+    }
+    this.save();
   }
 
   /** The ids this phone receives, as a key. */

@@ -20,8 +20,8 @@ import type { ClientSettings, SettingsStorage } from "../../src/client/settings.
 export interface MixesPanelDeps {
   settings(): ClientSettings;
   storage(): SettingsStorage | null;
-  /** The box these presets belong to. */
-  server: string;
+  /** The box these presets belong to (its storage key). */
+  server(): string;
   /** The settings changed underneath the strips: redraw them, remix, save. */
   applied(): void;
 }
@@ -57,7 +57,7 @@ export class MixesPanel {
     const input = $<HTMLInputElement>("mix-name");
     if (!store) return this.say("This browser does not keep data for this page.", "error");
     try {
-      savePreset(store, this.d.server, snapshot(this.d.settings(), input.value, nowIso()));
+      savePreset(store, this.d.server(), snapshot(this.d.settings(), input.value, nowIso()));
       this.say(`Saved “${input.value.trim()}”.`);
       input.value = "";
       this.render();
@@ -75,7 +75,7 @@ export class MixesPanel {
   private remove(p: MixPreset): void {
     const store = this.d.storage();
     if (!store) return;
-    deletePreset(store, this.d.server, p.name);
+    deletePreset(store, this.d.server(), p.name);
     this.say(`Deleted “${p.name}”.`);
     this.render();
   }
@@ -96,7 +96,7 @@ export class MixesPanel {
       const mix = importMix(text, fileName.replace(/\.json$/i, ""));
       this.load(mix);
       const store = this.d.storage();
-      if (store) savePreset(store, this.d.server, mix);
+      if (store) savePreset(store, this.d.server(), mix);
       this.render();
     } catch (e) {
       this.say(`${fileName}: ${(e as Error).message}`, "error");
@@ -104,11 +104,11 @@ export class MixesPanel {
     await Promise.resolve();
   }
 
-  private render(): void {
+  render(): void {
     const store = this.d.storage();
     const list = $("mix-list");
     list.replaceChildren();
-    for (const p of store ? loadPresets(store, this.d.server) : []) {
+    for (const p of store ? loadPresets(store, this.d.server()) : []) {
       const li = document.createElement("li");
       const name = document.createElement("span");
       name.className = "mix-name";
