@@ -43,6 +43,8 @@ Deno.test({
       await page.tap("#start");
       await waitStatus(page, (s) => s.state === "streaming", "the stream to start");
       await page.waitForSelector('.strip[data-id="8"]');
+      // The EQ is folded away (and out of the accessibility tree) until opened.
+      for (const id of Object.keys(NAMES)) await page.tap(`.strip[data-id="${id}"] .eq summary`);
 
       // Names, as the accessibility tree computes them (role + accessible name).
       for (const name of Object.values(NAMES)) {

@@ -27,8 +27,8 @@ const CHANNELS = 8;
 const PLAYING_PEAK = 0.1;
 /** The meter bar spans −60 … 0 dBFS: −20 dBFS is two thirds of it. */
 const PLAYING_BAR = 0.6;
-/** Master Page Up presses before giving up (0 … 2 in tenths: 10 are enough). */
-const MAX_RAISES = 12;
+/** Master Page Up presses before giving up (a tenth of 0 … 2 each: 5 take unity to +6 dB). */
+const MAX_RAISES = 8;
 const MASTER = ".master input.master-vol";
 const CLIP = ".master .clip";
 

@@ -317,7 +317,10 @@ class ListenerApp {
       box.append(view.root);
     }
     const master = masterStrip(this.settings, () => this.changed());
-    master.clip.addEventListener("click", () => this.clip.clear());
+    master.clip.addEventListener("click", () => {
+      this.clip.clear();
+      master.clip.dataset.lit = "false";
+    });
     this.masterView = master;
     $("master").replaceChildren(master.root);
     $("empty").hidden = this.active.length > 0;
