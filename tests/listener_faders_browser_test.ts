@@ -242,9 +242,11 @@ browserTest(
     );
     const master = fader("master", "vol");
     const m = await thumbPoint(page, master);
-    await finger.swipe(m, { x: m.x - Math.round(m.travel / 4), y: m.y });
+    const dx = Math.round(m.travel / 4);
+    await finger.swipe(m, { x: m.x - dx, y: m.y });
     const lowered = await value(page, master);
-    assert.ok(Math.abs(lowered - 0.5) <= LEVEL_STEP, `master dragged to ${lowered}`);
+    const expected = 1 - (dx / m.travel) * 2;
+    assert.ok(Math.abs(lowered - expected) <= LEVEL_STEP, `master at ${lowered}, not ${expected}`);
 
     // The lock is stored with the mix and comes back with it.
     for (;;) {

@@ -89,6 +89,7 @@ for (const playout of ["worklet", "buffer"] as const) {
           await page.keyboard.press("PageUp");
           await new Promise((r) => setTimeout(r, 300)); // let the new gain play
         }
+        assert.ok(raises > 0, "the mix clipped before the master was raised");
         assert.ok(raises < MAX_RAISES, "the mix never clipped with the master at +6 dB");
         await page.waitForFunction(
           (sel) => (globalThis as any).document.querySelector(sel).dataset.lit === "true",
