@@ -50,7 +50,7 @@ export async function startToneServer(
 
 export function launchBrowser(
   viewport = { width: 390, height: 844 },
-  opts: { https?: boolean } = {},
+  opts: { https?: boolean; touch?: boolean } = {},
 ): Promise<{ ctx: BrowserContext; profile: string }> {
   return launchChromium({
     viewport,
@@ -60,6 +60,8 @@ export function launchBrowser(
     // The page certificate is self-signed (a musician accepts it once); WebTransport
     // itself is verified by the transport certificate's hash, not by this.
     ignoreHTTPSErrors: opts.https,
+    hasTouch: opts.touch,
+    isMobile: opts.touch,
   });
 }
 

@@ -72,6 +72,11 @@ export interface ClientSettings {
   sample_rate: number | null;
   compression: Compression;
   channels: ChannelSettings[];
+  /**
+   * The listener page's one-tap lock: every control but the mutes and the
+   * master volume is inert. Absent = unlocked (a client without a lock ignores it).
+   */
+  locked?: boolean;
 }
 
 export interface SettingsStorage {
@@ -166,6 +171,7 @@ export function normalizeSettings(raw: unknown, server: string): ClientSettings 
       limit: normalizeLimit(raw.master.limit, true),
     };
   }
+  if (raw.locked === true) s.locked = true;
   const seen = new Set<number>();
   for (const c of Array.isArray(raw.channels) ? raw.channels : []) {
     const ch = normalizeChannel(c);

@@ -71,6 +71,16 @@ Deno.test("settings clamp out-of-range values and accept a boolean limit", () =>
   assert.deepEqual([c.volume, c.pan, c.eq, c.limit], [2, -1, { low: 12, mid: 0, high: -12 }, true]);
 });
 
+Deno.test("settings keep the listener's lock with the mix; anything but true is unlocked", () => {
+  const st = new MemoryStorage();
+  const s = loadSettings(st, SERVER);
+  assert.equal(s.locked, undefined);
+  s.locked = true;
+  saveSettings(st, s);
+  assert.equal(loadSettings(st, SERVER).locked, true);
+  assert.equal(normalizeSettings({ locked: "yes" }, SERVER).locked, undefined);
+});
+
 Deno.test("reconcile adds mapped channels and keeps settings of unmapped ones", () => {
   const st = new MemoryStorage();
   const s = loadSettings(st, SERVER);

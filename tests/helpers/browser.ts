@@ -27,6 +27,9 @@ export interface LaunchOptions {
   timeoutMs: number;
   /** Accept the server's self-signed HTTPS page certificate (the listener on HTTPS). */
   ignoreHTTPSErrors?: boolean;
+  /** A phone: touch events on, mobile viewport meta honoured. */
+  hasTouch?: boolean;
+  isMobile?: boolean;
 }
 
 export async function launchChromium(
@@ -40,6 +43,8 @@ export async function launchChromium(
     deviceScaleFactor: o.deviceScaleFactor,
     args: [...BASE_ARGS, ...(o.args ?? [])],
     ignoreHTTPSErrors: o.ignoreHTTPSErrors,
+    hasTouch: o.hasTouch,
+    isMobile: o.isMobile,
   });
   ctx.setDefaultTimeout(o.timeoutMs);
   return { ctx, profile };

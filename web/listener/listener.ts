@@ -6,8 +6,10 @@
  *
  * A musician scans the admin page's QR code, taps Start (the user gesture
  * that unlocks audio, on iOS too), and hears the channels mixed on the phone:
- * per-channel level, pan, mute, solo and a 3-band EQ, a master level and
- * limiter. Settings are the contract's §11 JSON in localStorage, per server.
+ * per-channel level, pan, mute, solo and a 3-band EQ, a master level,
+ * limiter, post-mix meter and clip indicator, and a one-tap lock that leaves
+ * only the mutes and the master level usable. Settings (the lock with them)
+ * are the contract's §11 JSON in localStorage, per server.
  *
  * URL overrides (tests, troubleshooting):
  * ?transport=auto|webtransport|datachannel|websocket
@@ -54,7 +56,8 @@ import {
   BackgroundRoute,
   needsElementInBackground,
 } from "./background_route.ts";
-import { channelStrip, masterStrip, type StripView } from "./strips.ts";
+import { applyLock, channelStrip, masterStrip, type MasterView, type StripView } from "./strips.ts";
+import { ClipIndicator } from "./clip_indicator.ts";
 
 const QOS_INTERVAL_MS = 5000;
 const STATUS_INTERVAL_MS = 500;
@@ -65,6 +68,9 @@ const SAVE_DELAY_MS = 300;
 /** Mixer reconfiguration restarts its filters: at most this often while a fader moves. */
 const MIX_UPDATE_MS = 40;
 const PREFS_PREFIX = "m32-listener-prefs:";
+/** Meters show −60 … 0 dBFS; above HOT_DB they turn hot. */
+const METER_FLOOR_DB = -60;
+const HOT_DB = -3;
 
 /** "auto": the AudioWorklet where the page may use it (HTTPS), else scheduled buffers. */
 type PlayoutChoice = "auto" | "worklet" | PlayoutMode;
@@ -125,6 +131,8 @@ class ListenerApp {
   private audioWorker: AudioWorkerLink | null = null;
   private conn: ListenerConnection;
   private strips = new Map<number, StripView>();
+  private masterView: MasterView | null = null;
+  private readonly clip = new ClipIndicator();
   private stripIds = "";
   private active: ChannelSettings[] = [];
   private ack: ListenerAck | null = null;
@@ -339,6 +347,7 @@ class ListenerApp {
     this.setUpMediaSession();
     $("start-view").hidden = true;
     $("mixer-view").hidden = false;
+    $("lock").hidden = false;
     this.conn.start();
     setInterval(() => this.renderStatus(), STATUS_INTERVAL_MS);
     setInterval(() => void this.reportQos(), QOS_INTERVAL_MS);
@@ -557,8 +566,32 @@ class ListenerApp {
       this.strips.set(ch.id, view);
       box.append(view.root);
     }
-    $("master").replaceChildren(masterStrip(this.settings, () => this.changed()));
+    const master = masterStrip(this.settings, () => this.changed());
+    master.clip.addEventListener("click", () => {
+      this.clip.clear();
+      master.clip.dataset.lit = "false";
+    });
+    this.masterView = master;
+    $("master").replaceChildren(master.root);
     $("empty").hidden = this.active.length > 0;
+    this.renderLock();
+  }
+
+  /** The lock as stored with the mix: the button's state and every lockable control. */
+  private renderLock(): void {
+    const locked = this.settings.locked === true;
+    const button = $("lock");
+    button.setAttribute("aria-pressed", String(locked));
+    button.textContent = locked ? "Locked" : "Lock";
+    document.body.classList.toggle("locked", locked);
+    applyLock(document, locked);
+  }
+
+  private toggleLock(): void {
+    if (this.settings.locked) delete this.settings.locked;
+    else this.settings.locked = true;
+    this.renderLock();
+    this.save();
   }
 
   private changed(): void {
@@ -599,13 +632,13 @@ class ListenerApp {
     if (p && this.ack) {
       this.ack.channels.forEach((id, i) => {
         const v = this.strips.get(id);
-        if (!v) return;
-        const level = p.levels[i] ?? 0;
-        const db = level > 0 ? 20 * Math.log10(level) : -120;
-        const frac = Math.max(0, Math.min(1, (db + 60) / 60));
-        v.meter.style.transform = `scaleX(${frac.toFixed(3)})`;
-        v.meter.dataset.hot = String(db > -3);
+        if (v) drawMeter(v.meter, p.levels[i] ?? 0);
       });
+    }
+    const m = this.masterView;
+    if (p && m) {
+      drawMeter(m.meter, p.master.peak);
+      m.clip.dataset.lit = String(this.clip.update(p.master.clips, performance.now()));
     }
     requestAnimationFrame(this.drawMeters);
   };
@@ -694,6 +727,8 @@ class ListenerApp {
 
   private bindControls(): void {
     $("start").addEventListener("click", () => this.start(), { once: true });
+    $("lock").addEventListener("click", () => this.toggleLock());
+    this.renderLock();
     $("resume").addEventListener("click", () => {
       this.listening = this.listening || this.playout !== null;
       void this.playout?.ctx.resume();
@@ -772,6 +807,10 @@ class ListenerApp {
         playout: this.playout?.mode ?? null,
         leadMs: this.playout?.leadMs ?? null,
         underruns: this.playout?.underruns ?? 0,
+        /** The post-mix meter: decayed peak (linear) and blocks that reached full scale. */
+        master: this.playout
+          ? { peak: this.playout.master.peak, clips: this.playout.master.clips }
+          : null,
         jb: this.playout
           ? {
             delayMs: this.playout.jb.delayMs,
@@ -802,6 +841,14 @@ class ListenerApp {
 
 /** Connection states kept for the test hook. */
 const STATE_LOG = 50;
+
+/** A meter bar at a linear peak level (−60 … 0 dBFS across; hot above −3 dBFS). */
+function drawMeter(bar: HTMLElement, level: number): void {
+  const db = level > 0 ? 20 * Math.log10(level) : -Infinity;
+  const frac = Math.max(0, Math.min(1, (db - METER_FLOOR_DB) / -METER_FLOOR_DB));
+  bar.style.transform = `scaleX(${frac.toFixed(3)})`;
+  bar.dataset.hot = String(db > HOT_DB);
+}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -11,7 +11,8 @@
  *             stream rate equals the context rate)
  *
  *   jitter buffer ─read─▶ mixer ─▶ block ─▶ [AudioBufferSource | ScriptProcessor]
- *                                             ─▶ analyser (test hook) ─▶ speakers
+ *                                    │        ─▶ analyser (test hook) ─▶ speakers
+ *                                    └─▶ master meter + clip count (OutputMeter)
  *
  * Reads are paced by the audio clock, not the timer: the block that plays at
  * context time t is read with now = wall(t + block) − lead, so the jitter
@@ -25,6 +26,7 @@ import { JitterBuffer } from "../../src/client/jitter_buffer.ts";
 import { DEFAULT_MASTER, type MasterSettings, StereoMixer } from "../../src/client/mixer.ts";
 import type { ChannelSettings } from "../../src/client/settings.ts";
 import type { JitterThresholds } from "../../src/client/api.ts";
+import { OutputMeter } from "../../src/client/output_meter.ts";
 import { AudioWallClock, LATENCY_WINDOW, OutputAnalyser } from "./audio_output.ts";
 
 export type PlayoutMode = "buffer" | "script";
@@ -49,6 +51,8 @@ export class Playout {
   readonly jb: JitterBuffer;
   /** Per-channel peak level 0…1 (pre-fader), decayed. */
   levels = new Float32Array(0);
+  /** The mix as played (post-fader, post-limiter): decayed peak and clipped blocks. */
+  readonly master = new OutputMeter();
   underruns = 0;
   leadMs = LEAD_START_MS;
   /** Audio-clock time of the last underrun or lead change. */
@@ -199,6 +203,7 @@ export class Playout {
       lv[c] = Math.max(peak, lv[c] * METER_DECAY);
     }
     mixer.process(this.block, frames, this.stereo);
+    this.master.note(this.stereo, frames);
     this.noteLatency(frames, startCtxTime);
   }
 

@@ -2,13 +2,25 @@
 /// <reference lib="dom.iterable" />
 /**
  * The mixer's channel strips as DOM: name, level meter, mute/solo, fader,
- * pan and a 3-band EQ per channel, plus the master strip. Every control
- * writes the channel's §11 settings object and calls `onChange`.
+ * pan and a 3-band EQ per channel, plus the master strip (level, limiter,
+ * post-mix meter and clip indicator). Every control writes the channel's §11
+ * settings object and calls `onChange`.
+ *
+ * Every control is named with its channel ("Mute Kick", "Level Kick"); the
+ * controls the lock makes inert carry `data-lockable` (all but the mutes and
+ * the master level: see `applyLock`).
  */
 import type { ChannelSettings, ClientSettings, LimitSettings } from "../../src/client/settings.ts";
-import { EQ_MAX_DB, VOLUME_MAX } from "../../src/client/settings.ts";
+import { EQ_MAX_DB, PAN_MAX, VOLUME_MAX } from "../../src/client/settings.ts";
+import { fader } from "./fader.ts";
+import { dbText, eqLabel, panLabel, panText, volumeLabel, volumeText } from "./value_text.ts";
 
 type Attrs = Record<string, string>;
+
+const LOCKABLE: Attrs = { "data-lockable": "" };
+const VOLUME_STEP = 0.01;
+const PAN_STEP = 0.05;
+const EQ_STEP = 0.5;
 
 export function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -21,57 +33,20 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   return e;
 }
 
-export function volumeLabel(v: number): string {
-  if (v <= 0.0005) return "−∞";
-  const db = 20 * Math.log10(v);
-  return `${db > 0.05 ? "+" : db < -0.05 ? "−" : ""}${Math.abs(db).toFixed(1)} dB`;
-}
-
-export function panLabel(p: number): string {
-  if (Math.abs(p) < 0.01) return "C";
-  return `${p < 0 ? "L" : "R"}${Math.round(Math.abs(p) * 100)}`;
-}
-
-function slider(
+function toggle(
   cls: string,
-  label: string,
-  min: number,
-  max: number,
-  step: number,
-  value: number,
-  show: (v: number) => string,
-  set: (v: number) => void,
-  reset: number,
-): HTMLElement {
-  const input = el("input", {
-    type: "range",
-    class: cls,
-    min: String(min),
-    max: String(max),
-    step: String(step),
-    "aria-label": label,
-  });
-  input.value = String(value);
-  const out = el("output", {}, show(value));
-  input.addEventListener("input", () => {
-    const v = Number(input.value);
-    out.textContent = show(v);
-    set(v);
-  });
-  // Double-tap the value to go back to the default.
-  out.addEventListener("dblclick", () => {
-    input.value = String(reset);
-    input.dispatchEvent(new Event("input"));
-  });
-  return el("label", { class: "row" }, el("span", { class: "row-label" }, label), input, out);
-}
-
-function toggle(cls: string, text: string, title: string, on: boolean, set: (on: boolean) => void) {
+  text: string,
+  name: string,
+  on: boolean,
+  set: (on: boolean) => void,
+  attrs: Attrs = {},
+) {
   const b = el("button", {
     type: "button",
     class: `toggle ${cls}`,
-    title,
+    "aria-label": name,
     "aria-pressed": String(on),
+    ...attrs,
   }, text);
   b.addEventListener("click", () => {
     const next = b.getAttribute("aria-pressed") !== "true";
@@ -81,6 +56,13 @@ function toggle(cls: string, text: string, title: string, on: boolean, set: (on:
   return b;
 }
 
+/** Makes every `data-lockable` control under `root` inert (or usable again). */
+export function applyLock(root: ParentNode, locked: boolean): void {
+  for (const c of root.querySelectorAll<HTMLInputElement | HTMLButtonElement>("[data-lockable]")) {
+    c.disabled = locked;
+  }
+}
+
 export interface StripView {
   root: HTMLElement;
   meter: HTMLElement;
@@ -88,47 +70,74 @@ export interface StripView {
 
 export function channelStrip(ch: ChannelSettings, onChange: () => void): StripView {
   const meter = el("div", { class: "meter-fill" });
+  const name = ch.name;
   const eqRow = (band: "low" | "mid" | "high", label: string) =>
-    slider(
-      `eq-${band}`,
+    fader({
+      cls: `eq-${band}`,
       label,
-      -EQ_MAX_DB,
-      EQ_MAX_DB,
-      0.5,
-      ch.eq[band],
-      (v) => `${v > 0 ? "+" : v < 0 ? "−" : ""}${Math.abs(v).toFixed(1)} dB`,
-      (v) => {
+      name: `EQ ${label.toLowerCase()} ${name}`,
+      min: -EQ_MAX_DB,
+      max: EQ_MAX_DB,
+      step: EQ_STEP,
+      value: ch.eq[band],
+      reset: 0,
+      show: eqLabel,
+      speak: dbText,
+      set: (v) => {
         ch.eq[band] = v;
         onChange();
       },
-      0,
-    );
+    }, LOCKABLE);
   const root = el(
     "section",
-    { class: "strip", "data-id": String(ch.id) },
+    { class: "strip", "data-id": String(ch.id), role: "group", "aria-label": name },
     el(
       "div",
       { class: "strip-head" },
-      el("span", { class: "ch-num" }, String(ch.id).padStart(2, "0")),
-      el("span", { class: "ch-name" }, ch.name),
-      toggle("mute", "M", "Mute", ch.mute, (on) => {
+      el("span", { class: "ch-num", "aria-hidden": "true" }, String(ch.id).padStart(2, "0")),
+      el("span", { class: "ch-name", "aria-hidden": "true" }, name),
+      toggle("mute", "M", `Mute ${name}`, ch.mute, (on) => {
         ch.mute = on;
         onChange();
       }),
-      toggle("solo", "S", "Solo", ch.solo, (on) => {
+      toggle("solo", "S", `Solo ${name}`, ch.solo, (on) => {
         ch.solo = on;
         onChange();
-      }),
+      }, LOCKABLE),
     ),
     el("div", { class: "meter", "aria-hidden": "true" }, meter),
-    slider("vol", "Level", 0, VOLUME_MAX, 0.01, ch.volume, volumeLabel, (v) => {
-      ch.volume = v;
-      onChange();
-    }, 1),
-    slider("pan", "Pan", -1, 1, 0.05, ch.pan, panLabel, (v) => {
-      ch.pan = v;
-      onChange();
-    }, 0),
+    fader({
+      cls: "vol",
+      label: "Level",
+      name: `Level ${name}`,
+      min: 0,
+      max: VOLUME_MAX,
+      step: VOLUME_STEP,
+      value: ch.volume,
+      reset: 1,
+      show: volumeLabel,
+      speak: volumeText,
+      set: (v) => {
+        ch.volume = v;
+        onChange();
+      },
+    }, LOCKABLE),
+    fader({
+      cls: "pan",
+      label: "Pan",
+      name: `Pan ${name}`,
+      min: -PAN_MAX,
+      max: PAN_MAX,
+      step: PAN_STEP,
+      value: ch.pan,
+      reset: 0,
+      show: panLabel,
+      speak: panText,
+      set: (v) => {
+        ch.pan = v;
+        onChange();
+      },
+    }, LOCKABLE),
     el(
       "details",
       { class: "eq" },
@@ -141,36 +150,63 @@ export function channelStrip(ch: ChannelSettings, onChange: () => void): StripVi
   return { root, meter };
 }
 
-export function masterStrip(settings: ClientSettings, onChange: () => void): HTMLElement {
+export interface MasterView {
+  root: HTMLElement;
+  /** The post-mix meter's bar. */
+  meter: HTMLElement;
+  /** The clip indicator (a button: tapping it clears it). */
+  clip: HTMLButtonElement;
+}
+
+export function masterStrip(settings: ClientSettings, onChange: () => void): MasterView {
   const limitOn = () => {
     const l = settings.master.limit;
     return typeof l === "boolean" ? l : (l as LimitSettings).enabled;
   };
-  return el(
+  const meter = el("div", { class: "meter-fill" });
+  const clip = el("button", {
+    type: "button",
+    class: "clip",
+    "data-lit": "false",
+    "aria-label": "Clear clip indicator",
+  }, "CLIP");
+  const root = el(
     "section",
-    { class: "strip master" },
+    { class: "strip master", role: "group", "aria-label": "Master" },
     el(
       "div",
       { class: "strip-head" },
-      el("span", { class: "ch-name" }, "Master"),
-      toggle("limit", "Limiter", "Output limiter (−1 dBFS)", limitOn(), (on) => {
-        settings.master.limit = on;
-        onChange();
-      }),
+      el("span", { class: "ch-name", "aria-hidden": "true" }, "Master"),
+      clip,
+      toggle(
+        "limit",
+        "Limiter",
+        "Master limiter (−1 dBFS)",
+        limitOn(),
+        (on) => {
+          settings.master.limit = on;
+          onChange();
+        },
+        LOCKABLE,
+      ),
     ),
-    slider(
-      "vol master-vol",
-      "Level",
-      0,
-      VOLUME_MAX,
-      0.01,
-      settings.master.volume,
-      volumeLabel,
-      (v) => {
+    el("div", { class: "meter master-meter", "aria-hidden": "true" }, meter),
+    fader({
+      cls: "vol master-vol",
+      label: "Level",
+      name: "Master level",
+      min: 0,
+      max: VOLUME_MAX,
+      step: VOLUME_STEP,
+      value: settings.master.volume,
+      reset: 1,
+      show: volumeLabel,
+      speak: volumeText,
+      set: (v) => {
         settings.master.volume = v;
         onChange();
       },
-      1,
-    ),
+    }),
   );
+  return { root, meter, clip };
 }

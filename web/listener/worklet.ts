@@ -13,7 +13,8 @@
  *   main: {t:"stream"|"mix"|"clock"|"thresholds"|"port"} ▶ configure
  *                                                 process(): JitterBuffer.read
  *                                                   → StereoMixer → output
- *   ◀── {t:"report", levels, latencies, jb…}
+ *                                                   → master meter (OutputMeter)
+ *   ◀── {t:"report", levels, master, clips, latencies, jb…}
  *
  * Bundled on its own into web/gen/worklet.js (web/build.ts)
  * and served as /listener/worklet.js (script-src 'self' covers addModule).
@@ -23,6 +24,7 @@ import { DEFAULT_MASTER, type MasterSettings, StereoMixer } from "../../src/clie
 import type { ChannelSettings } from "../../src/client/settings.ts";
 import { DEFAULT_JITTER_THRESHOLDS, type JitterThresholds } from "../../src/client/api.ts";
 import type { DecodedPacket } from "../../src/client/playout.ts";
+import { OutputMeter } from "../../src/client/output_meter.ts";
 
 // The AudioWorkletGlobalScope (not in TypeScript's DOM library).
 declare const currentTime: number;
@@ -64,6 +66,9 @@ export type ToWorklet =
 export interface WorkletReport {
   t: "report";
   levels: Float32Array;
+  /** The mix as played: decayed peak, and blocks that reached full scale so far. */
+  master: number;
+  clips: number;
   latencies: number[];
   quanta: number;
   jb: {
@@ -86,6 +91,7 @@ class PlayoutProcessor extends AudioWorkletProcessor {
   private block = new Float32Array(0);
   private stereo = new Float32Array(0);
   private levels = new Float32Array(0);
+  private readonly master = new OutputMeter();
   private latencies: number[] = [];
   private wallOffsetMs = NaN;
   private offsetMs = 0;
@@ -172,6 +178,7 @@ class PlayoutProcessor extends AudioWorkletProcessor {
       lv[c] = Math.max(peak, lv[c] * METER_DECAY);
     }
     this.mixer.process(this.block, frames, this.stereo);
+    this.master.note(this.stereo, frames);
     for (let f = 0; f < frames; f++) {
       l[f] = this.stereo[2 * f];
       if (r !== l) r[f] = this.stereo[2 * f + 1];
@@ -200,6 +207,8 @@ class PlayoutProcessor extends AudioWorkletProcessor {
     const report: WorkletReport = {
       t: "report",
       levels: this.levels.slice(),
+      master: this.master.peak,
+      clips: this.master.clips,
       latencies: this.latencies,
       quanta: this.quanta,
       jb: {

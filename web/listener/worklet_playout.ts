@@ -96,6 +96,8 @@ export class WorkletPlayout {
   /** Resolves when the processor runs; rejects when the module cannot be loaded. */
   readonly ready: Promise<void>;
   levels = new Float32Array(0);
+  /** The processor's master meter as last reported (same surface as Playout's OutputMeter). */
+  readonly master = { peak: 0, clips: 0 };
   /** The worklet has no schedule to run dry; gaps show as jitter-buffer concealment. */
   underruns = 0;
   /** One render quantum: the processor reads what plays next. */
@@ -155,6 +157,8 @@ export class WorkletPlayout {
     if (r.t !== "report") return;
     this.jb.apply(r);
     if (r.levels.length === this.levels.length) this.levels.set(r.levels);
+    this.master.peak = r.master;
+    this.master.clips = r.clips;
     for (const l of r.latencies) this.latencies.push(l);
     if (this.latencies.length > LATENCY_WINDOW) {
       this.latencies.splice(0, this.latencies.length - LATENCY_WINDOW);
