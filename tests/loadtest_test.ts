@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { renderHtml, writeReport } from "../src/loadtest/report.ts";
 import { runLoadtest } from "../src/loadtest/scenarios.ts";
 import { LoadClient } from "../src/loadtest/fleet.ts";
-import { ImpairmentModel } from "../src/net/impair_relay.ts";
+import { DROP } from "../src/net/impairment.ts";
+import { UniformImpairment } from "../src/net/uniform_impairment.ts";
 import { startTestServer } from "./helpers/server.ts";
 
 /**
@@ -82,7 +83,11 @@ Deno.test("load test bench measures a small fleet and relay loss, and writes its
 Deno.test("a client behind a seeded 10 % relay reports exactly the packets the relay dropped", async () => {
   const srv = await startTestServer();
   const impairment = { lossPct: 10, seed: 42 };
-  const lc = new LoadClient({ server: srv.url, channels: [1, 2, 3, 4], impairment });
+  const lc = new LoadClient({
+    server: srv.url,
+    channels: [1, 2, 3, 4],
+    impairment: new UniformImpairment(impairment),
+  });
   try {
     const seq = lc.client.receiver.seq;
     while (seq.received < 400) await new Promise((r) => setTimeout(r, 20));
@@ -94,8 +99,8 @@ Deno.test("a client behind a seeded 10 % relay reports exactly the packets the r
   const seq = lc.client.receiver.seq;
   // The relay's decisions replayed from its seed: the n-th datagram it received is the
   // server's n-th packet to this client (one stream, in order on loopback).
-  const model = new ImpairmentModel(impairment);
-  const dropped = Array.from({ length: relay.received }, (_, i) => model.decide(i) < 0);
+  const model = new UniformImpairment(impairment);
+  const dropped = Array.from({ length: relay.received }, (_, i) => model.decide(i) === DROP);
   assert.equal(dropped.filter((d) => d).length, relay.dropped, "it drops what its seed says");
   assert.equal(seq.resyncs, 0);
   // The client's sequence span starts at the first packet the relay let through.
