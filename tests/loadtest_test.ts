@@ -111,3 +111,43 @@ Deno.test("a client behind a seeded 10 % relay reports exactly the packets the r
   assert.equal(seq.lost, droppedInSpan, `client lost ${seq.lost} of ${seq.expected}`);
   assert.equal(seq.received + droppedInSpan, seq.expected);
 });
+
+Deno.test("load test with --profile crowded: every window reports its relays, and the clients lose only what the relays dropped", async () => {
+  const lines: string[] = [];
+  const dropsBefore = await kernelUdpDrops();
+  const report = await runLoadtest({
+    scenarios: [2],
+    max: 0,
+    add: 1,
+    stepS: 1,
+    warmupS: 0.5,
+    clients: 2,
+    durationS: 3,
+    windowS: 1,
+    s3Clients: 0,
+    conditions: [],
+    channels: [1, 2, 3, 4],
+    forceDelays: [0],
+    nft: false,
+    nftLossPct: 10,
+    restart: false,
+    profile: "crowded",
+    seed: 1,
+    log: (l) => lines.push(l),
+  });
+  const kernelDrops = (await kernelUdpDrops()) - dropsBefore;
+  const s2 = report.scenario2!;
+  assert.equal(s2.overall.streaming, 2, lines.join("\n"));
+  for (const w of s2.windows) assert.ok(w.relay_received > 0, `window at ${w.t_s} s`);
+  assert.ok(lines.some((l) => /relay_dropped=\d+ relay_in_spike=\d+/.test(l)));
+  const o = s2.overall;
+  const lost = o.packets_expected - o.packets_received;
+  assert.ok(o.relay_dropped > 0, "crowded drops 1 % of 1200 packets and more");
+  // A drop counts at the client once a later packet arrives, so a window's edges may shift up
+  // to a burst and the packets held in flight per client (crowded: ≤ 20 packets a burst).
+  const edge = 2 * (20 + 5);
+  assert.ok(
+    lost <= o.relay_dropped + kernelDrops + edge && lost >= o.relay_dropped - edge,
+    `${lost} lost, relays dropped ${o.relay_dropped}, kernel ${kernelDrops}`,
+  );
+});
