@@ -62,6 +62,7 @@ export class ImpairedLink {
   private timer: TimerId | undefined;
   private timerAt = Infinity;
   private closed = false;
+  private idleWaiters: (() => void)[] = [];
   private readonly onSent = () => this.stats.forwarded++;
   private readonly onFailed = () => this.stats.sendErrors++;
   private readonly fire = () => {
@@ -83,6 +84,12 @@ export class ImpairedLink {
   /** Datagrams held, not yet sent. */
   get pending(): number {
     return this.queue.size;
+  }
+
+  /** Resolves once nothing is held and every send has settled. */
+  idle(): Promise<void> {
+    if (this.queue.inUse === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
   }
 
   offer(data: Uint8Array): void {
@@ -131,23 +138,33 @@ export class ImpairedLink {
     this.closed = true;
     if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
     this.timer = undefined;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 
   private sendSlot(slot: number): void {
-    const q = this.queue;
     let sent: Promise<unknown> | void;
     try {
-      sent = this.send(q.data(slot));
+      sent = this.send(this.queue.data(slot));
     } catch {
       this.onFailed();
-      q.release(slot);
+      this.release(slot);
       return;
     }
     if (sent === undefined) {
       this.onSent();
-      q.release(slot);
+      this.release(slot);
       return;
     }
-    sent.then(this.onSent, this.onFailed).finally(() => q.release(slot));
+    sent.then(this.onSent, this.onFailed).finally(() => this.release(slot));
+  }
+
+  private release(slot: number): void {
+    this.queue.release(slot);
+    if (this.queue.inUse > 0 || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 }

@@ -119,3 +119,25 @@ Deno.test("link under stage-ap sends exactly the model's survivors, in the order
   assert.ok(link.stats.dropped > 150, `${link.stats.dropped} dropped`);
   assert.ok(sent.some((v, i) => i > 0 && v < sent[i - 1]), "some packets overtook others");
 });
+
+Deno.test("link is idle once every held datagram is sent and its send has settled", async () => {
+  const clock = new ManualClock(0);
+  const settle: (() => void)[] = [];
+  const link = new ImpairedLink(
+    new Scripted([5, 10]),
+    () => new Promise<void>((r) => settle.push(r)),
+    { clock, timers: clock },
+  );
+  link.offer(one(1));
+  link.offer(one(2));
+  let idle = false;
+  const waiting = link.idle().then(() => idle = true);
+  clock.advance(10);
+  assert.equal(link.pending, 0);
+  await Promise.resolve();
+  assert.equal(idle, false, "sent, but the sends have not settled");
+  settle.splice(0).forEach((r) => r());
+  await waiting;
+  assert.equal(link.stats.forwarded, 2);
+  await link.idle(); // already idle: resolves at once
+});

@@ -44,6 +44,8 @@ export interface UdpRelayStats extends LinkStats {
   passed: number;
   /** Datagrams from the target before any peer had sent (nowhere to go). */
   noPeer: number;
+  /** Datagrams that came while a draining close let the held ones out (neither direction). */
+  ignored: number;
 }
 
 /** Room for any UDP payload. */
@@ -57,6 +59,8 @@ export class UdpImpairmentRelay {
   private peer: Deno.NetAddr | null = null;
   private passed = 0;
   private noPeer = 0;
+  private ignored = 0;
+  private taking = true;
   private closed = false;
   private readonly done: Promise<void>;
 
@@ -80,7 +84,7 @@ export class UdpImpairmentRelay {
   }
 
   get stats(): UdpRelayStats {
-    return { ...this.link.stats, passed: this.passed, noPeer: this.noPeer };
+    return { ...this.link.stats, passed: this.passed, noPeer: this.noPeer, ignored: this.ignored };
   }
 
   /** Datagrams held by the impaired direction. */
@@ -88,8 +92,16 @@ export class UdpImpairmentRelay {
     return this.link.pending;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Closes the socket. With `drain`, first stops taking datagrams (both directions; they are
+   * counted as `ignored`) and lets every held one out at its due time.
+   */
+  async close(drain = false): Promise<void> {
     if (this.closed) return;
+    if (drain) {
+      this.taking = false;
+      await this.link.idle();
+    }
     this.closed = true;
     this.link.close();
     this.conn.close();
@@ -108,6 +120,10 @@ export class UdpImpairmentRelay {
         from = a as Deno.NetAddr;
       } catch {
         break;
+      }
+      if (!this.taking) {
+        this.ignored++;
+        continue;
       }
       const fromTarget = from.port === t.port && from.hostname === t.hostname;
       if (!fromTarget) this.peer = from;
