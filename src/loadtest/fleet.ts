@@ -35,6 +35,9 @@ export interface Snapshot {
   relayReceived: number;
   relayDropped: number;
   relayInSpike: number;
+  relayForwarded: number;
+  /** Datagrams the relay lost itself (no slot, oversize, send error), not the model's. */
+  relayOwnLoss: number;
 }
 
 export class LoadClient {
@@ -84,6 +87,11 @@ export class LoadClient {
       relayReceived: this.relay?.link.stats.received ?? 0,
       relayDropped: this.relay?.link.stats.dropped ?? 0,
       relayInSpike: this.relay?.link.stats.inSpike ?? 0,
+      relayForwarded: this.relay?.link.stats.forwarded ?? 0,
+      relayOwnLoss: this.relay
+        ? this.relay.link.stats.overflow + this.relay.link.stats.oversize +
+          this.relay.link.stats.sendErrors
+        : 0,
     };
   }
 
@@ -108,17 +116,24 @@ export interface WindowFigures {
   reconnects: number;
   /** Sample rates the clients streamed at the window's end (the server may adapt, contract §7). */
   sample_rates: number[];
-  /** The clients' impairment relays in the window (0 without relays): datagrams in, dropped, in a spike. */
+  /**
+   * The clients' impairment relays in the window (0 without relays): datagrams in, dropped by
+   * the model, in a spike, sent on, lost by the relay itself. Expected − relay_received is lost
+   * before the relays (server, relay sockets); relay_forwarded − received after them (client
+   * sockets).
+   */
   relay_received: number;
   relay_dropped: number;
   relay_in_spike: number;
+  relay_forwarded: number;
+  relay_own_loss: number;
 }
 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** Figures of the window between two snapshots of the same clients. */
 export function windowFigures(before: Snapshot[], after: Snapshot[]): WindowFigures {
-  let exp = 0, rec = 0, conc = 0, drop = 0, rc = 0, rr = 0, rd = 0, rs = 0;
+  let exp = 0, rec = 0, conc = 0, drop = 0, rc = 0, rr = 0, rd = 0, rs = 0, rf = 0, ro = 0;
   const jit: number[] = [], lat: number[] = [];
   for (let i = 0; i < after.length; i++) {
     const a = before[i], b = after[i];
@@ -130,6 +145,8 @@ export function windowFigures(before: Snapshot[], after: Snapshot[]): WindowFigu
     rr += b.relayReceived - a.relayReceived;
     rd += b.relayDropped - a.relayDropped;
     rs += b.relayInSpike - a.relayInSpike;
+    rf += b.relayForwarded - a.relayForwarded;
+    ro += b.relayOwnLoss - a.relayOwnLoss;
     jit.push(b.jitterMs);
     if (b.latCount > a.latCount) lat.push((b.latSum - a.latSum) / (b.latCount - a.latCount));
   }
@@ -153,5 +170,7 @@ export function windowFigures(before: Snapshot[], after: Snapshot[]): WindowFigu
     relay_received: rr,
     relay_dropped: rd,
     relay_in_spike: rs,
+    relay_forwarded: rf,
+    relay_own_loss: ro,
   };
 }

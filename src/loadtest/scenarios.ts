@@ -213,7 +213,8 @@ class Bench {
         `rate=${s.sample_rates.join("/")}Hz reconnects=${s.reconnects}` +
         (s.relay_received > 0
           ? ` relay_received=${s.relay_received} relay_dropped=${s.relay_dropped} ` +
-            `relay_in_spike=${s.relay_in_spike}`
+            `relay_in_spike=${s.relay_in_spike} relay_forwarded=${s.relay_forwarded} ` +
+            `relay_own_loss=${s.relay_own_loss} (datagrams)`
           : ""),
     );
   }
