@@ -15,7 +15,9 @@ import { openUdpSource } from "../src/client/udp_source.ts";
 import { parseClientArgs } from "../src/client/cli.ts";
 import { runCommand } from "../src/loadtest/netns_drop.ts";
 import { statusView } from "../src/admin/views.ts";
-import { ImpairmentModel, ImpairRelay } from "../src/net/impair_relay.ts";
+import { DROP } from "../src/net/impairment.ts";
+import { UdpImpairmentRelay } from "../src/net/impairment_relay.ts";
+import { UniformImpairment } from "../src/net/uniform_impairment.ts";
 import { LOSS_THRESHOLD } from "../src/qos/adaptation.ts";
 import { logConfig } from "../src/util/log.ts";
 
@@ -283,10 +285,11 @@ Deno.test("30 % seeded loss behind the impairment relay: the client reports exac
   srv.ctx.store.patch({ adaptation: { ...SHORT_HOLDS, latency_ms: 1000 } });
   const impairment = { lossPct: 30, seed: 7 };
   const real = openUdpSource(0, "127.0.0.1");
-  const relay = new ImpairRelay(
-    { transport: "udp", hostname: "127.0.0.1", port: real.port },
-    impairment,
-  );
+  const relay = new UdpImpairmentRelay({
+    target: { transport: "udp", hostname: "127.0.0.1", port: real.port },
+    model: new UniformImpairment(impairment),
+    impaired: "to-target",
+  });
   const lines: string[] = [];
   const client = new ReferenceClient({
     server: srv.url,
@@ -320,8 +323,8 @@ Deno.test("30 % seeded loss behind the impairment relay: the client reports exac
   assert.match(step, /packet loss too high, lowering sample rate/);
   assert.match(step, /to_hz=44100/);
   // The relay drops what its seed says: replay its decisions over what it received.
-  const model = new ImpairmentModel(impairment);
-  const dropped = Array.from({ length: relay.stats.received }, (_, i) => model.decide(i) < 0);
+  const model = new UniformImpairment(impairment);
+  const dropped = Array.from({ length: relay.stats.received }, (_, i) => model.decide(i) === DROP);
   assert.equal(dropped.filter((d) => d).length, relay.stats.dropped);
   // The client's first session spans the server's packets from the first one let through.
   const first = dropped.indexOf(false);

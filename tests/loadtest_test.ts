@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { renderHtml, writeReport } from "../src/loadtest/report.ts";
 import { runLoadtest } from "../src/loadtest/scenarios.ts";
 import { LoadClient } from "../src/loadtest/fleet.ts";
-import { ImpairmentModel } from "../src/net/impair_relay.ts";
+import { DROP } from "../src/net/impairment.ts";
+import { UniformImpairment } from "../src/net/uniform_impairment.ts";
 import { startTestServer } from "./helpers/server.ts";
 
 /**
@@ -82,7 +83,11 @@ Deno.test("load test bench measures a small fleet and relay loss, and writes its
 Deno.test("a client behind a seeded 10 % relay reports exactly the packets the relay dropped", async () => {
   const srv = await startTestServer();
   const impairment = { lossPct: 10, seed: 42 };
-  const lc = new LoadClient({ server: srv.url, channels: [1, 2, 3, 4], impairment });
+  const lc = new LoadClient({
+    server: srv.url,
+    channels: [1, 2, 3, 4],
+    impairment: new UniformImpairment(impairment),
+  });
   try {
     const seq = lc.client.receiver.seq;
     while (seq.received < 400) await new Promise((r) => setTimeout(r, 20));
@@ -94,8 +99,8 @@ Deno.test("a client behind a seeded 10 % relay reports exactly the packets the r
   const seq = lc.client.receiver.seq;
   // The relay's decisions replayed from its seed: the n-th datagram it received is the
   // server's n-th packet to this client (one stream, in order on loopback).
-  const model = new ImpairmentModel(impairment);
-  const dropped = Array.from({ length: relay.received }, (_, i) => model.decide(i) < 0);
+  const model = new UniformImpairment(impairment);
+  const dropped = Array.from({ length: relay.received }, (_, i) => model.decide(i) === DROP);
   assert.equal(dropped.filter((d) => d).length, relay.dropped, "it drops what its seed says");
   assert.equal(seq.resyncs, 0);
   // The client's sequence span starts at the first packet the relay let through.
@@ -105,4 +110,44 @@ Deno.test("a client behind a seeded 10 % relay reports exactly the packets the r
   assert.ok(droppedInSpan > 0, "a 400-packet run at 10 % drops some");
   assert.equal(seq.lost, droppedInSpan, `client lost ${seq.lost} of ${seq.expected}`);
   assert.equal(seq.received + droppedInSpan, seq.expected);
+});
+
+Deno.test("load test with --profile crowded: every window reports its relays, and the clients lose only what the relays dropped", async () => {
+  const lines: string[] = [];
+  const dropsBefore = await kernelUdpDrops();
+  const report = await runLoadtest({
+    scenarios: [2],
+    max: 0,
+    add: 1,
+    stepS: 1,
+    warmupS: 0.5,
+    clients: 2,
+    durationS: 3,
+    windowS: 1,
+    s3Clients: 0,
+    conditions: [],
+    channels: [1, 2, 3, 4],
+    forceDelays: [0],
+    nft: false,
+    nftLossPct: 10,
+    restart: false,
+    profile: "crowded",
+    seed: 1,
+    log: (l) => lines.push(l),
+  });
+  const kernelDrops = (await kernelUdpDrops()) - dropsBefore;
+  const s2 = report.scenario2!;
+  assert.equal(s2.overall.streaming, 2, lines.join("\n"));
+  for (const w of s2.windows) assert.ok(w.relay_received > 0, `window at ${w.t_s} s`);
+  assert.ok(lines.some((l) => /relay_dropped=\d+ relay_in_spike=\d+/.test(l)));
+  const o = s2.overall;
+  const lost = o.packets_expected - o.packets_received;
+  assert.ok(o.relay_dropped > 0, "crowded drops 1 % of 1200 packets and more");
+  // A drop counts at the client once a later packet arrives, so a window's edges may shift up
+  // to a burst and the packets held in flight per client (crowded: ≤ 20 packets a burst).
+  const edge = 2 * (20 + 5);
+  assert.ok(
+    lost <= o.relay_dropped + kernelDrops + edge && lost >= o.relay_dropped - edge,
+    `${lost} lost, relays dropped ${o.relay_dropped}, kernel ${kernelDrops}`,
+  );
 });

@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { markdownSteps, writeReport } from "./report.ts";
 import { type Condition, type LoadtestOptions, runLoadtest } from "./scenarios.ts";
+import { isWifiProfileName, WIFI_PROFILES } from "../net/wifi_profile.ts";
 
 export const LOADTEST_USAGE = `deno task loadtest [flags]
   --scenario 1,2,3     which scenarios (default 1,2,3)
@@ -16,6 +17,8 @@ export const LOADTEST_USAGE = `deno task loadtest [flags]
                        --duration is also each scenario-3 condition's length
   --s3-clients N       clients per scenario-3 condition (default 3)
   --loss P --delay MS --jitter MS --reorder P   a custom scenario-3 condition
+  --profile clean|stage-ap|crowded   scenarios 1 and 2: every client behind its own
+                       impairment relay with this Wi-Fi profile (docs/wifi-relay.md)
   --seed N             impairment seed (default 1)
   --channels 1-8|all|1,5,32   channels per client (default 1-8)
   --force-delay 0,50,100      FORCE_DELAY_MS per client, cycled (default 0)
@@ -49,6 +52,7 @@ export function parseLoadtestArgs(args: string[]): LoadtestOptions & { out: stri
       delay: { type: "string" },
       jitter: { type: "string" },
       reorder: { type: "string" },
+      profile: { type: "string" },
       seed: { type: "string", default: "1" },
       channels: { type: "string", default: "1-8" },
       "force-delay": { type: "string", default: "0" },
@@ -65,6 +69,13 @@ export function parseLoadtestArgs(args: string[]): LoadtestOptions & { out: stri
     Deno.exit(0);
   }
   const seed = Number(v.seed);
+  if (!Number.isInteger(seed)) throw new RangeError(`--seed needs an integer, got ${v.seed}`);
+  const profile = v.profile;
+  if (profile !== undefined && !isWifiProfileName(profile)) {
+    throw new RangeError(
+      `--profile must be one of ${Object.keys(WIFI_PROFILES).join(", ")}, got ${profile}`,
+    );
+  }
   const custom = v.loss || v.delay || v.jitter || v.reorder;
   const conditions: Condition[] = custom
     ? [{
@@ -84,6 +95,11 @@ export function parseLoadtestArgs(args: string[]): LoadtestOptions & { out: stri
       { name: "delay 30 ms + jitter 0–10 ms", delayMs: 30, jitterMs: 10, seed },
       { name: "reorder 5 % (+10 ms)", reorderPct: 5, seed },
       { name: "loss 2 % + jitter 0–40 ms", lossPct: 2, jitterMs: 40, seed },
+      ...Object.keys(WIFI_PROFILES).map((p) => ({
+        name: `Wi-Fi ${p}`,
+        profile: p as keyof typeof WIFI_PROFILES,
+        seed,
+      })),
     ];
   return {
     scenarios: v.scenario.split(",").map(Number),
@@ -103,6 +119,8 @@ export function parseLoadtestArgs(args: string[]): LoadtestOptions & { out: stri
     nftLossPct: Number(v["nft-loss"]),
     restart: !v["no-restart"],
     adaptation: v.adaptation ?? false,
+    profile,
+    seed,
     log: (line) => console.error(line),
     out: v.out,
   };

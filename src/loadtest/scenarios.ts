@@ -5,15 +5,23 @@
  *                is measured over its hold window (after `warmupS`)
  *   2  stress:   `clients` clients for `durationS`, measured every `windowS`
  *   3  impaired: per condition, `s3Clients` clients behind impairment relays
- *                (loss, delay, jitter, reordering) for `durationS`; then the
+ *                (loss, delay, jitter, reordering, or a Wi-Fi profile of
+ *                docs/wifi-relay.md) for `durationS`; then the
  *                nftables drop in a namespace (where permitted) and a server
  *                restart (own server only) with the clients' reconnects
+ *
+ * With `profile`, every client of scenarios 1 and 2 is behind its own relay
+ * with that Wi-Fi profile (seeded per client), and each window reports the
+ * relays' drops and in-spike datagrams beside the clients' loss and latency.
  *
  * Server CPU/RSS from /proc of the server child (own server) or from the
  * `server_metrics` of the clients' `/qos-metrics` answers (--server).
  */
 
-import type { Impairment } from "../net/impair_relay.ts";
+import type { ImpairmentModel } from "../net/impairment.ts";
+import { type Impairment, UniformImpairment } from "../net/uniform_impairment.ts";
+import { WifiImpairment } from "../net/wifi_impairment.ts";
+import { WIFI_PROFILES, type WifiProfileName } from "../net/wifi_profile.ts";
 import { LoadClient, type Snapshot, type WindowFigures, windowFigures } from "./fleet.ts";
 import { netnsAvailable, type NetnsResult, runNetnsDrop } from "./netns_drop.ts";
 import { CpuWindow, procOpenFds, procRssMiB, procThreads } from "./proc_stats.ts";
@@ -21,7 +29,20 @@ import { type ServerHandle, spawnServer } from "./server_handle.ts";
 
 export interface Condition extends Impairment {
   name: string;
+  /** A Wi-Fi profile instead of the uniform settings. */
+  profile?: WifiProfileName;
 }
+
+/** The impairment of one client under `cond` (undefined: no relay at all). */
+export function conditionModel(cond: Condition, seed: number): ImpairmentModel | undefined {
+  if (cond.profile) return new WifiImpairment(WIFI_PROFILES[cond.profile], seed);
+  const { name: _n, profile: _p, seed: _s, ...imp } = cond;
+  if (!Object.values(imp).some((v) => typeof v === "number" && v > 0)) return undefined;
+  return new UniformImpairment({ ...imp, seed });
+}
+
+/** Client `index`'s seed under the bench seed `seed` (clients differ, runs repeat). */
+export const clientSeed = (seed: number, index: number) => seed * 1000 + index;
 
 export interface LoadtestOptions {
   scenarios: number[];
@@ -43,6 +64,10 @@ export interface LoadtestOptions {
   nftLossPct: number;
   /** Keep the own server's sample-rate adaptation on (default off: a fixed rate). */
   adaptation?: boolean;
+  /** Scenarios 1 and 2: every client behind a relay with this Wi-Fi profile. */
+  profile?: WifiProfileName;
+  /** The impairment seed of `profile` (default 1). */
+  seed?: number;
   restart: boolean;
   log: (line: string) => void;
 }
@@ -118,14 +143,21 @@ class Bench {
     readonly o: LoadtestOptions,
   ) {}
 
-  addClient(impairment?: Impairment): LoadClient {
+  /** A client behind `impairment` (null: no relay; absent: the bench's profile, if any). */
+  addClient(impairment?: ImpairmentModel | null): LoadClient {
     const i = this.fleet.length;
     const fd = this.o.forceDelays.length ? this.o.forceDelays[i % this.o.forceDelays.length] : 0;
+    if (impairment === undefined && this.o.profile) {
+      impairment = new WifiImpairment(
+        WIFI_PROFILES[this.o.profile],
+        clientSeed(this.o.seed ?? 1, i),
+      );
+    }
     const c = new LoadClient({
       server: this.url,
       channels: this.o.channels,
       forceDelayMs: fd,
-      impairment,
+      impairment: impairment ?? undefined,
     });
     this.fleet.push(c);
     return c;
@@ -178,7 +210,12 @@ class Bench {
           s.server_timers ?? "—"
         } loadtest_cpu=${s.loadtest_cpu_pct}% ` +
         `system=${s.system_cpu_pct}% concealed=${s.concealed_packets} dropped=${s.dropped_packets} ` +
-        `rate=${s.sample_rates.join("/")}Hz reconnects=${s.reconnects}`,
+        `rate=${s.sample_rates.join("/")}Hz reconnects=${s.reconnects}` +
+        (s.relay_received > 0
+          ? ` relay_received=${s.relay_received} relay_dropped=${s.relay_dropped} ` +
+            `relay_in_spike=${s.relay_in_spike} relay_forwarded=${s.relay_forwarded} ` +
+            `relay_own_loss=${s.relay_own_loss} (datagrams)`
+          : ""),
     );
   }
 }
@@ -240,12 +277,10 @@ async function scenario3(b: Bench): Promise<NonNullable<Report["scenario3"]>> {
   const o = b.o;
   const conditions: ConditionResult[] = [];
   for (const [ci, cond] of o.conditions.entries()) {
-    const { name: _n, ...imp } = cond;
-    const relayed = Object.values(imp).some((v) =>
-      typeof v === "number" && v > 0 && _n !== "clean"
-    );
     for (let k = 0; k < o.s3Clients; k++) {
-      b.addClient(relayed ? { ...imp, seed: (imp.seed ?? 1) + ci * 100 + k } : undefined);
+      // A condition without a relay is a clean client even when the bench has a profile.
+      const model = conditionModel(cond, (cond.seed ?? o.seed ?? 1) + ci * 100 + k);
+      b.addClient(model ?? null);
     }
     await waitStreaming(b);
     await sleep(o.warmupS * 1000);
@@ -253,8 +288,8 @@ async function scenario3(b: Bench): Promise<NonNullable<Report["scenario3"]>> {
     b.logStep(`scenario 3 ${cond.name}`, s);
     let rd = 0, rr = 0;
     for (const c of b.fleet) {
-      rd += c.relay?.stats.dropped ?? 0;
-      rr += c.relay?.stats.received ?? 0;
+      rd += c.relay?.link.stats.dropped ?? 0;
+      rr += c.relay?.link.stats.received ?? 0;
     }
     conditions.push({ condition: cond, result: s, relay_dropped: rd, relay_received: rr });
     await b.removeAll();
