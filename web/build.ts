@@ -10,7 +10,7 @@
  *                            with the shared jitter buffer and mixer)
  *   web/gen/audio_worker.js  the audio worker (web/listener/audio_worker.ts: WebTransport
  *                            receive and decode off the page's main thread)
- *   web/gen/admin.js         the admin page's script (web/admin/admin.js)
+ *   web/gen/admin.js         the admin page's script (web/admin/admin.ts and its modules)
  *
  * Each is `deno bundle --platform browser --minify` of its entry: the same
  * sources give the same bytes (tests/web_build_test.ts).
@@ -33,7 +33,7 @@ export const WEB_BUNDLES: readonly WebBundle[] = [
   { entry: "listener/listener.ts", output: "listener.js" },
   { entry: "listener/worklet.ts", output: "worklet.js" },
   { entry: "listener/audio_worker.ts", output: "audio_worker.js" },
-  { entry: "admin/admin.js", output: "admin.js" },
+  { entry: "admin/admin.ts", output: "admin.js" },
 ];
 
 /** One bundle's text (header + minified code). */
