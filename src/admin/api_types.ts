@@ -12,6 +12,14 @@ export type { ChannelConfig, Config };
 export interface ClientView {
   client_id: string;
   address: string;
+  /**
+   * What the phone is, from its User-Agent when it connected ("iPhone · Safari",
+   * "Android · Chrome", "Deno"): the protocol carries no name a musician sets
+   * (docs/protocol.md §4), so this is the best label there is. Null: no User-Agent.
+   */
+  device: string | null;
+  /** The User-Agent it was derived from (shown as a tooltip), or null. */
+  user_agent: string | null;
   udp_port: number | null;
   transport: string;
   streaming: boolean;

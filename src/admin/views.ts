@@ -6,6 +6,7 @@ import type { ServerContext } from "../http/context.ts";
 import type { ClientSession } from "../session/sessions.ts";
 import { formatRecord, logConfig, type LogRecord } from "../util/log.ts";
 import type { ClientView, LogLine, StatusView } from "./api_types.ts";
+import { deviceLabel } from "./device_label.ts";
 
 export type { ClientView, LogLine, StatusView };
 
@@ -18,6 +19,8 @@ export function clientView(s: ClientSession): ClientView {
   return {
     client_id: s.id,
     address: s.ip,
+    device: s.userAgent === null ? null : deviceLabel(s.userAgent),
+    user_agent: s.userAgent,
     udp_port: s.udpPort,
     transport: s.kind,
     streaming: s.stream !== null,
