@@ -6,7 +6,10 @@
  * numbered 1–32 on save, so disabled channels keep their place.
  */
 import type { ChannelConfig, SaveAnswer } from "../../src/admin/api_types.ts";
+import { mappingSignature } from "../../src/config/wire.ts";
 import { api } from "./api.ts";
+import { enableChannelDrag } from "./channel_drag.ts";
+import { confirmRestart } from "./confirm.ts";
 import { $, $button, flash, h, messageOf } from "./dom.ts";
 import { savedText } from "./format.ts";
 import { state } from "./state.ts";
@@ -81,11 +84,26 @@ function channelRow(r: ChannelConfig, i: number, saved: ChannelConfig, pos: numb
     r.enabled = send.checked;
     renderChannels();
   });
+  const grip = h(
+    "button",
+    {
+      type: "button",
+      class: "btn-grip",
+      "data-drag": String(r.id),
+      title: "Drag to reorder (or focus and press ↑/↓)",
+      "aria-label": `Channel ${r.id}: drag, or press the up and down arrow keys, to reorder`,
+    },
+    h("span", { class: "grip", "aria-hidden": "true" }),
+    String(r.id).padStart(2, "0"),
+  );
   return h(
     "tr",
-    { class: [r.enabled ? "" : "off", changed ? "changed" : ""].join(" ").trim() || undefined },
-    h("td", { class: "ch-id" }, String(r.id).padStart(2, "0")),
-    h("td", {}, send),
+    {
+      class: [r.enabled ? "" : "off", changed ? "changed" : ""].join(" ").trim() || undefined,
+      "data-row": String(r.id),
+    },
+    h("td", { class: "ch-id" }, grip),
+    h("td", {}, h("label", { class: "ch-send" }, send)),
     h("td", {}, nameInput(r, saved)),
     h(
       "td",
@@ -112,6 +130,13 @@ export function renderChannels(): void {
   const sent = state.rows.filter((r) => r.enabled).length;
   $("channels-summary").textContent = `${sent} of ${state.rows.length} sent`;
   channelsChanged();
+}
+
+/** Moves the row at display index `from` to `to` (a drag, or the handle's arrow keys). */
+function moveTo(from: number, to: number): void {
+  const [row] = state.rows.splice(from, 1);
+  state.rows.splice(to, 0, row);
+  renderChannels();
 }
 
 function move(i: number, delta: number): void {
@@ -163,6 +188,12 @@ async function onSaveChannels(): Promise<void> {
   $button("channels-save").disabled = true;
   state.saving++;
   try {
+    const restarts = mappingSignature(body) !== mappingSignature(state.channels);
+    if (restarts && !(await confirmRestart("the channel mapping"))) {
+      channelsChanged();
+      flash($("channels-status"), "Not saved: nothing changed.");
+      return;
+    }
     const r = await api<SaveAnswer>("PUT", "/channels", body);
     state.lastVersion = r.config_version;
     await loadChannels();
@@ -184,4 +215,5 @@ export function wireChannels(): void {
   $button("ch-all").addEventListener("click", () => setAll(true));
   $button("ch-none").addEventListener("click", () => setAll(false));
   $button("ch-sort").addEventListener("click", sortById);
+  enableChannelDrag($("channels-body"), { moveTo });
 }

@@ -7,6 +7,7 @@
 import type { LogLine, StatusView } from "../../src/admin/api_types.ts";
 import { $, h } from "./dom.ts";
 import { fmtDuration, fmtInt, fmtRate } from "./format.ts";
+import { state } from "./state.ts";
 
 const LOG_LINES = 30;
 
@@ -37,6 +38,7 @@ export function renderStatus(st: StatusView): void {
   err.textContent = src.error ? `Source error: ${src.error}` : "";
   err.hidden = !src.error;
   const ov = Object.entries(st.overrides);
+  state.overrides = new Set(Object.keys(st.overrides));
   $("st-overrides").textContent = ov.length === 0
     ? ""
     : `Command-line overrides for this run: ${

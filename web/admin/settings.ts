@@ -6,7 +6,9 @@
  * what changed (PATCH /api/admin/config).
  */
 import type { Config, SaveAnswer } from "../../src/admin/api_types.ts";
+import { patchChangesWire } from "../../src/config/wire.ts";
 import { api } from "./api.ts";
+import { confirmRestart } from "./confirm.ts";
 import { $, $button, $form, flash, messageOf } from "./dom.ts";
 import { savedText } from "./format.ts";
 import { state } from "./state.ts";
@@ -83,6 +85,11 @@ export async function onSaveSettings(ev: Event): Promise<void> {
   $button("settings-save").disabled = true;
   state.saving++;
   try {
+    if (patchChangesWire(patch, state.overrides) && !(await confirmRestart("these settings"))) {
+      settingsChanged();
+      flash($("settings-status"), "Not saved: nothing changed.");
+      return;
+    }
     const r = await api<SaveAnswer>("PATCH", "/config", patch);
     state.lastVersion = r.config_version;
     await loadConfig();

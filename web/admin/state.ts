@@ -26,6 +26,8 @@ export interface AdminState {
   https: HttpsView | null;
   /** Which code the QR card shows: "http", or null for the default (https when it is up). */
   qrMode: "http" | "https" | null;
+  /** Keys ("section.key") this run's command line overrides, from the latest snapshot. */
+  overrides: Set<string>;
 }
 
 export const state: AdminState = {
@@ -40,4 +42,5 @@ export const state: AdminState = {
   qr: null,
   https: null,
   qrMode: null,
+  overrides: new Set(),
 };
