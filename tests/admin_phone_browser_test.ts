@@ -262,8 +262,8 @@ Deno.test({
     withAdminPage([IPHONE_UA], async (page) => {
       await page.waitForSelector("#clients-body tr button");
       const app = await smallTargets(page);
-      // 32 channel rows × (handle, checkbox, name, ▲, ▼) and the forms around them.
-      assert.ok(app.checked > 170, `only ${app.checked} controls found`);
+      // 32 channel rows × (checkbox, name, ▲, ▼) and the forms around them, at least.
+      assert.ok(app.checked > 150, `only ${app.checked} controls found`);
       assert.deepEqual(app.small, []);
       await page.click("#logout");
       await page.waitForSelector("#login-view:not([hidden])");
