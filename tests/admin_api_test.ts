@@ -7,9 +7,11 @@ import { defaultChannels } from "../src/config/types.ts";
 import { lanAddresses } from "../src/net/local_address.ts";
 import {
   call,
+  IPHONE_UA,
   JsonSocket,
   login,
   PASSWORD,
+  PIXEL_UA,
   startAdminServer,
   streamingClient,
   withTimeout,
@@ -497,7 +499,29 @@ Deno.test("the clients list is oldest first and DELETE ends one client with reco
   }
 });
 
-Deno.test("a password change needs the current password and logs out other sessions", async () => {
+Deno.test("the clients list names each phone by its User-Agent (the protocol has no name field)", async () => {
+  const { server } = await startAdminServer();
+  const base = server.url;
+  const iphone = await streamingClient(base, IPHONE_UA);
+  const pixel = await streamingClient(base, PIXEL_UA);
+  try {
+    const cookie = await login(base);
+    const list = (await call(base, "GET", "/api/admin/clients", { cookie })).body;
+    assert.deepEqual(list.map((c: { device: string }) => c.device), [
+      "iPhone · Safari",
+      "Android (Pixel 8) · Chrome",
+    ]);
+    // Deno's WebSocket puts its own "Deno/…, " before the User-Agent it is given.
+    assert.ok(list[0].user_agent.endsWith(IPHONE_UA), list[0].user_agent);
+    assert.ok(list[1].user_agent.endsWith(PIXEL_UA), list[1].user_agent);
+  } finally {
+    await iphone.close();
+    await pixel.close();
+    await server.close();
+  }
+});
+
+Deno.test("a password change needs the current password (403 keeps the session) and logs out other sessions", async () => {
   const { server } = await startAdminServer();
   const base = server.url;
   try {
@@ -507,11 +531,20 @@ Deno.test("a password change needs the current password and logs out other sessi
       cookie: mine,
       body: { current: "not-it", new: "brand-new-pass" },
     });
-    assert.equal(wrong.status, 401);
+    // 403, not 401: the contract's 401 means "not logged in" (protocol §3), which a client
+    // (the admin page) answers by logging out.
+    assert.equal(wrong.status, 403);
+    assert.equal(wrong.body.error.code, "wrong_password");
+    assert.match(wrong.body.error.message, /current password is wrong/);
+    assert.equal(wrong.headers.get("set-cookie"), null, "the session cookie is left alone");
     assert.equal(
       (await call(base, "GET", "/api/admin/config", { cookie: mine })).status,
       200,
       "a wrong current password does not log out",
+    );
+    assert.equal(
+      (await call(base, "GET", "/api/admin/login", { cookie: mine })).body.logged_in,
+      true,
     );
     const ok = await call(base, "POST", "/api/admin/password", {
       cookie: mine,

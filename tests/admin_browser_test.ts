@@ -71,6 +71,9 @@ Deno.test({
       await page.uncheck('#channels-body input[type=checkbox][data-id="4"]');
       await page.click('#channels-body button[data-move="up"][data-id="3"]');
       await page.click("#channels-save");
+      // The new mapping restarts the two streaming clients: the page asks first.
+      await page.waitForSelector("#confirm[open]");
+      await page.click("#confirm-ok");
       await page.waitForSelector('#channels-status:has-text("Saved")');
       const meta = (await call(base, "GET", "/audio-meta")).body;
       const ids = meta.channels.map((c: { id: number }) => c.id);

@@ -134,8 +134,17 @@ export function wsUrl(base: string, path: string): string {
   return base.replace(/^http/, "ws") + path;
 }
 
-/** Opens /ws, asks for audio to a local UDP socket, sends client_config and waits for the ack. */
-export async function streamingClient(base: string): Promise<{
+/** Phones' User-Agents, for the admin page's device labels. */
+export const IPHONE_UA =
+  "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+export const PIXEL_UA =
+  "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36";
+
+/**
+ * Opens /ws (as `userAgent` when given), asks for audio to a local UDP socket,
+ * sends client_config and waits for the ack.
+ */
+export async function streamingClient(base: string, userAgent?: string): Promise<{
   sock: JsonSocket;
   udp: Deno.DatagramConn;
   clientId: string;
@@ -143,7 +152,10 @@ export async function streamingClient(base: string): Promise<{
 }> {
   const udp = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
   const port = (udp.addr as Deno.NetAddr).port;
-  const sock = await JsonSocket.open(wsUrl(base, "/ws"));
+  const sock = await JsonSocket.open(
+    wsUrl(base, "/ws"),
+    userAgent ? { "user-agent": userAgent } : undefined,
+  );
   const welcome = await sock.next((m) => m.type === "welcome", "welcome");
   const res = await fetch(`${base}/request-audio?udp_port=${port}&client_id=${welcome.client_id}`);
   if (res.status !== 200) {

@@ -12,7 +12,7 @@
  *                            receive and decode off the page's main thread)
  *   web/gen/sw.js            the listener's service worker (web/listener/sw.ts)
  *   web/gen/handoff.js       the mix handoff between the box's origins (web/listener/handoff.ts)
- *   web/gen/admin.js         the admin page's script (web/admin/admin.js)
+ *   web/gen/admin.js         the admin page's script (web/admin/admin.ts and its modules)
  *
  * Each is `deno bundle --platform browser --minify` of its entry: the same
  * sources give the same bytes (tests/web_build_test.ts).
@@ -37,7 +37,7 @@ export const WEB_BUNDLES: readonly WebBundle[] = [
   { entry: "listener/audio_worker.ts", output: "audio_worker.js" },
   { entry: "listener/sw.ts", output: "sw.js" },
   { entry: "listener/handoff.ts", output: "handoff.js" },
-  { entry: "admin/admin.js", output: "admin.js" },
+  { entry: "admin/admin.ts", output: "admin.js" },
 ];
 
 /** One bundle's text (header + minified code). */

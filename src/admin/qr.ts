@@ -4,23 +4,14 @@
  * localhost, which on a phone means the phone.
  */
 import qrcode from "qrcode-generator";
+import type { QrAnswer } from "./api_types.ts";
 
 /** Error correction M (15 %): survives a smudged screen, still small. */
 const QR_ERROR_CORRECTION = "M";
 const QR_CELL_PX = 4;
 const QR_MARGIN_CELLS = 4;
 
-export interface QrAnswer {
-  /** What the phone opens; null when this machine has no LAN IPv4 address. */
-  url: string | null;
-  svg: string | null;
-  /** Every LAN IPv4 of this machine (the first one is in the code). */
-  addresses: string[];
-  /** Why there is no code, or other hints. */
-  note: string | null;
-  /** The secure page while the HTTPS listener is up, else null (the plain one above stays valid). */
-  https: { url: string; svg: string; urls: string[] } | null;
-}
+export type { QrAnswer };
 
 export function qrSvg(text: string): string {
   const q = qrcode(0, QR_ERROR_CORRECTION);

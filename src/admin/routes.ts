@@ -111,7 +111,15 @@ export function mountAdminApi(app: Hono, deps: AdminRouteDeps): void {
         `too many failed attempts; try again in ${r.retryAfterS} s`,
       );
     }
-    if (!r.ok) throw new ApiError(401, "wrong_password", "the current password is wrong");
+    // 403, not 401: the admin is logged in (401 means "not logged in", docs/protocol.md §3, and
+    // the page answers it with the login form); only this change is refused.
+    if (!r.ok) {
+      throw new ApiError(
+        403,
+        "wrong_password",
+        "the current password is wrong; the password was not changed",
+      );
+    }
     await auth.changePassword(body.new, s);
     ctx.log.info("admin password changed", { address: remoteIp(c) });
     return c.json({ status: "ok" });

@@ -5,33 +5,12 @@
 import type { ServerContext } from "../http/context.ts";
 import type { ClientSession } from "../session/sessions.ts";
 import { formatRecord, logConfig, type LogRecord } from "../util/log.ts";
+import type { ClientView, LogLine, StatusView } from "./api_types.ts";
+import { deviceLabel } from "./device_label.ts";
+
+export type { ClientView, LogLine, StatusView };
 
 export const RECENT_LOG_LINES = 50;
-
-export interface ClientView {
-  client_id: string;
-  address: string;
-  udp_port: number | null;
-  transport: string;
-  streaming: boolean;
-  channels: number[];
-  sample_rate: number | null;
-  compression: string | null;
-  packets_sent: number;
-  bytes_sent: number;
-  connected_at: string;
-  /** Last message of any kind from the client (heartbeats keep it alive). */
-  last_heartbeat: string;
-  qos: {
-    received_at: string;
-    packet_loss_rate: number;
-    jitter_ms: number;
-    latency_ms: number;
-    packets_received: number;
-    packets_expected: number;
-    bandwidth_mbps: number;
-  } | null;
-}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -40,6 +19,8 @@ export function clientView(s: ClientSession): ClientView {
   return {
     client_id: s.id,
     address: s.ip,
+    device: s.userAgent === null ? null : deviceLabel(s.userAgent),
+    user_agent: s.userAgent,
     udp_port: s.udpPort,
     transport: s.kind,
     streaming: s.stream !== null,
@@ -57,15 +38,6 @@ export function clientView(s: ClientSession): ClientView {
 /** Connected clients, oldest first. */
 export function clientsView(ctx: ServerContext): ClientView[] {
   return ctx.sessions.list().map(clientView);
-}
-
-export interface LogLine {
-  time: string;
-  level: string;
-  category: string;
-  message: string;
-  /** The whole line as the log prints it. */
-  text: string;
 }
 
 /** Recent warnings and errors, newest first. */
@@ -94,7 +66,7 @@ export function overrides(ctx: ServerContext): Record<string, unknown> {
   return out;
 }
 
-export function statusView(ctx: ServerContext) {
+export function statusView(ctx: ServerContext): StatusView {
   const st = ctx.capture.status;
   const degraded = st.state === "error" || (ctx.sourceMode !== "test" && st.source === "test");
   return {

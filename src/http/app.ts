@@ -167,7 +167,9 @@ export function createApp(ctx: ServerContext, extensions: AppExtension[] = []): 
 
   app.get(
     "/ws",
-    upgradeWebSocket((c) => attachClientSocket(ctx, remoteIp(c))),
+    upgradeWebSocket((c) =>
+      attachClientSocket(ctx, remoteIp(c), c.req.header("user-agent") ?? null)
+    ),
   );
 
   for (const ext of extensions) ext(app, ctx);

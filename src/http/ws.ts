@@ -96,14 +96,23 @@ function ms3(t: number): number {
   return Math.round(t * 1000) / 1000;
 }
 
-export function attachClientSocket(ctx: ClientSocketContext, ip: string): WSEvents {
+export function attachClientSocket(
+  ctx: ClientSocketContext,
+  ip: string,
+  userAgent: string | null = null,
+): WSEvents {
   let session: ClientSession | null = null;
   return {
     onOpen(_evt, ws: WSContext) {
-      session = ctx.sessions.open(ip, {
-        send: (text) => ws.send(text),
-        close: (code, reason) => ws.close(code, reason),
-      });
+      session = ctx.sessions.open(
+        ip,
+        {
+          send: (text) => ws.send(text),
+          close: (code, reason) => ws.close(code, reason),
+        },
+        "udp",
+        userAgent,
+      );
     },
     onMessage(evt) {
       if (session) handleClientFrame(ctx, session, evt.data);

@@ -160,6 +160,7 @@ export function listenerExtension(opts: ListenerOptions = {}): AppExtension {
           transport: transportOf(c.req.query("transport")),
           hostAddress: hostAddressOf(c, ip),
           webtransport: wt(),
+          userAgent: c.req.header("user-agent") ?? null,
         });
       }),
     );

@@ -71,6 +71,8 @@ export interface ListenerSocketOptions {
   hostAddress: string;
   /** The WebTransport endpoint (HTTPS on), else null. */
   webtransport?: WebTransportServer | null;
+  /** The page's User-Agent (the admin page labels phones by it). */
+  userAgent?: string | null;
 }
 
 export function attachListenerSocket(ctx: ListenerContext, opts: ListenerSocketOptions): WSEvents {
@@ -204,13 +206,18 @@ export function attachListenerSocket(ctx: ListenerContext, opts: ListenerSocketO
   return {
     onOpen: guarded("open", (_evt: Event, ws: WSContext) => {
       socket = ws;
-      const s = ctx.sessions.open(opts.ip, {
-        send: (text) => ws.send(text),
-        close: (code, reason) => {
-          closeTransports(reason);
-          ws.close(code, reason);
+      const s = ctx.sessions.open(
+        opts.ip,
+        {
+          send: (text) => ws.send(text),
+          close: (code, reason) => {
+            closeTransports(reason);
+            ws.close(code, reason);
+          },
         },
-      }, opts.transport);
+        opts.transport,
+        opts.userAgent ?? null,
+      );
       session = s;
       if (opts.transport === "webtransport") s.maxDatagramBytes = WEBTRANSPORT_MAX_DATAGRAM_BYTES;
       if (opts.transport === "websocket") attach(s, websocketChannel(ws));

@@ -19,16 +19,10 @@
 import type { ChannelConfig, Config } from "../config/types.ts";
 import type { Logger } from "../util/log.ts";
 import type { ShownChannel } from "../session/shown_channels.ts";
+import { wireSignature } from "../config/wire.ts";
 
-/**
- * The parts of the configuration that change what is on the wire. Channel
- * names are not among them: RTP carries ids, so a rename never cuts a
- * musician's audio (clients see the new name in /audio-meta).
- */
-export function wireSignature(cfg: Config, channels: readonly ChannelConfig[]): string {
-  const mapping = channels.map((c) => [c.id, c.enabled, c.order]);
-  return JSON.stringify([cfg.audio, cfg.network, cfg.alsa, mapping]);
-}
+/** What is on the wire (src/config/wire.ts, shared with the admin page). */
+export { wireSignature };
 
 export const DEFAULT_CHANGE_REASON = "configuration changed";
 

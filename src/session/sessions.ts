@@ -58,6 +58,8 @@ export class ClientSession {
     public ssrc: number,
     /** "udp" for RTP over UDP; browser transports name themselves. */
     readonly kind = "udp",
+    /** The User-Agent of the request that opened the session (the admin page labels phones by it). */
+    readonly userAgent: string | null = null,
   ) {
     this.lastSeen = createdAt;
   }
@@ -136,10 +138,15 @@ export class SessionManager {
     return mappedChannels(this.env.channels()).filter((c) => c.id <= max);
   }
 
-  open(ip: string, transport: SessionTransport, kind = "udp"): ClientSession {
+  open(
+    ip: string,
+    transport: SessionTransport,
+    kind = "udp",
+    userAgent: string | null = null,
+  ): ClientSession {
     const now = this.env.clock.now();
     const id = `c${(++this.counter).toString(36)}-${this.env.random.u32().toString(36)}`;
-    const s = new ClientSession(id, ip, transport, now, this.env.random.u32(), kind);
+    const s = new ClientSession(id, ip, transport, now, this.env.random.u32(), kind, userAgent);
     this.sessions.set(id, s);
     const cfg = this.env.config();
     s.send({

@@ -16,6 +16,7 @@
  * idle moment, re-checked every minute — at most until the served
  * certificate has 2 days left. A restart also picks up the renewed file.
  */
+import type { CertInfo, HttpsStatus } from "../admin/api_types.ts";
 import type { HttpsConfig } from "../config/types.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
@@ -40,32 +41,8 @@ function readMigrateReq(): string | null {
   }
 }
 
-/** What the admin page and `ctx.https.status()` report. */
-export interface HttpsStatus {
-  /** The stored setting. */
-  enabled: boolean;
-  /** The configured port. */
-  port: number;
-  /** Whether the HTTPS listener is up (false while off, or when it could not start). */
-  listening: boolean;
-  /** The port it is up on (differs from `port` only while a move to `port` failed), else null. */
-  listening_port: number | null;
-  /** Why it is not listening although enabled (e.g. the port is taken), else null. */
-  error: string | null;
-  /** The page certificate phones see (the one being served); null until HTTPS was first turned on. */
-  page_certificate: CertInfo | null;
-  /** A renewed page certificate waiting for no client to be connected before it is served. */
-  pending_certificate: CertInfo | null;
-}
-
-export interface CertInfo {
-  /** SHA-256 of the DER certificate, "AB:CD:…" as browsers show it. */
-  sha256: string;
-  not_before: string;
-  not_after: string;
-  dns_names: string[];
-  ip_addresses: string[];
-}
+// What the admin page and `ctx.https.status()` report: the admin API's types.
+export type { CertInfo, HttpsStatus };
 
 /** The HTTPS state as the rest of the server sees it (`ctx.https`). */
 export interface HttpsControl {

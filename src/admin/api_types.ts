@@ -1,0 +1,175 @@
+/**
+ * The JSON the admin API and its live feed answer (docs/admin.md), as types
+ * only: the server's views (./views.ts, ./routes.ts) are checked against
+ * them, and the admin page (web/admin/) reads its answers through them.
+ * Nothing here runs, so the page's bundle takes no server code with it.
+ */
+import type { ChannelConfig, Config } from "../config/types.ts";
+
+export type { ChannelConfig, Config };
+
+/** `GET /api/admin/clients`, and `clients` of a live snapshot: one per connected client. */
+export interface ClientView {
+  client_id: string;
+  address: string;
+  /**
+   * What the phone is, from its User-Agent when it connected ("iPhone · Safari",
+   * "Android · Chrome", "Deno"): the protocol carries no name a musician sets
+   * (docs/protocol.md §4), so this is the best label there is. Null: no User-Agent.
+   */
+  device: string | null;
+  /** The User-Agent it was derived from (shown as a tooltip), or null. */
+  user_agent: string | null;
+  udp_port: number | null;
+  transport: string;
+  streaming: boolean;
+  channels: number[];
+  sample_rate: number | null;
+  compression: string | null;
+  packets_sent: number;
+  bytes_sent: number;
+  connected_at: string;
+  /** Last message of any kind from the client (heartbeats keep it alive). */
+  last_heartbeat: string;
+  qos: {
+    received_at: string;
+    packet_loss_rate: number;
+    jitter_ms: number;
+    latency_ms: number;
+    packets_received: number;
+    packets_expected: number;
+    bandwidth_mbps: number;
+  } | null;
+}
+
+/** One of the recent warnings and errors (`recent_log`). */
+export interface LogLine {
+  time: string;
+  level: string;
+  category: string;
+  message: string;
+  /** The whole line as the log prints it. */
+  text: string;
+}
+
+/** `GET /api/admin/status` (without `sound_cards`), and `status` of a live snapshot. */
+export interface StatusView {
+  status: "ok" | "degraded";
+  source: {
+    mode: "auto" | "alsa" | "test";
+    kind: "alsa" | "test";
+    state: "idle" | "starting" | "running" | "error";
+    error: string;
+    description: string;
+    channels: number;
+    faults: number;
+    sink_errors: number;
+  };
+  connected_clients: number;
+  streaming_clients: number;
+  total_packets_sent: number;
+  cpu_pct: number;
+  uptime_s: number;
+  config_version: number;
+  /** The stored rate every session gets. */
+  sample_rate: number;
+  native_sample_rate: number;
+  /** Addresses the adaptation stepped below `sample_rate`. */
+  lowered_clients: { address: string; sample_rate: number }[];
+  http_port: number;
+  rtp_port: number;
+  /** Stored values this run's command-line flags replace, by "section.key". */
+  overrides: Record<string, unknown>;
+  recent_log: LogLine[];
+}
+
+/** A point of the QoS history: the worst figure over the reporting clients. */
+export interface HistoryPoint {
+  t: number;
+  clients: number;
+  loss_pct: number | null;
+  jitter_ms: number | null;
+  latency_ms: number | null;
+}
+
+/** What `/api/admin/live` sends. */
+export type LiveMessage =
+  | { type: "hello"; history: HistoryPoint[] }
+  | {
+    type: "snapshot";
+    time: number;
+    status: StatusView;
+    clients: ClientView[];
+    point: HistoryPoint | null;
+  };
+
+/** `PATCH /api/admin/config` and `PUT /api/admin/channels`. */
+export interface SaveAnswer {
+  status: "ok";
+  config_version: number;
+  /** Client sessions the write ended (config_changed). */
+  sessions_ended: number;
+}
+
+/** `GET /api/admin/login`: the page's "am I logged in?" probe. */
+export interface LoginProbe {
+  logged_in: boolean;
+  expires_at: string | null;
+}
+
+/** `GET /api/admin/qr`. */
+export interface QrAnswer {
+  /** What the phone opens; null when this machine has no LAN IPv4 address. */
+  url: string | null;
+  svg: string | null;
+  /** Every LAN IPv4 of this machine (the first one is in the code). */
+  addresses: string[];
+  /** Why there is no code, or other hints. */
+  note: string | null;
+  /** The secure page while the HTTPS listener is up, else null (the plain one above stays valid). */
+  https: { url: string; svg: string; urls: string[] } | null;
+}
+
+/** A certificate as the HTTPS card shows it. */
+export interface CertInfo {
+  /** SHA-256 of the DER certificate, "AB:CD:…" as browsers show it. */
+  sha256: string;
+  not_before: string;
+  not_after: string;
+  dns_names: string[];
+  ip_addresses: string[];
+}
+
+/** The secure listener page's state (`ctx.https.status()`, src/tls/https_service.ts). */
+export interface HttpsStatus {
+  /** The stored setting. */
+  enabled: boolean;
+  /** The configured port. */
+  port: number;
+  /** Whether the HTTPS listener is up (false while off, or when it could not start). */
+  listening: boolean;
+  /** The port it is up on (differs from `port` only while a move to `port` failed), else null. */
+  listening_port: number | null;
+  /** Why it is not listening although enabled (e.g. the port is taken), else null. */
+  error: string | null;
+  /** The page certificate phones see; null until HTTPS was first turned on. */
+  page_certificate: CertInfo | null;
+  /** A renewed page certificate waiting for no client to be connected before it is served. */
+  pending_certificate: CertInfo | null;
+}
+
+/** `GET /api/admin/https`: the state and the secure listener page's addresses. */
+export interface HttpsView extends HttpsStatus {
+  urls: string[];
+}
+
+/** `POST /api/admin/https`. */
+export interface HttpsSaveAnswer extends HttpsView {
+  status: "ok";
+  config_version: number;
+}
+
+/** Every error answer (docs/protocol.md §3). */
+export interface ErrorAnswer {
+  error: { code: string; message: string };
+}

@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import { DEFAULT_CONFIG, defaultChannels } from "./types.ts";
+import { mappingSignature, patchChangesWire, wireSignature } from "./wire.ts";
+
+const cfg = { ...structuredClone(DEFAULT_CONFIG), config_version: 1 };
+
+Deno.test("audio, network and ALSA edits change the wire; jitter, adaptation and HTTPS do not", () => {
+  assert.equal(patchChangesWire({ audio: { encoding: "L16" } }), true);
+  assert.equal(patchChangesWire({ network: { dscp: 0 } }), true);
+  assert.equal(patchChangesWire({ alsa: { device: "hw:X32" } }), true);
+  assert.equal(patchChangesWire({ jitter: { drop: 300 }, adaptation: { hold_s: 5 } }), false);
+  assert.equal(patchChangesWire({ https: { enabled: true } }), false);
+  assert.equal(patchChangesWire({}), false);
+});
+
+Deno.test("a key the command line overrides does not change the wire when stored", () => {
+  const overridden = new Set(["alsa.device"]);
+  assert.equal(patchChangesWire({ alsa: { device: "hw:1" } }, overridden), false);
+  assert.equal(
+    patchChangesWire({ alsa: { device: "hw:1" }, network: { dscp: 0 } }, overridden),
+    true,
+  );
+});
+
+Deno.test("renaming a channel keeps the wire signature; reordering or disabling changes it", () => {
+  const channels = defaultChannels();
+  const base = wireSignature(cfg, channels);
+  const renamed = channels.map((c) => (c.id === 2 ? { ...c, name: "Lead Vox" } : c));
+  assert.equal(wireSignature(cfg, renamed), base);
+  assert.equal(mappingSignature(renamed), mappingSignature(channels));
+  const off = channels.map((c) => (c.id === 4 ? { ...c, enabled: false } : c));
+  assert.notEqual(mappingSignature(off), mappingSignature(channels));
+  const swapped = channels.map((
+    c,
+  ) => (c.id === 1 ? { ...c, order: 2 } : c.id === 2 ? { ...c, order: 1 } : c));
+  assert.notEqual(wireSignature(cfg, swapped), base);
+  assert.notEqual(wireSignature({ ...cfg, network: { ...cfg.network, dscp: 0 } }, channels), base);
+  assert.equal(wireSignature({ ...cfg, jitter: { interpolate: 1, drop: 2 } }, channels), base);
+});

@@ -1,0 +1,62 @@
+/// <reference lib="dom" />
+/**
+ * The connected clients table, from each live snapshot: the phone (a label
+ * from its User-Agent: the protocol has no name a musician sets), address,
+ * channels, rate, codec, packets, last heard, QoS figures, and Disconnect
+ * (DELETE /api/admin/clients/{id}). On a phone screen each row is a card.
+ */
+import type { ClientView } from "../../src/admin/api_types.ts";
+import { api } from "./api.ts";
+import { $, h, messageOf } from "./dom.ts";
+import { fmtAgo, fmtChannels, fmtInt, fmtRate, quality } from "./format.ts";
+
+export function renderClients(clients: ClientView[], now: number): void {
+  $("clients-count").textContent = clients.length === 0
+    ? ""
+    : `${clients.length} connected · ${clients.filter((c) => c.streaming).length} streaming`;
+  $("clients-empty").hidden = clients.length > 0;
+  const rows = clients.map((c) => {
+    const q = c.qos;
+    const disconnect = h("button", {
+      type: "button",
+      class: "btn btn-small btn-danger",
+      "data-client": c.client_id,
+    }, "Disconnect");
+    disconnect.addEventListener("click", () => disconnectClient(c.client_id, disconnect));
+    // data-label: on a phone each row is a card and every figure is labelled (admin.css).
+    const cell = (label: string, cls: string | undefined, ...content: (Node | string)[]) =>
+      h("td", { class: cls, "data-label": label }, ...content);
+    return h(
+      "tr",
+      {},
+      h(
+        "td",
+        { class: "c-phone", title: c.user_agent ?? undefined },
+        h("strong", { class: "device" }, c.device ?? "Unknown device"),
+        h("span", { class: "muted small" }, ` ${c.transport}`),
+      ),
+      cell("Address", "mono", c.address),
+      cell("Port", "mono", c.udp_port === null ? "—" : String(c.udp_port)),
+      cell("Channels", undefined, fmtChannels(c.channels)),
+      cell("Rate", undefined, fmtRate(c.sample_rate)),
+      cell("Codec", undefined, c.compression ?? "—"),
+      cell("Packets", "num", fmtInt(c.packets_sent)),
+      cell("Last heard", undefined, fmtAgo(c.last_heartbeat, now)),
+      cell("Loss", "num", quality(q ? q.packet_loss_rate * 100 : null, 0.5, 2, 2, " %")),
+      cell("Jitter", "num", quality(q?.jitter_ms, 10, 30, 1, " ms")),
+      cell("Latency", "num", quality(q?.latency_ms, 50, 100, 1, " ms")),
+      h("td", { class: "c-action" }, disconnect),
+    );
+  });
+  $("clients-body").replaceChildren(...rows);
+}
+
+async function disconnectClient(id: string, button: HTMLButtonElement): Promise<void> {
+  button.disabled = true;
+  try {
+    await api("DELETE", `/clients/${encodeURIComponent(id)}`);
+  } catch (e) {
+    button.disabled = false;
+    button.title = messageOf(e);
+  }
+}

@@ -1,0 +1,43 @@
+/// <reference lib="dom" />
+/**
+ * Asks before a save that restarts the phones' audio (a change on the wire:
+ * src/config/wire.ts), naming how many phones stream right now
+ * (GET /api/admin/clients). With no phone streaming there is nothing to
+ * interrupt and nothing is asked. Cancel (or Escape) sends nothing.
+ */
+import type { ClientView } from "../../src/admin/api_types.ts";
+import { api } from "./api.ts";
+import { $, $button, byId } from "./dom.ts";
+
+/** "1 phone", "3 phones". */
+export function phones(n: number): string {
+  return `${n} phone${n === 1 ? "" : "s"}`;
+}
+
+/** Resolves true to go ahead with the save, false when the admin cancelled. */
+export async function confirmRestart(what: string): Promise<boolean> {
+  const clients = await api<ClientView[]>("GET", "/clients");
+  const streaming = clients.filter((c) => c.streaming).length;
+  if (streaming === 0) return true;
+  const dialog = byId("confirm", HTMLDialogElement);
+  $("confirm-text").textContent = `Saving ${what} restarts audio on ${phones(streaming)}. ` +
+    "Their sound stops for a few seconds while they reconnect on their own.";
+  $button("confirm-ok").textContent = `Save and restart ${phones(streaming)}`;
+  return await new Promise<boolean>((resolve) => {
+    const done = (ok: boolean) => {
+      dialog.removeEventListener("close", onClose);
+      $button("confirm-ok").removeEventListener("click", onOk);
+      $button("confirm-cancel").removeEventListener("click", onCancel);
+      if (dialog.open) dialog.close();
+      resolve(ok);
+    };
+    const onOk = () => done(true);
+    const onCancel = () => done(false);
+    const onClose = () => done(false); // Escape
+    dialog.addEventListener("close", onClose);
+    $button("confirm-ok").addEventListener("click", onOk);
+    $button("confirm-cancel").addEventListener("click", onCancel);
+    dialog.showModal();
+    $button("confirm-cancel").focus();
+  });
+}
