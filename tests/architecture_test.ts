@@ -5,6 +5,7 @@
  * import that breaks a rule fails here with the file that made it.
  */
 import assert from "node:assert/strict";
+import { WEB_BUNDLES } from "../web/build.ts";
 
 const SRC = new URL("../src/", import.meta.url);
 const LAYERS = ["session", "http", "qos", "audio"] as const;
@@ -121,6 +122,37 @@ Deno.test("architecture: audio/ imports neither session/ nor http/; session/ and
       const where = edges.get(`${from}>${to}`);
       if (where) broken.push(`${from}/ must not import ${to}/: ${where}`);
     }
+  }
+  assert.deepEqual(broken, []);
+});
+
+const ROOT = new URL("../", import.meta.url);
+
+/** Every file of this repository the web bundles take: relative imports from each entry, transitively. */
+function bundledModules(): string[] {
+  const seen = new Set<string>();
+  const visit = (url: URL) => {
+    if (seen.has(url.href)) return;
+    seen.add(url.href);
+    for (const m of Deno.readTextFileSync(url).matchAll(IMPORT_RE)) {
+      if (m[1].startsWith(".")) visit(new URL(m[1], url));
+    }
+  };
+  for (const b of WEB_BUNDLES) visit(new URL(`web/${b.entry}`, ROOT));
+  return [...seen].map((href) => href.slice(ROOT.href.length)).sort();
+}
+
+Deno.test("architecture: the pages bundle only runtime-neutral code, and the listener receives through the shared receiver", () => {
+  const modules = bundledModules();
+  assert.ok(modules.includes("src/client/receiver.ts"), modules.join(", "));
+  assert.ok(modules.includes("src/client/opus.ts"), modules.join(", "));
+  const broken: string[] = [];
+  for (const rel of modules) {
+    const code = Deno.readTextFileSync(new URL(rel, ROOT))
+      .replace(/\/\*[\s\S]*?\*\//g, "")
+      .replace(/^\s*\/\/.*$/gm, "");
+    if (/\bDeno\./.test(code)) broken.push(`${rel} uses the Deno API`);
+    if (rel.startsWith("ffi/")) broken.push(`${rel} is an FFI binding`);
   }
   assert.deepEqual(broken, []);
 });

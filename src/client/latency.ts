@@ -60,8 +60,7 @@ export class LatencyMeter {
     } else if (!this.hasAnchor) {
       return NaN;
     }
-    const ticks = (rtpTimestamp - this.anchorTs) | 0; // signed 32-bit distance
-    const capture = this.anchorCaptureMs + (ticks * 1000) / this.clockRate;
+    const capture = this.captureTimeOf(rtpTimestamp);
     const latency = receiveMs + offsetMs - capture;
     this.count++;
     this.sumMs += latency;
@@ -71,6 +70,16 @@ export class LatencyMeter {
     if (latency < this.minMs) this.minMs = latency;
     if (latency > this.maxMs) this.maxMs = latency;
     return latency;
+  }
+
+  /**
+   * Capture time (server clock, ms) of the sample with this RTP timestamp,
+   * from the last anchor; NaN while no anchor exists. Records nothing.
+   */
+  captureTimeOf(rtpTimestamp: number): number {
+    if (!this.hasAnchor) return NaN;
+    const ticks = (rtpTimestamp - this.anchorTs) | 0; // signed 32-bit distance
+    return this.anchorCaptureMs + (ticks * 1000) / this.clockRate;
   }
 
   /** Mean since the previous call (NaN if no samples), then starts a new interval. */

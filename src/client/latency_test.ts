@@ -19,6 +19,15 @@ Deno.test("latency waits for the first extension, then extrapolates from the RTP
   assert.ok(Number.isNaN(m.takeInterval()));
 });
 
+Deno.test("capture time of a timestamp comes from the anchor, without recording a sample", () => {
+  const m = new LatencyMeter(48000);
+  assert.ok(Number.isNaN(m.captureTimeOf(0)));
+  m.measure(4800, 10_000, 10_003, 0);
+  assert.equal(m.captureTimeOf(4800 + 480), 10_010);
+  assert.equal(m.captureTimeOf(4800 - 48), 9_999);
+  assert.equal(m.count, 1);
+});
+
 Deno.test("latency extrapolation survives the 32-bit RTP timestamp wrap", () => {
   const m = new LatencyMeter(48000);
   m.measure(0xffff_ff10, 50_000, 50_002, 0); // anchor 240 ticks before the wrap

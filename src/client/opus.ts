@@ -20,11 +20,17 @@
  * is re-learnt at every such packet. Packet time k = ⌊(ext − residue) / G⌋
  * is the sequence number the jitter buffer sees.
  *
- * A packet time is handed on when all its groups have been decoded, or when a
+ * Group packets may come reordered, duplicated, lost or late (the page's
+ * DataChannel is unordered and never retransmits). Each group has its own
+ * decoder, so the groups of the packet time being assembled may arrive in any
+ * order. It is handed on when all its groups have been decoded, or when a
  * packet of a later time arrives: each group still missing then is concealed
- * by its decoder's PLC (silence if that fails) and counted in
- * `concealedGroups`. A group packet of a time already handed on is late and
- * only counted (`lateGroups`). A packet time lost entirely is left to the
+ * by its decoder's PLC and counted in `concealedGroups` (a decoder that cannot
+ * conceal is a decode error, and its channels stay silent for that time).
+ * A group packet of a time already handed on is late: counted (`lateGroups`)
+ * and dropped, never decoded (its decoder already concealed that time) and
+ * never reopening the time. A second copy of a group packet is counted
+ * (`duplicateGroups`) and dropped. A packet time lost entirely is left to the
  * jitter buffer's concealment.
  *
  * Samples are handed on as integers at full scale 2^23 (like L24).
@@ -53,12 +59,14 @@ export const OPUS_FULL_SCALE = 0x80_0000;
 const MAX_PACKET_MS = 120;
 const TWO_32 = 0x1_0000_0000;
 
-/** One assembled packet time; `samples` is only valid during the callback. */
+/** One assembled packet time; the object and its `samples` are only valid during the callback. */
 export interface OpusFrame {
   /** Packet-time index (consecutive for consecutive packet times). */
   index: number;
   /** RTP timestamp on the decode rate's timeline. */
   timestamp: number;
+  /** The RTP timestamp itself (48 kHz clock), e.g. for the capture time. */
+  rtpTimestamp: number;
   /** Arrival of the last packet used. */
   arrivalMs: number;
   frames: number;
@@ -72,14 +80,22 @@ export interface OpusCounters {
   decodedPackets: number;
   /** Group packets missing when their packet time was handed on (concealed). */
   concealedGroups: number;
-  /** Group packets that arrived after their packet time was handed on. */
+  /** Group packets that arrived after their packet time was handed on (dropped). */
   lateGroups: number;
+  /** Second copies of a group packet of the packet time being assembled (dropped). */
+  duplicateGroups: number;
   /** Packets before the first group-0 packet was recognised (only with groups). */
   unassignedPackets: number;
 }
 
 export function emptyOpusCounters(): OpusCounters {
-  return { decodedPackets: 0, concealedGroups: 0, lateGroups: 0, unassignedPackets: 0 };
+  return {
+    decodedPackets: 0,
+    concealedGroups: 0,
+    lateGroups: 0,
+    duplicateGroups: 0,
+    unassignedPackets: 0,
+  };
 }
 
 /**
@@ -120,12 +136,15 @@ export class OpusGroupAssembler {
   // the packet time being assembled
   private pendingIndex = -1;
   private pendingTs = 0;
+  private pendingRtpTs = 0;
   private pendingFrames = 0;
   /** Which groups of the pending packet time were decoded, and how many. */
   private readonly have: Uint8Array;
   private haveCount = 0;
   private pendingArrival = 0;
   private lastEmitted = -Infinity;
+  /** What `emit` gets, reused for every packet time. */
+  private readonly frame: OpusFrame;
 
   constructor(
     factory: OpusDecoderFactory,
@@ -158,6 +177,14 @@ export class OpusGroupAssembler {
     this.have = new Uint8Array(counts.length);
     this.samples = new Int32Array(maxFrames * first);
     this.scratch = new Float32Array(maxFrames * Math.max(...counts));
+    this.frame = {
+      index: 0,
+      timestamp: 0,
+      rtpTimestamp: 0,
+      arrivalMs: 0,
+      frames: 0,
+      samples: this.samples,
+    };
   }
 
   get groupCount(): number {
@@ -201,7 +228,10 @@ export class OpusGroupAssembler {
       return;
     }
     if (this.pendingIndex >= 0 && index > this.pendingIndex) this.flush();
-    if (this.pendingIndex === index && this.have[g] !== 0) return; // duplicate
+    if (this.pendingIndex === index && this.have[g] !== 0) {
+      this.counters.duplicateGroups++;
+      return;
+    }
     const group = this.groups[g];
     let frames: number;
     try {
@@ -224,6 +254,7 @@ export class OpusGroupAssembler {
     if (this.pendingIndex < 0) {
       this.pendingIndex = index;
       this.pendingTs = ts;
+      this.pendingRtpTs = timestamp;
       this.pendingFrames = frames;
       this.have.fill(0);
       this.haveCount = 0;
@@ -247,19 +278,20 @@ export class OpusGroupAssembler {
       try {
         const n = group.decoder.decode(null, this.scratch, frames);
         if (n === frames) this.scatter(group, frames);
-      } catch {
-        // left silent (zeros)
+        else this.onError(`Opus group ${g} concealed ${n} frames, its packet time has ${frames}`);
+      } catch (e) {
+        this.onError(`Opus group ${g} could not conceal: ${(e as Error).message}`);
       }
     }
     this.lastEmitted = this.pendingIndex;
     this.pendingIndex = -1;
-    this.emit({
-      index: this.lastEmitted,
-      timestamp: this.pendingTs,
-      arrivalMs: this.pendingArrival,
-      frames,
-      samples: this.samples,
-    });
+    const f = this.frame;
+    f.index = this.lastEmitted;
+    f.timestamp = this.pendingTs;
+    f.rtpTimestamp = this.pendingRtpTs;
+    f.arrivalMs = this.pendingArrival;
+    f.frames = frames;
+    this.emit(f);
   }
 
   /** The sequence numbering restarted: forget where group 0 is and what is pending. */

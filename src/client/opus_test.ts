@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { PT_OPUS, writeRtpHeader } from "../rtp/packet.ts";
 import {
+  emptyOpusCounters,
   groupCounts,
   OPUS_FULL_SCALE,
   type OpusDecoderFactory,
@@ -88,12 +89,7 @@ Deno.test("Opus groups of one timestamp assemble into one frame; a lost group is
 });
 
 Deno.test("Opus assembly counts what it conceals, drops late groups and learns group 0 mid-stream", () => {
-  const counters = {
-    decodedPackets: 0,
-    concealedGroups: 0,
-    lateGroups: 0,
-    unassignedPackets: 0,
-  };
+  const counters = emptyOpusCounters();
   const errors: string[] = [];
   const idx: number[] = [];
   const a = new OpusGroupAssembler(

@@ -13,14 +13,20 @@
  * Packets that arrive before `client_config_ack` names the stream (the RTP can
  * overtake the WebSocket answer) are held in a PacketQueue and replayed, with
  * their arrival times, when `setStream` is called.
+ *
+ * One receive path for every client: the Deno reference client (UDP, libopus
+ * over FFI: ./opus_ffi.ts) and the listener page (WebSocket, DataChannel or
+ * WebTransport, opus-decoder's wasm: web/listener/opus_wasm.ts). Nothing here
+ * may use a runtime API (tests/architecture_test.ts checks the page's imports).
  */
 
-import { emptyRtpPacketInfo, parseRtpInto } from "../rtp/packet.ts";
+import { emptyRtpPacketInfo, parseRtpInto, PT_OPUS, PT_PCM } from "../rtp/packet.ts";
 import { LatencyMeter } from "./latency.ts";
-import type { StreamEncoding } from "./messages.ts";
+import type { ClientConfigAck, StreamEncoding } from "./messages.ts";
 import {
   emptyOpusCounters,
   groupCounts,
+  OPUS_CLOCK_RATE,
   OPUS_FULL_SCALE,
   type OpusDecoderFactory,
   type OpusFrame,
@@ -46,6 +52,20 @@ export interface StreamParams {
   channelGroups?: readonly (readonly number[])[];
 }
 
+/** The stream a `client_config_ack` describes. */
+export function streamParamsFromAck(a: ClientConfigAck): StreamParams {
+  const opus = a.encoding === "opus";
+  return {
+    ssrc: a.ssrc >>> 0,
+    payloadType: a.payload_type ?? (opus ? PT_OPUS : PT_PCM),
+    encoding: a.encoding,
+    clockRate: opus ? OPUS_CLOCK_RATE : a.sample_rate,
+    channels: a.channels,
+    sampleRate: a.sample_rate,
+    channelGroups: a.channel_groups,
+  };
+}
+
 export interface ExtensionSeen {
   captureTimeMs: number;
   receiveMs: number;
@@ -65,8 +85,6 @@ export interface ReceiverOptions {
   /** Makes Opus decoders; absent = Opus packets are counted but not decoded. */
   opusDecoder?: OpusDecoderFactory;
 }
-
-const OPUS_CLOCK_RATE = 48000;
 
 export class RtpReceiver {
   readonly seq = new SequenceTracker();
@@ -92,6 +110,13 @@ export class RtpReceiver {
   lastStream: StreamParams | null = null;
   /** Last decoded sample per payload channel (index = position in `stream.channels`). */
   lastValues = new Int32Array(32);
+  /**
+   * Capture time (server clock, ms) of the end of the newest audio handed to
+   * the sink: its last frame plays `jitter buffer delay` after it arrives, so
+   * playout latency = play time + clock offset − this. NaN before a capture-time
+   * extension of this stream was seen.
+   */
+  newestCaptureEndMs = NaN;
 
   private readonly info = emptyRtpPacketInfo();
   private readonly decoder = new PcmDecoder();
@@ -137,6 +162,7 @@ export class RtpReceiver {
         this.lastValues = new Int32Array(params.channels.length);
       }
       this.lastValues.fill(0);
+      this.newestCaptureEndMs = NaN;
     }
     this.stream = { ...params, channels: [...params.channels] };
     this.lastStream = this.stream;
@@ -206,6 +232,7 @@ export class RtpReceiver {
   private pushOpus(f: OpusFrame): void {
     const p = this.packet;
     const a = this.assembler!;
+    this.noteCapture(f.rtpTimestamp, (f.frames * 1000) / a.sampleRate);
     p.sequence = f.index;
     p.timestamp = f.timestamp;
     p.clockRate = a.sampleRate;
@@ -215,6 +242,14 @@ export class RtpReceiver {
     p.samples = f.samples;
     p.fullScale = OPUS_FULL_SCALE;
     this.opts.sink.push(p);
+  }
+
+  /** Keeps the capture time of the end of audio that starts at RTP timestamp `ts`. */
+  private noteCapture(ts: number, durationMs: number): void {
+    const end = this.latency.captureTimeOf(ts) + durationMs;
+    if (end > this.newestCaptureEndMs || Number.isNaN(this.newestCaptureEndMs)) {
+      this.newestCaptureEndMs = end;
+    }
   }
 
   /** Last decoded value per channel id, e.g. {"1":1,"5":5,"32":32}. */
@@ -301,6 +336,7 @@ export class RtpReceiver {
         p.samples = this.decoder.samples;
         p.fullScale = pcmFullScale(s.encoding);
         this.decodedPcm++;
+        this.noteCapture(info.timestamp, (frames * 1000) / s.clockRate);
         if (frames > 0) {
           const last = (frames - 1) * p.channels;
           for (let c = 0; c < p.channels; c++) this.lastValues[c] = p.samples[last + c];

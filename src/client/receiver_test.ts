@@ -47,6 +47,8 @@ Deno.test("receiver decodes test-signal packets into per-channel values and coun
   assert.deepEqual(ext.map(Math.round), [2]);
   assert.ok(Math.abs(r.latency.meanMs - 2) < 1e-6);
   assert.equal(r.bandwidth.totalBytes, 5 * (12 + 16 + 36) - 16 * 4);
+  // The newest audio handed on ends 5 packets × 4 frames after the anchor's capture.
+  assert.ok(Math.abs(r.newestCaptureEndMs - (T0 + (5 * 4 * 1000) / 48000)) < 1e-3);
 });
 
 Deno.test("receiver holds packets that overtake the ack and replays them in order", () => {

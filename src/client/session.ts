@@ -9,7 +9,6 @@
  */
 
 import { type Clock, systemClock } from "../util/clock.ts";
-import { PT_OPUS, PT_PCM } from "../rtp/packet.ts";
 import {
   type AudioMeta,
   errorMessageOf,
@@ -37,7 +36,7 @@ import type { MasterSettings } from "./mixer.ts";
 import { PacketQueue } from "./packet_queue.ts";
 import { PlayoutDriver } from "./playout_driver.ts";
 import type { OpusDecoderFactory } from "./opus.ts";
-import { RtpReceiver } from "./receiver.ts";
+import { RtpReceiver, streamParamsFromAck } from "./receiver.ts";
 import { type ChannelSettings, defaultChannelSettings } from "./settings.ts";
 import { type ClientSummary, summarize } from "./summary.ts";
 import { WsLink } from "./ws_link.ts";
@@ -371,15 +370,7 @@ export class ReferenceClient {
     const decoding = !opus || this.opts.opusDecoder !== undefined;
     // The mix runs at the rate the samples come in: Opus is decoded at the ack's sample_rate.
     this.driver.setStream(a.channels, decoding ? a.sample_rate : clockRate);
-    this.receiver.setStream({
-      ssrc: a.ssrc,
-      payloadType: a.payload_type ?? (opus ? PT_OPUS : PT_PCM),
-      encoding: a.encoding,
-      clockRate,
-      channels: a.channels,
-      sampleRate: a.sample_rate,
-      channelGroups: a.channel_groups,
-    });
+    this.receiver.setStream(streamParamsFromAck(a));
     this.log(
       `[RTP] stream ssrc=${a.ssrc} pt=${a.payload_type} ${a.encoding} ${a.channels.length} ch ` +
         `(${

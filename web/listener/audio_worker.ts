@@ -9,7 +9,8 @@
  *   main thread (listener/audio_link.ts)          this worker
  *   control WebSocket → token, certificate hash
  *   {t:"open", url, hash} ──────────────────────▶  new WebTransport → datagrams
- *   {t:"stream", ack} / {t:"offset"} ───────────▶  StreamReceiver (listener/receiver.ts):
+ *   {t:"stream", ack} / {t:"offset"} ───────────▶  PageReceiver (listener/page_receiver.ts:
+ *                                                  the shared src/client/receiver.ts + wasm Opus):
  *                                                  RTP → Opus/PCM decode → WorkletSink
  *   ◀── {t:"ready"|"closed"} (the connection's reconnect logic runs there)
  *   ◀── {t:"stats"} every STATS_MS (quality display, /qos-metrics, test hook)
@@ -18,7 +19,7 @@
  *   decoded packets go straight to the audio thread, so a busy main thread
  *   (rendering, a dragged fader) does not delay them.
  */
-import { StreamReceiver } from "./receiver.ts";
+import { PageReceiver, type ReceiveStats } from "./page_receiver.ts";
 import { WorkletSink } from "./worklet_playout.ts";
 import type { ListenerAck } from "./connection.ts";
 import type { ToWorklet } from "./worklet.ts";
@@ -32,16 +33,8 @@ export type ToAudioWorker =
   | { t: "stream"; ack: ListenerAck }
   | { t: "offset"; offsetMs: number };
 
-/** The receive statistics (listener/receiver.ts), as the page shows and reports them. */
-export interface AudioWorkerStats {
-  received: number;
-  expected: number;
-  lossRate: number;
-  jitterMs: number;
-  latencyMs: number;
-  decodeErrors: number;
-  totalBytes: number;
-}
+/** The receive statistics (listener/page_receiver.ts), as the page shows and reports them. */
+export type AudioWorkerStats = ReceiveStats;
 
 /** Messages to the page. */
 export type FromAudioWorker =
@@ -69,7 +62,7 @@ const sink = new WorkletSink(
   (m: ToWorklet, transfer?: Transferable[]) => port?.postMessage(m, transfer ?? []),
   () => ({ offsetMs, newestCaptureEndMs: receiver.newestCaptureEndMs }),
 );
-const receiver: StreamReceiver = new StreamReceiver(sink, wallNow());
+const receiver: PageReceiver = new PageReceiver(sink, wallNow(), () => offsetMs);
 
 function post(m: FromAudioWorker): void {
   scope.postMessage(m);
@@ -107,7 +100,7 @@ async function open(id: number, url: string, hash: Uint8Array<ArrayBuffer>): Pro
     for (;;) {
       const { value, done } = await reader.read();
       if (done || session?.wt !== wt) break;
-      receiver.onPacket(value as Uint8Array, wallNow(), offsetMs);
+      receiver.onPacket(value as Uint8Array, wallNow());
     }
   } catch { /* the session closed: `closed` tells the page */ }
 }
@@ -144,16 +137,5 @@ scope.onmessage = (e) => {
 
 setInterval(() => {
   if (!configured) return;
-  post({
-    t: "stats",
-    stats: {
-      received: receiver.seq.received,
-      expected: receiver.seq.expected,
-      lossRate: receiver.seq.lossRate,
-      jitterMs: receiver.jitter.jitterMs,
-      latencyMs: receiver.latency.lastMs,
-      decodeErrors: receiver.decodeErrors,
-      totalBytes: receiver.bandwidth.totalBytes,
-    },
-  });
+  post({ t: "stats", stats: receiver.stats() });
 }, STATS_MS);

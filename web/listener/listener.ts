@@ -43,7 +43,7 @@ import {
 } from "./connection.ts";
 import { Playout, type PlayoutMode } from "./playout.ts";
 import { workletAvailable, WorkletPlayout } from "./worklet_playout.ts";
-import { StreamReceiver } from "./receiver.ts";
+import { PageReceiver, type ReceiveStats } from "./page_receiver.ts";
 import { AudioWorkerLink } from "./audio_link.ts";
 import { AudioKeeper } from "./keep_alive.ts";
 import { MixesPanel } from "./mixes_panel.ts";
@@ -126,7 +126,7 @@ class ListenerApp {
   private settings: ClientSettings;
   private prefs = loadPrefs();
   private playout: Playout | WorkletPlayout | null = null;
-  private receiver: StreamReceiver | null = null;
+  private receiver: PageReceiver | null = null;
   /** The audio worker (WebTransport + AudioWorklet), or null. */
   private audioWorker: AudioWorkerLink | null = null;
   private conn: ListenerConnection;
@@ -198,7 +198,7 @@ class ListenerApp {
       onState: (s, d) => this.onState(s, d),
       onWelcome: () => {},
       onAck: (ack) => this.onAck(ack),
-      onPacket: (bytes, at) => this.receiver?.onPacket(bytes, at, this.conn.clock.offsetMs),
+      onPacket: (bytes, at) => this.receiver?.onPacket(bytes, at),
       onEvent: (ev) => this.onEvent(ev),
       onClockOffset: (ms) => this.audioWorker?.setOffset(ms),
       openWebTransport: (url, hash) =>
@@ -377,7 +377,7 @@ class ListenerApp {
       this.route = new BackgroundRoute(playout.ctx, playout.analyser.node);
       this.route.set(document.visibilityState === "hidden");
     }
-    this.receiver = new StreamReceiver(playout.jb, wallNow());
+    this.receiver = new PageReceiver(playout.jb, wallNow(), () => this.conn.clock.offsetMs);
     if (this.ack) this.onAck(this.ack);
     if (playout instanceof WorkletPlayout) {
       playout.ready.then(() => {
@@ -643,34 +643,23 @@ class ListenerApp {
     requestAnimationFrame(this.drawMeters);
   };
 
-  private metrics() {
-    const r = this.receiver!;
-    const lat = this.playout?.latencies ?? [];
-    const playout_latency_ms = lat.length ? median(lat) : NaN;
-    if (this.viaWorker()) {
-      const w = this.audioWorker!.stats;
-      return {
-        packets_received: w?.received ?? 0,
-        packets_expected: w?.expected ?? 0,
-        packet_loss_rate: w?.lossRate ?? 0,
-        jitter_ms: w?.jitterMs ?? 0,
-        latency_ms: w?.latencyMs ?? NaN,
-        playout_latency_ms,
-      };
-    }
-    return {
-      packets_received: r.seq.received,
-      packets_expected: r.seq.expected,
-      packet_loss_rate: r.seq.lossRate,
-      jitter_ms: r.jitter.jitterMs,
-      latency_ms: r.latency.lastMs,
-      playout_latency_ms,
-    };
+  /** The receive statistics: the audio worker's (WebTransport + worklet), else this thread's. */
+  private receiveStats(): ReceiveStats | null {
+    if (this.viaWorker()) return this.audioWorker!.stats;
+    return this.receiver?.stats() ?? null;
   }
 
-  private decodeErrors(): number {
-    if (this.viaWorker()) return this.audioWorker!.stats?.decodeErrors ?? 0;
-    return this.receiver?.decodeErrors ?? 0;
+  private metrics() {
+    const s = this.receiveStats();
+    const lat = this.playout?.latencies ?? [];
+    return {
+      packets_received: s?.received ?? 0,
+      packets_expected: s?.expected ?? 0,
+      packet_loss_rate: s?.lossRate ?? 0,
+      jitter_ms: s?.jitterMs ?? 0,
+      latency_ms: s?.latencyMs ?? NaN,
+      playout_latency_ms: lat.length ? median(lat) : NaN,
+    };
   }
 
   private renderStatus(): void {
@@ -712,7 +701,7 @@ class ListenerApp {
       latency_ms: m.latency_ms, // the contract's network latency (§8), not playout
       bandwidth_mbps: this.viaWorker()
         ? this.audioWorker!.bandwidth.take(wallNow())
-        : this.receiver.bandwidth.take(wallNow()),
+        : this.receiver.rtp.bandwidth.take(wallNow()),
     });
     try {
       await fetch("/qos-metrics", {
@@ -823,7 +812,10 @@ class ListenerApp {
           }
           : null,
         clockSynced: this.conn.clock.synced,
-        decodeErrors: this.decodeErrors(),
+        decodeErrors: this.receiveStats()?.decodeErrors ?? 0,
+        /** Opus group packets concealed by their decoder, and dropped as late. */
+        concealedGroups: this.receiveStats()?.concealedGroups ?? 0,
+        lateGroups: this.receiveStats()?.lateGroups ?? 0,
         /** Where datagrams are received and decoded: "worker" (WebTransport + worklet) or "main". */
         audioPath: this.viaWorker() ? "worker" : "main",
         ...(this.receiver ? this.metrics() : {}),
@@ -831,10 +823,7 @@ class ListenerApp {
       /** What the OS does to a page's audio (a call, the lock screen): suspend it. */
       suspendAudio: () => this.playout?.ctx.suspend(),
       latencies: () => [...(this.playout?.latencies ?? [])],
-      networkLatency: () =>
-        this.viaWorker()
-          ? this.audioWorker!.stats?.latencyMs ?? NaN
-          : this.receiver?.latency.lastMs ?? NaN,
+      networkLatency: () => this.receiveStats()?.latencyMs ?? NaN,
     };
   }
 }

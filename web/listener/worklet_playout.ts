@@ -5,7 +5,7 @@
  * shared jitter buffer and mixer on the audio thread). Only in a secure
  * context (HTTPS): `AudioContext.audioWorklet` does not exist on plain http.
  *
- *   StreamReceiver ─push(decoded packet)─▶ WorkletSink ─MessagePort─▶ processor
+ *   PageReceiver ─push(decoded packet)─▶ WorkletSink ─MessagePort─▶ processor
  *   (in the audio worker for WebTransport, listener/audio_worker.ts, on a
  *   MessageChannel of its own: attachPort; here for the other transports)
  *   clock timer (20 ms): wall↔audio-clock mapping ─────────────────▶ processor
