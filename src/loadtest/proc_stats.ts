@@ -28,6 +28,20 @@ export function procRssMiB(pid: number): number | null {
   }
 }
 
+/**
+ * Anonymous resident memory of `pid` in MiB (RssAnon: heaps, JIT code, stacks), or null.
+ * VmRSS also counts the mapped program file's pages, which come and go with the page
+ * cache; a leak shows in RssAnon.
+ */
+export function procRssAnonMiB(pid: number): number | null {
+  try {
+    const m = Deno.readTextFileSync(`/proc/${pid}/status`).match(/^RssAnon:\s+(\d+)\s+kB/m);
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Threads of `pid` (the `Threads:` line of /proc/PID/status), or null. */
 export function procThreads(pid: number): number | null {
   try {

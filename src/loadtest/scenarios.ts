@@ -24,7 +24,7 @@ import { WifiImpairment } from "../net/wifi_impairment.ts";
 import { WIFI_PROFILES, type WifiProfileName } from "../net/wifi_profile.ts";
 import { LoadClient, type Snapshot, type WindowFigures, windowFigures } from "./fleet.ts";
 import { netnsAvailable, type NetnsResult, runNetnsDrop } from "./netns_drop.ts";
-import { CpuWindow, procOpenFds, procRssMiB, procThreads } from "./proc_stats.ts";
+import { CpuWindow, procOpenFds, procRssAnonMiB, procRssMiB, procThreads } from "./proc_stats.ts";
 import { type ServerHandle, spawnServer } from "./server_handle.ts";
 
 export interface Condition extends Impairment {
@@ -77,6 +77,8 @@ export interface StepResult extends WindowFigures {
   window_s: number;
   server_cpu_pct: number | null;
   server_rss_mib: number | null;
+  /** Of it, anonymous memory (heaps, JIT code): where a leak shows (own server only). */
+  server_rss_anon_mib?: number | null;
   /** The own server's threads, open file descriptors and live timers at the window's end. */
   server_threads?: number | null;
   server_fds?: number | null;
@@ -190,6 +192,7 @@ class Bench {
       ...fig,
       server_cpu_pct: r1(serverCpu),
       server_rss_mib: r1(serverRss),
+      server_rss_anon_mib: this.server ? r1(procRssAnonMiB(this.server.pid)) : null,
       server_threads: this.server ? procThreads(this.server.pid) : null,
       server_fds: this.server ? procOpenFds(this.server.pid) : null,
       server_timers: this.server ? this.server.timers() : null,
@@ -203,9 +206,9 @@ class Bench {
     this.o.log(
       `[LOAD] ${what}: clients=${s.clients} streaming=${s.streaming} loss=${s.loss_pct}% ` +
         `jitter=${s.jitter_ms_mean}/${s.jitter_ms_max}ms latency=${s.latency_ms_mean}/${s.latency_ms_max}ms ` +
-        `server_cpu=${s.server_cpu_pct}% rss=${s.server_rss_mib}MiB threads=${
-          s.server_threads ?? "—"
-        } ` +
+        `server_cpu=${s.server_cpu_pct}% rss=${s.server_rss_mib}MiB rss_anon=${
+          s.server_rss_anon_mib ?? "—"
+        }MiB threads=${s.server_threads ?? "—"} ` +
         `fds=${s.server_fds ?? "—"} timers=${
           s.server_timers ?? "—"
         } loadtest_cpu=${s.loadtest_cpu_pct}% ` +
