@@ -50,6 +50,25 @@ export interface StreamParams {
   sampleRate?: number;
   /** Opus: the ack's `channel_groups` (ids); absent = one packet of all channels. */
   channelGroups?: readonly (readonly number[])[];
+  /** Packet time (ms); default 5. */
+  ptimeMs?: number;
+}
+
+/** A PCM payload is split into datagrams of at most about this many bytes (contract §5). */
+const PCM_BYTES_PER_DATAGRAM_GUESS = 1200;
+const DEFAULT_PTIME_MS = 5;
+
+/** Datagrams per second of a stream (an estimate on the high side: it sizes the reorder window). */
+export function packetsPerSecond(p: StreamParams): number {
+  const ptime = p.ptimeMs ?? DEFAULT_PTIME_MS;
+  const perTime = p.encoding === "opus" ? Math.max(1, p.channelGroups?.length ?? 1) : Math.max(
+    1,
+    Math.ceil(
+      (p.channels.length * (p.sampleRate ?? p.clockRate) * ptime / 1000 *
+        (p.encoding === "L16" ? 2 : 3)) / PCM_BYTES_PER_DATAGRAM_GUESS,
+    ),
+  );
+  return perTime * (1000 / ptime);
 }
 
 /** The stream a `client_config_ack` describes. */
@@ -63,6 +82,7 @@ export function streamParamsFromAck(a: ClientConfigAck): StreamParams {
     channels: a.channels,
     sampleRate: a.sample_rate,
     channelGroups: a.channel_groups,
+    ptimeMs: a.ptime_ms,
   };
 }
 
@@ -165,6 +185,7 @@ export class RtpReceiver {
       this.newestCaptureEndMs = NaN;
     }
     this.stream = { ...params, channels: [...params.channels] };
+    this.seq.setPacketRate(packetsPerSecond(this.stream));
     this.lastStream = this.stream;
     this.setupOpus(this.stream, !same);
     this.pending.drain(Infinity, (buf, len, t) => this.receive(buf, len, t));

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { NO_EXTENSION, PT_PCM, writeRtpHeader } from "../rtp/packet.ts";
 import { encodePcmInto } from "./pcm.ts";
 import { ThresholdPlayout } from "./playout.ts";
-import { RtpReceiver, type StreamParams } from "./receiver.ts";
+import { packetsPerSecond, RtpReceiver, type StreamParams } from "./receiver.ts";
 
 const SSRC = 0x1234_5678;
 const T0 = 1_700_000_000_000;
@@ -112,4 +112,20 @@ Deno.test("after close, packets still arriving are held, not decoded or counted 
   r.receive(b, b.length, T0 + 1);
   assert.equal(r.seq.received, 1);
   assert.equal(r.undecoded, 0);
+});
+
+Deno.test("a stream's datagram rate sizes its reorder window: 32 channels of L24 are ~4000 a second", () => {
+  const base = { ssrc: 1, payloadType: 96, clockRate: 48000, sampleRate: 48000, ptimeMs: 5 };
+  const ch = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+  assert.equal(packetsPerSecond({ ...base, encoding: "L24", channels: ch(32) }), 4000);
+  assert.equal(packetsPerSecond({ ...base, encoding: "L16", channels: ch(1) }), 200);
+  assert.equal(
+    packetsPerSecond({
+      ...base,
+      encoding: "opus",
+      channels: ch(32),
+      channelGroups: [ch(16), ch(16)],
+    }),
+    400,
+  );
 });

@@ -3,7 +3,8 @@
  *
  * - `SequenceTracker`: extended highest sequence number, expected vs received
  *   packets and loss (RFC 3550 §A.1, §A.3), with sequence wrap at 65535,
- *   reordering (fewer than MAX_MISORDER behind), duplicates (a bitmap of the last
+ *   reordering (fewer than MAX_MISORDER behind, or half a second of packets at the
+ *   stream's rate: `setPacketRate`), duplicates (a bitmap of the last
  *   DUP_WINDOW sequence numbers) and resynchronisation after a large jump.
  * - `JitterEstimator`: interarrival jitter J += (|D| - J) / 16 (§6.4.1, §A.8),
  *   kept in RTP timestamp units and reported in ms.
@@ -14,10 +15,28 @@
 export const RTP_SEQ_MOD = 0x1_0000;
 /** A forward jump up to this many sequence numbers is loss, not a restart (RFC 3550 §A.1). */
 export const MAX_DROPOUT = 3000;
-/** A packet fewer than this many sequence numbers behind the highest is late, not a restart. */
+/**
+ * A packet fewer than this many sequence numbers behind the highest is late, not a
+ * restart (RFC 3550 §A.1's value; the tracker's own limit grows with the packet rate).
+ */
 export const MAX_MISORDER = 100;
-/** Sequence numbers remembered for duplicate detection (must exceed MAX_MISORDER). */
-export const DUP_WINDOW = 1024;
+/**
+ * How much lateness the misorder limit covers: a Wi-Fi delay spike holds packets for
+ * up to 250 ms (docs/wifi-relay.md, profile "crowded") while newer ones overtake them.
+ * At 100 packets behind, a 32-channel PCM stream (17 datagrams every 5 ms) would
+ * take a 30 ms spike for a restart and count the rest of the stream as lost.
+ */
+export const MISORDER_SPAN_S = 0.5;
+/** The largest misorder limit (well inside 65536 − MAX_DROPOUT). */
+export const MAX_MISORDER_CAP = 8192;
+/** Sequence numbers remembered for duplicate detection (must exceed MAX_MISORDER_CAP). */
+export const DUP_WINDOW = 16384;
+
+/** The misorder limit for a stream of `packetsPerSecond` datagrams. */
+export function misorderFor(packetsPerSecond: number): number {
+  const n = Math.ceil(packetsPerSecond * MISORDER_SPAN_S);
+  return Math.min(MAX_MISORDER_CAP, Math.max(MAX_MISORDER, Number.isFinite(n) ? n : 0));
+}
 /** The jitter filter's gain 1/16 (RFC 3550 §6.4.1). */
 export const JITTER_GAIN = 1 / 16;
 const TWO_32 = 0x1_0000_0000;
@@ -61,6 +80,13 @@ export class SequenceTracker {
   /** The sequence number that would confirm a large jump, or -1. */
   private badSeq = -1;
   private readonly seen = new Uint32Array(DUP_WINDOW / 32);
+  /** Packets this far behind the highest are late; farther, a possible restart. */
+  private maxMisorder = MAX_MISORDER;
+
+  /** Sets the misorder limit from the stream's packet rate (`misorderFor`). */
+  setPacketRate(packetsPerSecond: number): void {
+    this.maxMisorder = misorderFor(packetsPerSecond);
+  }
 
   /** Highest extended sequence number (cycles + highest seq), -1 before the first packet. */
   get extendedMax(): number {
@@ -112,7 +138,7 @@ export class SequenceTracker {
       this.badSeq = -1;
       return SeqStatus.InOrder;
     }
-    if (udelta <= RTP_SEQ_MOD - MAX_MISORDER) {
+    if (udelta <= RTP_SEQ_MOD - this.maxMisorder) {
       if (seq === this.badSeq) {
         this.fold();
         this.resyncs++;

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { BandwidthMeter, JitterEstimator, SeqStatus, SequenceTracker } from "./stats.ts";
+import {
+  BandwidthMeter,
+  JitterEstimator,
+  misorderFor,
+  SeqStatus,
+  SequenceTracker,
+} from "./stats.ts";
 
 function near(actual: number, expected: number, eps: number): void {
   assert.ok(Math.abs(actual - expected) <= eps, `expected ${expected} ± ${eps}, got ${actual}`);
@@ -125,4 +131,36 @@ Deno.test("bandwidth meter reports Mbit/s per interval", () => {
   near(b.take(1010), 1, 1e-12); // 1250 B · 8 / 10 ms
   assert.deepEqual(b.take(1020), 0);
   assert.equal(b.totalBytes, 1250);
+});
+
+Deno.test("a Wi-Fi delay spike that lets 600 newer packets overtake is reordering, not a restart", () => {
+  // 32 channels of L24 are about 4000 datagrams a second; a 150 ms spike holds 600 of them.
+  const t = new SequenceTracker();
+  t.setPacketRate(4000);
+  const order: number[] = [];
+  for (let s = 0; s < 1000; s++) order.push(s);
+  for (let s = 1600; s < 2200; s++) order.push(s); // newer ones overtake …
+  for (let s = 1000; s < 1600; s++) order.push(s); // … the 600 held back by the spike
+  for (let s = 2200; s < 3000; s++) order.push(s);
+  const st = feed(t, order);
+  assert.equal(st.filter((x) => x === SeqStatus.Invalid).length, 0);
+  assert.deepEqual([t.expected, t.received, t.lost, t.resyncs], [3000, 3000, 0, 0]);
+  assert.equal(t.reordered, 600);
+});
+
+Deno.test("at RFC 3550's default limit the same spike would look like a restart and lose the stream", () => {
+  const t = new SequenceTracker(); // no packet rate: 100 behind at most
+  const order: number[] = [];
+  for (let s = 0; s < 1000; s++) order.push(s);
+  for (let s = 1600; s < 2200; s++) order.push(s);
+  for (let s = 1000; s < 1600; s++) order.push(s);
+  feed(t, order);
+  assert.ok(t.invalid > 0 || t.resyncs > 0, "the old limit misreads the spike");
+});
+
+Deno.test("the misorder limit follows the packet rate within RFC 3550's floor and a cap", () => {
+  assert.equal(misorderFor(200), 100); // one Opus packet every 5 ms: the RFC's 100 is plenty
+  assert.equal(misorderFor(4000), 2000);
+  assert.equal(misorderFor(1e6), 8192);
+  assert.equal(misorderFor(NaN), 100);
 });
