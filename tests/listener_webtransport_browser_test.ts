@@ -22,6 +22,13 @@ import {
   watchErrors,
 } from "./listener_helpers.ts";
 
+/**
+ * Chrome refuses to register a service worker on a page whose certificate the
+ * phone does not trust (this test's self-signed page certificate), and says so
+ * on the console; the page plays without it (docs/listener.md, Installable).
+ */
+const SW_ON_UNTRUSTED_CERT = /An SSL certificate error occurred when fetching the script/;
+
 const SHOTS = Deno.env.get("M32_UPDATE_SCREENSHOTS")
   ? new URL("../docs/", import.meta.url).pathname
   : await Deno.makeTempDir({ prefix: "m32-listener-shots-" });
@@ -80,7 +87,7 @@ Deno.test({
       assert.equal(after.transport, "webtransport");
       assert.equal(after.audioPath, "worker");
       await expectMix(page, [2, 5], [1, 3, 4], "after the reconnect");
-      assert.deepEqual(errors, []);
+      assert.deepEqual(errors.filter((e) => !SW_ON_UNTRUSTED_CERT.test(e)), []);
     } finally {
       await ctx.close();
       await server.close();
@@ -142,7 +149,7 @@ Deno.test({
       // stalled audio path would conceal (or resync) whole bursts of them.
       assert.ok(after.jb.concealed - before.jb.concealed <= packets / 20, "no gaps in the audio");
       assert.equal(after.decodeErrors, 0);
-      assert.deepEqual(errors, []);
+      assert.deepEqual(errors.filter((e) => !SW_ON_UNTRUSTED_CERT.test(e)), []);
     } finally {
       await ctx.close();
       await server.close();
