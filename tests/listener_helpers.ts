@@ -138,3 +138,57 @@ export async function expectMix(page: Page, audible: number[], silent: number[],
   }
   assert.fail(`${what}: ${problem}`);
 }
+
+/** A phone's viewport (iPhone 12–15 size). */
+export const PHONE = { width: 390, height: 844 };
+
+/** Opens the page, taps Start and waits until audio is arriving. */
+export async function openLive(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.click("#start");
+  await waitStatus(page, (s) => s.state === "streaming", "streaming");
+}
+
+export interface PhoneTest {
+  server: RunningServer;
+  dataDir: string;
+  ctx: BrowserContext;
+  /** The page's URL on this server (WebSocket transport: the same on every machine). */
+  url: string;
+}
+
+/**
+ * A browser test on a phone: a tone server with `channels` channels and a
+ * Chromium at the phone's viewport, both closed (and the data removed) after.
+ */
+export function phoneTest(
+  name: string,
+  channels: number,
+  fn: (t: PhoneTest) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: async () => {
+      const { server, dataDir } = await startToneServer({ channels });
+      const { ctx } = await launchBrowser(PHONE);
+      try {
+        await fn({ server, dataDir, ctx, url: `${server.url}/?transport=websocket` });
+      } finally {
+        await ctx.close();
+        await server.close();
+        await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+      }
+    },
+  });
+}
+
+/** With M32_UPDATE_SCREENSHOTS=1, the page as a phone shows it, into docs/screenshots/<name>.png. */
+export async function docScreenshot(page: Page, name: string, fullPage = false): Promise<void> {
+  if (!Deno.env.get("M32_UPDATE_SCREENSHOTS")) return;
+  await page.screenshot({
+    path: new URL(`../docs/screenshots/${name}.png`, import.meta.url).pathname,
+    fullPage,
+  });
+}

@@ -5,11 +5,17 @@
  * looking for the box, then finds it by itself.
  */
 import assert from "node:assert/strict";
-import { launchBrowser, startToneServer, status, waitStatus } from "./listener_helpers.ts";
+import {
+  docScreenshot,
+  launchBrowser,
+  PHONE,
+  phoneTest,
+  startToneServer,
+  status,
+  waitStatus,
+} from "./listener_helpers.ts";
 import { boxName, manifest } from "../src/listener/pwa.ts";
 import { drawIcon } from "../src/listener/icons.ts";
-
-const PHONE = { width: 390, height: 844 };
 
 /** The RGBA pixels of a PNG, decoded by ffmpeg (an independent decoder). */
 async function decodePng(png: Uint8Array): Promise<{ w: number; h: number; rgba: Uint8Array }> {
@@ -32,61 +38,47 @@ async function decodePng(png: Uint8Array): Promise<{ w: number; h: number; rgba:
   }
 }
 
-Deno.test({
-  name: "the listener's manifest names the box, opens full screen, and its icons decode as drawn",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const { server, dataDir } = await startToneServer({ channels: 4 });
-    const { ctx } = await launchBrowser(PHONE);
-    try {
-      const r = await fetch(`${server.url}/manifest.webmanifest`);
-      assert.equal(r.status, 200);
-      assert.match(r.headers.get("content-type") ?? "", /application\/manifest\+json/);
-      const m = await r.json();
-      assert.deepEqual(m, manifest());
-      assert.ok(m.name.includes(boxName()), `the box's name in ${m.name}`);
-      assert.equal(m.display, "fullscreen");
-      const icons: { src: string; sizes: string; purpose?: string }[] = [
-        ...m.icons,
-        { src: "/listener/icon-180.png", sizes: "180x180" },
-      ];
-      for (const icon of icons) {
-        const res = await fetch(`${server.url}${icon.src}`);
-        assert.equal(res.status, 200, icon.src);
-        assert.equal(res.headers.get("content-type"), "image/png");
-        const png = new Uint8Array(await res.arrayBuffer());
-        const { w, h, rgba } = await decodePng(png);
-        assert.equal(`${w}x${h}`, icon.sizes, icon.src);
-        const drawn = drawIcon(w, icon.purpose === "maskable");
-        assert.ok(rgba.length === drawn.length && rgba.every((b, i) => b === drawn[i]), icon.src);
-      }
-
-      // The browser reads the same manifest from the page, without errors.
-      const page = await ctx.newPage();
-      await page.goto(`${server.url}/`);
-      const cdp = await ctx.newCDPSession(page);
-      const app = await cdp.send("Page.getAppManifest") as {
-        url: string;
-        errors: { message: string }[];
-        parsed?: { name?: string };
-      };
-      assert.ok(app.url.endsWith("/manifest.webmanifest"), app.url);
-      assert.deepEqual(app.errors, []);
-      const shots = Deno.env.get("M32_UPDATE_SCREENSHOTS");
-      if (shots) {
-        await page.goto(`${server.url}/listener/icon-512.png`);
-        await page.screenshot({
-          path: new URL("../docs/listener-icon.png", import.meta.url).pathname,
-        });
-      }
-    } finally {
-      await ctx.close();
-      await server.close();
-      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+phoneTest(
+  "the listener's manifest names the box, opens full screen, and its icons decode as drawn",
+  4,
+  async ({ server, ctx }) => {
+    const r = await fetch(`${server.url}/manifest.webmanifest`);
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get("content-type") ?? "", /application\/manifest\+json/);
+    const m = await r.json();
+    assert.deepEqual(m, manifest());
+    assert.ok(m.name.includes(boxName()), `the box's name in ${m.name}`);
+    assert.equal(m.display, "fullscreen");
+    const icons: { src: string; sizes: string; purpose?: string }[] = [
+      ...m.icons,
+      { src: "/listener/icon-180.png", sizes: "180x180" },
+    ];
+    for (const icon of icons) {
+      const res = await fetch(`${server.url}${icon.src}`);
+      assert.equal(res.status, 200, icon.src);
+      assert.equal(res.headers.get("content-type"), "image/png");
+      const png = new Uint8Array(await res.arrayBuffer());
+      const { w, h, rgba } = await decodePng(png);
+      assert.equal(`${w}x${h}`, icon.sizes, icon.src);
+      const drawn = drawIcon(w, icon.purpose === "maskable");
+      assert.ok(rgba.length === drawn.length && rgba.every((b, i) => b === drawn[i]), icon.src);
     }
+
+    // The browser reads the same manifest from the page, without errors.
+    const page = await ctx.newPage();
+    await page.goto(`${server.url}/`);
+    const cdp = await ctx.newCDPSession(page);
+    const app = await cdp.send("Page.getAppManifest") as {
+      url: string;
+      errors: { message: string }[];
+      parsed?: { name?: string };
+    };
+    assert.ok(app.url.endsWith("/manifest.webmanifest"), app.url);
+    assert.deepEqual(app.errors, []);
+    await page.goto(`${server.url}/listener/icon-512.png`);
+    await docScreenshot(page, "listener-icon");
   },
-});
+);
 
 Deno.test({
   name:
@@ -111,11 +103,7 @@ Deno.test({
       assert.ok(res !== null && res.ok(), "the page opens, not a browser error");
       const away = await waitStatus(page, (s) => s.badge === "Looking for the box…", "the search");
       assert.match(away.banner, /Looking for the box/);
-      if (Deno.env.get("M32_UPDATE_SCREENSHOTS")) {
-        await page.screenshot({
-          path: new URL("../docs/listener-looking-for-box.png", import.meta.url).pathname,
-        });
-      }
+      await docScreenshot(page, "listener-looking-for-box");
 
       ({ server, dataDir } = await startToneServer({ dataDir, port }));
       await waitStatus(page, (s) => s.badge === "Ready", "the box found");

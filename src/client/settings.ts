@@ -46,6 +46,8 @@ export interface ChannelSettings {
    * less Wi-Fi airtime. `hidden` only hides the strip; the channel still plays.
    */
   receive: boolean;
+  /** One of the musician's own channels ("more me" lowers the others; a client's own field). */
+  me: boolean;
   order: number;
   /** Linear gain 0–2, 1 = unity. */
   volume: number;
@@ -63,6 +65,19 @@ export interface MasterStripSettings {
   volume: number;
   /** Output limiter; `true` = −1 dBFS. */
   limit: LimitSettings | boolean;
+  /**
+   * "More me": how many dB every channel not marked `me` is lowered by (0 … MORE_ME_MAX_DB).
+   * Lowering the others keeps the mix's headroom, where raising "me" would clip. Absent = 0.
+   */
+  more_me_db?: number;
+}
+
+export const MORE_ME_MAX_DB = 12;
+
+/** The gain "more me" applies to a channel (1 for the musician's own, lower for the others). */
+export function moreMeGain(master: MasterStripSettings, ch: ChannelSettings): number {
+  const db = master.more_me_db ?? 0;
+  return ch.me || db <= 0 ? 1 : 10 ** (-db / 20);
 }
 
 export interface ClientSettings {
@@ -97,6 +112,7 @@ export function defaultChannelSettings(id: number, name?: string, order?: number
     mute: false,
     hidden: false,
     receive: true,
+    me: false,
     order: order ?? id,
     volume: 1,
     solo: false,
@@ -146,6 +162,7 @@ function normalizeChannel(v: unknown): ChannelSettings | null {
     mute: bool(v.mute, d.mute),
     hidden: bool(v.hidden, d.hidden),
     receive: bool(v.receive, d.receive),
+    me: bool(v.me, d.me),
     order: Number.isInteger(v.order) ? v.order as number : d.order,
     volume: clampNum(v.volume, 0, VOLUME_MAX, d.volume),
     solo: bool(v.solo, d.solo),
@@ -170,6 +187,8 @@ export function normalizeSettings(raw: unknown, server: string): ClientSettings 
       volume: clampNum(raw.master.volume, 0, VOLUME_MAX, 1),
       limit: normalizeLimit(raw.master.limit, true),
     };
+    const moreMe = clampNum(raw.master.more_me_db, 0, MORE_ME_MAX_DB, 0);
+    if (moreMe > 0) s.master.more_me_db = moreMe;
   }
   if (raw.locked === true) s.locked = true;
   const seen = new Set<number>();

@@ -3,6 +3,7 @@ import {
   defaultChannelSettings,
   loadSettings,
   MemoryStorage,
+  moreMeGain,
   normalizeSettings,
   reconcileChannels,
   saveSettings,
@@ -46,10 +47,14 @@ Deno.test("settings load the contract example and round-trip through save", () =
       limit: { enabled: true, threshold_db: -6 },
     }],
   };
-  // Stored exactly as §11 shows it (a client's own fields may be absent: `receive` defaults on).
+  // Stored exactly as §11 shows it (a client's own fields may be absent: `receive` defaults on,
+  // `me` off).
   st.setItem(settingsKey(SERVER), JSON.stringify(example));
   const loaded = loadSettings(st, SERVER);
-  assert.deepEqual(loaded, { ...example, channels: [{ ...example.channels[0], receive: true }] });
+  assert.deepEqual(loaded, {
+    ...example,
+    channels: [{ ...example.channels[0], receive: true, me: false }],
+  });
   saveSettings(st, loaded);
   assert.deepEqual(loadSettings(st, SERVER), loaded);
   assert.deepEqual(loadSettings(st, "other:8080").channels, []); // stored per server
@@ -95,4 +100,16 @@ Deno.test("reconcile adds mapped channels and keeps settings of unmapped ones", 
   assert.deepEqual(s.channels.map((c) => c.id), [1, 5, 7]); // 7 not mapped, still kept
   saveSettings(st, s);
   assert.equal(loadSettings(st, SERVER).channels.find((c) => c.id === 7)?.volume, 0.5);
+});
+
+Deno.test("more me lowers every channel not marked as the musician's own, within 0–12 dB", () => {
+  const s = normalizeSettings({
+    master: { volume: 1, limit: true, more_me_db: 40 },
+    channels: [{ id: 1, me: true }, { id: 2 }],
+  }, SERVER);
+  assert.equal(s.master.more_me_db, 12, "clamped");
+  assert.equal(moreMeGain(s.master, s.channels[0]), 1);
+  assert.ok(Math.abs(20 * Math.log10(moreMeGain(s.master, s.channels[1])) + 12) < 1e-9);
+  assert.equal(moreMeGain({ volume: 1, limit: true }, s.channels[1]), 1, "absent: off");
+  assert.equal(s.channels[1].me, false);
 });

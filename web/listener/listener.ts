@@ -23,6 +23,7 @@ import {
   type ClientSettings,
   loadSettings,
   MemoryStorage,
+  moreMeGain,
   reconcileChannels,
   saveSettings,
   settingsKey,
@@ -50,6 +51,7 @@ import { MixesPanel } from "./mixes_panel.ts";
 import { fetchIdentity, fetchMixFromOtherOrigin, takeHandedMix } from "./box_identity.ts";
 import { presetsKey } from "../../src/client/mixes.ts";
 import { ReceivePanel } from "./receive_panel.ts";
+import { StripFilter } from "./strip_filter.ts";
 import {
   BACKGROUND_MODES,
   type BackgroundMode,
@@ -83,6 +85,8 @@ interface Prefs {
   wakeLock: boolean;
   /** How the mix keeps playing while the page is hidden (./background_route.ts). */
   background: BackgroundMode;
+  /** Strips one line high (./strip_filter.ts). */
+  compact: boolean;
 }
 
 interface MetaChannel {
@@ -105,12 +109,19 @@ function storage(): Storage | null {
 }
 
 function loadPrefs(): Prefs {
-  const prefs: Prefs = { transport: "auto", playout: "auto", wakeLock: false, background: "auto" };
+  const prefs: Prefs = {
+    transport: "auto",
+    playout: "auto",
+    wakeLock: false,
+    background: "auto",
+    compact: false,
+  };
   try {
     const raw = JSON.parse(storage()?.getItem(PREFS_PREFIX + server) ?? "{}");
     if (TRANSPORT_CHOICES.includes(raw.transport)) prefs.transport = raw.transport;
     if (PLAYOUT_CHOICES.includes(raw.playout)) prefs.playout = raw.playout;
     if (typeof raw.wakeLock === "boolean") prefs.wakeLock = raw.wakeLock;
+    if (typeof raw.compact === "boolean") prefs.compact = raw.compact;
     if (BACKGROUND_MODES.includes(raw.background)) prefs.background = raw.background;
   } catch { /* defaults */ }
   const b = params.get("background") as BackgroundMode | null;
@@ -147,6 +158,19 @@ class ListenerApp {
   private listening = false;
   private playoutMode: PlayoutMode | "worklet" = "buffer";
   private route: BackgroundRoute | null = null;
+  private readonly stripFilter = new StripFilter({
+    strips: () =>
+      [...this.strips].map(([id, v]) => ({
+        id,
+        name: this.active.find((c) => c.id === id)?.name ?? "",
+        root: v.root,
+      })),
+    compact: () => this.prefs.compact,
+    setCompact: (on) => {
+      this.prefs.compact = on;
+      this.save();
+    },
+  });
   private readonly receivePanel = new ReceivePanel({
     channels: () => this.active,
     changed: () => {
@@ -212,6 +236,7 @@ class ListenerApp {
     void this.adoptBoxIdentity().finally(() => (startButton.disabled = false));
     this.mixes.bind();
     this.receivePanel.bind();
+    this.stripFilter.bind();
     $("msg-dismiss").addEventListener("click", () => ($("message-bar").hidden = true));
     void this.lookForBox();
   }
@@ -574,6 +599,7 @@ class ListenerApp {
     this.masterView = master;
     $("master").replaceChildren(master.root);
     $("empty").hidden = this.active.length > 0;
+    this.stripFilter.apply();
     this.renderLock();
   }
 
@@ -611,8 +637,13 @@ class ListenerApp {
   }
 
   private updateMix(): void {
-    const byId = new Map(this.settings.channels.map((c) => [c.id, c]));
-    this.playout?.configureMix((id) => byId.get(id), this.settings.master);
+    const master = this.settings.master;
+    // "More me" lowers every channel not marked as the musician's own.
+    const byId = new Map(this.settings.channels.map((c) => {
+      const g = moreMeGain(master, c);
+      return [c.id, g === 1 ? c : { ...c, volume: c.volume * g }];
+    }));
+    this.playout?.configureMix((id) => byId.get(id), master);
     document.body.classList.toggle("solo-active", this.active.some((c) => c.solo && !c.mute));
   }
 

@@ -11,7 +11,7 @@
  * the master level: see `applyLock`).
  */
 import type { ChannelSettings, ClientSettings, LimitSettings } from "../../src/client/settings.ts";
-import { EQ_MAX_DB, PAN_MAX, VOLUME_MAX } from "../../src/client/settings.ts";
+import { EQ_MAX_DB, MORE_ME_MAX_DB, PAN_MAX, VOLUME_MAX } from "../../src/client/settings.ts";
 import { fader } from "./fader.ts";
 import { dbText, eqLabel, panLabel, panText, volumeLabel, volumeText } from "./value_text.ts";
 
@@ -102,6 +102,10 @@ export function channelStrip(ch: ChannelSettings, onChange: () => void): StripVi
       }),
       toggle("solo", "S", `Solo ${name}`, ch.solo, (on) => {
         ch.solo = on;
+        onChange();
+      }, LOCKABLE),
+      toggle("me", "Me", `${name} is me (more me)`, ch.me, (on) => {
+        ch.me = on;
         onChange();
       }, LOCKABLE),
     ),
@@ -207,6 +211,22 @@ export function masterStrip(settings: ClientSettings, onChange: () => void): Mas
         onChange();
       },
     }),
+    fader({
+      cls: "more-me",
+      label: "More me",
+      name: "More me: lower the others",
+      min: 0,
+      max: MORE_ME_MAX_DB,
+      step: 1,
+      value: settings.master.more_me_db ?? 0,
+      reset: 0,
+      show: (v) => (v === 0 ? "off" : `−${v} dB`),
+      speak: (v) => (v === 0 ? "off" : `others −${v} dB`),
+      set: (v) => {
+        settings.master.more_me_db = v;
+        onChange();
+      },
+    }, LOCKABLE),
   );
   return { root, meter, clip };
 }
