@@ -8,6 +8,7 @@ import { Buffer } from "node:buffer";
 import type { Page } from "playwright-core";
 import {
   docScreenshot,
+  expectMix,
   launchBrowser,
   openLive,
   PHONE,
@@ -153,6 +154,7 @@ phoneTest("more me lowers every channel but the musician's own", 4, async ({ ctx
     const s = await spectrum(page, [1, 2]);
     return s.get(1)! - s.get(2)!;
   };
+  await expectMix(page, [1, 2, 3, 4], [], "every channel playing"); // the stream has settled
   const before = await gapDb();
   await page.click('.strip[data-id="1"] .me');
   await page.focus("input.more-me");
