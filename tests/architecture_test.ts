@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { WEB_BUNDLES } from "../web/build.ts";
 
 const SRC = new URL("../src/", import.meta.url);
-const LAYERS = ["session", "http", "qos", "audio"] as const;
+const LAYERS = ["session", "http", "qos", "audio", "admin", "tls"] as const;
 type Layer = typeof LAYERS[number];
 
 /** Imports a layer must never make (on top of "no cycle"). */
@@ -17,6 +17,9 @@ const FORBIDDEN: Record<Layer, Layer[]> = {
   session: ["http"],
   qos: ["http"],
   http: [],
+  admin: [],
+  // The TLS service owns the HTTPS state; the admin API shows it (not the other way round).
+  tls: ["admin"],
 };
 
 const IMPORT_RE = /(?:\bfrom\s*|\bimport\s*\(?\s*)["']([^"']+)["']/g;
@@ -104,7 +107,7 @@ Deno.test("architecture: the import scanner sees static, type-only, re-export an
   assert.deepEqual(cycles(["a>b", "b>c"]), []);
 });
 
-Deno.test("architecture: no import cycle between session/, http/, qos/ and audio/", () => {
+Deno.test("architecture: no import cycle between session/, http/, qos/, audio/, admin/ and tls/", () => {
   const edges = layerGraph();
   const found = cycles(edges.keys());
   const why = found.map((c) => {
@@ -114,7 +117,7 @@ Deno.test("architecture: no import cycle between session/, http/, qos/ and audio
   assert.deepEqual(why, []);
 });
 
-Deno.test("architecture: audio/ imports neither session/ nor http/; session/ and qos/ never import http/", () => {
+Deno.test("architecture: audio/ imports neither session/ nor http/; session/ and qos/ never import http/; tls/ never imports admin/", () => {
   const edges = layerGraph();
   const broken: string[] = [];
   for (const [from, banned] of Object.entries(FORBIDDEN)) {

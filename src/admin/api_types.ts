@@ -4,6 +4,7 @@
  * them, and the admin page (web/admin/) reads its answers through them.
  * Nothing here runs, so the page's bundle takes no server code with it.
  */
+import type { HttpsStatus } from "../tls/https_status.ts";
 import type { ChannelConfig, Config } from "../config/types.ts";
 
 export type { ChannelConfig, Config };
@@ -130,33 +131,8 @@ export interface QrAnswer {
   https: { url: string; svg: string; urls: string[] } | null;
 }
 
-/** A certificate as the HTTPS card shows it. */
-export interface CertInfo {
-  /** SHA-256 of the DER certificate, "AB:CD:…" as browsers show it. */
-  sha256: string;
-  not_before: string;
-  not_after: string;
-  dns_names: string[];
-  ip_addresses: string[];
-}
-
-/** The secure listener page's state (`ctx.https.status()`, src/tls/https_service.ts). */
-export interface HttpsStatus {
-  /** The stored setting. */
-  enabled: boolean;
-  /** The configured port. */
-  port: number;
-  /** Whether the HTTPS listener is up (false while off, or when it could not start). */
-  listening: boolean;
-  /** The port it is up on (differs from `port` only while a move to `port` failed), else null. */
-  listening_port: number | null;
-  /** Why it is not listening although enabled (e.g. the port is taken), else null. */
-  error: string | null;
-  /** The page certificate phones see; null until HTTPS was first turned on. */
-  page_certificate: CertInfo | null;
-  /** A renewed page certificate waiting for no client to be connected before it is served. */
-  pending_certificate: CertInfo | null;
-}
+/** The HTTPS listener's state and certificates: the TLS service owns them (admin shows them). */
+export type { CertInfo, HttpsStatus } from "../tls/https_status.ts";
 
 /** `GET /api/admin/https`: the state and the secure listener page's addresses. */
 export interface HttpsView extends HttpsStatus {

@@ -9,7 +9,7 @@
 /** Longest label (a hostile User-Agent must not widen the table). */
 export const DEVICE_LABEL_MAX = 40;
 
-/** Placeholder models Chrome's reduced User-Agent puts where the phone model was. */
+/** The stand-in model names ("K") Chrome's reduced User-Agent puts where the phone model was. */
 const REDUCED_MODELS = new Set(["K", "Mobile", ""]);
 
 /** Browser tokens, most specific first (every Chromium says "Chrome", every iOS browser "Safari"). */

@@ -16,7 +16,7 @@
  * idle moment, re-checked every minute — at most until the served
  * certificate has 2 days left. A restart also picks up the renewed file.
  */
-import type { CertInfo, HttpsStatus } from "../admin/api_types.ts";
+import type { CertInfo, HttpsStatus } from "./https_status.ts";
 import type { HttpsConfig } from "../config/types.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
