@@ -63,7 +63,7 @@ export function setLanguage(lang: Language): void {
   } catch { /* private mode: this page view only */ }
   if (lang === current) return;
   current = lang;
-  const doc = (globalThis as { document?: Document }).document;
+  const doc = (globalThis as { document?: { documentElement: { lang: string } } }).document;
   if (doc) doc.documentElement.lang = lang;
   for (const fn of listeners) fn(lang);
 }
