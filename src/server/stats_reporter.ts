@@ -10,6 +10,8 @@ export interface StatsSession {
   id: string;
   ip: string;
   udpPort: number | null;
+  /** "udp" for RTP over UDP; a browser transport's name (websocket, datachannel, webtransport). */
+  kind: string;
   ssrc: number;
   stream: { packetsSent: number; bytesSent: number } | null;
   qos: { metrics: { packet_loss_rate: number; jitter_ms: number; latency_ms: number } } | null;
@@ -54,7 +56,8 @@ export class StatsReporter {
       const m = s.qos?.metrics;
       log.info("RTP stats", {
         client: s.id,
-        dest: `${s.ip}:${s.udpPort}`,
+        // A browser listener has no UDP port of its own: its datagrams ride its transport.
+        dest: s.udpPort !== null ? `${s.ip}:${s.udpPort}` : `${s.ip}/${s.kind}`,
         ssrc: s.ssrc >>> 0,
         packets_sent: s.stream.packetsSent,
         pps: Math.round(((s.stream.packetsSent - prev) * 1000) / intervalMs),
