@@ -11,6 +11,8 @@
  *   EQ +2.5       +2.5 dB    +2.5 dB
  */
 
+import { t } from "../i18n/i18n.ts";
+
 /** Gains at or below this (−66 dB) are shown as off. */
 const OFF_GAIN = 0.0005;
 /** Below this magnitude a dB figure or a pan position reads as zero / centre. */
@@ -33,17 +35,17 @@ export function volumeLabel(v: number): string {
 }
 
 export function volumeText(v: number): string {
-  return v <= OFF_GAIN ? "off" : dbText(gainDb(v));
+  return v <= OFF_GAIN ? t("l_off") : dbText(gainDb(v));
 }
 
 export function panLabel(p: number): string {
-  if (Math.abs(p) < PAN_CENTRE) return "C";
-  return `${p < 0 ? "L" : "R"}${Math.round(Math.abs(p) * PAN_PERCENT)}`;
+  if (Math.abs(p) < PAN_CENTRE) return t("l_pan_c");
+  return t(p < 0 ? "l_pan_l" : "l_pan_r", { n: Math.round(Math.abs(p) * PAN_PERCENT) });
 }
 
 export function panText(p: number): string {
-  if (Math.abs(p) < PAN_CENTRE) return "centre";
-  return `${p < 0 ? "L" : "R"} ${Math.round(Math.abs(p) * PAN_PERCENT)}`;
+  if (Math.abs(p) < PAN_CENTRE) return t("l_pan_centre");
+  return t(p < 0 ? "l_pan_left" : "l_pan_right", { n: Math.round(Math.abs(p) * PAN_PERCENT) });
 }
 
 export function eqLabel(db: number): string {
