@@ -11,6 +11,9 @@ import { $, h, messageOf } from "./dom.ts";
 import { fmtAgo, fmtChannels, fmtInt, fmtRate, quality } from "./format.ts";
 import { type MessageKey, t } from "../i18n/i18n.ts";
 
+/** The codec's name in every language ("none": uncompressed PCM). */
+const CODEC: Record<string, string> = { none: "PCM", opus: "Opus" };
+
 export function renderClients(clients: ClientView[], now: number): void {
   $("clients-count").textContent = clients.length === 0 ? "" : t("a_clients_count", {
     n: clients.length,
@@ -41,7 +44,7 @@ export function renderClients(clients: ClientView[], now: number): void {
       cell("a_col_port", "mono", c.udp_port === null ? "—" : String(c.udp_port)),
       cell("a_col_channels", undefined, fmtChannels(c.channels)),
       cell("a_col_rate", undefined, fmtRate(c.sample_rate)),
-      cell("a_col_codec", undefined, c.compression ?? "—"),
+      cell("a_col_codec", undefined, CODEC[c.compression ?? ""] ?? c.compression ?? "—"),
       cell("a_col_packets", "num", fmtInt(c.packets_sent)),
       cell("a_col_last_heard", undefined, fmtAgo(c.last_heartbeat, now)),
       cell("a_col_loss", "num", quality(q ? q.packet_loss_rate * 100 : null, 0.5, 2, 2, " %")),
