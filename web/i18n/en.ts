@@ -135,6 +135,8 @@ export const EN = {
   l_mixerr_no_channels: "this mix file has no channels",
   l_handoff_bringing: "Bringing your mix over…",
   l_handoff_nothing: "Nothing to bring over.",
+  l_app_name: "M32 Monitor · {box}",
+  l_app_description: "Your own monitor mix from {box}",
   l_handoff_foreign: "That page is not this box's: nothing was sent.",
   // Admin page, static (web/admin/index.html)
   a_title: "M32 Server · Admin",

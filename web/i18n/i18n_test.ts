@@ -27,7 +27,10 @@ Deno.test("i18n: t() fills placeholders and picks the language", () => {
   assert.equal(t("language", { unused: 1 }, "en"), "Language");
 });
 
-/** The page sources (not the catalogues, not the tests, not the built bundles). */
+/** The server's strings in the catalogues: the listener's web app manifest. */
+const SERVER_SOURCES = ["../../src/listener/pwa.ts"];
+
+/** The page sources (not the catalogues, not the tests, not the built bundles), and SERVER_SOURCES. */
 async function pageSources(): Promise<{ path: string; text: string }[]> {
   const web = new URL("../", import.meta.url);
   const out: { path: string; text: string }[] = [];
@@ -43,6 +46,10 @@ async function pageSources(): Promise<{ path: string; text: string }[]> {
     }
   };
   await walk(web);
+  for (const rel of SERVER_SOURCES) {
+    const url = new URL(rel, import.meta.url);
+    out.push({ path: url.pathname, text: await Deno.readTextFile(url) });
+  }
   return out;
 }
 

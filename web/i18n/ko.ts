@@ -141,6 +141,8 @@ export const KO: Record<MessageKey, string> = {
   l_mixerr_no_channels: "이 믹스 파일에는 채널이 없습니다",
   l_handoff_bringing: "믹스를 가져오는 중…",
   l_handoff_nothing: "가져올 믹스가 없습니다.",
+  l_app_name: "M32 모니터 · {box}",
+  l_app_description: "{box}에서 받는 나만의 모니터 믹스",
   l_handoff_foreign: "이 박스의 페이지가 아닙니다. 아무것도 보내지 않았습니다.",
   // Admin page, static (web/admin/index.html)
   a_title: "M32 서버 · 관리",

@@ -63,6 +63,7 @@ import { ClipIndicator } from "./clip_indicator.ts";
 import { language, type MessageKey, onLanguageChange, t } from "../i18n/i18n.ts";
 import { localText, startI18n } from "../i18n/dom.ts";
 import { errorText } from "../i18n/errors.ts";
+import { networkWarning } from "./network_warning.ts";
 
 /** The badge's words for each connection state. */
 const STATE_TEXT: Record<ConnState, MessageKey> = {
@@ -885,31 +886,6 @@ class ListenerApp {
       networkLatency: () => this.receiveStats()?.latencyMs ?? NaN,
     };
   }
-}
-
-/**
- * A `network_warning` (contract §4) in words: the figures it carries against
- * their limits ("the network is the problem", not "no audio"), a failing
- * source, else the server's own reason.
- */
-function networkWarning(ev: ServerEvent): string {
-  const n = (k: string) => typeof ev[k] === "number" ? ev[k] as number : NaN;
-  if (ev.source_state === "error") return t("l_banner_source");
-  const parts: string[] = [];
-  if (n("latency_ms") > n("latency_threshold_ms")) {
-    parts.push(t("l_net_latency", {
-      ms: Math.round(n("latency_ms")),
-      limit: Math.round(n("latency_threshold_ms")),
-    }));
-  }
-  if (n("packet_loss_rate") > n("loss_threshold")) {
-    parts.push(t("l_net_loss", {
-      pct: (n("packet_loss_rate") * 100).toFixed(1),
-      limit: (n("loss_threshold") * 100).toFixed(1),
-    }));
-  }
-  if (parts.length > 0) return t("l_banner_poor_network", { what: parts.join(", ") });
-  return t("l_banner_network", { reason: String(ev.reason ?? "") });
 }
 
 /** Connection states kept for the test hook. */
