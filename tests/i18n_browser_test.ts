@@ -207,6 +207,7 @@ Deno.test({
         await page.getByRole("slider", { name: "Kick 팬" }).getAttribute("aria-valuetext"),
         "왼쪽 20",
       );
+      await page.evaluate("scrollTo(0, 0)");
       await docScreenshot(page, "listener-ko");
 
       const before = await status(page);
