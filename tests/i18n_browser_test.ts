@@ -134,10 +134,12 @@ function englishCatalogueText(strings: string[]): string[] {
 
 /** A mix the musician saves under a Korean name (data, like the channel names). */
 const MIX_NAME = "주일 예배";
+/** The engineer's message, typed in Korean (data too). */
+const MESSAGE = "사운드체크 5분 전";
 
 /** Korean text in `strings` beyond the channel and mix names. */
 function koreanText(strings: string[]): string[] {
-  const names = [...Object.values(CHANNELS), MIX_NAME];
+  const names = [...Object.values(CHANNELS), MIX_NAME, MESSAGE];
   return strings.filter((s) =>
     /[\uac00-\ud7a3]/.test(names.reduce((r, n) => r.split(n).join(""), s))
   );
@@ -195,6 +197,24 @@ Deno.test({
       await page.fill("#mix-name", MIX_NAME);
       await page.click("#mix-save");
       assert.equal(await page.textContent("#mix-status"), `“${MIX_NAME}” 저장했습니다.`);
+      // The engineer's message (their text; the page's words and time) and a network warning
+      // told from its figures.
+      server.ctx.sessions.broadcast({ type: "custom_message", text: MESSAGE });
+      server.ctx.sessions.broadcast({
+        type: "network_warning",
+        reason: "poor network: latency 140 ms is over the 80 ms threshold",
+        latency_ms: 140,
+        packet_loss_rate: 0,
+        jitter_ms: 12,
+        latency_threshold_ms: 80,
+        loss_threshold: 0.02,
+      });
+      await waitStatus(page, (s) => s.banner !== "" && s.message !== "", "the message and warning");
+      assert.equal(
+        (await status(page)).banner,
+        KO.l_banner_poor_network.replace("{what}", "지연 140 ms (한도 80 ms)"),
+      );
+      assert.match(await page.textContent("#msg-time") ?? "", /^(오전|오후) \d{1,2}:\d{2}$/);
       await assertKorean(page, "live mixer");
       await page.setInputFiles("#mix-import", {
         name: "photo.json",
@@ -215,6 +235,12 @@ Deno.test({
       await assertEnglish(page, "after the switch");
       const after = await status(page);
       assert.equal(after.badge, "Live");
+      assert.equal(
+        after.banner,
+        "Poor Wi-Fi: latency 140 ms (limit 80 ms). The network is the problem, not the box.",
+      );
+      assert.equal(after.message, MESSAGE, "the engineer's own words stay");
+      assert.match(await page.textContent("#msg-time") ?? "", /^\d{1,2}:\d{2} (AM|PM)$/);
       assert.equal(after.clientId, before.clientId, "the same session");
       assert.equal(after.reconnects, before.reconnects, "no reconnect");
       assert.equal(after.audio, "running");
