@@ -85,6 +85,13 @@ Deno.test("i18n: the static HTML's own text is the English catalogue's", async (
       const shown = m[2].replace(/\s+/g, " ").trim();
       if (shown !== en[m[1]]) differ.push(`${m[1]}: ${JSON.stringify(shown)} ≠ ${en[m[1]]}`);
     }
+    // Markup from the catalogue: the same, tags and all.
+    for (
+      const m of text.matchAll(/<(p|li)\b[^>]*data-i18n-html="([^"]+)"[^>]*>([\s\S]*?)<\/\1>/g)
+    ) {
+      const shown = m[3].replace(/\s+/g, " ").trim();
+      if (shown !== en[m[2]]) differ.push(`${m[2]}: ${JSON.stringify(shown)} ≠ ${en[m[2]]}`);
+    }
   }
   assert.deepEqual(differ, []);
 });

@@ -9,6 +9,9 @@
  *   pan −0.2      L20        L 20
  *   pan 0         C          centre
  *   EQ +2.5       +2.5 dB    +2.5 dB
+ *
+ * The words are the page language's (web/i18n: "off" / "꺼짐", "centre" /
+ * "가운데", "L 20" / "왼쪽 20"); the figures read the same in every language.
  */
 
 import { t } from "../i18n/i18n.ts";
