@@ -60,11 +60,6 @@ export function localText(el: Element, text: () => string, what = "text"): void 
   write(el, what, text());
 }
 
-/** Stops rewriting `el` (its text is someone else's now). */
-export function forgetText(el: Element): void {
-  live.delete(el);
-}
-
 function rewrite(): void {
   for (const [el, m] of live) {
     if (!el.isConnected) {
