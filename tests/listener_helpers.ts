@@ -50,7 +50,7 @@ export async function startToneServer(
 
 export function launchBrowser(
   viewport = { width: 390, height: 844 },
-  opts: { https?: boolean; touch?: boolean } = {},
+  opts: { https?: boolean; touch?: boolean; locale?: string } = {},
 ): Promise<{ ctx: BrowserContext; profile: string }> {
   return launchChromium({
     viewport,
@@ -62,6 +62,7 @@ export function launchBrowser(
     ignoreHTTPSErrors: opts.https,
     hasTouch: opts.touch,
     isMobile: opts.touch,
+    locale: opts.locale,
   });
 }
 

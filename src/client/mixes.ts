@@ -41,8 +41,18 @@ export interface MixPreset {
   channels: MixChannel[];
 }
 
+/** What is wrong with a mix (a page says it in its language; `vars` fill its text). */
+export type MixFileFault = "no_name" | "too_large" | "not_a_mix" | "version" | "no_channels";
+
 export class MixFileError extends Error {
   override name = "MixFileError";
+  constructor(
+    message: string,
+    readonly code: MixFileFault,
+    readonly vars: Record<string, string | number> = {},
+  ) {
+    super(message);
+  }
 }
 
 function mixChannel(c: ChannelSettings): MixChannel {
@@ -53,7 +63,7 @@ function mixChannel(c: ChannelSettings): MixChannel {
 /** The mix now, under `name`. */
 export function snapshot(settings: ClientSettings, name: string, nowIso: string): MixPreset {
   const n = name.trim().slice(0, MAX_NAME);
-  if (n === "") throw new MixFileError("a saved mix needs a name");
+  if (n === "") throw new MixFileError("a saved mix needs a name", "no_name");
   return {
     name: n,
     saved_at: nowIso,
@@ -131,24 +141,35 @@ export function importMix(text: string, fallbackName = "Imported mix"): MixPrese
   if (text.length > MAX_MIX_FILE_BYTES) {
     throw new MixFileError(
       `a mix file is at most ${MAX_MIX_FILE_BYTES} bytes, this one has ${text.length}`,
+      "too_large",
+      { max: MAX_MIX_FILE_BYTES, size: text.length },
     );
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch {
-    throw new MixFileError("this file is not a mix (not JSON)");
+    throw new MixFileError("this file is not a mix (not JSON)", "not_a_mix");
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw new MixFileError("this file is not a mix (not a JSON object)");
+    throw new MixFileError("this file is not a mix (not a JSON object)", "not_a_mix");
   }
   const o = raw as Record<string, unknown>;
   if (o.format !== MIX_FORMAT) {
-    throw new MixFileError(`this file is not a mix (format ${JSON.stringify(o.format)})`);
+    throw new MixFileError(
+      `this file is not a mix (format ${JSON.stringify(o.format)})`,
+      "not_a_mix",
+    );
   }
   if (o.version !== MIX_VERSION) {
-    throw new MixFileError(`mix file version ${o.version} is not supported (this page reads 1)`);
+    throw new MixFileError(
+      `mix file version ${o.version} is not supported (this page reads 1)`,
+      "version",
+      { version: String(o.version) },
+    );
   }
-  if (!Array.isArray(o.channels)) throw new MixFileError("this mix file has no channels");
+  if (!Array.isArray(o.channels)) {
+    throw new MixFileError("this mix file has no channels", "no_channels");
+  }
   return normalizeMix(o, fallbackName);
 }

@@ -13,6 +13,7 @@ import type { Hono } from "hono";
 import { mdnsName } from "../tls/certificates.ts";
 import { iconPng, type IconSize } from "./icons.ts";
 import swJs from "../../web/gen/sw.js" with { type: "text" };
+import { type Language, pickLanguage, t } from "../../web/i18n/i18n.ts";
 
 /** The page's background (listener.css --bg): the splash screen and the status bar. */
 const BACKGROUND = "#0f1216";
@@ -26,6 +27,7 @@ export function boxName(): string {
 
 export interface WebAppManifest {
   id: string;
+  lang: Language;
   name: string;
   short_name: string;
   description: string;
@@ -39,12 +41,25 @@ export interface WebAppManifest {
   icons: { src: string; sizes: string; type: string; purpose: string }[];
 }
 
-export function manifest(box = boxName()): WebAppManifest {
+/** The languages an Accept-Language header asks for, most wanted first ("ko-KR,ko;q=0.9,en;q=0.8"). */
+export function acceptedLanguages(header: string | null | undefined): string[] {
+  return (header ?? "").split(",").map((part, i) => {
+    const [tag, ...params] = part.trim().split(";");
+    const q = params.map((p) => /^\s*q=([\d.]+)\s*$/.exec(p)).find((m) => m);
+    return { tag: tag.trim(), q: q ? Number(q[1]) : 1, i };
+  }).filter((l) => l.tag !== "" && l.q > 0)
+    .sort((a, b) => b.q - a.q || a.i - b.i)
+    .map((l) => l.tag);
+}
+
+/** The manifest in `lang` (the phone's language: what its home screen shows). */
+export function manifest(box = boxName(), lang: Language = "en"): WebAppManifest {
   return {
     id: "/",
-    name: `M32 Monitor · ${box}`,
-    short_name: box.length <= SHORT_NAME_MAX ? box : "M32 Monitor",
-    description: `Your own monitor mix from ${box}`,
+    lang,
+    name: t("l_app_name", { box }, lang),
+    short_name: box.length <= SHORT_NAME_MAX ? box : t("l_title", undefined, lang),
+    description: t("l_app_description", { box }, lang),
     start_url: "/",
     scope: "/",
     display: "fullscreen",
@@ -73,11 +88,14 @@ const ICONS: Record<string, [IconSize, boolean]> = {
 };
 
 export function mountPwa(app: Hono, headers: Record<string, string>): void {
-  app.get("/manifest.webmanifest", (c) =>
-    c.body(JSON.stringify(manifest()), 200, {
+  app.get("/manifest.webmanifest", (c) => {
+    const lang = pickLanguage(acceptedLanguages(c.req.header("accept-language")));
+    return c.body(JSON.stringify(manifest(boxName(), lang)), 200, {
       ...headers,
       "Content-Type": "application/manifest+json; charset=utf-8",
-    }));
+      "Vary": "Accept-Language",
+    });
+  });
   for (const [path, [size, maskable]] of Object.entries(ICONS)) {
     app.get(
       path,

@@ -30,6 +30,11 @@ export interface LaunchOptions {
   /** A phone: touch events on, mobile viewport meta honoured. */
   hasTouch?: boolean;
   isMobile?: boolean;
+  /**
+   * The browser's language (navigator.languages, Accept-Language): the pages
+   * speak it (web/i18n/). English unless a test asks for another.
+   */
+  locale?: string;
 }
 
 export async function launchChromium(
@@ -45,6 +50,7 @@ export async function launchChromium(
     ignoreHTTPSErrors: o.ignoreHTTPSErrors,
     hasTouch: o.hasTouch,
     isMobile: o.isMobile,
+    locale: o.locale ?? "en-US",
   });
   ctx.setDefaultTimeout(o.timeoutMs);
   return { ctx, profile };

@@ -11,16 +11,30 @@
  *   forms.ts     message, password       live.ts      the live feed
  */
 import type { LoginProbe } from "../../src/admin/api_types.ts";
+import { startI18n } from "../i18n/dom.ts";
+import { onLanguageChange } from "../i18n/i18n.ts";
 import { api } from "./api.ts";
-import { channelsDirty, wireChannels } from "./channels.ts";
-import { $ } from "./dom.ts";
+import { channelsDirty, renderChannels, wireChannels } from "./channels.ts";
+import { $, byId } from "./dom.ts";
 import { wireForms } from "./forms.ts";
-import { wireHttps } from "./https.ts";
-import { wireQr } from "./qr.ts";
+import { renderHttps, wireHttps } from "./https.ts";
+import { redrawSnapshot } from "./live.ts";
+import { renderQr, wireQr } from "./qr.ts";
 import { showApp, showLogin, wireSession } from "./session.ts";
 import { settingsDirty, wireSettings } from "./settings.ts";
 
+/** Another language: every card the page drew is drawn again (static text: ../i18n/dom.ts). */
+function relabel(): void {
+  if ($("app-view").hidden) return;
+  renderChannels();
+  renderHttps();
+  renderQr();
+  redrawSnapshot();
+}
+
 function wire(): void {
+  startI18n(byId("language", HTMLSelectElement));
+  onLanguageChange(relabel);
   wireSession();
   wireSettings();
   wireChannels();

@@ -13,6 +13,7 @@ import { confirmRestart } from "./confirm.ts";
 import { $, $button, flash, h, messageOf } from "./dom.ts";
 import { savedText } from "./format.ts";
 import { state } from "./state.ts";
+import { t } from "../i18n/i18n.ts";
 
 const byOrder = (a: ChannelConfig, b: ChannelConfig) => a.order - b.order || a.id - b.id;
 const orderOf = (index: number) => index + 1;
@@ -46,7 +47,7 @@ function nameInput(r: ChannelConfig, saved: ChannelConfig): HTMLInputElement {
     type: "text",
     value: r.name,
     maxlength: "32",
-    "aria-label": `Name of channel ${r.id}`,
+    "aria-label": t("a_ch_name_label", { id: r.id }),
     "data-id": String(r.id),
   });
   input.addEventListener("input", () => {
@@ -63,8 +64,8 @@ function moveButton(r: ChannelConfig, i: number, dir: "up" | "down"): HTMLButton
   return h("button", {
     type: "button",
     class: "btn btn-icon",
-    title: up ? "Move up" : "Move down",
-    "aria-label": `Move channel ${r.id} ${dir}`,
+    title: t(up ? "a_move_up" : "a_move_down"),
+    "aria-label": t(up ? "a_move_ch_up" : "a_move_ch_down", { id: r.id }),
     "data-move": dir,
     "data-id": String(r.id),
     disabled: up ? i === 0 : i === state.rows.length - 1,
@@ -77,7 +78,7 @@ function channelRow(r: ChannelConfig, i: number, saved: ChannelConfig, pos: numb
   const send = h("input", {
     type: "checkbox",
     checked: r.enabled,
-    "aria-label": `Send channel ${r.id}`,
+    "aria-label": t("a_ch_send_label", { id: r.id }),
     "data-id": String(r.id),
   });
   send.addEventListener("change", () => {
@@ -90,8 +91,8 @@ function channelRow(r: ChannelConfig, i: number, saved: ChannelConfig, pos: numb
       type: "button",
       class: "btn-grip",
       "data-drag": String(r.id),
-      title: "Drag to reorder (or focus and press ↑/↓)",
-      "aria-label": `Channel ${r.id}: drag, or press the up and down arrow keys, to reorder`,
+      title: t("a_drag_title"),
+      "aria-label": t("a_drag_label", { id: r.id }),
     },
     h("span", { class: "grip", "aria-hidden": "true" }),
     String(r.id).padStart(2, "0"),
@@ -128,7 +129,7 @@ export function renderChannels(): void {
   });
   $("channels-body").replaceChildren(...rows);
   const sent = state.rows.filter((r) => r.enabled).length;
-  $("channels-summary").textContent = `${sent} of ${state.rows.length} sent`;
+  $("channels-summary").textContent = t("a_ch_summary", { sent, total: state.rows.length });
   channelsChanged();
 }
 
@@ -159,7 +160,7 @@ function channelsChanged(): void {
   $button("channels-save").disabled = !dirty || bad;
   $button("channels-revert").disabled = !dirty;
   if (dirty) {
-    flash($("channels-status"), bad ? "Every channel needs a name." : "Unsaved changes.", bad);
+    flash($("channels-status"), () => t(bad ? "a_ch_need_name" : "a_unsaved"), bad);
   }
 }
 
@@ -189,17 +190,17 @@ async function onSaveChannels(): Promise<void> {
   state.saving++;
   try {
     const restarts = mappingSignature(body) !== mappingSignature(state.channels);
-    if (restarts && !(await confirmRestart("the channel mapping"))) {
+    if (restarts && !(await confirmRestart("a_what_channels"))) {
       channelsChanged();
-      flash($("channels-status"), "Not saved: nothing changed.");
+      flash($("channels-status"), () => t("a_not_saved"));
       return;
     }
     const r = await api<SaveAnswer>("PUT", "/channels", body);
     state.lastVersion = r.config_version;
     await loadChannels();
-    flash($("channels-status"), savedText(r));
+    flash($("channels-status"), () => savedText(r));
   } catch (e) {
-    flash($("channels-status"), messageOf(e), true);
+    flash($("channels-status"), () => messageOf(e), true);
     channelsChanged();
   } finally {
     state.saving--;

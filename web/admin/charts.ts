@@ -7,6 +7,7 @@
 import type { HistoryPoint } from "../../src/admin/api_types.ts";
 import { $, h, s } from "./dom.ts";
 import { state } from "./state.ts";
+import { type MessageKey, t } from "../i18n/i18n.ts";
 
 /** The charts show up to 10 minutes, at least 1 (a young server shows what it has). */
 export const CHART_MAX_WINDOW_MS = 10 * 60 * 1000;
@@ -18,7 +19,7 @@ type Sample = HistoryPoint & Record<SeriesKey, number>;
 interface ChartSpec {
   id: string;
   cls: string;
-  title: string;
+  title: MessageKey;
   key: SeriesKey;
   unit: string;
   /** The y axis reaches at least this far. */
@@ -30,7 +31,7 @@ const CHARTS: readonly ChartSpec[] = [
   {
     id: "chart-loss",
     cls: "loss",
-    title: "Packet loss",
+    title: "a_chart_loss",
     key: "loss_pct",
     unit: "%",
     min: 1,
@@ -39,7 +40,7 @@ const CHARTS: readonly ChartSpec[] = [
   {
     id: "chart-jitter",
     cls: "jitter",
-    title: "Jitter",
+    title: "a_col_jitter",
     key: "jitter_ms",
     unit: "ms",
     min: 10,
@@ -48,7 +49,7 @@ const CHARTS: readonly ChartSpec[] = [
   {
     id: "chart-latency",
     cls: "latency",
-    title: "Latency",
+    title: "a_col_latency",
     key: "latency_ms",
     unit: "ms",
     min: 50,
@@ -68,13 +69,13 @@ function niceMax(v: number): number {
 
 function fmtSpan(ms: number): string {
   const sec = Math.round(ms / 1000);
-  return sec < 60 ? `${sec} s` : `${+(sec / 60).toFixed(1)} min`;
+  return sec < 60 ? t("a_dur_s", { s: sec }) : t("a_span_min", { m: +(sec / 60).toFixed(1) });
 }
 
 export function drawCharts(now = Date.now()): void {
   const first = state.history[0]?.t ?? now;
   const win = Math.min(CHART_MAX_WINDOW_MS, Math.max(CHART_MIN_WINDOW_MS, now - first));
-  $("h-charts").textContent = `Quality, last ${fmtSpan(win)}`;
+  $("h-charts").textContent = t("a_quality_last", { span: fmtSpan(win) });
   for (const c of CHARTS) drawChart(c, now, win);
 }
 
@@ -90,7 +91,7 @@ function drawChart(c: ChartSpec, now: number, win: number): void {
   const svg = s("svg", {
     viewBox: `0 0 ${CW} ${CH}`,
     role: "img",
-    "aria-label": `${c.title} over the last ${fmtSpan(win)}`,
+    "aria-label": t("a_chart_label", { title: t(c.title), span: fmtSpan(win) }),
   });
   for (const f of [0, 0.5, 1]) {
     const y = Y(max * f);
@@ -100,14 +101,14 @@ function drawChart(c: ChartSpec, now: number, win: number): void {
     svg.append(label);
   }
   for (const [part, anchor] of [[1, "start"], [0.5, "middle"], [0, "end"]] as const) {
-    const t = s("text", {
+    const tick = s("text", {
       class: "axis-label",
       x: X(now - part * win),
       y: CH - 4,
       "text-anchor": anchor,
     });
-    t.textContent = part === 0 ? "now" : `−${fmtSpan(part * win)}`;
-    svg.append(t);
+    tick.textContent = part === 0 ? t("a_now") : `−${fmtSpan(part * win)}`;
+    svg.append(tick);
   }
   // Break the line where a sample has no data (nobody reporting).
   let d = "";
@@ -131,8 +132,8 @@ function drawChart(c: ChartSpec, now: number, win: number): void {
   flush();
   if (area) svg.append(s("path", { class: "area", d: area }));
   if (d) svg.append(s("path", { class: "line", d }));
-  const value = latest ? `${latest[c.key].toFixed(c.digits)} ${c.unit}` : "no data";
+  const value = latest ? `${latest[c.key].toFixed(c.digits)} ${c.unit}` : t("a_no_data");
   fig.className = `chart ${c.cls}`;
   fig.dataset.points = String(pts.length);
-  fig.replaceChildren(h("figcaption", {}, h("span", {}, c.title), h("strong", {}, value)), svg);
+  fig.replaceChildren(h("figcaption", {}, h("span", {}, t(c.title)), h("strong", {}, value)), svg);
 }

@@ -9,11 +9,16 @@ import type { ClientView } from "../../src/admin/api_types.ts";
 import { api } from "./api.ts";
 import { $, h, messageOf } from "./dom.ts";
 import { fmtAgo, fmtChannels, fmtInt, fmtRate, quality } from "./format.ts";
+import { type MessageKey, t } from "../i18n/i18n.ts";
+
+/** The codec's name in every language ("none": uncompressed PCM). */
+const CODEC: Record<string, string> = { none: "PCM", opus: "Opus" };
 
 export function renderClients(clients: ClientView[], now: number): void {
-  $("clients-count").textContent = clients.length === 0
-    ? ""
-    : `${clients.length} connected · ${clients.filter((c) => c.streaming).length} streaming`;
+  $("clients-count").textContent = clients.length === 0 ? "" : t("a_clients_count", {
+    n: clients.length,
+    streaming: clients.filter((c) => c.streaming).length,
+  });
   $("clients-empty").hidden = clients.length > 0;
   const rows = clients.map((c) => {
     const q = c.qos;
@@ -21,30 +26,30 @@ export function renderClients(clients: ClientView[], now: number): void {
       type: "button",
       class: "btn btn-small btn-danger",
       "data-client": c.client_id,
-    }, "Disconnect");
+    }, t("a_disconnect"));
     disconnect.addEventListener("click", () => disconnectClient(c.client_id, disconnect));
     // data-label: on a phone each row is a card and every figure is labelled (admin.css).
-    const cell = (label: string, cls: string | undefined, ...content: (Node | string)[]) =>
-      h("td", { class: cls, "data-label": label }, ...content);
+    const cell = (label: MessageKey, cls: string | undefined, ...content: (Node | string)[]) =>
+      h("td", { class: cls, "data-label": t(label) }, ...content);
     return h(
       "tr",
       {},
       h(
         "td",
         { class: "c-phone", title: c.user_agent ?? undefined },
-        h("strong", { class: "device" }, c.device ?? "Unknown device"),
+        h("strong", { class: "device" }, c.device ?? t("a_unknown_device")),
         h("span", { class: "muted small" }, ` ${c.transport}`),
       ),
-      cell("Address", "mono", c.address),
-      cell("Port", "mono", c.udp_port === null ? "—" : String(c.udp_port)),
-      cell("Channels", undefined, fmtChannels(c.channels)),
-      cell("Rate", undefined, fmtRate(c.sample_rate)),
-      cell("Codec", undefined, c.compression ?? "—"),
-      cell("Packets", "num", fmtInt(c.packets_sent)),
-      cell("Last heard", undefined, fmtAgo(c.last_heartbeat, now)),
-      cell("Loss", "num", quality(q ? q.packet_loss_rate * 100 : null, 0.5, 2, 2, " %")),
-      cell("Jitter", "num", quality(q?.jitter_ms, 10, 30, 1, " ms")),
-      cell("Latency", "num", quality(q?.latency_ms, 50, 100, 1, " ms")),
+      cell("a_col_address", "mono", c.address),
+      cell("a_col_port", "mono", c.udp_port === null ? "—" : String(c.udp_port)),
+      cell("a_col_channels", undefined, fmtChannels(c.channels)),
+      cell("a_col_rate", undefined, fmtRate(c.sample_rate)),
+      cell("a_col_codec", undefined, CODEC[c.compression ?? ""] ?? c.compression ?? "—"),
+      cell("a_col_packets", "num", fmtInt(c.packets_sent)),
+      cell("a_col_last_heard", undefined, fmtAgo(c.last_heartbeat, now)),
+      cell("a_col_loss", "num", quality(q ? q.packet_loss_rate * 100 : null, 0.5, 2, 2, " %")),
+      cell("a_col_jitter", "num", quality(q?.jitter_ms, 10, 30, 1, " ms")),
+      cell("a_col_latency", "num", quality(q?.latency_ms, 50, 100, 1, " ms")),
       h("td", { class: "c-action" }, disconnect),
     );
   });

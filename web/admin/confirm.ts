@@ -8,21 +8,28 @@
 import type { ClientView } from "../../src/admin/api_types.ts";
 import { api } from "./api.ts";
 import { $, $button, byId } from "./dom.ts";
+import { localText } from "../i18n/dom.ts";
+import { type MessageKey, t } from "../i18n/i18n.ts";
 
 /** "1 phone", "3 phones". */
 export function phones(n: number): string {
-  return `${n} phone${n === 1 ? "" : "s"}`;
+  return t(n === 1 ? "a_phones_one" : "a_phones", { n });
 }
 
-/** Resolves true to go ahead with the save, false when the admin cancelled. */
-export async function confirmRestart(what: string): Promise<boolean> {
+/**
+ * Resolves true to go ahead with the save, false when the admin cancelled;
+ * `what` names what is saved ("a_what_channels").
+ */
+export async function confirmRestart(what: MessageKey): Promise<boolean> {
   const clients = await api<ClientView[]>("GET", "/clients");
   const streaming = clients.filter((c) => c.streaming).length;
   if (streaming === 0) return true;
   const dialog = byId("confirm", HTMLDialogElement);
-  $("confirm-text").textContent = `Saving ${what} restarts audio on ${phones(streaming)}. ` +
-    "Their sound stops for a few seconds while they reconnect on their own.";
-  $button("confirm-ok").textContent = `Save and restart ${phones(streaming)}`;
+  localText(
+    $("confirm-text"),
+    () => t("a_confirm_text", { what: t(what), phones: phones(streaming) }),
+  );
+  localText($button("confirm-ok"), () => t("a_confirm_ok_n", { phones: phones(streaming) }));
   return await new Promise<boolean>((resolve) => {
     const done = (ok: boolean) => {
       dialog.removeEventListener("close", onClose);

@@ -4,6 +4,10 @@
  * DOM helpers of the admin page: typed element lookup, element and SVG
  * builders, and the status line every form writes to.
  */
+import { localText } from "../i18n/dom.ts";
+import { errorText } from "../i18n/errors.ts";
+import { t } from "../i18n/i18n.ts";
+import { HttpError } from "./api.ts";
 
 /** The page's element with `id`, checked to be a `type` (a missing or wrong element is a bug). */
 export function byId<T extends Element = HTMLElement>(
@@ -53,14 +57,27 @@ export function s(tag: string, attrs: Record<string, string | number> = {}): SVG
   return el;
 }
 
-/** Writes a form's status line, as an error or as a plain note. */
-export function flash(el: HTMLElement, text: string, isError = false): void {
-  el.textContent = text;
+/**
+ * Writes a form's status line, as an error or as a plain note (a function is
+ * called again after a language switch).
+ */
+export function flash(el: HTMLElement, text: string | (() => string), isError = false): void {
+  localText(el, typeof text === "string" ? () => text : text);
   el.classList.toggle("error", isError);
   el.classList.toggle("muted", !isError);
 }
 
-/** The message of anything thrown. */
+/**
+ * The message of anything thrown, in the page's language: a server error by
+ * its code (its own English sentence for a code the catalogue does not know),
+ * no answer at all as such.
+ */
 export function messageOf(e: unknown): string {
+  if (e instanceof HttpError) {
+    return e.code === "http_error"
+      ? t("err_http", { status: e.status })
+      : errorText(e.code, e.message);
+  }
+  if (e instanceof TypeError) return t("err_network"); // fetch: nothing answered
   return e instanceof Error ? e.message : String(e);
 }

@@ -1,21 +1,22 @@
 /// <reference lib="dom" />
 /** How the admin page writes numbers, durations, rates, channel lists and QoS figures. */
 import { h } from "./dom.ts";
+import { t } from "../i18n/i18n.ts";
 
 export const fmtInt = (n: number | null | undefined): string =>
   n === null || n === undefined ? "—" : Math.round(n).toLocaleString("en-US");
 
 export function fmtDuration(s: number): string {
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  if (s < 60) return t("a_dur_s", { s });
+  if (s < 3600) return t("a_dur_min_s", { m: Math.floor(s / 60), s: s % 60 });
   const hrs = Math.floor(s / 3600);
-  if (hrs < 48) return `${hrs} h ${Math.floor((s % 3600) / 60)} min`;
-  return `${Math.floor(hrs / 24)} d ${hrs % 24} h`;
+  if (hrs < 48) return t("a_dur_h_min", { h: hrs, m: Math.floor((s % 3600) / 60) });
+  return t("a_dur_d_h", { d: Math.floor(hrs / 24), h: hrs % 24 });
 }
 
 export function fmtAgo(iso: string, now: number): string {
   const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
-  return s < 1 ? "now" : `${fmtDuration(s)} ago`;
+  return s < 1 ? t("a_now") : t("a_ago", { time: fmtDuration(s) });
 }
 
 export function fmtRate(hz: number | null | undefined): string {
@@ -55,6 +56,7 @@ export function quality(
 /** "Saved (version 5) · 2 streams restarted." */
 export function savedText(r: { config_version: number; sessions_ended?: number }): string {
   const n = r.sessions_ended ?? 0;
-  const restarted = n === 0 ? "" : ` · ${n} stream${n === 1 ? "" : "s"} restarted`;
-  return `Saved (version ${r.config_version})${restarted}.`;
+  const version = r.config_version;
+  if (n === 0) return t("a_saved", { version });
+  return t(n === 1 ? "a_saved_restarted_one" : "a_saved_restarted", { version, n });
 }

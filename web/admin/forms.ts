@@ -5,7 +5,9 @@
  * (POST /api/admin/password).
  */
 import { api, statusOf } from "./api.ts";
+import { HttpError } from "./api.ts";
 import { $, $form, $input, flash, messageOf } from "./dom.ts";
+import { t } from "../i18n/i18n.ts";
 
 async function onMessage(ev: Event): Promise<void> {
   ev.preventDefault();
@@ -13,10 +15,11 @@ async function onMessage(ev: Event): Promise<void> {
   if (!text) return;
   try {
     const r = await api<{ clients: number }>("POST", "/message", { text });
-    flash($("message-status"), `Sent to ${r.clients} client${r.clients === 1 ? "" : "s"}.`);
+    const n = r.clients;
+    flash($("message-status"), () => t(n === 1 ? "a_sent_one" : "a_sent", { n }));
     $input("message-text").value = "";
   } catch (e) {
-    flash($("message-status"), messageOf(e), true);
+    flash($("message-status"), () => messageOf(e), true);
   }
 }
 
@@ -24,13 +27,14 @@ async function onPassword(ev: Event): Promise<void> {
   ev.preventDefault();
   const status = $("password-status");
   const next = $input("pw-new").value;
-  if (next !== $input("pw-repeat").value) return flash(status, "The new passwords differ.", true);
+  if (next !== $input("pw-repeat").value) return flash(status, () => t("a_pw_differ"), true);
   try {
     await api("POST", "/password", { current: $input("pw-current").value, new: next });
     $form("password-form").reset();
-    flash(status, "Password changed. Other browsers are logged out.");
+    flash(status, () => t("a_pw_changed"));
   } catch (e) {
-    flash(status, statusOf(e) === 401 ? "The current password is wrong." : messageOf(e), true);
+    const wrong = statusOf(e) === 401 || (e instanceof HttpError && e.code === "wrong_password");
+    flash(status, () => wrong ? t("a_pw_current_wrong") : messageOf(e), true);
   }
 }
 

@@ -9,6 +9,7 @@ import { api } from "./api.ts";
 import { $, $button, $form, $input, flash, h, messageOf } from "./dom.ts";
 import { loadQr } from "./qr.ts";
 import { state } from "./state.ts";
+import { language, t } from "../i18n/i18n.ts";
 
 export async function loadHttps(): Promise<void> {
   const https = await api<HttpsView>("GET", "/https");
@@ -38,19 +39,20 @@ function httpsChanged(): void {
   const dirty = Object.keys(httpsEdits()).length > 0;
   $button("https-save").disabled = !dirty || bad;
   $button("https-revert").disabled = !dirty;
-  if (dirty) flash($("https-status"), bad ? "Fix the port." : "Not applied yet.", bad);
+  if (dirty) flash($("https-status"), () => t(bad ? "a_fix_port" : "a_not_applied"), bad);
 }
 
-function renderHttps(s: HttpsView): void {
+export function renderHttps(s: HttpsView | null = state.https): void {
+  if (!s) return;
   const pill = $("https-state");
   if (!s.enabled) {
-    pill.textContent = "off";
+    pill.textContent = t("a_https_pill_off");
     pill.className = "pill pill-muted";
   } else if (s.listening) {
-    pill.textContent = `on · port ${s.port}`;
+    pill.textContent = t("a_https_pill_on", { port: s.port });
     pill.className = "pill pill-ok";
   } else {
-    pill.textContent = "not running";
+    pill.textContent = t("a_https_pill_down");
     pill.className = "pill pill-bad";
   }
   $("https-error").textContent = s.error ?? "";
@@ -59,19 +61,17 @@ function renderHttps(s: HttpsView): void {
   $("https-urls").replaceChildren(
     ...(urls.length > 0
       ? urls.map((u) => h("li", {}, u))
-      : [h("li", { class: "muted" }, s.enabled ? "Not listening." : "HTTPS is off.")]),
+      : [h("li", { class: "muted" }, t(s.enabled ? "a_https_not_listening" : "a_https_off"))]),
   );
   const cert = s.page_certificate;
-  $("https-fingerprint").textContent = cert
-    ? cert.sha256
-    : "— (made when HTTPS is first turned on)";
+  $("https-fingerprint").textContent = cert ? cert.sha256 : t("a_https_no_cert");
   $("https-expiry").textContent = cert
-    ? `${new Date(cert.not_after).toLocaleDateString()} (renewed automatically)`
+    ? t("a_https_expiry", {
+      date: new Date(cert.not_after).toLocaleDateString(language()),
+    })
     : "—";
   const pending = s.pending_certificate;
-  $("https-pending").textContent = pending
-    ? `A renewed certificate (${pending.sha256}) is ready and will be used once no phone is connected.`
-    : "";
+  $("https-pending").textContent = pending ? t("a_https_pending", { sha: pending.sha256 }) : "";
   $("https-pending").hidden = !pending;
 }
 
@@ -88,15 +88,11 @@ async function onSaveHttps(ev: Event): Promise<void> {
     await Promise.all([loadHttps(), loadQr()]);
     flash(
       $("https-status"),
-      !r.enabled
-        ? "HTTPS is off."
-        : r.listening
-        ? "HTTPS is on."
-        : "Saved, but HTTPS is not running.",
+      () => t(!r.enabled ? "a_https_off" : r.listening ? "a_https_on" : "a_https_saved_down"),
       r.enabled && !r.listening,
     );
   } catch (e) {
-    flash($("https-status"), messageOf(e), true);
+    flash($("https-status"), () => messageOf(e), true);
     httpsChanged();
   } finally {
     state.saving--;

@@ -17,6 +17,8 @@ import { renderLog, renderStatus } from "./overview.ts";
 import { loadQr } from "./qr.ts";
 import { loadConfig, settingsDirty } from "./settings.ts";
 import { state } from "./state.ts";
+import { localText } from "../i18n/dom.ts";
+import { type MessageKey, t } from "../i18n/i18n.ts";
 
 const RECONNECT_MS = 2000;
 /** The live socket's close code when the admin session ended (src/admin/live.ts). */
@@ -29,9 +31,9 @@ export function onSessionEnded(cb: () => void): void {
   sessionEnded = cb;
 }
 
-function setLiveState(text: string, cls: string): void {
+function setLiveState(text: MessageKey, cls: string): void {
   const el = $("live-state");
-  el.textContent = text;
+  localText(el, () => t(text));
   el.className = `pill ${cls}`;
 }
 
@@ -41,8 +43,8 @@ export function startLive(): void {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   const ws = new WebSocket(`${proto}//${location.host}${API}/live`);
   state.live = ws;
-  setLiveState("connecting…", "pill-muted");
-  ws.addEventListener("open", () => setLiveState("live", "pill-ok"));
+  setLiveState("a_live_connecting", "pill-muted");
+  ws.addEventListener("open", () => setLiveState("a_live", "pill-ok"));
   ws.addEventListener("message", (ev) => {
     const msg = JSON.parse(String(ev.data)) as LiveMessage;
     if (msg.type === "hello") {
@@ -56,7 +58,7 @@ export function startLive(): void {
     state.live = null;
     if (ev.code === SESSION_ENDED) return sessionEnded();
     if (!state.liveWanted) return;
-    setLiveState("reconnecting…", "pill-warn");
+    setLiveState("a_live_reconnecting", "pill-warn");
     setTimeout(async () => {
       if (!state.liveWanted) return;
       try {
@@ -76,7 +78,22 @@ export function stopLive(): void {
   state.live = null;
 }
 
-function onSnapshot(msg: Extract<LiveMessage, { type: "snapshot" }>): void {
+export type Snapshot = Extract<LiveMessage, { type: "snapshot" }>;
+
+/** The latest snapshot, drawn again after a language switch. */
+let latest: Snapshot | null = null;
+
+/** Draws the latest snapshot's cards again (another language). */
+export function redrawSnapshot(): void {
+  if (!latest) return;
+  renderStatus(latest.status);
+  renderClients(latest.clients, latest.time);
+  renderLog(latest.status.recent_log);
+  drawCharts(latest.time);
+}
+
+function onSnapshot(msg: Snapshot): void {
+  latest = msg;
   const st = msg.status;
   renderStatus(st);
   renderClients(msg.clients, msg.time);
@@ -101,8 +118,10 @@ async function onConfigChangedElsewhere(version: number): Promise<void> {
     return;
   }
   const notice = $("notice");
+  const text = h("span");
+  localText(text, () => t("a_changed_elsewhere", { version }));
   notice.replaceChildren(
-    h("span", {}, `The configuration changed elsewhere (version ${version}).`),
+    text,
     h("button", {
       type: "button",
       class: "btn btn-small",
@@ -110,7 +129,8 @@ async function onConfigChangedElsewhere(version: number): Promise<void> {
         notice.hidden = true;
         await Promise.all([loadConfig(), loadChannels()]);
       },
-    }, "Discard my edits and reload"),
+      "data-i18n": "a_discard_reload",
+    }, t("a_discard_reload")),
   );
   notice.hidden = false;
 }

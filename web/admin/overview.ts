@@ -8,47 +8,61 @@ import type { LogLine, StatusView } from "../../src/admin/api_types.ts";
 import { $, h } from "./dom.ts";
 import { fmtDuration, fmtInt, fmtRate } from "./format.ts";
 import { state } from "./state.ts";
+import { language, type MessageKey, t } from "../i18n/i18n.ts";
+
+/** The source's states (as /health gives them) in words. */
+const SOURCE_STATE: Record<string, MessageKey> = {
+  idle: "a_src_idle",
+  starting: "a_src_starting",
+  running: "a_src_running",
+  error: "a_src_error",
+};
 
 const LOG_LINES = 30;
+/** The log's levels in words (the line itself is the server's, in English). */
+const LOG_LEVEL: Record<string, MessageKey> = {
+  info: "a_lvl_info",
+  warn: "a_lvl_warn",
+  error: "a_lvl_error",
+};
 
 export function renderStatus(st: StatusView): void {
   const src = st.source;
   const health = $("health");
-  health.textContent = st.status === "ok" ? "healthy" : "degraded";
+  health.textContent = t(st.status === "ok" ? "a_healthy" : "a_degraded");
   health.className = `pill ${st.status === "ok" ? "pill-ok" : "pill-warn"}`;
   $("st-source").textContent = src.kind === "test"
-    ? "test signal"
+    ? t("a_src_test")
     : `ALSA ${src.description || ""}`;
   // The same state as /health: idle, starting, running or error.
+  const srcState = SOURCE_STATE[src.state] ? t(SOURCE_STATE[src.state]) : src.state;
   $("st-state").textContent = src.sink_errors > 0
-    ? `${src.state} · ${fmtInt(src.sink_errors)} periods dropped (sink errors)`
-    : src.state;
+    ? t("a_src_sink_errors", { state: srcState, n: fmtInt(src.sink_errors) })
+    : srcState;
   $("st-streaming").textContent = fmtInt(st.streaming_clients);
   $("st-connected").textContent = fmtInt(st.connected_clients);
   $("st-packets").textContent = fmtInt(st.total_packets_sent);
   const lowered = st.lowered_clients ?? [];
   $("st-rate").textContent = fmtRate(st.sample_rate) +
-    (lowered.length === 0
-      ? ""
-      : ` (lower for ${lowered.map((c) => `${c.address}: ${fmtRate(c.sample_rate)}`).join(", ")})`);
+    (lowered.length === 0 ? "" : " " + t("a_rate_lowered", {
+      list: lowered.map((c) => `${c.address}: ${fmtRate(c.sample_rate)}`).join(", "),
+    }));
   $("st-cpu").textContent = `${st.cpu_pct.toFixed(1)} %`;
   $("st-uptime").textContent = fmtDuration(st.uptime_s);
   $("st-version").textContent = String(st.config_version);
   const err = $("st-error");
-  err.textContent = src.error ? `Source error: ${src.error}` : "";
+  err.textContent = src.error ? t("a_source_error", { error: src.error }) : "";
   err.hidden = !src.error;
   const ov = Object.entries(st.overrides);
   state.overrides = new Set(Object.keys(st.overrides));
   $("st-overrides").textContent = ov.length === 0
     ? ""
-    : `Command-line overrides for this run: ${
-      ov.map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(", ")
-    }.`;
+    : t("a_overrides", { list: ov.map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(", ") });
   $("st-overrides").hidden = ov.length === 0;
   const alsa = st.overrides["alsa.device"];
   $("alsa-override").textContent = alsa === undefined
     ? ""
-    : `This run uses --alsa-device ${alsa}; the saved value applies from the next start.`;
+    : t("a_alsa_override", { device: String(alsa) });
   $("alsa-override").hidden = alsa === undefined;
 }
 
@@ -57,8 +71,12 @@ export function renderLog(lines: LogLine[]): void {
     h(
       "li",
       { title: l.text },
-      h("time", { datetime: l.time }, new Date(l.time).toLocaleTimeString("en-GB")),
-      h("span", { class: `lvl ${l.level}` }, l.level),
+      h(
+        "time",
+        { datetime: l.time },
+        new Date(l.time).toLocaleTimeString(language() === "ko" ? "ko-KR" : "en-GB"),
+      ),
+      h("span", { class: `lvl ${l.level}` }, LOG_LEVEL[l.level] ? t(LOG_LEVEL[l.level]) : l.level),
       `${l.category}: ${l.message}`,
     )
   );

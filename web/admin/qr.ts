@@ -8,6 +8,7 @@ import type { QrAnswer } from "../../src/admin/api_types.ts";
 import { api } from "./api.ts";
 import { $, $button } from "./dom.ts";
 import { state } from "./state.ts";
+import { t } from "../i18n/i18n.ts";
 
 export async function loadQr(): Promise<void> {
   state.qr = await api<QrAnswer>("GET", "/qr");
@@ -34,19 +35,17 @@ export function renderQr(): void {
     box.replaceChildren();
     box.hidden = true;
   }
-  $("qr-url").textContent = (secure ? r.https!.url : r.url) ?? "no network address";
+  $("qr-url").textContent = (secure ? r.https!.url : r.url) ?? t("a_qr_no_address");
   const modeNote = $("qr-mode-note");
-  modeNote.textContent = secure
-    ? "Secure page: lower latency. Phones warn once about the certificate (see “Secure listener page” below)."
-    : r.https
-    ? "Plain page: no certificate warning, but no WebTransport or AudioWorklet."
-    : "";
+  modeNote.textContent = secure ? t("a_qr_secure_note") : r.https ? t("a_qr_plain_note") : "";
   modeNote.hidden = modeNote.textContent === "";
-  const extra = r.addresses.length > 1
-    ? `Also reachable at ${r.addresses.slice(1).join(", ")}.`
-    : "";
+  // The server's note (in English) says what the addresses show: the page says it from them.
   const note = $("qr-note");
-  note.textContent = [r.note, extra].filter(Boolean).join(" ");
+  note.textContent = r.addresses.length === 0
+    ? t("a_qr_no_lan")
+    : r.addresses.length > 1
+    ? t("a_qr_several", { others: r.addresses.slice(1).join(", ") })
+    : "";
   note.hidden = note.textContent === "";
 }
 

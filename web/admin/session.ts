@@ -11,6 +11,8 @@ import { loadHttps } from "./https.ts";
 import { onSessionEnded, startLive, stopLive } from "./live.ts";
 import { loadQr } from "./qr.ts";
 import { loadConfig } from "./settings.ts";
+import { localText } from "../i18n/dom.ts";
+import { t } from "../i18n/i18n.ts";
 
 export function showLogin(): void {
   stopLive();
@@ -39,7 +41,7 @@ async function onLogin(ev: Event): Promise<void> {
     $input("login-password").value = "";
     await showApp();
   } catch (e) {
-    err.textContent = statusOf(e) === 401 ? "Wrong password." : messageOf(e);
+    localText(err, () => statusOf(e) === 401 ? t("err_wrong_password") : messageOf(e));
     err.hidden = false;
   }
 }

@@ -12,6 +12,7 @@ import { confirmRestart } from "./confirm.ts";
 import { $, $button, $form, flash, messageOf } from "./dom.ts";
 import { savedText } from "./format.ts";
 import { state } from "./state.ts";
+import { t } from "../i18n/i18n.ts";
 
 type SettingsInput = HTMLInputElement | HTMLSelectElement;
 type Value = string | number | boolean;
@@ -75,7 +76,7 @@ export function settingsChanged(): void {
   const dirty = settingsDirty();
   $button("settings-save").disabled = !dirty || bad;
   $button("settings-revert").disabled = !dirty;
-  if (dirty) flash($("settings-status"), bad ? "Fix the marked fields." : "Unsaved changes.", bad);
+  if (dirty) flash($("settings-status"), () => t(bad ? "a_fix_fields" : "a_unsaved"), bad);
 }
 
 export async function onSaveSettings(ev: Event): Promise<void> {
@@ -85,17 +86,17 @@ export async function onSaveSettings(ev: Event): Promise<void> {
   $button("settings-save").disabled = true;
   state.saving++;
   try {
-    if (patchChangesWire(patch, state.overrides) && !(await confirmRestart("these settings"))) {
+    if (patchChangesWire(patch, state.overrides) && !(await confirmRestart("a_what_settings"))) {
       settingsChanged();
-      flash($("settings-status"), "Not saved: nothing changed.");
+      flash($("settings-status"), () => t("a_not_saved"));
       return;
     }
     const r = await api<SaveAnswer>("PATCH", "/config", patch);
     state.lastVersion = r.config_version;
     await loadConfig();
-    flash($("settings-status"), savedText(r));
+    flash($("settings-status"), () => savedText(r));
   } catch (e) {
-    flash($("settings-status"), messageOf(e), true);
+    flash($("settings-status"), () => messageOf(e), true);
     settingsChanged();
   } finally {
     state.saving--;

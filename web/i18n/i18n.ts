@@ -4,7 +4,7 @@
  * language is the browser's (`navigator.languages`) unless the user picked one on the page
  * (kept in localStorage); switching re-renders through `onLanguageChange` listeners.
  *
- *   t("mute_channel", { name: "Kick" })   → "Mute Kick" / "Kick 뮤트"
+ *   t("l_mute_ch", { name: "Kick" })   → "Mute Kick" / "Kick 뮤트"
  *
  * `{name}` placeholders are replaced by the given values; a key missing from a catalogue falls
  * back to English (and the catalogue tests fail on it).

@@ -90,7 +90,8 @@ export interface ListenerAck extends ClientConfigAck {
 export interface ConnectionEvents {
   /** Called before every (re)connect: fetch /audio-meta and say what to stream. */
   prepare(): Promise<ClientConfigPayload>;
-  onState(state: ConnState, detail: string): void;
+  /** `code`: the server's error code when it refused the session (e.g. "server_full"). */
+  onState(state: ConnState, detail: string, code?: string): void;
   onWelcome(clientId: string): void;
   onAck(ack: ListenerAck): void;
   onPacket(bytes: Uint8Array, arrivalMs: number): void;
@@ -223,9 +224,9 @@ export class ListenerConnection {
     }
   }
 
-  private setState(state: ConnState, detail: string): void {
+  private setState(state: ConnState, detail: string, code?: string): void {
     this.state = state;
-    this.events.onState(state, detail);
+    this.events.onState(state, detail, code);
   }
 
   private async connect(): Promise<void> {
@@ -322,7 +323,9 @@ export class ListenerConnection {
         this.events.onEvent(msg.payload as ServerEvent);
         return;
       case "error":
-        if (msg.code === "server_full") this.setState("reconnecting", String(msg.message));
+        if (msg.code === "server_full") {
+          this.setState("reconnecting", String(msg.message), "server_full");
+        }
         if (msg.code === "webtransport_unavailable") this.webTransportFailed(String(msg.message));
         return;
     }

@@ -6,6 +6,8 @@
  * with it in the fragment — only to an origin the box says is its own.
  */
 import { encodeMix, fetchIdentity, MIX_FRAGMENT } from "./box_identity.ts";
+import { type MessageKey, t } from "../i18n/i18n.ts";
+import { startI18n } from "../i18n/dom.ts";
 
 const SETTINGS_PREFIX = "m32-client-settings:";
 const MIXES_PREFIX = "m32-mixes:";
@@ -23,17 +25,18 @@ async function main(): Promise<void> {
   const h = new URLSearchParams(location.hash.slice(1));
   const box = h.get("box");
   const ret = h.get("return");
-  const say = (t: string) => (document.getElementById("handoff-text")!.textContent = t);
-  if (!box || !ret) return void say("Nothing to bring over.");
+  startI18n();
+  const say = (key: MessageKey) => (document.getElementById("handoff-text")!.textContent = t(key));
+  if (!box || !ret) return void say("l_handoff_nothing");
   let target: URL;
   try {
     target = new URL(ret);
   } catch {
-    return void say("Nothing to bring over.");
+    return void say("l_handoff_nothing");
   }
   const id = await fetchIdentity();
   if (!id || !id.origins.includes(target.origin)) {
-    return void say("That page is not this box's: nothing was sent.");
+    return void say("l_handoff_foreign");
   }
   // This origin's mix for the box: under the box's id, or (older pages) under this host.
   const settings = id.box_id === box

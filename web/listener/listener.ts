@@ -60,6 +60,22 @@ import {
 } from "./background_route.ts";
 import { applyLock, channelStrip, masterStrip, type MasterView, type StripView } from "./strips.ts";
 import { ClipIndicator } from "./clip_indicator.ts";
+import { language, type MessageKey, onLanguageChange, t } from "../i18n/i18n.ts";
+import { localText, startI18n } from "../i18n/dom.ts";
+import { errorText } from "../i18n/errors.ts";
+import { networkWarning } from "./network_warning.ts";
+
+/** The badge's words for each connection state. */
+const STATE_TEXT: Record<ConnState, MessageKey> = {
+  idle: "l_state_idle",
+  connecting: "l_state_connecting",
+  waiting: "l_state_waiting",
+  streaming: "l_state_streaming",
+  stalled: "l_state_stalled",
+  reconnecting: "l_state_reconnecting",
+  searching: "l_state_searching",
+  stopped: "l_state_stopped",
+};
 
 const QOS_INTERVAL_MS = 5000;
 const STATUS_INTERVAL_MS = 500;
@@ -153,7 +169,8 @@ class ListenerApp {
   private offersOpus = true;
   /** The channel set of the last client_config (./receive_panel.ts changes it). */
   private sentSet = "";
-  private message = "";
+  /** Why the session ended, as the server said (in the page's language), or null. */
+  private message: (() => string) | null = null;
   /** The musician pressed Start and has not paused (Media Session). */
   private listening = false;
   private playoutMode: PlayoutMode | "worklet" = "buffer";
@@ -210,6 +227,7 @@ class ListenerApp {
   private readonly stateLog: { state: ConnState; detail: string; atMs: number }[] = [];
 
   constructor() {
+    startI18n($<HTMLSelectElement>("start-language"), $<HTMLSelectElement>("opt-language"));
     const store = storage();
     this.settings = store ? loadSettings(store, server) : loadSettings(new MemoryStorage(), server);
     if (store && store.getItem(`m32-client-settings:${server}`) === null) {
@@ -238,7 +256,17 @@ class ListenerApp {
     this.receivePanel.bind();
     this.stripFilter.bind();
     $("msg-dismiss").addEventListener("click", () => ($("message-bar").hidden = true));
+    onLanguageChange(() => this.relabel());
     void this.lookForBox();
+  }
+
+  /** Another language: every string the page computed is written again (the mix plays on). */
+  private relabel(): void {
+    this.stripIds = "";
+    this.renderStrips();
+    this.receivePanel.render();
+    this.mixes.render();
+    if (this.listening) this.setMediaMetadata();
   }
 
   /**
@@ -329,14 +357,7 @@ class ListenerApp {
     const ms = navigator.mediaSession;
     if (!ms) return;
     try {
-      ms.metadata = new MediaMetadata({
-        title: "Monitor mix",
-        artist: `M32 · ${location.hostname}`,
-        artwork: [
-          { src: "/listener/icon-192.png", sizes: "192x192", type: "image/png" },
-          { src: "/listener/icon-512.png", sizes: "512x512", type: "image/png" },
-        ],
-      });
+      this.setMediaMetadata();
       ms.setActionHandler("play", () => {
         this.listening = true;
         ms.playbackState = "playing";
@@ -351,6 +372,19 @@ class ListenerApp {
       });
       ms.playbackState = "playing";
     } catch { /* an older browser without some of it */ }
+  }
+
+  private setMediaMetadata(): void {
+    try {
+      navigator.mediaSession.metadata = new MediaMetadata({
+        title: t("l_media_title"),
+        artist: `M32 · ${location.hostname}`,
+        artwork: [
+          { src: "/listener/icon-192.png", sizes: "192x192", type: "image/png" },
+          { src: "/listener/icon-512.png", sizes: "512x512", type: "image/png" },
+        ],
+      });
+    } catch { /* no Media Session metadata here */ }
   }
 
   // ---- start (the user gesture) ---------------------------------------------
@@ -482,7 +516,7 @@ class ListenerApp {
 
   private onAck(ack: ListenerAck): void {
     this.ack = ack;
-    this.message = "";
+    this.message = null;
     if (this.viaWorker()) this.audioWorker!.configure(ack);
     else void this.receiver?.configure(ack);
     this.playout?.setStream(ack.channels, ack.sample_rate);
@@ -493,19 +527,18 @@ class ListenerApp {
     if (ev.type === "custom_message" && typeof ev.text === "string") {
       this.showMessage(ev.text, new Date());
     } else if (isSessionEndingEvent(ev.type)) {
+      const khz = Number(ev.new_sample_rate) / 1000;
       this.message = ev.type === "server_shutdown"
-        ? "The box is restarting — your mix is kept."
+        ? () => t("l_banner_restarting")
         : ev.type === "config_changed" && ev.scope === "client"
-        ? `Your Wi-Fi is struggling — switching to a lighter stream (${
-          Number(ev.new_sample_rate) / 1000
-        } kHz)…`
+        ? () => t("l_banner_lighter", { khz })
         : ev.type === "config_changed"
-        ? "The sound engineer changed the setup — reconnecting…"
-        : "Reconnecting…";
+        ? () => t("l_banner_config")
+        : () => t("l_state_reconnecting");
     } else if (ev.type === "channels_changed" && Array.isArray(ev.channels)) {
       this.applyChannelList(ev.channels as MetaChannel[]);
     } else if (ev.type === "network_warning") {
-      this.showBanner(String(ev.reason ?? "network warning"), "warn");
+      this.showBanner(() => networkWarning(ev), "warn");
     }
   }
 
@@ -530,47 +563,43 @@ class ListenerApp {
     this.save();
   }
 
-  private onState(state: ConnState, detail: string): void {
+  private onState(state: ConnState, detail: string, code?: string): void {
     this.stateLog.push({ state, detail, atMs: Date.now() });
     if (this.stateLog.length > STATE_LOG) this.stateLog.shift();
     const badge = $("conn-state");
     badge.dataset.state = state;
-    const text: Record<ConnState, string> = {
-      idle: "Ready",
-      connecting: "Connecting…",
-      waiting: "Starting audio…",
-      streaming: "Live",
-      stalled: "No audio",
-      reconnecting: "Reconnecting…",
-      searching: "Looking for the box…",
-      stopped: "Stopped",
-    };
-    badge.textContent = text[state];
+    localText(badge, () => t(STATE_TEXT[state]));
     if (state === "searching") {
+      this.showBanner(this.message ?? (() => t("l_banner_searching")), "warn");
+    } else if (state === "reconnecting") {
+      // The details (which transport failed how) are the state log's; the musician hears why.
       this.showBanner(
-        this.message ||
-          "Looking for the box… Is this phone on the stage Wi-Fi? Your mix is kept.",
+        this.message ??
+          (code === "server_full"
+            ? () => errorText("server_full", detail)
+            : () => t("l_banner_lost")),
         "warn",
       );
-    } else if (state === "reconnecting") {
-      this.showBanner(this.message || `Connection lost: ${detail}`, "warn");
     } else if (state === "stalled") {
-      this.showBanner("No audio is arriving — waiting for it, then reconnecting.", "warn");
+      this.showBanner(() => t("l_banner_stalled"), "warn");
     } else if (state === "streaming" || state === "idle") $("banner").hidden = true;
   }
 
   /** The engineer's message: stays (in the sticky header) until the musician dismisses it. */
   private showMessage(text: string, at: Date): void {
     const time = $("msg-time");
-    time.textContent = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    localText(
+      time,
+      () => at.toLocaleTimeString(language(), { hour: "2-digit", minute: "2-digit" }),
+    );
     time.setAttribute("datetime", at.toISOString());
     $("msg-text").textContent = text;
     $("message-bar").hidden = false;
   }
 
-  private showBanner(text: string, kind: "info" | "warn"): void {
+  private showBanner(text: () => string, kind: "info" | "warn"): void {
     const b = $("banner");
-    b.textContent = text;
+    localText(b, text);
     b.dataset.kind = kind;
     b.hidden = false;
   }
@@ -608,7 +637,7 @@ class ListenerApp {
     const locked = this.settings.locked === true;
     const button = $("lock");
     button.setAttribute("aria-pressed", String(locked));
-    button.textContent = locked ? "Locked" : "Lock";
+    localText(button, () => t(locked ? "l_locked" : "l_lock"));
     document.body.classList.toggle("locked", locked);
     applyLock(document, locked);
   }

@@ -11,11 +11,28 @@ import {
   exportMix,
   importMix,
   loadPresets,
+  MixFileError,
   type MixPreset,
   savePreset,
   snapshot,
 } from "../../src/client/mixes.ts";
 import type { ClientSettings, SettingsStorage } from "../../src/client/settings.ts";
+import { language, type MessageKey, t } from "../i18n/i18n.ts";
+import { localText } from "../i18n/dom.ts";
+
+/** A mix file's faults (MixFileError codes) in words. */
+const FILE_ERRORS: Record<MixFileError["code"], MessageKey> = {
+  no_name: "l_mixerr_no_name",
+  too_large: "l_mixerr_too_large",
+  not_a_mix: "l_mixerr_not_a_mix",
+  version: "l_mixerr_version",
+  no_channels: "l_mixerr_no_channels",
+};
+
+function fileError(e: unknown): string {
+  if (!(e instanceof MixFileError)) return (e as Error).message;
+  return t(FILE_ERRORS[e.code], e.vars);
+}
 
 export interface MixesPanelDeps {
   settings(): ClientSettings;
@@ -46,49 +63,51 @@ export class MixesPanel {
     this.render();
   }
 
-  private say(text: string, kind: "ok" | "error" = "ok"): void {
+  /** The panel's status line (`text` is called again after a language switch). */
+  private say(text: () => string, kind: "ok" | "error" = "ok"): void {
     const p = $("mix-status");
-    p.textContent = text;
+    localText(p, text);
     p.dataset.kind = kind;
   }
 
   private save(): void {
     const store = this.d.storage();
     const input = $<HTMLInputElement>("mix-name");
-    if (!store) return this.say("This browser does not keep data for this page.", "error");
+    if (!store) return this.say(() => t("l_mix_no_storage"), "error");
     try {
       savePreset(store, this.d.server(), snapshot(this.d.settings(), input.value, nowIso()));
-      this.say(`Saved “${input.value.trim()}”.`);
+      const name = input.value.trim();
+      this.say(() => t("l_mix_saved", { name }));
       input.value = "";
       this.render();
     } catch (e) {
-      this.say((e as Error).message, "error");
+      this.say(() => fileError(e), "error");
     }
   }
 
   private load(p: MixPreset): void {
     const n = applyMix(this.d.settings(), p);
     this.d.applied();
-    this.say(`Loaded “${p.name}” (${n} channels).`);
+    this.say(() => t("l_mix_loaded", { name: p.name, n }));
   }
 
   private remove(p: MixPreset): void {
     const store = this.d.storage();
     if (!store) return;
     deletePreset(store, this.d.server(), p.name);
-    this.say(`Deleted “${p.name}”.`);
+    this.say(() => t("l_mix_deleted", { name: p.name }));
     this.render();
   }
 
   private export(): void {
-    const name = $<HTMLInputElement>("mix-name").value.trim() || "My mix";
+    const name = $<HTMLInputElement>("mix-name").value.trim() || t("l_mix_default_name");
     const text = exportMix(snapshot(this.d.settings(), name, nowIso()));
     const a = document.createElement("a");
     a.href = URL.createObjectURL(new Blob([text], { type: "application/json" }));
     a.download = `m32-mix-${name.replace(/[^\p{L}\p{N}_-]+/gu, "-")}.json`;
     a.click();
     setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
-    this.say(`Exported “${name}”.`);
+    this.say(() => t("l_mix_exported", { name }));
   }
 
   async import(text: string, fileName: string): Promise<void> {
@@ -99,7 +118,7 @@ export class MixesPanel {
       if (store) savePreset(store, this.d.server(), mix);
       this.render();
     } catch (e) {
-      this.say(`${fileName}: ${(e as Error).message}`, "error");
+      this.say(() => t("l_mix_file_error", { file: fileName, error: fileError(e) }), "error");
     }
     await Promise.resolve();
   }
@@ -115,14 +134,22 @@ export class MixesPanel {
       name.textContent = p.name;
       const when = document.createElement("time");
       when.dateTime = p.saved_at;
-      when.textContent = new Date(p.saved_at).toLocaleString([], {
+      when.textContent = new Date(p.saved_at).toLocaleString(language(), {
         month: "short",
         day: "numeric",
         hour: "2-digit",
         minute: "2-digit",
       });
-      const load = button("Load", `Load mix ${p.name}`, () => this.load(p));
-      const del = button("Delete", `Delete mix ${p.name}`, () => this.remove(p));
+      const load = button(
+        t("l_mix_load"),
+        t("l_mix_load_label", { name: p.name }),
+        () => this.load(p),
+      );
+      const del = button(
+        t("l_mix_delete"),
+        t("l_mix_delete_label", { name: p.name }),
+        () => this.remove(p),
+      );
       li.append(name, when, load, del);
       list.append(li);
     }

@@ -8,6 +8,7 @@
  * channel stays on: an empty list would mean "all" to the server (contract §4).
  */
 import type { ChannelSettings } from "../../src/client/settings.ts";
+import { t } from "../i18n/i18n.ts";
 
 export interface ReceivePanelDeps {
   /** The box's mapped channels, with this phone's settings, in send order. */
@@ -67,7 +68,7 @@ export class ReceivePanel {
   private count(): void {
     const chans = this.d.channels();
     const on = chans.filter((c) => c.receive).length;
-    $("receive-count").textContent = `Receiving ${on} of ${chans.length} channels`;
+    $("receive-count").textContent = t("l_receive_count", { on, total: chans.length });
   }
 
   private schedule(): void {

@@ -13,6 +13,8 @@ export interface StripFilterDeps {
   setCompact(on: boolean): void;
 }
 
+import { t } from "../i18n/i18n.ts";
+
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 /** Whether a channel matches the filter text (its name, or its number as typed). */
@@ -51,6 +53,6 @@ export class StripFilter {
     const compact = this.d.compact();
     $("strips").classList.toggle("compact", compact);
     $("strip-compact").setAttribute("aria-pressed", String(compact));
-    $("strip-count").textContent = text.trim() === "" ? "" : `${shown} of ${total}`;
+    $("strip-count").textContent = text.trim() === "" ? "" : t("l_filter_count", { shown, total });
   }
 }

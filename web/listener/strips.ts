@@ -14,6 +14,7 @@ import type { ChannelSettings, ClientSettings, LimitSettings } from "../../src/c
 import { EQ_MAX_DB, MORE_ME_MAX_DB, PAN_MAX, VOLUME_MAX } from "../../src/client/settings.ts";
 import { fader } from "./fader.ts";
 import { dbText, eqLabel, panLabel, panText, volumeLabel, volumeText } from "./value_text.ts";
+import { type MessageKey, t } from "../i18n/i18n.ts";
 
 type Attrs = Record<string, string>;
 
@@ -71,11 +72,11 @@ export interface StripView {
 export function channelStrip(ch: ChannelSettings, onChange: () => void): StripView {
   const meter = el("div", { class: "meter-fill" });
   const name = ch.name;
-  const eqRow = (band: "low" | "mid" | "high", label: string) =>
+  const eqRow = (band: "low" | "mid" | "high", label: MessageKey, named: MessageKey) =>
     fader({
       cls: `eq-${band}`,
-      label,
-      name: `EQ ${label.toLowerCase()} ${name}`,
+      label: t(label),
+      name: t(named, { name }),
       min: -EQ_MAX_DB,
       max: EQ_MAX_DB,
       step: EQ_STEP,
@@ -96,15 +97,15 @@ export function channelStrip(ch: ChannelSettings, onChange: () => void): StripVi
       { class: "strip-head" },
       el("span", { class: "ch-num", "aria-hidden": "true" }, String(ch.id).padStart(2, "0")),
       el("span", { class: "ch-name", "aria-hidden": "true" }, name),
-      toggle("mute", "M", `Mute ${name}`, ch.mute, (on) => {
+      toggle("mute", t("l_mute"), t("l_mute_ch", { name }), ch.mute, (on) => {
         ch.mute = on;
         onChange();
       }),
-      toggle("solo", "S", `Solo ${name}`, ch.solo, (on) => {
+      toggle("solo", t("l_solo"), t("l_solo_ch", { name }), ch.solo, (on) => {
         ch.solo = on;
         onChange();
       }, LOCKABLE),
-      toggle("me", "Me", `${name} is me (more me)`, ch.me, (on) => {
+      toggle("me", t("l_me"), t("l_me_ch", { name }), ch.me, (on) => {
         ch.me = on;
         onChange();
       }, LOCKABLE),
@@ -112,8 +113,8 @@ export function channelStrip(ch: ChannelSettings, onChange: () => void): StripVi
     el("div", { class: "meter", "aria-hidden": "true" }, meter),
     fader({
       cls: "vol",
-      label: "Level",
-      name: `Level ${name}`,
+      label: t("l_level"),
+      name: t("l_level_ch", { name }),
       min: 0,
       max: VOLUME_MAX,
       step: VOLUME_STEP,
@@ -128,8 +129,8 @@ export function channelStrip(ch: ChannelSettings, onChange: () => void): StripVi
     }, LOCKABLE),
     fader({
       cls: "pan",
-      label: "Pan",
-      name: `Pan ${name}`,
+      label: t("l_pan"),
+      name: t("l_pan_ch", { name }),
       min: -PAN_MAX,
       max: PAN_MAX,
       step: PAN_STEP,
@@ -145,10 +146,10 @@ export function channelStrip(ch: ChannelSettings, onChange: () => void): StripVi
     el(
       "details",
       { class: "eq" },
-      el("summary", {}, "EQ"),
-      eqRow("low", "Low"),
-      eqRow("mid", "Mid"),
-      eqRow("high", "High"),
+      el("summary", {}, t("l_eq")),
+      eqRow("low", "l_eq_low", "l_eq_low_ch"),
+      eqRow("mid", "l_eq_mid", "l_eq_mid_ch"),
+      eqRow("high", "l_eq_high", "l_eq_high_ch"),
     ),
   );
   return { root, meter };
@@ -172,20 +173,20 @@ export function masterStrip(settings: ClientSettings, onChange: () => void): Mas
     type: "button",
     class: "clip",
     "data-lit": "false",
-    "aria-label": "Clear clip indicator",
-  }, "CLIP");
+    "aria-label": t("l_clip_clear"),
+  }, t("l_clip"));
   const root = el(
     "section",
-    { class: "strip master", role: "group", "aria-label": "Master" },
+    { class: "strip master", role: "group", "aria-label": t("l_master") },
     el(
       "div",
       { class: "strip-head" },
-      el("span", { class: "ch-name", "aria-hidden": "true" }, "Master"),
+      el("span", { class: "ch-name", "aria-hidden": "true" }, t("l_master")),
       clip,
       toggle(
         "limit",
-        "Limiter",
-        "Master limiter (−1 dBFS)",
+        t("l_limiter"),
+        t("l_limiter_label"),
         limitOn(),
         (on) => {
           settings.master.limit = on;
@@ -197,8 +198,8 @@ export function masterStrip(settings: ClientSettings, onChange: () => void): Mas
     el("div", { class: "meter master-meter", "aria-hidden": "true" }, meter),
     fader({
       cls: "vol master-vol",
-      label: "Level",
-      name: "Master level",
+      label: t("l_level"),
+      name: t("l_master_level"),
       min: 0,
       max: VOLUME_MAX,
       step: VOLUME_STEP,
@@ -213,15 +214,15 @@ export function masterStrip(settings: ClientSettings, onChange: () => void): Mas
     }),
     fader({
       cls: "more-me",
-      label: "More me",
-      name: "More me: lower the others",
+      label: t("l_more_me"),
+      name: t("l_more_me_label"),
       min: 0,
       max: MORE_ME_MAX_DB,
       step: 1,
       value: settings.master.more_me_db ?? 0,
       reset: 0,
-      show: (v) => (v === 0 ? "off" : `−${v} dB`),
-      speak: (v) => (v === 0 ? "off" : `others −${v} dB`),
+      show: (v) => (v === 0 ? t("l_off") : `−${v} dB`),
+      speak: (v) => (v === 0 ? t("l_off") : t("l_more_me_speak", { db: v })),
       set: (v) => {
         settings.master.more_me_db = v;
         onChange();

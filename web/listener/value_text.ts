@@ -9,7 +9,12 @@
  *   pan −0.2      L20        L 20
  *   pan 0         C          centre
  *   EQ +2.5       +2.5 dB    +2.5 dB
+ *
+ * The words are the page language's (web/i18n: "off" / "꺼짐", "centre" /
+ * "가운데", "L 20" / "왼쪽 20"); the figures read the same in every language.
  */
+
+import { t } from "../i18n/i18n.ts";
 
 /** Gains at or below this (−66 dB) are shown as off. */
 const OFF_GAIN = 0.0005;
@@ -33,17 +38,17 @@ export function volumeLabel(v: number): string {
 }
 
 export function volumeText(v: number): string {
-  return v <= OFF_GAIN ? "off" : dbText(gainDb(v));
+  return v <= OFF_GAIN ? t("l_off") : dbText(gainDb(v));
 }
 
 export function panLabel(p: number): string {
-  if (Math.abs(p) < PAN_CENTRE) return "C";
-  return `${p < 0 ? "L" : "R"}${Math.round(Math.abs(p) * PAN_PERCENT)}`;
+  if (Math.abs(p) < PAN_CENTRE) return t("l_pan_c");
+  return t(p < 0 ? "l_pan_l" : "l_pan_r", { n: Math.round(Math.abs(p) * PAN_PERCENT) });
 }
 
 export function panText(p: number): string {
-  if (Math.abs(p) < PAN_CENTRE) return "centre";
-  return `${p < 0 ? "L" : "R"} ${Math.round(Math.abs(p) * PAN_PERCENT)}`;
+  if (Math.abs(p) < PAN_CENTRE) return t("l_pan_centre");
+  return t(p < 0 ? "l_pan_left" : "l_pan_right", { n: Math.round(Math.abs(p) * PAN_PERCENT) });
 }
 
 export function eqLabel(db: number): string {
