@@ -82,7 +82,7 @@ export class MixesPanel {
 
   private export(): void {
     const name = $<HTMLInputElement>("mix-name").value.trim() || "My mix";
-    const text = exportMix(snapshot(this.d.settings(), name, nowIso()));
+    const text = exportMix(snapshot(this.d.settings(), name, nowIso(), { images: true }));
     const a = document.createElement("a");
     a.href = URL.createObjectURL(new Blob([text], { type: "application/json" }));
     a.download = `m32-mix-${name.replace(/[^\p{L}\p{N}_-]+/gu, "-")}.json`;
@@ -91,13 +91,17 @@ export class MixesPanel {
     this.say(`Exported “${name}”.`);
   }
 
+  /** Loads a mix from elsewhere (a file, a QR code) and keeps it among the saved mixes. */
+  adopt(mix: MixPreset): void {
+    this.load(mix);
+    const store = this.d.storage();
+    if (store) savePreset(store, this.d.server(), mix);
+    this.render();
+  }
+
   async import(text: string, fileName: string): Promise<void> {
     try {
-      const mix = importMix(text, fileName.replace(/\.json$/i, ""));
-      this.load(mix);
-      const store = this.d.storage();
-      if (store) savePreset(store, this.d.server(), mix);
-      this.render();
+      this.adopt(importMix(text, fileName.replace(/\.json$/i, "")));
     } catch (e) {
       this.say(`${fileName}: ${(e as Error).message}`, "error");
     }

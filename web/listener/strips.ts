@@ -10,7 +10,13 @@
  * controls the lock makes inert carry `data-lockable` (all but the mutes and
  * the master level: see `applyLock`).
  */
-import type { ChannelSettings, ClientSettings, LimitSettings } from "../../src/client/settings.ts";
+import type {
+  ChannelSettings,
+  ClientSettings,
+  GroupSettings,
+  LimitSettings,
+} from "../../src/client/settings.ts";
+import { t } from "../i18n/i18n.ts";
 import { EQ_MAX_DB, MORE_ME_MAX_DB, PAN_MAX, VOLUME_MAX } from "../../src/client/settings.ts";
 import { fader } from "./fader.ts";
 import { dbText, eqLabel, panLabel, panText, volumeLabel, volumeText } from "./value_text.ts";
@@ -68,9 +74,86 @@ export interface StripView {
   meter: HTMLElement;
 }
 
-export function channelStrip(ch: ChannelSettings, onChange: () => void): StripView {
+/** The musician's own touches on a strip (./strip_editor.ts). */
+export interface StripExtras {
+  /** Opens the strip's edit sheet (name, colour, picture, order, link, group). */
+  edit?: () => void;
+  /** The pair's second channel, when this strip is a stereo-linked pair. */
+  partner?: ChannelSettings;
+}
+
+const two = (id: number) => String(id).padStart(2, "0");
+
+/** The strip's colour and picture, and its edit button, as the musician set them. */
+function decorate(root: HTMLElement, head: HTMLElement, ch: ChannelSettings, x: StripExtras) {
+  if (ch.color) {
+    root.style.setProperty("--strip-color", ch.color);
+    root.dataset.color = ch.color;
+  }
+  if (ch.image) {
+    const img = el("img", { class: "ch-img", src: ch.image, alt: "", "aria-hidden": "true" });
+    head.querySelector(".ch-num")!.after(img);
+  }
+  if (x.edit) {
+    const b = el("button", {
+      type: "button",
+      class: "toggle edit",
+      "aria-label": t("strip_edit", { name: ch.name }),
+      ...LOCKABLE,
+    }, "✎");
+    b.addEventListener("click", x.edit);
+    head.append(b);
+  }
+}
+
+/** A linked pair's width and balance (in place of the pan). */
+function stereoFaders(ch: ChannelSettings, name: string, onChange: () => void): HTMLElement[] {
+  const link = ch.link!;
+  const pct = (v: number) => `${Math.round(v * 100)}%`;
+  return [
+    fader({
+      cls: "width",
+      label: t("strip_width"),
+      name: t("strip_width_of", { name }),
+      min: 0,
+      max: 1,
+      step: PAN_STEP,
+      value: link.width,
+      reset: 1,
+      show: (v) => (v === 0 ? t("strip_width_mono") : pct(v)),
+      speak: (v) => (v === 0 ? t("strip_width_mono") : pct(v)),
+      set: (v) => {
+        link.width = v;
+        onChange();
+      },
+    }, LOCKABLE),
+    fader({
+      cls: "balance",
+      label: t("strip_balance"),
+      name: t("strip_balance_of", { name }),
+      min: -1,
+      max: 1,
+      step: PAN_STEP,
+      value: link.balance,
+      reset: 0,
+      show: panLabel,
+      speak: panText,
+      set: (v) => {
+        link.balance = v;
+        onChange();
+      },
+    }, LOCKABLE),
+  ];
+}
+
+export function channelStrip(
+  ch: ChannelSettings,
+  onChange: () => void,
+  extras: StripExtras = {},
+): StripView {
   const meter = el("div", { class: "meter-fill" });
   const name = ch.name;
+  const pair = extras.partner !== undefined && ch.link !== undefined;
   const eqRow = (band: "low" | "mid" | "high", label: string) =>
     fader({
       cls: `eq-${band}`,
@@ -94,7 +177,11 @@ export function channelStrip(ch: ChannelSettings, onChange: () => void): StripVi
     el(
       "div",
       { class: "strip-head" },
-      el("span", { class: "ch-num", "aria-hidden": "true" }, String(ch.id).padStart(2, "0")),
+      el(
+        "span",
+        { class: "ch-num", "aria-hidden": "true" },
+        pair ? `${two(ch.id)}/${two(extras.partner!.id)}` : two(ch.id),
+      ),
       el("span", { class: "ch-name", "aria-hidden": "true" }, name),
       toggle("mute", "M", `Mute ${name}`, ch.mute, (on) => {
         ch.mute = on;
@@ -126,7 +213,7 @@ export function channelStrip(ch: ChannelSettings, onChange: () => void): StripVi
         onChange();
       },
     }, LOCKABLE),
-    fader({
+    ...(pair ? stereoFaders(ch, name, onChange) : [fader({
       cls: "pan",
       label: "Pan",
       name: `Pan ${name}`,
@@ -141,7 +228,7 @@ export function channelStrip(ch: ChannelSettings, onChange: () => void): StripVi
         ch.pan = v;
         onChange();
       },
-    }, LOCKABLE),
+    }, LOCKABLE)]),
     el(
       "details",
       { class: "eq" },
@@ -151,7 +238,70 @@ export function channelStrip(ch: ChannelSettings, onChange: () => void): StripVi
       eqRow("high", "High"),
     ),
   );
+  if (pair) root.classList.add("linked");
+  decorate(root, root.querySelector(".strip-head")!, ch, extras);
   return { root, meter };
+}
+
+/**
+ * A group's strip: its name and members, one mute for them all, and the group
+ * fader (a VCA over the members' own faders).
+ */
+export function groupStrip(
+  g: GroupSettings,
+  members: string,
+  onChange: () => void,
+  edit: () => void,
+): HTMLElement {
+  const head = el(
+    "div",
+    { class: "strip-head" },
+    el("span", { class: "ch-num", "aria-hidden": "true" }, t("group_badge")),
+    el(
+      "span",
+      { class: "ch-name", "aria-hidden": "true" },
+      g.name,
+      el("small", { class: "group-members" }, members),
+    ),
+    toggle("mute", "M", t("group_mute", { name: g.name }), g.mute, (on) => {
+      g.mute = on;
+      onChange();
+    }),
+  );
+  const editButton = el("button", {
+    type: "button",
+    class: "toggle edit",
+    "aria-label": t("group_edit", { name: g.name }),
+    ...LOCKABLE,
+  }, "✎");
+  editButton.addEventListener("click", edit);
+  head.append(editButton);
+  return el(
+    "section",
+    {
+      class: "strip group",
+      "data-group": String(g.id),
+      role: "group",
+      "aria-label": t("group_label", { name: g.name }),
+    },
+    head,
+    fader({
+      cls: "vol group-vol",
+      label: t("group_level"),
+      name: t("group_level_of", { name: g.name }),
+      min: 0,
+      max: VOLUME_MAX,
+      step: VOLUME_STEP,
+      value: g.volume,
+      reset: 1,
+      show: volumeLabel,
+      speak: volumeText,
+      set: (v) => {
+        g.volume = v;
+        onChange();
+      },
+    }, LOCKABLE),
+  );
 }
 
 export interface MasterView {
