@@ -98,6 +98,7 @@ phoneTest(
     }, img);
     assert.deepEqual(size, [96, 96], "the picture is made small on the phone");
     console.log(`  strip picture: ${img!.length} characters in the settings`);
+    await page.$eval('.strip[data-id="3"]', (e) => e.scrollIntoView({ block: "center" }));
     await docScreenshot(page, "listener-strip-colours");
 
     // The engineer renames 1 and 3 and moves 4 first: 1 follows, 3 and the order stay the musician's.
