@@ -40,7 +40,7 @@ export const KO: Record<MessageKey, string> = {
   sheet_move_up: "▲ 위로",
   sheet_move_down: "▼ 아래로",
   sheet_hide: "이 스트립 숨기기",
-  sheet_link: "{b} {name}와 스테레오로 묶기",
+  sheet_link: "{b} {name} 채널과 스테레오로 묶기",
   sheet_unlink: "{a}/{b} 스테레오 풀기",
   sheet_group: "그룹",
   sheet_group_none: "없음",

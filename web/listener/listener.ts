@@ -209,6 +209,8 @@ class ListenerApp {
       this.renderStrips();
       this.receivePanel.render();
       this.changed();
+      // Linking may receive the pair's second channel: ask for it.
+      if (this.received() !== this.sentSet) void this.reconfigure();
     },
     mixChanged: () => this.changed(),
   });
@@ -611,10 +613,8 @@ class ListenerApp {
     this.strips.clear();
     const byOrder = [...this.active].sort((a, b) => a.order - b.order);
     const shown = new Set(byOrder.filter((c) => !c.hidden && c.receive).map((c) => c.id));
-    // A stereo pair is one strip, its first channel's (when that one is shown).
-    const seconds = new Set(
-      byOrder.filter((c) => c.link && shown.has(c.id)).map((c) => c.link!.with),
-    );
+    // A stereo pair is one strip, its first channel's (hidden with it).
+    const seconds = new Set(byOrder.filter((c) => c.link && c.receive).map((c) => c.link!.with));
     for (const ch of byOrder) {
       if (!shown.has(ch.id) || seconds.has(ch.id)) continue;
       const partner = ch.link ? this.active.find((c) => c.id === ch.link!.with) : undefined;
@@ -634,7 +634,6 @@ class ListenerApp {
     $("master").replaceChildren(master.root);
     $("empty").hidden = this.active.length > 0;
     this.editor.renderHidden();
-    this.editor.render();
     this.stripFilter.apply();
     this.renderLock();
   }

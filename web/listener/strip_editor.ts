@@ -137,7 +137,11 @@ export class StripEditor {
         button(`${two(c.id)} ${c.name}`, "show-strip", () => {
           c.hidden = false;
           this.d.changed();
-        }, { "aria-label": t("hidden_show", { name: c.name }), "data-id": String(c.id) })
+        }, {
+          "aria-label": t("hidden_show", { name: c.name }),
+          "data-id": String(c.id),
+          "data-lockable": "",
+        })
       ),
     );
   }
@@ -213,20 +217,27 @@ export class StripEditor {
       autocomplete: "off",
       value: ch.name,
     });
+    const note = el("small", { class: "sheet-note" });
+    const showName = () => {
+      title.textContent = `${two(ch.id)} · ${ch.name}`;
+      note.textContent = ch.custom_name
+        ? t("sheet_engineer_name", { name: engineerName })
+        : t("sheet_name_follows");
+    };
+    showName();
+    // Not redrawn: the change comes with the blur of a tap elsewhere (Done), which must land.
     name.addEventListener("change", () => {
       renameChannel(ch, name.value, engineerName);
-      this.edited();
+      name.value = ch.name;
+      showName();
+      this.d.changed();
     });
     const nameRow = el(
       "label",
       { class: "sheet-field" },
       el("span", {}, t("sheet_name")),
       name,
-      el(
-        "small",
-        { class: "sheet-note" },
-        ch.custom_name ? t("sheet_engineer_name", { name: engineerName }) : t("sheet_name_follows"),
-      ),
+      note,
     );
 
     // Colour
@@ -355,9 +366,11 @@ export class StripEditor {
       autocomplete: "off",
       value: g.name,
     });
+    const title = el("h2", { id: "sheet-title" }, g.name);
     name.addEventListener("change", () => {
       g.name = name.value.trim().slice(0, MAX_NAME_LENGTH) || g.name;
-      this.edited();
+      title.textContent = g.name;
+      this.d.changed(); // the sheet stays as it is (see the channel's name)
     });
     const members = el("div", {
       class: "group-pick",
@@ -388,7 +401,7 @@ export class StripEditor {
       );
     }
     return [
-      el("h2", { id: "sheet-title" }, g.name),
+      title,
       el("label", { class: "sheet-field" }, el("span", {}, t("group_name")), name),
       el("h3", {}, t("group_members")),
       members,
