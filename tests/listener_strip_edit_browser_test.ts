@@ -14,6 +14,7 @@ import {
   openLive,
   PHONE,
   phoneTest,
+  status,
   UI_TIMEOUT_MS,
 } from "./listener_helpers.ts";
 
@@ -44,6 +45,20 @@ const stored = (page: Page) =>
     }
     return null;
   });
+
+/** expectMix, with the playout's state in the failure (a loaded machine's underruns show there). */
+async function expectMixSaying(page: Page, audible: number[], silent: number[], what: string) {
+  const before = await status(page);
+  try {
+    await expectMix(page, audible, silent, what);
+  } catch (e) {
+    const after = await status(page);
+    throw new Error(
+      `${(e as Error).message}; underruns ${before.underruns} → ${after.underruns}, ` +
+        `state ${after.state}, jitter buffer ${JSON.stringify(after.jb)}`,
+    );
+  }
+}
 
 /** A 300 × 200 PNG photo stand-in, made by the page's canvas. */
 async function photo(page: Page): Promise<Buffer> {
@@ -158,9 +173,9 @@ phoneTest(
     await docScreenshot(page, "listener-stereo-pair");
     // One mute silences both channels of the pair.
     await page.click('.strip[data-id="3"] .mute');
-    await expectMix(page, [1, 2], [3, 4], "the pair muted");
+    await expectMixSaying(page, [1, 2], [3, 4], "the pair muted");
     await page.click('.strip[data-id="3"] .mute');
-    await expectMix(page, [1, 2, 3, 4], [], "the pair back");
+    await expectMixSaying(page, [1, 2, 3, 4], [], "the pair back");
     const s = await stored(page);
     await page.waitForTimeout(600);
     assert.deepEqual((await stored(page)).channels[2].link, { with: 4, width: 0, balance: 0 });
@@ -187,16 +202,16 @@ phoneTest(
     await docScreenshot(page, "listener-group-edit");
     await page.click("#sheet-done");
     assert.equal(await page.textContent(".strip.group .group-members"), "CH01, CH02");
-    await expectMix(page, [1, 2, 3, 4], [], "every channel playing");
+    await expectMixSaying(page, [1, 2, 3, 4], [], "every channel playing");
     // The group fader down: its members go silent, their own faders stay where they were.
     await page.focus(".strip.group input.group-vol");
     await page.keyboard.press("Home");
-    await expectMix(page, [3, 4], [1, 2], "the group fader at −∞");
+    await expectMixSaying(page, [3, 4], [1, 2], "the group fader at −∞");
     assert.equal(await page.inputValue('.strip[data-id="1"] input.vol'), "1");
     await page.keyboard.press("End");
-    await expectMix(page, [1, 2, 3, 4], [], "the group fader up");
+    await expectMixSaying(page, [1, 2, 3, 4], [], "the group fader up");
     await page.click(".strip.group .mute");
-    await expectMix(page, [3, 4], [1, 2], "the group muted");
+    await expectMixSaying(page, [3, 4], [1, 2], "the group muted");
     await docScreenshot(page, "listener-group");
   },
 );
@@ -236,7 +251,7 @@ phoneTest(
       await openLive(b, url);
       assert.equal(await b.getAttribute('.strip[data-id="2"] .mute', "aria-pressed"), "true");
       assert.deepEqual(await strips(b), ["1:CH01", "2:CH02", "3:CH03", "4:Click"]);
-      await expectMix(b, [1, 3, 4], [2], "the shared mix on phone B");
+      await expectMixSaying(b, [1, 3, 4], [2], "the shared mix on phone B");
       // Kept among B's saved mixes.
       await b.click("details.settings summary");
       assert.equal(await b.textContent("#mix-list .mix-name"), "Sunday set");

@@ -116,7 +116,7 @@ export class MixShare {
       "aria-label": t("share_link"),
     });
     const copy = el("button", { type: "button", id: "share-copy" }, t("share_copy"));
-    const status = el("p", { class: "sheet-status", role: "status" });
+    const status = el("p", { class: "sheet-status" });
     copy.addEventListener("click", async () => {
       try {
         await navigator.clipboard.writeText(link);
@@ -150,7 +150,7 @@ export class MixShare {
       "aria-label": t("share_paste"),
       placeholder: t("share_paste"),
     });
-    const status = el("p", { class: "sheet-status", role: "status" });
+    const status = el("p", { class: "sheet-status" });
     const load = el(
       "button",
       { type: "button", class: "primary", id: "share-load" },
@@ -222,7 +222,7 @@ export class MixShare {
     } catch { /* memory only */ }
     pendingInMemory = null;
     if (!code) return;
-    const status = el("p", { class: "sheet-status", role: "status" });
+    const status = el("p", { class: "sheet-status" });
     this.show(el("h2", {}, t("share_import_title")), status);
     await this.offer(code, status);
   }

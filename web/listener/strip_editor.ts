@@ -262,7 +262,7 @@ export class StripEditor {
 
     // Picture
     const file = el("input", { type: "file", accept: "image/*", id: "sheet-picture" });
-    const status = el("p", { class: "sheet-status", role: "status" });
+    const status = el("p", { class: "sheet-status" });
     file.addEventListener("change", async () => {
       const f = file.files?.[0];
       file.value = "";

@@ -84,26 +84,37 @@ export interface StripExtras {
 
 const two = (id: number) => String(id).padStart(2, "0");
 
-/** The strip's colour and picture, and its edit button, as the musician set them. */
+/**
+ * The strip's colour and picture as the musician set them; its title (number,
+ * picture, name) becomes the button that opens the edit sheet (no extra
+ * button: the head has room for the name beside M, S and Me).
+ */
 function decorate(root: HTMLElement, head: HTMLElement, ch: ChannelSettings, x: StripExtras) {
   if (ch.color) {
     root.style.setProperty("--strip-color", ch.color);
     root.dataset.color = ch.color;
   }
+  const num = head.querySelector(".ch-num")!;
+  const name = head.querySelector(".ch-name")!;
+  const parts: Node[] = [num];
   if (ch.image) {
-    const img = el("img", { class: "ch-img", src: ch.image, alt: "", "aria-hidden": "true" });
-    head.querySelector(".ch-num")!.after(img);
+    parts.push(el("img", { class: "ch-img", src: ch.image, alt: "", "aria-hidden": "true" }));
   }
-  if (x.edit) {
-    const b = el("button", {
-      type: "button",
-      class: "toggle edit",
-      "aria-label": t("strip_edit", { name: ch.name }),
-      ...LOCKABLE,
-    }, "✎");
-    b.addEventListener("click", x.edit);
-    head.append(b);
-  }
+  parts.push(name);
+  if (x.edit) head.prepend(titleButton(t("strip_edit", { name: ch.name }), parts, x.edit));
+  else head.prepend(...parts);
+}
+
+/** A strip's title as the button to its edit sheet (inert while locked). */
+function titleButton(label: string, parts: Node[], onClick: () => void): HTMLButtonElement {
+  const b = el("button", {
+    type: "button",
+    class: "strip-title edit",
+    "aria-label": label,
+    ...LOCKABLE,
+  }, ...parts);
+  b.addEventListener("click", onClick);
+  return b;
 }
 
 /** A linked pair's width and balance (in place of the pan). */
@@ -256,26 +267,20 @@ export function groupStrip(
   const head = el(
     "div",
     { class: "strip-head" },
-    el("span", { class: "ch-num", "aria-hidden": "true" }, t("group_badge")),
-    el(
-      "span",
-      { class: "ch-name", "aria-hidden": "true" },
-      g.name,
-      el("small", { class: "group-members" }, members),
-    ),
+    titleButton(t("group_edit", { name: g.name }), [
+      el("span", { class: "ch-num", "aria-hidden": "true" }, t("group_badge")),
+      el(
+        "span",
+        { class: "ch-name", "aria-hidden": "true" },
+        g.name,
+        el("small", { class: "group-members" }, members),
+      ),
+    ], edit),
     toggle("mute", "M", t("group_mute", { name: g.name }), g.mute, (on) => {
       g.mute = on;
       onChange();
     }),
   );
-  const editButton = el("button", {
-    type: "button",
-    class: "toggle edit",
-    "aria-label": t("group_edit", { name: g.name }),
-    ...LOCKABLE,
-  }, "✎");
-  editButton.addEventListener("click", edit);
-  head.append(editButton);
   return el(
     "section",
     {
