@@ -147,6 +147,13 @@ phoneTest(
     await page.click("#sheet-done");
     assert.deepEqual(await strips(page), ["1:Kick", "2:CH02", "3:Piano", "4:CH04"]);
     assert.equal(await page.getAttribute('.strip[data-id="3"]', "data-color"), "#3f7fff");
+
+    // Locked, nothing of the layout can be changed by a stray touch.
+    await page.click("#lock");
+    assert.ok(await page.isDisabled('.strip[data-id="3"] .edit'));
+    assert.ok(await page.isDisabled("#group-new"));
+    await page.click("#lock");
+    assert.ok(await page.isEnabled('.strip[data-id="3"] .edit'));
   },
 );
 
