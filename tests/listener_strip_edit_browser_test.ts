@@ -16,6 +16,7 @@ import {
   phoneTest,
   status,
   UI_TIMEOUT_MS,
+  waitStatus,
 } from "./listener_helpers.ts";
 
 /** The channel strips top to bottom: "id:name". */
@@ -187,6 +188,22 @@ phoneTest(
     await page.waitForTimeout(600);
     assert.deepEqual((await stored(page)).channels[2].link, { with: 4, width: 0, balance: 0 });
     assert.ok(s);
+    // Received as a pair: not receiving 3 drops 4 with it (and brings it back with it).
+    await page.click("details.settings summary");
+    await page.uncheck('#receive-list input[data-id="3"]');
+    assert.equal(await page.isChecked('#receive-list input[data-id="4"]'), false);
+    await waitStatus(
+      page,
+      (st) => st.state === "streaming" && JSON.stringify(st.ack?.channels) === "[1,2]",
+      "the stream without the pair",
+    );
+    await page.check('#receive-list input[data-id="4"]');
+    assert.equal(await page.isChecked('#receive-list input[data-id="3"]'), true);
+    await waitStatus(
+      page,
+      (st) => st.state === "streaming" && JSON.stringify(st.ack?.channels) === "[1,2,3,4]",
+      "the pair received again",
+    );
     // Unlinked: two strips, each its own again.
     await page.click('.strip[data-id="3"] .edit');
     await page.click("#sheet-link");
