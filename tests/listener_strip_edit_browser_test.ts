@@ -237,6 +237,13 @@ phoneTest(
     await page.click(".strip.group .mute");
     await expectMixSaying(page, [3, 4], [1, 2], "the group muted");
     await docScreenshot(page, "listener-group");
+    // In Korean (the phone's language, or the musician's choice) the new controls speak it too.
+    await page.waitForTimeout(600); // the settings save after a short pause
+    await page.evaluate(() => globalThis.localStorage.setItem("m32.language", "ko"));
+    await openLive(page, url);
+    assert.equal(await page.textContent("#group-new"), "+ 그룹");
+    assert.equal(await page.getAttribute(".strip.group .mute", "aria-label"), "Drums 그룹 뮤트");
+    assert.equal(await page.getAttribute(".strip.group .mute", "aria-pressed"), "true", "kept");
   },
 );
 

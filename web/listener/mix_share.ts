@@ -15,7 +15,7 @@ import qrcode from "qrcode-generator";
 import { decodeMix, encodeMix, mixCodeOf, mixLink } from "../../src/client/mix_code.ts";
 import { type MixPreset, snapshot } from "../../src/client/mixes.ts";
 import type { ClientSettings } from "../../src/client/settings.ts";
-import { t } from "../i18n/i18n.ts";
+import { onLanguageChange, t } from "../i18n/i18n.ts";
 import { el } from "./strips.ts";
 
 const PENDING_KEY = "m32-pending-mix";
@@ -75,6 +75,10 @@ export class MixShare {
     );
     document.getElementById("mix-qr")!.addEventListener("click", () => void this.showQr());
     document.getElementById("mix-paste")!.addEventListener("click", () => this.showImport());
+    onLanguageChange(() => {
+      document.getElementById("mix-qr")!.textContent = t("share_qr");
+      document.getElementById("mix-paste")!.textContent = t("share_import");
+    });
   }
 
   private sheet(): HTMLDialogElement {

@@ -33,7 +33,7 @@ import {
   setChannelGroup,
   unlinkChannel,
 } from "../../src/client/settings.ts";
-import { t } from "../i18n/i18n.ts";
+import { onLanguageChange, t } from "../i18n/i18n.ts";
 import { el, groupStrip } from "./strips.ts";
 
 /** The strip colours to pick from (readable on the dark page, distinct for colour-blind eyes too). */
@@ -109,6 +109,11 @@ export class StripEditor {
     );
     const hidden = el("div", { id: "hidden-strips", class: "hidden-strips", hidden: "" });
     document.getElementById("strips")!.after(hidden);
+    onLanguageChange(() => {
+      document.getElementById("group-new")!.textContent = t("group_new");
+      this.renderHidden();
+      this.render(); // an open sheet
+    });
   }
 
   /** The group strips (above the channels), built for the strip list. */
