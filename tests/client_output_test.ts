@@ -103,6 +103,53 @@ Deno.test("client mixes the channels its settings file names into a WAV and an A
   }
 });
 
+Deno.test("client plays a stereo-linked pair by its width and a group by its fader, as the page does", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "m32-client-link-" });
+  const srv = await start(dir);
+  try {
+    srv.ctx.store.patch({ audio: { test_mode: "tone" } });
+    const settingsPath = `${dir}/settings.json`;
+    const key = settingsKey(new URL(srv.url).host);
+    await Deno.writeTextFile(
+      settingsPath,
+      JSON.stringify({
+        [key]: {
+          server: new URL(srv.url).host,
+          master: { volume: 1, limit: false },
+          channels: [
+            // 2/3 a pair at full width: 2 left, 3 right (3's own pan, left, is not used).
+            { id: 2, pan: 0, volume: 1, link: { with: 3, width: 1, balance: 0 } },
+            { id: 3, pan: -1, volume: 0.1 },
+            { id: 5, pan: 0, volume: 1 },
+          ],
+          groups: [{ id: 1, name: "Off", members: [5], volume: 0, mute: false }],
+        },
+      }),
+    );
+    const wavPath = `${dir}/mix.wav`;
+    const err: string[] = [];
+    const code = await runClientCli(
+      ["--server", srv.url, "--udp-port", "0", "--duration", "4"] // 2 s can be mostly start-up
+        .concat(["--settings", settingsPath, "--out", wavPath]),
+      { env: () => undefined, stdout: () => {}, stderr: (l) => err.push(l) },
+    );
+    assert.equal(code, 0, err.join("\n"));
+    const wav = parseWav(await Deno.readFile(wavPath));
+    const from = Math.floor(wav.frames / 3);
+    const p = (ch: number, hz: number) => tonePower(wav.samples, 2, ch, from, hz, wav.sampleRate);
+    // −20 dBFS = power 0.01 on one side when hard panned; the pair's level is 2's (unity).
+    assert.ok(p(0, 200) > 0.004 && p(0, 200) < 0.015, `200 Hz left ${p(0, 200)}`);
+    assert.ok(p(1, 300) > 0.004 && p(1, 300) < 0.015, `300 Hz right ${p(1, 300)}`);
+    assert.ok(p(1, 200) < p(0, 200) / 30 && p(0, 300) < p(1, 300) / 30, "the pair is split L/R");
+    const off = Math.max(p(0, 500), p(1, 500));
+    // Unity in the centre it would be 0.005 a side; the floor (Opus, the other tones) is ~1e-5.
+    assert.ok(off < p(0, 200) / 100, `channel 5, its group fader at 0: ${off}`);
+  } finally {
+    await srv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("client reconnects by itself when the server restarts on the same port", async () => {
   const dirA = await Deno.makeTempDir({ prefix: "m32-client-rs-" });
   const dirB = await Deno.makeTempDir({ prefix: "m32-client-rs-" });

@@ -277,6 +277,7 @@ export async function runClientCli(args: string[], io: ClientCliIo = {}): Promis
     channels: requested,
     channelSettings: settings.channels,
     master: settings.master,
+    groups: settings.groups,
     compression: settings.compression,
     sampleRate: settings.sample_rate ?? undefined,
     forceDelayMs: cfg.forceDelayMs,

@@ -16,6 +16,18 @@
  *
  * Mute and solo: any channel soloed → only soloed channels play; a muted
  * channel never plays (mute wins over solo). `hidden` does not affect audio.
+ *
+ * The musician's layout resolves into these per-channel settings first
+ * (`mixChannels`, used by the page's worklet and the reference client alike):
+ *
+ *   group (VCA)   member volume × group volume; group mute mutes every member
+ *   more me       every channel not marked `me` × 10^(−dB/20)
+ *   stereo link   the pair's first channel's level, mute, solo, EQ and limiter
+ *                 drive both; placement by width w and balance b instead of pan:
+ *                   first  = panGains(−w) · balance,  second = panGains(+w) · balance
+ *                   balance: L × min(1, 1 − b),  R × min(1, 1 + b)
+ *                 w = 0: both centre (0.7071 each, the mono pan law);
+ *                 w = 1: first hard left (1, 0), second hard right (0, 1).
  */
 
 import {
@@ -28,7 +40,13 @@ import {
   peaking,
 } from "./biquad.ts";
 import { DEFAULT_LIMIT_DB, Limiter } from "./limiter.ts";
-import type { ChannelSettings, LimitSettings } from "./settings.ts";
+import type {
+  ChannelSettings,
+  ClientSettings,
+  LimitSettings,
+  MasterStripSettings,
+} from "./settings.ts";
+import { groupOf, linkedFrom, moreMeGain } from "./settings.ts";
 
 export interface MasterSettings {
   /** Linear gain 0–2. */
@@ -46,6 +64,71 @@ export function panGains(pan: number): [number, number] {
   return [snap(Math.cos(theta)), snap(Math.sin(theta))];
 }
 
+/** Where one side of a stereo-linked pair goes. */
+export interface StereoPlacement {
+  /** −1 = the pair's first channel (left), +1 = its second (right). */
+  side: -1 | 1;
+  width: number;
+  balance: number;
+}
+
+/** A channel's settings as the mixer takes them: resolved (see `mixChannels`). */
+export type MixerChannel = ChannelSettings & { stereo?: StereoPlacement };
+
+const clamp = (v: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, v));
+
+/** Stereo balance: [left gain, right gain], unity at centre, one side down to 0 at ±1. */
+export function balanceGains(balance: number): [number, number] {
+  const b = clamp(balance, -1, 1);
+  return [Math.min(1, 1 - b), Math.min(1, 1 + b)];
+}
+
+/** L/R gains of one side of a linked pair (width spreads the pair by the pan law). */
+export function stereoGains(p: StereoPlacement): [number, number] {
+  const [l, r] = panGains(p.side * clamp(p.width, 0, 1));
+  const [bl, br] = balanceGains(p.balance);
+  return [l * bl, r * br];
+}
+
+/** A strip's placement gains (before its volume): pan, or its place in a stereo pair. */
+export function placementGains(s: Pick<MixerChannel, "pan" | "stereo">): [number, number] {
+  return s.stereo ? stereoGains(s.stereo) : panGains(s.pan);
+}
+
+/**
+ * The musician's settings → what each channel's mixer strip does (groups,
+ * more me and stereo links resolved, as described above). The stored
+ * settings are not changed.
+ */
+export function mixChannels(
+  settings: Pick<ClientSettings, "channels" | "groups"> & {
+    master: Pick<MasterStripSettings, "more_me_db">;
+  },
+): Map<number, MixerChannel> {
+  const master = { volume: 1, limit: false, ...settings.master };
+  const out = new Map<number, MixerChannel>();
+  for (const c of settings.channels) {
+    const leader = linkedFrom(settings.channels, c.id);
+    const base = leader ?? c;
+    const group = groupOf(settings as ClientSettings, base.id);
+    const volume = base.volume * (group ? group.volume : 1) * moreMeGain(master, base);
+    const link = leader?.link ?? c.link;
+    out.set(c.id, {
+      ...c,
+      volume,
+      mute: base.mute || (group?.mute ?? false),
+      solo: base.solo,
+      me: base.me,
+      eq: { ...base.eq },
+      limit: typeof base.limit === "boolean" ? base.limit : { ...base.limit },
+      ...(link
+        ? { stereo: { side: leader ? 1 : -1, width: link.width, balance: link.balance } }
+        : {}),
+    });
+  }
+  return out;
+}
+
 /** Which of `channels` are heard, by the mute and solo rules above. */
 export function audible(channels: readonly Pick<ChannelSettings, "mute" | "solo">[]): boolean[] {
   const anySolo = channels.some((c) => c.solo && !c.mute);
@@ -61,6 +144,8 @@ export function limitThresholdDb(limit: LimitSettings | boolean | undefined): nu
 
 interface Strip {
   on: boolean;
+  /** The strip's volume, and its L/R gains (volume × placement). */
+  vol: number;
   gainL: number;
   gainR: number;
   eq: Biquad[];
@@ -82,14 +167,14 @@ export class StereoMixer {
    */
   configure(
     ids: readonly number[],
-    settingsOf: (id: number) => ChannelSettings | undefined,
+    settingsOf: (id: number) => MixerChannel | undefined,
     master: MasterSettings = DEFAULT_MASTER,
   ): void {
     const rate = this.sampleRate;
     const list = ids.map((id) => settingsOf(id));
     const on = audible(list.map((s) => s ?? { mute: false, solo: false }));
     this.strips = list.map((s, i) => {
-      const [l, r] = panGains(s?.pan ?? 0);
+      const [l, r] = s ? placementGains(s) : panGains(0);
       const vol = s?.volume ?? 1;
       const eq: Biquad[] = [];
       if (s && s.eq.low !== 0) eq.push(new Biquad(lowShelf(rate, EQ_LOW_HZ, s.eq.low)));
@@ -100,6 +185,7 @@ export class StereoMixer {
       const th = limitThresholdDb(s?.limit);
       return {
         on: on[i] && vol > 0,
+        vol,
         gainL: l * vol,
         gainR: r * vol,
         eq,
@@ -136,7 +222,7 @@ export class StereoMixer {
       for (let f = 0; f < frames; f++) x[f] = input[f * n + c];
       for (const bq of s.eq) for (let f = 0; f < frames; f++) x[f] = bq.process(x[f]);
       if (s.limiter !== null) {
-        const vol = Math.hypot(s.gainL, s.gainR); // = volume (the pan law has unit power)
+        const vol = s.vol;
         for (let f = 0; f < frames; f++) x[f] *= vol;
         s.limiter.process(x, frames, 1);
         const l = vol > 0 ? s.gainL / vol : 0, r = vol > 0 ? s.gainR / vol : 0;

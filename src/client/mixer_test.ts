@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
 import { highShelf, lowShelf, magnitudeDb, peaking } from "./biquad.ts";
 import { dbToLinear, Limiter } from "./limiter.ts";
-import { audible, panGains, StereoMixer } from "./mixer.ts";
-import { defaultChannelSettings } from "./settings.ts";
+import { audible, balanceGains, mixChannels, panGains, stereoGains, StereoMixer } from "./mixer.ts";
+import {
+  addGroup,
+  defaultChannelSettings,
+  defaultSettings,
+  linkChannels,
+  setChannelGroup,
+  unlinkChannel,
+} from "./settings.ts";
 
 const near = (a: number, b: number, tol: number, what: string) =>
   assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b} (±${tol})`);
@@ -129,4 +136,109 @@ Deno.test("mixer master limiter (limit: true = −1 dBFS) holds a 32-channel hot
   m.process(input, n, out);
   const ceil = dbToLinear(-1);
   assert.ok(out.every((v) => Math.abs(v) <= ceil), "never above −1 dBFS");
+});
+
+// ---- stereo links, groups (issue #13 item 6) --------------------------------
+
+Deno.test("stereo link: width 0 is mono centre, 1 is full left/right, 0.5 between; balance turns a side down", () => {
+  const at = (side: -1 | 1, width: number, balance = 0) =>
+    stereoGains({ side, width, balance }).map((v) => Math.round(v * 1e4) / 1e4);
+  // Width 0: both sides in the centre, at the mono pan law's −3 dB.
+  assert.deepEqual(at(-1, 0), [0.7071, 0.7071]);
+  assert.deepEqual(at(1, 0), [0.7071, 0.7071]);
+  // Width 1: the first channel hard left, the second hard right.
+  assert.deepEqual(at(-1, 1), [1, 0]);
+  assert.deepEqual(at(1, 1), [0, 1]);
+  // Width 0.5: each side panned halfway out (cos/sin of 3π/8), constant power.
+  assert.deepEqual(at(-1, 0.5), [0.9239, 0.3827]);
+  assert.deepEqual(at(1, 0.5), [0.3827, 0.9239]);
+  // Balance +0.5 halves the left; −1 leaves only the left.
+  assert.deepEqual(at(-1, 1, 0.5), [0.5, 0]);
+  assert.deepEqual(at(1, 1, 0.5), [0, 1]);
+  assert.deepEqual(at(1, 0, -1), [0.7071, 0]);
+  assert.deepEqual(balanceGains(0), [1, 1]);
+});
+
+function linkedSettings() {
+  const s = defaultSettings("box");
+  s.channels = [6, 7, 8].map((id) => defaultChannelSettings(id));
+  assert.ok(linkChannels(s, 7, 8));
+  return s;
+}
+
+/** The stereo output of a configured mixer for one sample of 1.0 on each channel in `on`. */
+function outputOf(
+  s: ReturnType<typeof defaultSettings>,
+  ids: number[],
+  on: number[],
+): [number, number] {
+  const m = new StereoMixer(48000);
+  const eff = mixChannels(s);
+  m.configure(ids, (id) => eff.get(id), { volume: 1, limit: false });
+  const input = new Float32Array(ids.length);
+  ids.forEach((id, i) => (input[i] = on.includes(id) ? 1 : 0));
+  const out = new Float32Array(2);
+  m.process(input, 1, out);
+  return [Math.round(out[0] * 1e4) / 1e4, Math.round(out[1] * 1e4) / 1e4];
+}
+
+Deno.test("a linked pair is one strip: the first channel's level and mute drive both, placed by width", () => {
+  const s = linkedSettings();
+  const [, seven, eight] = s.channels;
+  eight.volume = 0.1; // the second's own fader is ignored while linked …
+  eight.mute = true;
+  seven.volume = 0.5;
+  assert.deepEqual(outputOf(s, [6, 7, 8], [7]), [0.5, 0], "7 hard left at width 1");
+  assert.deepEqual(outputOf(s, [6, 7, 8], [8]), [0, 0.5], "8 hard right, at 7's level, unmuted");
+  seven.link!.width = 0;
+  assert.deepEqual(outputOf(s, [6, 7, 8], [7, 8]), [0.7071, 0.7071], "width 0: mono centre");
+  seven.mute = true;
+  assert.deepEqual(outputOf(s, [6, 7, 8], [7, 8]), [0, 0], "one mute for the pair");
+  seven.mute = false;
+  seven.solo = true;
+  assert.deepEqual(outputOf(s, [6, 7, 8], [6]), [0, 0], "the pair's solo silences 6");
+  assert.deepEqual(outputOf(s, [6, 7, 8], [8]), [0.3536, 0.3536], "and keeps 8");
+  // … and is back when unlinked: two strips again, each its own.
+  seven.solo = false;
+  unlinkChannel(s, 7);
+  assert.deepEqual(outputOf(s, [6, 7, 8], [8]), [0, 0], "8 muted by its own mute again");
+  eight.mute = false;
+  assert.deepEqual(outputOf(s, [6, 7, 8], [8]), [0.0707, 0.0707], "8 at its own level, centre");
+});
+
+Deno.test("a group is a VCA: member gain × group gain, group mute silences the members only", () => {
+  const s = defaultSettings("box");
+  s.channels = [1, 2, 3].map((id) => defaultChannelSettings(id));
+  s.channels.forEach((c) => (c.pan = -1)); // hard left: output L = gain
+  const drums = addGroup(s, "Drums")!;
+  setChannelGroup(s, 1, drums.id);
+  setChannelGroup(s, 2, drums.id);
+  s.channels[0].volume = 0.8;
+  drums.volume = 0.5;
+  assert.deepEqual(outputOf(s, [1, 2, 3], [1]), [0.4, 0], "0.8 × 0.5");
+  assert.deepEqual(outputOf(s, [1, 2, 3], [2]), [0.5, 0], "1 × 0.5");
+  assert.deepEqual(outputOf(s, [1, 2, 3], [3]), [1, 0], "3 is not in the group");
+  assert.equal(s.channels[0].volume, 0.8, "the member keeps its own fader");
+  drums.mute = true;
+  assert.deepEqual(outputOf(s, [1, 2, 3], [1, 2, 3]), [1, 0], "group mute: only 3 plays");
+  // A channel is in one group at most; moving it takes it out of the other.
+  const keys = addGroup(s, "Keys")!;
+  setChannelGroup(s, 2, keys.id);
+  assert.deepEqual(drums.members, [1]);
+  assert.deepEqual(keys.members, [2]);
+  // More me and the group multiply.
+  drums.mute = false;
+  s.channels[2].me = true;
+  s.master.more_me_db = 6;
+  assert.deepEqual(outputOf(s, [1, 2, 3], [1]), [0.2005, 0], "0.8 × 0.5 × −6 dB");
+});
+
+Deno.test("a linked pair in a group follows the group by its first channel", () => {
+  const s = linkedSettings();
+  const g = addGroup(s, "Keys")!;
+  setChannelGroup(s, 8, g.id); // the second of a pair cannot join on its own
+  assert.deepEqual(g.members, []);
+  setChannelGroup(s, 7, g.id);
+  g.volume = 0.5;
+  assert.deepEqual(outputOf(s, [6, 7, 8], [8]), [0, 0.5]);
 });

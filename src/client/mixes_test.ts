@@ -87,7 +87,7 @@ Deno.test("a file that is not a mix gets a clear error", () => {
     [JSON.stringify({ format: "other" }), /format "other"/],
     [JSON.stringify({ format: "m32-mix", version: 9, channels: [] }), /version 9/],
     [JSON.stringify({ format: "m32-mix", version: 1 }), /no channels/],
-    ["x".repeat(300_000), /at most 262144 bytes, this one has 300000/],
+    ["x".repeat(3_000_000), /at most 2097152 bytes, this one has 3000000/],
   ];
   for (const [text, msg] of bad) {
     assert.throws(() => importMix(text), (e) => {
@@ -97,4 +97,42 @@ Deno.test("a file that is not a mix gets a clear error", () => {
     });
   }
   assert.throws(() => snapshot(settings(), "   ", NOW), /needs a name/);
+});
+
+Deno.test("a mix carries the musician's own names, order, links and groups; loading one without them restores the engineer's", () => {
+  const s = settings();
+  s.channels[2].name = "My keys";
+  s.channels[2].custom_name = true;
+  s.channels.forEach((c, i) => (c.order = 3 - i, c.custom_order = true));
+  s.channels[0].link = { with: 2, width: 0.5, balance: 0 };
+  s.groups = [{ id: 1, name: "Band", members: [1, 3], volume: 0.7, mute: false }];
+  s.channels[0].image = "data:image/jpeg;base64,AAAA";
+  const mine = snapshot(s, "Mine", NOW);
+  assert.equal(mine.channels[0].name, undefined, "the engineer's name is not the mix's");
+  assert.equal(mine.channels[0].image, undefined, "no pictures in a preset");
+  assert.equal(snapshot(s, "File", NOW, { images: true }).channels[0].image, s.channels[0].image);
+
+  const other = settings(); // a phone that has none of it
+  applyMix(other, importMix(exportMix(mine)));
+  assert.equal(other.channels[2].name, "My keys");
+  assert.deepEqual(other.channels.map((c) => c.order), [3, 2, 1]);
+  assert.deepEqual(other.channels[0].link, { with: 2, width: 0.5, balance: 0 });
+  assert.deepEqual(other.groups, s.groups);
+  assert.equal(other.channels[0].image, null, "a preset does not clear a phone's pictures");
+
+  // Back to a mix without any of it: flags off (the page then takes the engineer's names).
+  applyMix(s, snapshot(settings(), "Plain", NOW));
+  assert.ok(s.channels.every((c) => !c.custom_name && !c.custom_order && !c.link));
+  assert.equal(s.groups, undefined);
+  assert.equal(s.channels[0].image, "data:image/jpeg;base64,AAAA", "pictures stay");
+});
+
+Deno.test("a mix names channels this phone has not seen yet: kept for when they appear", () => {
+  const s = settings();
+  const big = defaultSettings("box:8080");
+  big.channels = [1, 2, 3, 4].map((id) => defaultChannelSettings(id));
+  big.channels[3].mute = true;
+  assert.equal(applyMix(s, snapshot(big, "Big", NOW)), 4);
+  assert.deepEqual(s.channels.map((c) => c.id), [1, 2, 3, 4]);
+  assert.equal(s.channels[3].mute, true);
 });

@@ -13,8 +13,7 @@
 import type { Clock } from "../util/clock.ts";
 import type { AudioOutput } from "./audio_output.ts";
 import type { JitterBuffer } from "./jitter_buffer.ts";
-import { DEFAULT_MASTER, type MasterSettings, StereoMixer } from "./mixer.ts";
-import type { ChannelSettings } from "./settings.ts";
+import { DEFAULT_MASTER, type MasterSettings, type MixerChannel, StereoMixer } from "./mixer.ts";
 
 export const DEFAULT_TICK_MS = 10;
 export const MAX_BLOCK = 1024;
@@ -25,7 +24,7 @@ export interface PlayoutDriverOptions {
   clock: Clock;
   /** Opens the output for the first stream's rate; null = nothing is played. */
   openOutput?: ((sampleRate: number) => AudioOutput) | null;
-  settingsOf?: (id: number) => ChannelSettings | undefined;
+  settingsOf?: (id: number) => MixerChannel | undefined;
   master?: () => MasterSettings;
   intervalMs?: number;
   log?: (line: string) => void;

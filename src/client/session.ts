@@ -32,12 +32,12 @@ import {
 } from "./messages.ts";
 import type { AudioOutput } from "./audio_output.ts";
 import { JitterBuffer } from "./jitter_buffer.ts";
-import type { MasterSettings } from "./mixer.ts";
+import { type MasterSettings, mixChannels, type MixerChannel } from "./mixer.ts";
 import { PacketQueue } from "./packet_queue.ts";
 import { PlayoutDriver } from "./playout_driver.ts";
 import type { OpusDecoderFactory } from "./opus.ts";
 import { RtpReceiver, streamParamsFromAck } from "./receiver.ts";
-import { type ChannelSettings, defaultChannelSettings } from "./settings.ts";
+import { type ChannelSettings, defaultChannelSettings, type GroupSettings } from "./settings.ts";
 import { type ClientSummary, summarize } from "./summary.ts";
 import { WsLink } from "./ws_link.ts";
 
@@ -77,8 +77,10 @@ export interface ClientOptions {
   random?: () => number;
   /** Opens where the mix goes, at the first stream's rate; absent = nothing is played. */
   openOutput?: (sampleRate: number) => AudioOutput;
-  /** Master volume and limiter of the mix. */
-  master?: MasterSettings;
+  /** Master volume and limiter of the mix (and "more me", `more_me_db`). */
+  master?: MasterSettings & { more_me_db?: number };
+  /** The musician's groups (contract §11 settings' `groups`), applied with the links and more me. */
+  groups?: GroupSettings[];
   /** Limit for each HTTP request and each awaited WebSocket answer. */
   requestTimeoutMs?: number;
   /**
@@ -104,7 +106,8 @@ export class ReferenceClient {
   /** `server_metrics` of the latest `/qos-metrics` answer. */
   serverMetrics: Record<string, unknown> | null = null;
   private sessionsStarted = 0;
-  private channelSettingsById = new Map<number, ChannelSettings>();
+  /** The mixer's view of the settings (groups, more me and stereo links resolved). */
+  private channelSettingsById = new Map<number, MixerChannel>();
   clientId = "";
   meta: AudioMeta | null = null;
   /** The current session's ack (null between sessions). */
@@ -177,7 +180,11 @@ export class ReferenceClient {
 
   /** The client's channel settings changed (mix only; the stream is unchanged). */
   setChannelSettings(channels: readonly ChannelSettings[]): void {
-    this.channelSettingsById = new Map(channels.map((c) => [c.id, c]));
+    this.channelSettingsById = mixChannels({
+      channels: [...channels],
+      groups: this.opts.groups,
+      master: this.opts.master ?? {},
+    });
     this.driver?.remix();
   }
 

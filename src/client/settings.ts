@@ -57,7 +57,52 @@ export interface ChannelSettings {
   eq: EqSettings;
   /** A plain boolean is allowed, as in the requirements. */
   limit: LimitSettings | boolean;
+  /**
+   * The musician renamed the strip on the phone: `name` is theirs and the
+   * engineer's renames no longer change it (until "reset to the engineer's").
+   * Absent = false. A client's own field, as are the ones below.
+   */
+  custom_name?: boolean;
+  /** The musician reordered the strips: `order` is theirs (absent = the engineer's order). */
+  custom_order?: boolean;
+  /**
+   * A stereo-linked pair (a keyboard on 7/8): set on the pair's first channel,
+   * naming the second. One strip: the first channel's level, mute, solo, EQ and
+   * limiter drive both; `width` 0 = both in the centre (mono), 1 = first hard
+   * left, second hard right; `balance` −1 … +1 turns one side down.
+   */
+  link?: StereoLink;
 }
+
+export interface StereoLink {
+  with: number;
+  /** 0 (mono, centre) … 1 (full left/right). */
+  width: number;
+  /** −1 (left only) … 0 … +1 (right only). */
+  balance: number;
+}
+
+/**
+ * A group of strips with one fader (a VCA: each member's gain × the group's,
+ * the members keep their own faders) and one mute. A channel is in one group
+ * at most. A client's own setting (the server ignores it).
+ */
+export interface GroupSettings {
+  /** 1, 2, …: the group's id on this phone. */
+  id: number;
+  name: string;
+  members: number[];
+  /** Linear gain 0–2, 1 = unity. */
+  volume: number;
+  mute: boolean;
+}
+
+export const MAX_GROUPS = 8;
+export const MAX_NAME_LENGTH = 40;
+/** A strip's picture: a small JPEG/PNG/WebP data URL (the page makes 96×96 JPEGs of a few KiB). */
+export const MAX_IMAGE_CHARS = 48 * 1024;
+const COLOR_RE = /^#[0-9a-f]{6}$/i;
+const IMAGE_RE = /^data:image\/(jpeg|png|webp);base64,[A-Za-z0-9+/=]+$/;
 
 /** The mix's master strip (client-side only; not in contract §11's example). */
 export interface MasterStripSettings {
@@ -92,6 +137,8 @@ export interface ClientSettings {
    * master volume is inert. Absent = unlocked (a client without a lock ignores it).
    */
   locked?: boolean;
+  /** The musician's groups (absent = none). */
+  groups?: GroupSettings[];
 }
 
 export interface SettingsStorage {
@@ -156,9 +203,13 @@ function normalizeChannel(v: unknown): ChannelSettings | null {
   const limit = normalizeLimit(v.limit, d.limit);
   return {
     id: d.id,
-    name: typeof v.name === "string" && v.name !== "" ? v.name : d.name,
-    color: typeof v.color === "string" ? v.color : null,
-    image: typeof v.image === "string" ? v.image : null,
+    name: typeof v.name === "string" && v.name !== "" ? v.name.slice(0, MAX_NAME_LENGTH) : d.name,
+    // Shown in the page's style and as an <img>: only a plain colour and a small picture.
+    color: typeof v.color === "string" && COLOR_RE.test(v.color) ? v.color.toLowerCase() : null,
+    image: typeof v.image === "string" && v.image.length <= MAX_IMAGE_CHARS &&
+        IMAGE_RE.test(v.image)
+      ? v.image
+      : null,
     mute: bool(v.mute, d.mute),
     hidden: bool(v.hidden, d.hidden),
     receive: bool(v.receive, d.receive),
@@ -173,7 +224,60 @@ function normalizeChannel(v: unknown): ChannelSettings | null {
       high: clampNum(eq.high, -EQ_MAX_DB, EQ_MAX_DB, 0),
     },
     limit,
+    ...(v.custom_name === true ? { custom_name: true } : {}),
+    ...(v.custom_order === true ? { custom_order: true } : {}),
+    ...(normalizeLink(v.link, d.id) ?? {}),
   };
+}
+
+function normalizeLink(v: unknown, id: number): { link: StereoLink } | null {
+  if (!isObj(v) || !Number.isInteger(v.with) || v.with === id || (v.with as number) < 1) {
+    return null;
+  }
+  return {
+    link: {
+      with: v.with as number,
+      width: clampNum(v.width, 0, 1, 1),
+      balance: clampNum(v.balance, -1, 1, 0),
+    },
+  };
+}
+
+function normalizeGroups(raw: unknown, channels: readonly ChannelSettings[]): GroupSettings[] {
+  const out: GroupSettings[] = [];
+  const taken = new Set<number>();
+  const followers = new Set(channels.flatMap((c) => (c.link ? [c.link.with] : [])));
+  for (const g of Array.isArray(raw) ? raw : []) {
+    if (!isObj(g) || !Number.isInteger(g.id) || (g.id as number) < 1) continue;
+    if (out.some((o) => o.id === g.id) || out.length >= MAX_GROUPS) continue;
+    const members = (Array.isArray(g.members) ? g.members : [])
+      .filter((m): m is number => Number.isInteger(m) && m >= 1 && !taken.has(m))
+      .filter((m) => !followers.has(m)); // a linked pair is in a group by its first channel
+    members.forEach((m) => taken.add(m));
+    out.push({
+      id: g.id as number,
+      name: typeof g.name === "string" && g.name.trim() !== ""
+        ? g.name.trim().slice(0, MAX_NAME_LENGTH)
+        : `Group ${g.id}`,
+      members: [...new Set(members)],
+      volume: clampNum(g.volume, 0, VOLUME_MAX, 1),
+      mute: bool(g.mute, false),
+    });
+  }
+  return out;
+}
+
+/**
+ * Links are pairs: a channel links at most one other, which is not itself
+ * linked or the partner of another link (the first one wins).
+ */
+function pruneLinks(channels: ChannelSettings[]): void {
+  const used = new Set<number>();
+  for (const c of channels) {
+    if (!c.link) continue;
+    if (used.has(c.id) || used.has(c.link.with)) delete c.link;
+    else used.add(c.id).add(c.link.with);
+  }
 }
 
 /** Any JSON value → valid settings for `server` (one entry per channel id, first wins). */
@@ -199,6 +303,9 @@ export function normalizeSettings(raw: unknown, server: string): ClientSettings 
       s.channels.push(ch);
     }
   }
+  pruneLinks(s.channels);
+  const groups = normalizeGroups(raw.groups, s.channels);
+  if (groups.length > 0) s.groups = groups;
   return s;
 }
 
@@ -250,4 +357,137 @@ export class MemoryStorage implements SettingsStorage {
   setItem(key: string, value: string): void {
     this.items.set(key, value);
   }
+}
+
+// ---- the musician's own strip layout (names, order, links, groups) ---------
+
+/**
+ * The engineer's names and order (the server's mapping, in send order), for
+ * every channel where the musician has not set their own. With a custom order
+ * in place, channels that never got one (new ones) go after the musician's.
+ */
+export function followEngineer(
+  active: readonly ChannelSettings[],
+  mapped: readonly { id: number; name: string }[],
+): void {
+  const pos = new Map(mapped.map((m, i) => [m.id, i]));
+  const custom = active.filter((c) => c.custom_order);
+  const base = custom.length > 0 ? Math.max(...custom.map((c) => c.order)) : 0;
+  for (const c of active) {
+    const i = pos.get(c.id);
+    if (i === undefined) continue;
+    if (!c.custom_name && typeof mapped[i].name === "string") c.name = mapped[i].name;
+    if (!c.custom_order) c.order = base + i + 1;
+  }
+}
+
+/** The musician names a strip ("" = back to the engineer's name, given as `engineerName`). */
+export function renameChannel(ch: ChannelSettings, name: string, engineerName: string): void {
+  const n = name.trim().slice(0, MAX_NAME_LENGTH);
+  if (n === "" || n === engineerName) {
+    delete ch.custom_name;
+    ch.name = engineerName;
+  } else {
+    ch.custom_name = true;
+    ch.name = n;
+  }
+}
+
+/**
+ * Moves a strip `delta` places among the strips `shown` (in their order): the
+ * whole order becomes the musician's (every channel's `custom_order`).
+ * Returns whether it moved.
+ */
+export function moveChannel(
+  active: readonly ChannelSettings[],
+  id: number,
+  delta: -1 | 1,
+  shown: (c: ChannelSettings) => boolean,
+): boolean {
+  const sorted = [...active].sort((a, b) => a.order - b.order);
+  const visible = sorted.filter(shown);
+  const i = visible.findIndex((c) => c.id === id);
+  const j = i + delta;
+  if (i < 0 || j < 0 || j >= visible.length) return false;
+  const a = sorted.indexOf(visible[i]), b = sorted.indexOf(visible[j]);
+  [sorted[a], sorted[b]] = [sorted[b], sorted[a]];
+  sorted.forEach((c, k) => {
+    c.order = k + 1;
+    c.custom_order = true;
+  });
+  return true;
+}
+
+/** Back to the engineer's names and order for every channel. */
+export function resetToEngineer(
+  active: readonly ChannelSettings[],
+  mapped: readonly { id: number; name: string }[],
+): void {
+  for (const c of active) {
+    delete c.custom_name;
+    delete c.custom_order;
+  }
+  followEngineer(active, mapped);
+}
+
+/** The channel whose link names `id` (its pair's first channel), if any. */
+export function linkedFrom(
+  channels: readonly ChannelSettings[],
+  id: number,
+): ChannelSettings | undefined {
+  return channels.find((c) => c.link?.with === id);
+}
+
+/**
+ * Links `a` and `b` as a stereo pair (a is the pair's first: its controls drive
+ * both; b keeps its own settings for when they are unlinked). False when
+ * either is already in a pair.
+ */
+export function linkChannels(settings: ClientSettings, a: number, b: number): boolean {
+  const first = settings.channels.find((c) => c.id === a);
+  const second = settings.channels.find((c) => c.id === b);
+  if (!first || !second || a === b) return false;
+  for (const id of [a, b]) {
+    const c = settings.channels.find((x) => x.id === id)!;
+    if (c.link || linkedFrom(settings.channels, id)) return false;
+  }
+  first.link = { with: b, width: 1, balance: 0 };
+  for (const g of settings.groups ?? []) g.members = g.members.filter((m) => m !== b);
+  return true;
+}
+
+export function unlinkChannel(settings: ClientSettings, a: number): void {
+  const c = settings.channels.find((x) => x.id === a);
+  if (c) delete c.link;
+}
+
+export function groupOf(settings: ClientSettings, id: number): GroupSettings | undefined {
+  return settings.groups?.find((g) => g.members.includes(id));
+}
+
+/**
+ * Puts channel `id` in group `groupId` (out of any other), or in none with
+ * null. A pair's second channel is in its first's group: it is never a member.
+ */
+export function setChannelGroup(settings: ClientSettings, id: number, groupId: number | null) {
+  if (linkedFrom(settings.channels, id)) return;
+  for (const g of settings.groups ?? []) g.members = g.members.filter((m) => m !== id);
+  const g = settings.groups?.find((x) => x.id === groupId);
+  if (g) g.members.push(id);
+}
+
+/** A new, empty group (null when there are MAX_GROUPS already). */
+export function addGroup(settings: ClientSettings, name: string): GroupSettings | null {
+  const groups = settings.groups ?? (settings.groups = []);
+  if (groups.length >= MAX_GROUPS) return null;
+  const id = groups.reduce((m, g) => Math.max(m, g.id), 0) + 1;
+  const n = name.trim().slice(0, MAX_NAME_LENGTH) || `Group ${id}`;
+  const g: GroupSettings = { id, name: n, members: [], volume: 1, mute: false };
+  groups.push(g);
+  return g;
+}
+
+export function deleteGroup(settings: ClientSettings, groupId: number): void {
+  settings.groups = (settings.groups ?? []).filter((g) => g.id !== groupId);
+  if (settings.groups.length === 0) delete settings.groups;
 }

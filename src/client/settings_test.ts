@@ -1,11 +1,17 @@
 import assert from "node:assert/strict";
 import {
+  addGroup,
   defaultChannelSettings,
+  followEngineer,
+  linkChannels,
   loadSettings,
   MemoryStorage,
   moreMeGain,
+  moveChannel,
   normalizeSettings,
   reconcileChannels,
+  renameChannel,
+  resetToEngineer,
   saveSettings,
   settingsKey,
 } from "./settings.ts";
@@ -112,4 +118,82 @@ Deno.test("more me lowers every channel not marked as the musician's own, within
   assert.ok(Math.abs(20 * Math.log10(moreMeGain(s.master, s.channels[1])) + 12) < 1e-9);
   assert.equal(moreMeGain({ volume: 1, limit: true }, s.channels[1]), 1, "absent: off");
   assert.equal(s.channels[1].me, false);
+});
+
+// ---- the musician's own layout (issue #13 item 6) ---------------------------
+
+const JPEG = "data:image/jpeg;base64,/9j/4AAQSkZJRgABAQ==";
+
+Deno.test("colour, picture, links and groups survive a save; unsafe or broken values do not", () => {
+  const st = new MemoryStorage();
+  const raw = {
+    channels: [
+      { id: 1, color: "#E04040", image: JPEG, custom_name: true, name: "Me", custom_order: true },
+      { id: 2, color: "red; background:url(x)", image: "javascript:alert(1)" },
+      { id: 3, image: "data:image/jpeg;base64," + "A".repeat(60_000) },
+      { id: 7, link: { with: 8, width: 0.5, balance: 3 } },
+      { id: 8, link: { with: 9 } }, // 8 is already 7's partner: dropped
+      { id: 9, link: { with: 9 } }, // itself: dropped
+    ],
+    groups: [
+      { id: 1, name: " Drums ", members: [1, 2, 8], volume: 5, mute: true },
+      { id: 1, name: "duplicate id", members: [] },
+      { id: 2, name: "", members: [2, 3] }, // 2 is in Drums already
+    ],
+  };
+  const s = normalizeSettings(raw, SERVER);
+  const [c1, c2, c3, c7, c8, c9] = s.channels;
+  assert.equal(c1.color, "#e04040");
+  assert.equal(c1.image, JPEG);
+  assert.equal(c1.custom_name, true);
+  assert.equal(c1.custom_order, true);
+  assert.equal(c2.color, null, "not a plain colour");
+  assert.equal(c2.image, null, "not a picture");
+  assert.equal(c3.image, null, "too large for the phone's storage");
+  assert.deepEqual(c7.link, { with: 8, width: 0.5, balance: 1 });
+  assert.equal(c8.link, undefined);
+  assert.equal(c9.link, undefined);
+  assert.deepEqual(s.groups, [
+    { id: 1, name: "Drums", members: [1, 2], volume: 2, mute: true }, // 8 follows 7
+    { id: 2, name: "Group 2", members: [3], volume: 1, mute: false },
+  ]);
+  saveSettings(st, s);
+  assert.deepEqual(loadSettings(st, SERVER), s);
+});
+
+Deno.test("a musician's names and order win over the engineer's; reset brings the engineer's back", () => {
+  const chans = [1, 2, 3].map((id) => defaultChannelSettings(id));
+  const engineer = [{ id: 1, name: "Kick" }, { id: 2, name: "Snare" }, { id: 3, name: "Keys" }];
+  followEngineer(chans, engineer);
+  assert.deepEqual(chans.map((c) => c.name), ["Kick", "Snare", "Keys"]);
+  renameChannel(chans[2], "  My keys ", "Keys");
+  assert.ok(moveChannel(chans, 3, -1, () => true));
+  assert.ok(moveChannel(chans, 3, -1, () => true));
+  assert.ok(!moveChannel(chans, 3, -1, () => true), "already first");
+  const shown = () => [...chans].sort((a, b) => a.order - b.order).map((c) => c.name);
+  assert.deepEqual(shown(), ["My keys", "Kick", "Snare"]);
+  // The engineer renames and reorders: the musician's name and order stay, the rest follows.
+  const renamed = [{ id: 2, name: "Snare top" }, { id: 1, name: "BD" }, { id: 3, name: "Piano" }];
+  followEngineer(chans, renamed);
+  assert.deepEqual(shown(), ["My keys", "BD", "Snare top"]);
+  // Moving swaps with the next strip shown: a hidden one between stays where it is.
+  chans[0].hidden = true; // BD
+  assert.ok(moveChannel(chans, 2, -1, (c) => !c.hidden));
+  assert.deepEqual(shown(), ["Snare top", "BD", "My keys"]);
+  // Renamed to the engineer's name (or nothing): not custom any more.
+  renameChannel(chans[2], "", "Piano");
+  assert.equal(chans[2].custom_name, undefined);
+  assert.equal(chans[2].name, "Piano");
+  resetToEngineer(chans, renamed);
+  assert.deepEqual(shown(), ["Snare top", "BD", "Piano"]);
+  assert.ok(chans.every((c) => !c.custom_name && !c.custom_order));
+});
+
+Deno.test("links pair two channels once; groups are capped", () => {
+  const s = normalizeSettings({ channels: [1, 2, 3].map((id) => ({ id })) }, SERVER);
+  assert.ok(linkChannels(s, 1, 2));
+  assert.ok(!linkChannels(s, 2, 3), "2 is in a pair already");
+  assert.ok(!linkChannels(s, 3, 3));
+  for (let i = 0; i < 8; i++) assert.ok(addGroup(s, `G${i}`));
+  assert.equal(addGroup(s, "one too many"), null);
 });

@@ -21,9 +21,9 @@
 import {
   type ChannelSettings,
   type ClientSettings,
+  followEngineer,
   loadSettings,
   MemoryStorage,
-  moreMeGain,
   reconcileChannels,
   saveSettings,
   settingsKey,
@@ -52,6 +52,9 @@ import { fetchIdentity, fetchMixFromOtherOrigin, takeHandedMix } from "./box_ide
 import { presetsKey } from "../../src/client/mixes.ts";
 import { ReceivePanel } from "./receive_panel.ts";
 import { StripFilter } from "./strip_filter.ts";
+import { StripEditor } from "./strip_editor.ts";
+import { MixShare, takeMixFromAddress } from "./mix_share.ts";
+import { mixChannels } from "../../src/client/mixer.ts";
 import {
   BACKGROUND_MODES,
   type BackgroundMode,
@@ -162,6 +165,8 @@ class ListenerApp {
   private readonly clip = new ClipIndicator();
   private stripIds = "";
   private active: ChannelSettings[] = [];
+  /** The engineer's channel list as last sent (names and send order; ./strip_editor.ts). */
+  private engineerList: MetaChannel[] = [];
   private ack: ListenerAck | null = null;
   private thresholds: JitterThresholds = { ...DEFAULT_JITTER_THRESHOLDS };
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
@@ -202,6 +207,7 @@ class ListenerApp {
     server: () => this.settings.server,
     applied: () => {
       this.stripIds = ""; // every strip shows the loaded values
+      followEngineer(this.active, this.engineerList); // names and order the mix does not set
       if (!this.active.some((c) => c.receive)) this.active.forEach((c) => (c.receive = true));
       this.renderStrips();
       this.receivePanel.render();
@@ -210,6 +216,25 @@ class ListenerApp {
       // A mix may receive other channels: ask for them (a new stream only if the set changed).
       if (this.received() !== this.sentSet) void this.reconfigure();
     },
+  });
+  private readonly editor = new StripEditor({
+    settings: () => this.settings,
+    active: () => this.active,
+    engineer: () => this.engineerList,
+    changed: () => {
+      this.stripIds = "";
+      this.renderStrips();
+      this.receivePanel.render();
+      this.changed();
+      // Linking may receive the pair's second channel: ask for it.
+      if (this.received() !== this.sentSet) void this.reconfigure();
+    },
+    mixChanged: () => this.changed(),
+  });
+  private readonly share = new MixShare({
+    settings: () => this.settings,
+    mixName: () => $<HTMLInputElement>("mix-name").value,
+    adopt: (mix) => this.mixes.adopt(mix),
   });
   private readonly keeper = new AudioKeeper({
     ctx: () => this.playout?.ctx ?? null,
@@ -228,6 +253,7 @@ class ListenerApp {
 
   constructor() {
     startI18n($<HTMLSelectElement>("start-language"), $<HTMLSelectElement>("opt-language"));
+    takeMixFromAddress(); // a shared mix's link: offered once the box's mix is known
     const store = storage();
     this.settings = store ? loadSettings(store, server) : loadSettings(new MemoryStorage(), server);
     if (store && store.getItem(`m32-client-settings:${server}`) === null) {
@@ -251,8 +277,13 @@ class ListenerApp {
     // Start waits (a second or two at most) until the page knows whose mix to play.
     const startButton = $<HTMLButtonElement>("start");
     startButton.disabled = true;
-    void this.adoptBoxIdentity().finally(() => (startButton.disabled = false));
+    void this.adoptBoxIdentity().finally(() => {
+      startButton.disabled = false;
+      void this.share.offerPending();
+    });
     this.mixes.bind();
+    this.share.bind();
+    this.editor.bind();
     this.receivePanel.bind();
     this.stripFilter.bind();
     $("msg-dismiss").addEventListener("click", () => ($("message-bar").hidden = true));
@@ -489,15 +520,10 @@ class ListenerApp {
     }
     const channels = meta.channels as MetaChannel[];
     this.offersOpus = Array.isArray(meta.compressions) && meta.compressions.includes("opus");
-    // Names follow the console (the page has no rename; the admin names channels).
-    for (const m of channels) {
-      const s = this.settings.channels.find((c) => c.id === m.id);
-      if (s) s.name = m.name;
-    }
+    this.engineerList = channels;
     this.active = reconcileChannels(this.settings, channels);
-    // The strips follow the engineer's order (the page has no reordering of its own yet:
-    // once it has, a musician's order wins and this applies only until they reorder).
-    this.active.forEach((c, i) => (c.order = i + 1));
+    // Names and order follow the console, where the musician has not set their own.
+    followEngineer(this.active, channels);
     this.renderStrips();
     this.save();
     const compression: Compression = this.settings.compression === "opus" && this.offersOpus
@@ -549,14 +575,12 @@ class ListenerApp {
    * reconnect brings the new set; until then the strips keep theirs.
    */
   private applyChannelList(list: MetaChannel[]): void {
-    for (const m of list) {
-      const s = this.settings.channels.find((c) => c.id === m.id);
-      if (s && typeof m.name === "string") s.name = m.name;
-    }
+    // The musician's own names and order stay (settings.ts followEngineer).
+    followEngineer(this.settings.channels, list.filter((m) => typeof m.name === "string"));
     const pos = new Map(list.map((m, i) => [m.id, i]));
     if (this.active.length === list.length && this.active.every((c) => pos.has(c.id))) {
       this.active.sort((a, b) => pos.get(a.id)! - pos.get(b.id)!);
-      this.active.forEach((c, i) => (c.order = i + 1));
+      this.engineerList = list;
     }
     this.renderStrips();
     this.receivePanel.render();
@@ -607,16 +631,26 @@ class ListenerApp {
   // ---- mix -----------------------------------------------------------------
 
   private renderStrips(): void {
-    const ids = this.active.map((c) => `${c.id}:${c.name}:${c.order}:${c.receive}`).join(",");
+    const ids =
+      this.active.map((c) =>
+        `${c.id}:${c.name}:${c.order}:${c.receive}:${c.hidden}:${c.color}:${c.image?.length}:${c.link?.with}`
+      ).join(",") + JSON.stringify(this.settings.groups?.map((g) => [g.id, g.name, g.members]));
     if (ids === this.stripIds) return;
     this.stripIds = ids;
     const box = $("strips");
-    box.replaceChildren();
+    box.replaceChildren(...this.editor.groupStrips());
     this.strips.clear();
     const byOrder = [...this.active].sort((a, b) => a.order - b.order);
+    const shown = new Set(byOrder.filter((c) => !c.hidden && c.receive).map((c) => c.id));
+    // A stereo pair is one strip, its first channel's (hidden with it).
+    const seconds = new Set(byOrder.filter((c) => c.link && c.receive).map((c) => c.link!.with));
     for (const ch of byOrder) {
-      if (ch.hidden || !ch.receive) continue;
-      const view = channelStrip(ch, () => this.changed());
+      if (!shown.has(ch.id) || seconds.has(ch.id)) continue;
+      const partner = ch.link ? this.active.find((c) => c.id === ch.link!.with) : undefined;
+      const view = channelStrip(ch, () => this.changed(), {
+        edit: () => this.editor.openChannel(ch.id),
+        partner: partner?.receive ? partner : undefined,
+      });
       this.strips.set(ch.id, view);
       box.append(view.root);
     }
@@ -628,6 +662,7 @@ class ListenerApp {
     this.masterView = master;
     $("master").replaceChildren(master.root);
     $("empty").hidden = this.active.length > 0;
+    this.editor.renderHidden();
     this.stripFilter.apply();
     this.renderLock();
   }
@@ -667,11 +702,8 @@ class ListenerApp {
 
   private updateMix(): void {
     const master = this.settings.master;
-    // "More me" lowers every channel not marked as the musician's own.
-    const byId = new Map(this.settings.channels.map((c) => {
-      const g = moreMeGain(master, c);
-      return [c.id, g === 1 ? c : { ...c, volume: c.volume * g }];
-    }));
+    // Groups, "more me" and stereo links, resolved as the reference client does (mixer.ts).
+    const byId = mixChannels(this.settings);
     this.playout?.configureMix((id) => byId.get(id), master);
     document.body.classList.toggle("solo-active", this.active.some((c) => c.solo && !c.mute));
   }

@@ -27,9 +27,12 @@ const FILE_ERRORS: Record<MixFileError["code"], MessageKey> = {
   not_a_mix: "l_mixerr_not_a_mix",
   version: "l_mixerr_version",
   no_channels: "l_mixerr_no_channels",
+  not_a_code: "l_mixerr_not_a_code",
+  code_damaged: "l_mixerr_code_damaged",
 };
 
-function fileError(e: unknown): string {
+/** A mix's fault (a file's or a shared code's) in the page's language. */
+export function fileError(e: unknown): string {
   if (!(e instanceof MixFileError)) return (e as Error).message;
   return t(FILE_ERRORS[e.code], e.vars);
 }
@@ -101,7 +104,7 @@ export class MixesPanel {
 
   private export(): void {
     const name = $<HTMLInputElement>("mix-name").value.trim() || t("l_mix_default_name");
-    const text = exportMix(snapshot(this.d.settings(), name, nowIso()));
+    const text = exportMix(snapshot(this.d.settings(), name, nowIso(), { images: true }));
     const a = document.createElement("a");
     a.href = URL.createObjectURL(new Blob([text], { type: "application/json" }));
     a.download = `m32-mix-${name.replace(/[^\p{L}\p{N}_-]+/gu, "-")}.json`;
@@ -110,13 +113,17 @@ export class MixesPanel {
     this.say(() => t("l_mix_exported", { name }));
   }
 
+  /** Loads a mix from elsewhere (a file, a QR code) and keeps it among the saved mixes. */
+  adopt(mix: MixPreset): void {
+    this.load(mix);
+    const store = this.d.storage();
+    if (store) savePreset(store, this.d.server(), mix);
+    this.render();
+  }
+
   async import(text: string, fileName: string): Promise<void> {
     try {
-      const mix = importMix(text, fileName.replace(/\.json$/i, ""));
-      this.load(mix);
-      const store = this.d.storage();
-      if (store) savePreset(store, this.d.server(), mix);
-      this.render();
+      this.adopt(importMix(text, fileName.replace(/\.json$/i, "")));
     } catch (e) {
       this.say(() => t("l_mix_file_error", { file: fileName, error: fileError(e) }), "error");
     }

@@ -48,12 +48,20 @@ export class ReceivePanel {
       box.checked = c.receive;
       box.dataset.id = String(c.id);
       box.addEventListener("change", () => {
-        const on = chans.filter((x) => x.receive).length;
+        // A stereo pair is received as a pair (one strip drives both).
+        const partner = c.link?.with ?? chans.find((x) => x.link?.with === c.id)?.id;
+        const other = chans.find((x) => x.id === partner);
+        const on = chans.filter((x) => x.receive && x !== other).length;
         if (!box.checked && on <= 1) {
           box.checked = true; // the last one stays: none would mean all
           return;
         }
         c.receive = box.checked;
+        if (other) {
+          other.receive = box.checked;
+          const otherBox = list.querySelector<HTMLInputElement>(`input[data-id="${other.id}"]`);
+          if (otherBox) otherBox.checked = box.checked;
+        }
         this.count();
         this.schedule();
       });

@@ -10,7 +10,12 @@
  * controls the lock makes inert carry `data-lockable` (all but the mutes and
  * the master level: see `applyLock`).
  */
-import type { ChannelSettings, ClientSettings, LimitSettings } from "../../src/client/settings.ts";
+import type {
+  ChannelSettings,
+  ClientSettings,
+  GroupSettings,
+  LimitSettings,
+} from "../../src/client/settings.ts";
 import { EQ_MAX_DB, MORE_ME_MAX_DB, PAN_MAX, VOLUME_MAX } from "../../src/client/settings.ts";
 import { fader } from "./fader.ts";
 import { dbText, eqLabel, panLabel, panText, volumeLabel, volumeText } from "./value_text.ts";
@@ -69,9 +74,97 @@ export interface StripView {
   meter: HTMLElement;
 }
 
-export function channelStrip(ch: ChannelSettings, onChange: () => void): StripView {
+/** The musician's own touches on a strip (./strip_editor.ts). */
+export interface StripExtras {
+  /** Opens the strip's edit sheet (name, colour, picture, order, link, group). */
+  edit?: () => void;
+  /** The pair's second channel, when this strip is a stereo-linked pair. */
+  partner?: ChannelSettings;
+}
+
+const two = (id: number) => String(id).padStart(2, "0");
+
+/**
+ * The strip's colour and picture as the musician set them; its title (number,
+ * picture, name) becomes the button that opens the edit sheet (no extra
+ * button: the head has room for the name beside M, S and Me).
+ */
+function decorate(root: HTMLElement, head: HTMLElement, ch: ChannelSettings, x: StripExtras) {
+  if (ch.color) {
+    root.style.setProperty("--strip-color", ch.color);
+    root.dataset.color = ch.color;
+  }
+  const num = head.querySelector(".ch-num")!;
+  const name = head.querySelector(".ch-name")!;
+  const parts: Node[] = [num];
+  if (ch.image) {
+    parts.push(el("img", { class: "ch-img", src: ch.image, alt: "", "aria-hidden": "true" }));
+  }
+  parts.push(name);
+  if (x.edit) head.prepend(titleButton(t("strip_edit", { name: ch.name }), parts, x.edit));
+  else head.prepend(...parts);
+}
+
+/** A strip's title as the button to its edit sheet (inert while locked). */
+function titleButton(label: string, parts: Node[], onClick: () => void): HTMLButtonElement {
+  const b = el("button", {
+    type: "button",
+    class: "strip-title edit",
+    "aria-label": label,
+    ...LOCKABLE,
+  }, ...parts);
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+/** A linked pair's width and balance (in place of the pan). */
+function stereoFaders(ch: ChannelSettings, name: string, onChange: () => void): HTMLElement[] {
+  const link = ch.link!;
+  const pct = (v: number) => `${Math.round(v * 100)}%`;
+  return [
+    fader({
+      cls: "width",
+      label: t("strip_width"),
+      name: t("strip_width_of", { name }),
+      min: 0,
+      max: 1,
+      step: PAN_STEP,
+      value: link.width,
+      reset: 1,
+      show: (v) => (v === 0 ? t("strip_width_mono") : pct(v)),
+      speak: (v) => (v === 0 ? t("strip_width_mono") : pct(v)),
+      set: (v) => {
+        link.width = v;
+        onChange();
+      },
+    }, LOCKABLE),
+    fader({
+      cls: "balance",
+      label: t("strip_balance"),
+      name: t("strip_balance_of", { name }),
+      min: -1,
+      max: 1,
+      step: PAN_STEP,
+      value: link.balance,
+      reset: 0,
+      show: panLabel,
+      speak: panText,
+      set: (v) => {
+        link.balance = v;
+        onChange();
+      },
+    }, LOCKABLE),
+  ];
+}
+
+export function channelStrip(
+  ch: ChannelSettings,
+  onChange: () => void,
+  extras: StripExtras = {},
+): StripView {
   const meter = el("div", { class: "meter-fill" });
   const name = ch.name;
+  const pair = extras.partner !== undefined && ch.link !== undefined;
   const eqRow = (band: "low" | "mid" | "high", label: MessageKey, named: MessageKey) =>
     fader({
       cls: `eq-${band}`,
@@ -95,7 +188,11 @@ export function channelStrip(ch: ChannelSettings, onChange: () => void): StripVi
     el(
       "div",
       { class: "strip-head" },
-      el("span", { class: "ch-num", "aria-hidden": "true" }, String(ch.id).padStart(2, "0")),
+      el(
+        "span",
+        { class: "ch-num", "aria-hidden": "true" },
+        pair ? `${two(ch.id)}/${two(extras.partner!.id)}` : two(ch.id),
+      ),
       el("span", { class: "ch-name", "aria-hidden": "true" }, name),
       toggle("mute", t("l_mute"), t("l_mute_ch", { name }), ch.mute, (on) => {
         ch.mute = on;
@@ -127,7 +224,7 @@ export function channelStrip(ch: ChannelSettings, onChange: () => void): StripVi
         onChange();
       },
     }, LOCKABLE),
-    fader({
+    ...(pair ? stereoFaders(ch, name, onChange) : [fader({
       cls: "pan",
       label: t("l_pan"),
       name: t("l_pan_ch", { name }),
@@ -142,7 +239,7 @@ export function channelStrip(ch: ChannelSettings, onChange: () => void): StripVi
         ch.pan = v;
         onChange();
       },
-    }, LOCKABLE),
+    }, LOCKABLE)]),
     el(
       "details",
       { class: "eq" },
@@ -152,7 +249,64 @@ export function channelStrip(ch: ChannelSettings, onChange: () => void): StripVi
       eqRow("high", "l_eq_high", "l_eq_high_ch"),
     ),
   );
+  if (pair) root.classList.add("linked");
+  decorate(root, root.querySelector(".strip-head")!, ch, extras);
   return { root, meter };
+}
+
+/**
+ * A group's strip: its name and members, one mute for them all, and the group
+ * fader (a VCA over the members' own faders).
+ */
+export function groupStrip(
+  g: GroupSettings,
+  members: string,
+  onChange: () => void,
+  edit: () => void,
+): HTMLElement {
+  const head = el(
+    "div",
+    { class: "strip-head" },
+    titleButton(t("group_edit", { name: g.name }), [
+      el("span", { class: "ch-num", "aria-hidden": "true" }, t("group_badge")),
+      el(
+        "span",
+        { class: "ch-name", "aria-hidden": "true" },
+        g.name,
+        el("small", { class: "group-members" }, members),
+      ),
+    ], edit),
+    toggle("mute", "M", t("group_mute", { name: g.name }), g.mute, (on) => {
+      g.mute = on;
+      onChange();
+    }),
+  );
+  return el(
+    "section",
+    {
+      class: "strip group",
+      "data-group": String(g.id),
+      role: "group",
+      "aria-label": t("group_label", { name: g.name }),
+    },
+    head,
+    fader({
+      cls: "vol group-vol",
+      label: t("group_level"),
+      name: t("group_level_of", { name: g.name }),
+      min: 0,
+      max: VOLUME_MAX,
+      step: VOLUME_STEP,
+      value: g.volume,
+      reset: 1,
+      show: volumeLabel,
+      speak: volumeText,
+      set: (v) => {
+        g.volume = v;
+        onChange();
+      },
+    }, LOCKABLE),
+  );
 }
 
 export interface MasterView {
