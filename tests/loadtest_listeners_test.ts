@@ -91,7 +91,7 @@ Deno.test({
   },
 });
 
-Deno.test("listener mixes differ, stay among the mapped channels and alternate Opus and PCM", () => {
+Deno.test("listener mixes differ, stay among the mapped channels, mostly Opus and some PCM", () => {
   const mapped = Array.from({ length: 16 }, (_, i) => i + 1);
   const mixes = Array.from({ length: 20 }, (_, i) => listenerMix(i, mapped));
   assert.equal(new Set(mixes.map((m) => JSON.stringify(m))).size, 20);
@@ -99,7 +99,7 @@ Deno.test("listener mixes differ, stay among the mapped channels and alternate O
     assert.ok(m.channels.length >= 2 && m.channels.every((c) => mapped.includes(c)));
     assert.equal(new Set(m.channels).size, m.channels.length);
   }
-  assert.equal(mixes.filter((m) => m.compression === "opus").length, 10);
+  assert.equal(mixes.filter((m) => m.compression === "opus").length, 15);
   assert.ok(listenerMix(0, [3, 7]).channels.every((c) => c === 3 || c === 7));
 });
 

@@ -44,22 +44,30 @@ export interface ListenerMix {
   sampleRate: number;
 }
 
-const MIX_SIZES = [8, 4, 16, 2, 6, 12, 3, 10];
+/** Opus listeners' channel counts, in turn. */
+const OPUS_SIZES = [8, 16, 6, 12, 4, 10, 16, 3];
+/** PCM listeners' channel counts, in turn. */
+const PCM_SIZES = [4, 2, 6, 3, 8];
 const MIX_RATES = [48000, 48000, 44100, 48000, 24000, 48000, 32000, 48000];
 
 /**
- * Listener `i`'s mix among the `mapped` channel ids: a run of 2–16 channels
- * starting at a different place for each listener, Opus and PCM alternating,
- * some at a lower rate. Deterministic, so a run repeats.
+ * Listener `i`'s mix among the `mapped` channel ids, deterministic so a run
+ * repeats: a run of channels starting at a different place for each
+ * listener; Opus (the page's default on Wi-Fi) with 3–16 channels for three
+ * listeners in four, PCM with 2–8 channels (a musician on a good network who
+ * wants no codec delay and listens to a few channels) for every fourth; some
+ * at a lower rate.
  */
 export function listenerMix(i: number, mapped: readonly number[]): ListenerMix {
-  const n = Math.min(MIX_SIZES[i % MIX_SIZES.length], mapped.length);
+  const pcm = i % 4 === 1;
+  const sizes = pcm ? PCM_SIZES : OPUS_SIZES;
+  const n = Math.min(sizes[Math.floor(i / (pcm ? 4 : 1)) % sizes.length], mapped.length);
   const start = (i * 5 + Math.floor(i / mapped.length)) % mapped.length;
   const channels = Array.from({ length: n }, (_, k) => mapped[(start + k) % mapped.length]);
   return {
     channels: channels.sort((a, b) => a - b),
-    compression: i % 2 === 0 ? "opus" : "none",
-    sampleRate: MIX_RATES[(i + Math.floor(i / MIX_SIZES.length)) % MIX_RATES.length],
+    compression: pcm ? "none" : "opus",
+    sampleRate: MIX_RATES[(i + Math.floor(i / MIX_RATES.length)) % MIX_RATES.length],
   };
 }
 

@@ -112,6 +112,10 @@ export interface ListenerPoint {
   late_periods: number;
   /** Packets the server's browser senders dropped in the window (backed-up channel). */
   server_sender_dropped: number;
+  /** Packets a second the server handed to its browser listeners' transports (Chromium's included). */
+  server_packets_per_s: number;
+  /** Server CPU per browser packet (all of the server's CPU, UDP clients' included), µs. */
+  server_cpu_us_per_packet: number | null;
   udp: WindowFigures | null;
   /**
    * Datagrams this machine's kernel dropped in the window (/proc/net/snmp Udp
@@ -184,6 +188,7 @@ async function serverStats(base: string, reset = false): Promise<ServerStats> {
 }
 
 const senderDropped = (s: ServerStats) => s.senders.reduce((n, x) => n + x.dropped, 0);
+const senderPackets = (s: ServerStats) => s.senders.reduce((n, x) => n + x.packets, 0);
 
 /** Figures of the headless listeners between two snapshots (listeners in the same order). */
 export function listenerWindow(
@@ -348,6 +353,8 @@ class TransportBench {
     const lat = new LatenessHistogram();
     for (const l of this.listeners) lat.merge(l.latency.toJSON());
     const lp = percentiles(lat);
+    const pps = (senderPackets(s1) - senderPackets(s0)) / windowS;
+    const cpuPct = procs.get(this.server.pid) ?? null;
     const mixes = { opus: 0, pcm: 0, channels: 0 };
     for (const l of this.listeners) {
       if (l.ack?.encoding === "opus") mixes.opus++;
@@ -363,12 +370,14 @@ class TransportBench {
       latency_ms_p50: lp.p50,
       latency_ms_p95: lp.p95,
       latency_ms_max: lp.max,
-      server_cpu_pct: r1(procs.get(this.server.pid)),
+      server_cpu_pct: r1(cpuPct),
       server_rss_mib: r1(procRssMiB(this.server.pid)),
       server_threads: procThreads(this.server.pid),
       lateness_ms: percentiles(late),
       late_periods: late.countAbove(PACKET_TIME_MS),
       server_sender_dropped: senderDropped(s1) - senderDropped(s0),
+      server_packets_per_s: Math.round(pps),
+      server_cpu_us_per_packet: cpuPct !== null && pps > 0 ? r1((cpuPct / 100) * 1e6 / pps) : null,
       udp: this.udp ? windowFigures(udpBefore, udpAfter) : null,
       kernel_udp_drops: kernel0 !== null && kernel1 !== null ? kernel1 - kernel0 : null,
       transports_used: countBy(this.listeners.map((l) => l.conn.transport ?? "none")),
@@ -533,7 +542,8 @@ export function logLine(p: ListenerPoint): string {
     `latency p50/p95=${p.latency_ms_p50}/${p.latency_ms_p95}ms conc/min=${p.concealments_per_min} ` +
     `server_cpu=${p.server_cpu_pct}% rss=${p.server_rss_mib}MiB ` +
     `lateness p99/p99.9=${p.lateness_ms.p99}/${p.lateness_ms.p999}ms ` +
-    `sender_dropped=${p.server_sender_dropped} udp_loss=${p.udp?.loss_pct ?? "—"}% ` +
+    `sender_dropped=${p.server_sender_dropped} pkt/s=${p.server_packets_per_s} ` +
+    `us/pkt=${p.server_cpu_us_per_packet} udp_loss=${p.udp?.loss_pct ?? "—"}% ` +
     `loadtest_cpu=${p.loadtest_cpu_pct}% system=${p.system_cpu_pct}%` +
     (pages ? ` chromium: ${pages}` : "") +
     (p.not_streaming.length ? ` not streaming: ${p.not_streaming.join(", ")}` : "");
