@@ -24,7 +24,8 @@ import { type LatenessCounts, LatenessHistogram } from "../session/lateness.ts";
 import { ChromiumListeners, type PageSnapshot } from "./chromium_listeners.ts";
 import { type WindowFigures, windowFigures } from "./fleet.ts";
 import { UdpFleet } from "./udp_fleet.ts";
-import { HeadlessListener, listenerMix, type ListenerSnapshot } from "./headless_listener.ts";
+import { listenerMix, type ListenerSnapshot } from "./headless_listener.ts";
+import { ListenerPool, type ListenerState } from "./listener_pool.ts";
 import { CpuWindow, procRssMiB, procThreads } from "./proc_stats.ts";
 import { machineInfo } from "./scenarios.ts";
 import { type ServerHandle, spawnServer } from "./server_handle.ts";
@@ -47,6 +48,8 @@ export interface ListenerLoadOptions {
   mapped: number;
   /** Extra flags for the server's Deno (e.g. `--cpu-prof`). */
   serverDenoFlags?: string[];
+  /** Worker threads the headless listeners are spread over (default 2). */
+  listenerThreads?: number;
   /** How long listeners may take to stream after being added. */
   streamTimeoutS?: number;
   log: (line: string) => void;
@@ -266,7 +269,7 @@ function pageWindow(a: PageSnapshot, b: PageSnapshot, lat: number[], seconds: nu
 }
 
 class TransportBench {
-  readonly listeners: HeadlessListener[] = [];
+  readonly pool: ListenerPool;
   udp: UdpFleet | null = null;
   chromium: ChromiumListeners | null = null;
   mapped: number[] = [];
@@ -275,7 +278,9 @@ class TransportBench {
     readonly transport: TransportKind,
     readonly server: ServerHandle,
     readonly o: ListenerLoadOptions,
-  ) {}
+  ) {
+    this.pool = new ListenerPool(o.listenerThreads ?? 2);
+  }
 
   get url(): string {
     return this.server.url;
@@ -296,29 +301,22 @@ class TransportBench {
   }
 
   async grow(n: number): Promise<void> {
-    while (this.listeners.length < n) {
-      const i = this.listeners.length;
-      this.listeners.push(
-        new HeadlessListener(this.url, this.transport, listenerMix(i, this.mapped)).start(),
-      );
+    while (this.pool.size < n) {
+      await this.pool.add(this.url, this.transport, listenerMix(this.pool.size, this.mapped));
     }
-    await this.waitFor(
-      () => this.listeners.every((l) => l.streaming && l.receiver.stats().received > 0),
-      `${n} ${this.transport} listeners streaming`,
-      false,
-    );
-  }
-
-  private async waitFor(ok: () => boolean, what: string, fatal = true): Promise<void> {
     const end = performance.now() + (this.o.streamTimeoutS ?? 30) * 1000;
-    while (!ok()) {
+    for (;;) {
+      const st = await this.pool.states();
+      if (st.every((l) => l.snap.streaming && l.snap.received > 0)) return;
       if (performance.now() > end) {
-        const why = `${what}: not within ${this.o.streamTimeoutS ?? 30} s`;
-        if (fatal) throw new Error(why);
-        this.o.log(`[LISTEN] ${why}; measuring anyway`);
+        this.o.log(
+          `[LISTEN] ${n} ${this.transport} listeners not streaming within ${
+            this.o.streamTimeoutS ?? 30
+          } s; measuring anyway`,
+        );
         return;
       }
-      await sleep(100);
+      await sleep(200);
     }
   }
 
@@ -326,8 +324,8 @@ class TransportBench {
     const o = this.o;
     const seconds = o.durationS;
     const s0 = await serverStats(this.url, true);
-    for (const l of this.listeners) l.latency.reset();
-    const before = this.listeners.map((l) => l.snapshot());
+    await this.pool.resetLatency();
+    const before = (await this.pool.states()).map((l) => l.snap);
     const udpBefore = await this.udp?.snapshot() ?? [];
     const kernel0 = kernelUdpDrops();
     const pagesBefore = this.chromium ? await this.chromium.snapshot() : [];
@@ -341,7 +339,8 @@ class TransportBench {
         snaps.forEach((s, i) => pageLat[i].push(s.latencyMs));
       }
     }
-    const after = this.listeners.map((l) => l.snapshot());
+    const states = await this.pool.states(true);
+    const after = states.map((l) => l.snap);
     const udpAfter = await this.udp?.snapshot() ?? [];
     const kernel1 = kernelUdpDrops();
     const pagesAfter = this.chromium ? await this.chromium.snapshot() : [];
@@ -351,19 +350,19 @@ class TransportBench {
     const late = new LatenessHistogram();
     late.merge(s1.lateness);
     const lat = new LatenessHistogram();
-    for (const l of this.listeners) lat.merge(l.latency.toJSON());
+    for (const l of states) if (l.latency) lat.merge(l.latency);
     const lp = percentiles(lat);
     const pps = (senderPackets(s1) - senderPackets(s0)) / windowS;
     const cpuPct = procs.get(this.server.pid) ?? null;
     const mixes = { opus: 0, pcm: 0, channels: 0 };
-    for (const l of this.listeners) {
+    for (const l of states) {
       if (l.ack?.encoding === "opus") mixes.opus++;
       else mixes.pcm++;
       mixes.channels += l.ack?.channels.length ?? 0;
     }
     return {
       transport: this.transport,
-      listeners: this.listeners.length,
+      listeners: states.length,
       window_s: r1(windowS)!,
       mixes,
       ...listenerWindow(before, after, windowS),
@@ -380,28 +379,28 @@ class TransportBench {
       server_cpu_us_per_packet: cpuPct !== null && pps > 0 ? r1((cpuPct / 100) * 1e6 / pps) : null,
       udp: this.udp ? windowFigures(udpBefore, udpAfter) : null,
       kernel_udp_drops: kernel0 !== null && kernel1 !== null ? kernel1 - kernel0 : null,
-      transports_used: countBy(this.listeners.map((l) => l.conn.transport ?? "none")),
+      transports_used: countBy(states.map((l) => l.transport ?? "none")),
       server_sessions: countBy(s1.senders.map((x) => x.kind)),
       chromium: pagesAfter.map((b, i) => pageWindow(pagesBefore[i], b, pageLat[i], windowS)),
       loadtest_cpu_pct: r1(procs.get(Deno.pid)),
       system_cpu_pct: r1(systemPct),
-      lossy: this.listeners.flatMap((l, i) => {
+      lossy: states.flatMap((l, i) => {
         const e = after[i].expected - before[i].expected;
         const r = after[i].received - before[i].received;
         return e > r
           ? [`#${i} ${l.ack?.encoding ?? "?"} ${l.ack?.channels.length ?? 0} ch: ${e - r} of ${e}`]
           : [];
       }),
-      mix_mismatches: this.listeners.flatMap((l, i) => {
+      mix_mismatches: states.flatMap((l, i) => {
         const why = mixMismatch(l.mix.channels.filter((c) => this.mapped.includes(c)), l);
         return why ? [`#${i} ${why}`] : [];
       }),
-      not_streaming: this.listeners.flatMap((l, i) => l.streaming ? [] : [`#${i} ${l.lastState}`]),
+      not_streaming: states.flatMap((l, i) => l.snap.streaming ? [] : [`#${i} ${l.lastState}`]),
     };
   }
 
   async stop(): Promise<void> {
-    for (const l of this.listeners.splice(0)) l.stop();
+    await this.pool.stop();
     await this.udp?.stop();
     this.udp = null;
     await this.chromium?.close();
@@ -410,7 +409,7 @@ class TransportBench {
 }
 
 /** How listener `l`'s stream differs from the mix it asked for (`want`: its mapped channels), or null. */
-function mixMismatch(want: number[], l: HeadlessListener): string | null {
+function mixMismatch(want: number[], l: ListenerState): string | null {
   const a = l.ack;
   if (!a) return "no stream";
   const got = [...a.channels].sort((x, y) => x - y);

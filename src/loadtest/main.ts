@@ -45,6 +45,7 @@ deno task loadtest --transport websocket|datachannel|webtransport[,…] [flags]
   --udp-channels 1-8   their channels (default 1-8)
   --chromium N         real Chromium listener pages on the same transport (default 2)
   --mapped N           the server maps channels 1–N (default 16)
+  --listener-threads T worker threads the headless listeners are spread over (default 2)
   --server-flags "…"   extra flags for the server's Deno (e.g. "--cpu-prof --cpu-prof-dir=DIR")
   --out DIR            report directory (default docs/loadtest/listeners)`;
 
@@ -160,6 +161,7 @@ export function parseListenerArgs(args: string[]): ListenerLoadOptions & { out: 
       "udp-channels": { type: "string", default: "1-8" },
       chromium: { type: "string", default: "2" },
       mapped: { type: "string", default: "16" },
+      "listener-threads": { type: "string", default: "2" },
       "server-flags": { type: "string" },
       out: { type: "string", default: "docs/loadtest/listeners" },
     },
@@ -195,6 +197,7 @@ export function parseListenerArgs(args: string[]): ListenerLoadOptions & { out: 
     udpChannels: channelsArg(v["udp-channels"]),
     chromium: num("chromium", v.chromium, 0),
     mapped: num("mapped", v.mapped, 1),
+    listenerThreads: num("listener-threads", v["listener-threads"], 1),
     serverDenoFlags: v["server-flags"]?.split(/\s+/).filter((f) => f !== ""),
     log: (line) => console.error(line),
     out: v.out,
