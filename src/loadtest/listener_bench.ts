@@ -115,6 +115,8 @@ export interface ListenerPoint {
   late_periods: number;
   /** Packets the server's browser senders dropped in the window (backed-up channel). */
   server_sender_dropped: number;
+  /** Browser datagrams the server's audio worker dropped: its main thread fell a relay ring behind. */
+  server_relay_dropped: number;
   /** Packets a second the server handed to its browser listeners' transports (Chromium's included). */
   server_packets_per_s: number;
   /** Server CPU per browser packet (all of the server's CPU, UDP clients' included), µs. */
@@ -182,6 +184,7 @@ export function percentiles(h: LatenessHistogram): Percentiles {
 interface ServerStats {
   lateness: LatenessCounts;
   senders: { kind: string; packets: number; dropped: number }[];
+  relay_dropped: number;
 }
 
 async function serverStats(base: string, reset = false): Promise<ServerStats> {
@@ -375,6 +378,7 @@ class TransportBench {
       lateness_ms: percentiles(late),
       late_periods: late.countAbove(PACKET_TIME_MS),
       server_sender_dropped: senderDropped(s1) - senderDropped(s0),
+      server_relay_dropped: s1.relay_dropped - s0.relay_dropped,
       server_packets_per_s: Math.round(pps),
       server_cpu_us_per_packet: cpuPct !== null && pps > 0 ? r1((cpuPct / 100) * 1e6 / pps) : null,
       udp: this.udp ? windowFigures(udpBefore, udpAfter) : null,
@@ -541,7 +545,7 @@ export function logLine(p: ListenerPoint): string {
     `latency p50/p95=${p.latency_ms_p50}/${p.latency_ms_p95}ms conc/min=${p.concealments_per_min} ` +
     `server_cpu=${p.server_cpu_pct}% rss=${p.server_rss_mib}MiB ` +
     `lateness p99/p99.9=${p.lateness_ms.p99}/${p.lateness_ms.p999}ms ` +
-    `sender_dropped=${p.server_sender_dropped} pkt/s=${p.server_packets_per_s} ` +
+    `sender_dropped=${p.server_sender_dropped} relay_dropped=${p.server_relay_dropped} pkt/s=${p.server_packets_per_s} ` +
     `us/pkt=${p.server_cpu_us_per_packet} udp_loss=${p.udp?.loss_pct ?? "—"}% ` +
     `loadtest_cpu=${p.loadtest_cpu_pct}% system=${p.system_cpu_pct}%` +
     (pages ? ` chromium: ${pages}` : "") +

@@ -86,7 +86,7 @@ function table(r: ListenerReport): string {
     "threads",
     "lateness p50 / p99 / p99.9 / max ms",
     "periods &gt; 5 ms",
-    "sender drops",
+    "sender / relay drops",
     "browser packets / s",
     "server CPU µs / packet",
     "UDP loss % (clients)",
@@ -120,7 +120,7 @@ function table(r: ListenerReport): string {
           dash(p.lateness_ms.max)
         }`,
         p.late_periods,
-        p.server_sender_dropped,
+        `${p.server_sender_dropped} / ${p.server_relay_dropped}`,
         p.server_packets_per_s,
         dash(p.server_cpu_us_per_packet),
         p.udp ? `${p.udp.loss_pct} (${p.udp.clients})` : "—",

@@ -11,7 +11,9 @@
  *
  *   GET /loadtest/stats[?reset=1]   {"lateness": period lateness counts since the
  *       last reset (src/session/lateness.ts toJSON), "senders": per browser
- *       listener {kind, packets, dropped} (src/listener/channel_sender.ts)}
+ *       listener {kind, packets, dropped} (src/listener/channel_sender.ts),
+ *       "relay_dropped": browser datagrams the audio worker dropped because the
+ *       main thread fell a whole relay ring behind (src/plane/relay.ts)}
  *
  *   deno run -A src/loadtest/server_proc.ts --port 0 --hostname 0.0.0.0 \
  *     --data-dir DIR --max-clients 60 [--adaptation] [--https-port P] [--mapped N]
@@ -23,6 +25,7 @@ import { logConfig } from "../util/log.ts";
 import { installTimerProbe } from "./timer_probe.ts";
 import type { AppExtension } from "../http/app.ts";
 import type { ChannelSenderStats } from "../listener/channel_sender.ts";
+import { RemoteEngine } from "../plane/remote_engine.ts";
 
 /** The load test's view of the audio path (see the header). */
 const statsRoute: AppExtension = (app, ctx) => {
@@ -35,7 +38,8 @@ const statsRoute: AppExtension = (app, ctx) => {
         ? [{ kind: s.kind, packets: st.packets ?? 0, dropped: st.dropped ?? 0 }]
         : [];
     });
-    return c.json({ lateness, senders });
+    const relayDropped = ctx.engine instanceof RemoteEngine ? ctx.engine.relayDropped() : 0;
+    return c.json({ lateness, senders, relay_dropped: relayDropped });
   });
 };
 
