@@ -471,6 +471,8 @@ export function missedListenerTarget(p: ListenerPoint): string | null {
 export async function runListenerLoadtest(
   o: ListenerLoadOptions,
   command = "",
+  /** Called with the report so far after each transport (to write it as it grows). */
+  onRun?: (r: ListenerReport) => Promise<void>,
 ): Promise<ListenerReport> {
   const { log: _log, ...options } = o;
   const report: ListenerReport = {
@@ -529,6 +531,7 @@ export async function runListenerLoadtest(
         current = { bench: null, server: null };
         await Deno.remove(dataDir, { recursive: true }).catch(() => {});
       }
+      await onRun?.(report);
     }
   } finally {
     for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.removeSignalListener(sig, onSignal);

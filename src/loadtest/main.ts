@@ -206,7 +206,11 @@ export function parseListenerArgs(args: string[]): ListenerLoadOptions & { out: 
 
 async function listenerMain(args: string[]): Promise<void> {
   const { out, ...opts } = parseListenerArgs(args);
-  const report = await runListenerLoadtest(opts, `deno task loadtest ${args.join(" ")}`);
+  const report = await runListenerLoadtest(
+    opts,
+    `deno task loadtest ${args.join(" ")}`,
+    async (r) => void await writeListenerReport(r, out),
+  );
   const files = await writeListenerReport(report, out);
   for (const run of report.runs) for (const p of run.points) console.log(logLine(p));
   console.log(`\n${markdownListenerTable(report)}\n\n${markdownChromiumTable(report)}\n`);
