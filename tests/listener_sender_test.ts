@@ -2,7 +2,10 @@
 import assert from "node:assert/strict";
 import {
   ChannelSender,
+  DEFAULT_MAX_BUFFERED_BYTES,
+  MAX_BACKLOG_MS,
   MAX_QUEUED_PACKETS,
+  MIN_BUFFERED_BYTES,
   type PacketChannel,
 } from "../src/listener/channel_sender.ts";
 import { StreamingEngine } from "../src/session/engine.ts";
@@ -52,6 +55,45 @@ Deno.test("a backed-up channel drops packets and counts them instead of bufferin
   s.flush();
   assert.deepEqual(ch.sent.map((b) => [...b]), [[3]]);
   assert.equal(s.stats.dropped, 2);
+});
+
+Deno.test("a channel may hold back a quarter second of its own stream, not seconds of a slow one", () => {
+  // An Opus stream of 8 channels: one 600-byte packet every 5 ms (120 KB/s).
+  const ch = new FakeChannel();
+  let now = 0;
+  const s = new ChannelSender("datachannel", ch, 1400, DEFAULT_MAX_BUFFERED_BYTES, () => now);
+  const packet = Array(600).fill(7);
+  const period = () => {
+    write(s, packet);
+    s.flush();
+    now += 5;
+  };
+  for (let i = 0; i < 201; i++) period(); // a second: the rate is known
+  const limit = s.backlogLimit;
+  assert.equal(limit, Math.round((600 / 5) * MAX_BACKLOG_MS), "250 ms of 120 KB/s");
+  assert.ok(limit < DEFAULT_MAX_BUFFERED_BYTES && limit >= MIN_BUFFERED_BYTES);
+  // The channel falls a second behind (its SCTP holds 120 KB): packets are dropped, not queued.
+  const sent = ch.sent.length;
+  ch.bufferedAmount = 120_000;
+  period();
+  assert.equal(ch.sent.length, sent);
+  assert.equal(s.stats.dropped, 1);
+  // Back under the stream's quarter second: sent again.
+  ch.bufferedAmount = limit - 1;
+  period();
+  assert.equal(ch.sent.length, sent + 1);
+});
+
+Deno.test("a trickle of a stream still gets a burst's worth of backlog", () => {
+  const ch = new FakeChannel();
+  let now = 0;
+  const s = new ChannelSender("datachannel", ch, 1400, DEFAULT_MAX_BUFFERED_BYTES, () => now);
+  for (let i = 0; i < 30; i++) {
+    write(s, [1, 2, 3]);
+    s.flush();
+    now += 50;
+  }
+  assert.equal(s.backlogLimit, MIN_BUFFERED_BYTES);
 });
 
 Deno.test("a closed channel drops; a queue that is never flushed stays bounded", () => {

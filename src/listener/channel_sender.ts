@@ -12,8 +12,14 @@
  *   +----------------------------------------------------------+
  *
  * A channel that cannot keep up (its `bufferedAmount` is over the limit) loses
- * whole packets rather than growing memory: the jitter buffer on the page
- * conceals them like UDP loss, and `stats.dropped` counts them.
+ * whole packets rather than growing memory or latency: the jitter buffer on
+ * the page conceals them like UDP loss, and `stats.dropped` counts them. The
+ * limit is the stream's own MAX_BACKLOG_MS (its byte rate measured over each
+ * second, at least MIN_BUFFERED_BYTES), never above `maxBufferedBytes`: a
+ * DataChannel whose SCTP falls behind (werift retransmits even with
+ * maxRetransmits 0, and holds what its congestion window does not let out)
+ * would otherwise hold seconds of a low-rate Opus stream before the byte
+ * limit is reached, and the phone would play that far behind.
  */
 import type { PacketSender, SenderStats, UdpDestination } from "../net/sender.ts";
 
@@ -36,6 +42,15 @@ export interface ChannelSenderStats extends SenderStats {
 export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024;
 /** Packets queued between flushes before the oldest are dropped (a period rarely has more than 40). */
 export const MAX_QUEUED_PACKETS = 256;
+/**
+ * The most of its stream a channel may hold back: later than this the page's
+ * jitter buffer (200 ms drop threshold by default) would mostly drop it as late.
+ */
+export const MAX_BACKLOG_MS = 250;
+/** The limit's floor: a low-rate stream's backlog limit still holds a burst of packets. */
+export const MIN_BUFFERED_BYTES = 16 * 1024;
+/** How often the stream's byte rate is measured. */
+const RATE_WINDOW_MS = 1000;
 
 const NO_DESTINATION: UdpDestination = { hostname: "", port: 0 };
 
@@ -50,6 +65,10 @@ export class ChannelSender implements PacketSender {
   };
   private readonly buf: Uint8Array;
   private readonly queue: Uint8Array[] = [];
+  /** The backlog limit now (bytes): `maxBufferedBytes` until the stream's rate is known. */
+  private limit: number;
+  private rateStartMs = NaN;
+  private rateBytes = 0;
 
   constructor(
     /** "websocket" or "datachannel". */
@@ -57,8 +76,15 @@ export class ChannelSender implements PacketSender {
     private readonly channel: PacketChannel,
     readonly maxDatagramBytes: number,
     private readonly maxBufferedBytes = DEFAULT_MAX_BUFFERED_BYTES,
+    private readonly now: () => number = () => performance.now(),
   ) {
     this.buf = new Uint8Array(maxDatagramBytes);
+    this.limit = maxBufferedBytes;
+  }
+
+  /** The most bytes the channel may hold before packets are dropped (see the header). */
+  get backlogLimit(): number {
+    return this.limit;
   }
 
   destination(_hostname: string, _port: number): UdpDestination {
@@ -79,13 +105,28 @@ export class ChannelSender implements PacketSender {
     }
     // The transport keeps the bytes until they are on the wire: one copy per packet.
     this.queue.push(this.buf.slice(0, length));
+    this.rateBytes += length;
   }
 
   flush(): void {
     const q = this.queue;
+    if (q.length === 0) return;
+    const now = this.now();
+    if (Number.isNaN(this.rateStartMs)) {
+      this.rateStartMs = now;
+      this.rateBytes = 0; // what came before is the backlog of no known span
+    } else if (now - this.rateStartMs >= RATE_WINDOW_MS) {
+      const perMs = this.rateBytes / (now - this.rateStartMs);
+      this.limit = Math.min(
+        this.maxBufferedBytes,
+        Math.max(MIN_BUFFERED_BYTES, Math.round(perMs * MAX_BACKLOG_MS)),
+      );
+      this.rateStartMs = now;
+      this.rateBytes = 0;
+    }
     for (let i = 0; i < q.length; i++) {
       const p = q[i];
-      if (!this.channel.open || this.channel.bufferedAmount > this.maxBufferedBytes) {
+      if (!this.channel.open || this.channel.bufferedAmount > this.limit) {
         this.stats.dropped++;
         continue;
       }

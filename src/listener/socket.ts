@@ -29,7 +29,7 @@ import { SessionError } from "../session/errors.ts";
 import { ListenerSignal, parseWith } from "../http/schemas.ts";
 import type { ClientSession } from "../session/sessions.ts";
 import { ChannelSender, type PacketChannel } from "./channel_sender.ts";
-import { WebRtcPeer } from "./webrtc_peer.ts";
+import { DATACHANNEL_MAX_DATAGRAM_BYTES, WebRtcPeer } from "./webrtc_peer.ts";
 import {
   type BoundSession,
   WEBTRANSPORT_MAX_DATAGRAM_BYTES,
@@ -220,6 +220,7 @@ export function attachListenerSocket(ctx: ListenerContext, opts: ListenerSocketO
       );
       session = s;
       if (opts.transport === "webtransport") s.maxDatagramBytes = WEBTRANSPORT_MAX_DATAGRAM_BYTES;
+      if (opts.transport === "datachannel") s.maxDatagramBytes = DATACHANNEL_MAX_DATAGRAM_BYTES;
       if (opts.transport === "websocket") attach(s, websocketChannel(ws));
     }),
     onMessage: guarded("message", (evt: MessageEvent<WSMessageReceive>) => {

@@ -20,6 +20,20 @@ import { Buffer } from "node:buffer";
 import { RTCPeerConnection } from "werift";
 import type { PacketChannel } from "./channel_sender.ts";
 
+/**
+ * The server's SCTP packet size (werift's default, 1191 bytes, as Chrome's):
+ * set explicitly, since DATACHANNEL_MAX_DATAGRAM_BYTES is derived from it.
+ */
+export const DATACHANNEL_SCTP_MTU = 1191;
+/**
+ * RTP datagrams for a DataChannel session are built to fit one SCTP DATA
+ * chunk: the MTU less the SCTP common header (12) and the DATA chunk header
+ * (16), down to a multiple of 4 (werift's fragmentation). A larger datagram
+ * is two chunks — two SCTP packets, two DTLS records, two UDP sends, each in
+ * JavaScript on the server's main thread — for a few more bytes.
+ */
+export const DATACHANNEL_MAX_DATAGRAM_BYTES = Math.floor((DATACHANNEL_SCTP_MTU - 12 - 16) / 4) * 4;
+
 /** The DataChannel id both ends agree on (negotiated out of band). */
 export const RTP_CHANNEL_ID = 0;
 export const RTP_CHANNEL_LABEL = "rtp";
@@ -40,6 +54,7 @@ export class WebRtcPeer {
       iceServers: [],
       iceAdditionalHostAddresses: hostAddress ? [hostAddress] : undefined,
       iceUseIpv6: false,
+      sctp: { mtu: DATACHANNEL_SCTP_MTU },
     });
     const dc = this.pc.createDataChannel(RTP_CHANNEL_LABEL, {
       negotiated: true,

@@ -1,12 +1,21 @@
 /**
  * `deno task loadtest` — the QoS test bench of the requirements (🧪 QoS 테스트).
- * Thin: flags → runLoadtest → report.json + report.html.
+ * Thin: flags → runLoadtest → report.json + report.html. With `--transport`,
+ * browser listeners instead (./listener_bench.ts) → runListenerLoadtest.
  */
 
 import { parseArgs } from "node:util";
 import { markdownSteps, writeReport } from "./report.ts";
 import { type Condition, type LoadtestOptions, runLoadtest } from "./scenarios.ts";
 import { isWifiProfileName, WIFI_PROFILES } from "../net/wifi_profile.ts";
+import { type ListenerLoadOptions, logLine, runListenerLoadtest } from "./listener_bench.ts";
+import {
+  markdownChromiumTable,
+  markdownListenerTable,
+  writeListenerReport,
+} from "./listener_report.ts";
+import { LISTENER_TRANSPORTS } from "../listener/socket.ts";
+import type { TransportKind } from "../../web/listener/connection.ts";
 
 export const LOADTEST_USAGE = `deno task loadtest [flags]
   --scenario 1,2,3     which scenarios (default 1,2,3)
@@ -25,7 +34,20 @@ export const LOADTEST_USAGE = `deno task loadtest [flags]
   --nft-loss P         scenario 3 nftables drop in a namespace (default 10; needs root)
   --no-nft --no-restart
   --adaptation         keep the own server's sample-rate adaptation (default off: fixed rate)
-  --out DIR            report directory (default docs/loadtest)`;
+  --out DIR            report directory (default docs/loadtest)
+
+deno task loadtest --transport websocket|datachannel|webtransport[,…] [flags]
+  browser listeners (headless: the page's own code; werift; Deno's WebTransport)
+  --listeners N        N headless listeners (default 20)
+  --sweep 1,5,10,15,20 measure at each count instead (listeners are added, never restarted)
+  --duration S --warmup S   each point's window and settle time (default 30, 3)
+  --udp-clients K      UDP reference clients streaming beside them (default 4)
+  --udp-channels 1-8   their channels (default 1-8)
+  --chromium N         real Chromium listener pages on the same transport (default 2)
+  --mapped N           the server maps channels 1–N (default 16)
+  --listener-threads T worker threads the headless listeners are spread over (default 2)
+  --server-flags "…"   extra flags for the server's Deno (e.g. "--cpu-prof --cpu-prof-dir=DIR")
+  --out DIR            report directory (default docs/loadtest/listeners)`;
 
 function channelsArg(v: string): number[] | undefined {
   if (v === "all") return undefined;
@@ -124,6 +146,82 @@ export function parseLoadtestArgs(args: string[]): LoadtestOptions & { out: stri
     log: (line) => console.error(line),
     out: v.out,
   };
+}
+
+export function parseListenerArgs(args: string[]): ListenerLoadOptions & { out: string } {
+  const { values: v } = parseArgs({
+    args,
+    options: {
+      transport: { type: "string" },
+      listeners: { type: "string", default: "20" },
+      sweep: { type: "string" },
+      duration: { type: "string", default: "30" },
+      warmup: { type: "string", default: "3" },
+      "udp-clients": { type: "string", default: "4" },
+      "udp-channels": { type: "string", default: "1-8" },
+      chromium: { type: "string", default: "2" },
+      mapped: { type: "string", default: "16" },
+      "listener-threads": { type: "string", default: "2" },
+      "server-flags": { type: "string" },
+      out: { type: "string", default: "docs/loadtest/listeners" },
+    },
+  });
+  const transports = (v.transport ?? "").split(",").filter((t) => t !== "");
+  for (const t of transports) {
+    if (!(LISTENER_TRANSPORTS as readonly string[]).includes(t)) {
+      throw new RangeError(
+        `--transport must be ${LISTENER_TRANSPORTS.join(", ")} (or a list), got ${t}`,
+      );
+    }
+  }
+  if (transports.length === 0) throw new RangeError("--transport needs a transport");
+  const counts = (v.sweep ?? v.listeners).split(",").map(Number);
+  if (!counts.every((n) => Number.isInteger(n) && n > 0)) {
+    throw new RangeError(
+      `listener counts must be positive integers, got ${v.sweep ?? v.listeners}`,
+    );
+  }
+  const num = (name: string, x: string, min: number) => {
+    const n = Number(x);
+    if (!(Number.isFinite(n) && n >= min)) {
+      throw new RangeError(`--${name} must be ≥ ${min}, got ${x}`);
+    }
+    return n;
+  };
+  return {
+    transports: transports as TransportKind[],
+    sweep: counts,
+    durationS: num("duration", v.duration, 0.5),
+    warmupS: num("warmup", v.warmup, 0),
+    udpClients: num("udp-clients", v["udp-clients"], 0),
+    udpChannels: channelsArg(v["udp-channels"]),
+    chromium: num("chromium", v.chromium, 0),
+    mapped: num("mapped", v.mapped, 1),
+    listenerThreads: num("listener-threads", v["listener-threads"], 1),
+    serverDenoFlags: v["server-flags"]?.split(/\s+/).filter((f) => f !== ""),
+    log: (line) => console.error(line),
+    out: v.out,
+  };
+}
+
+async function listenerMain(args: string[]): Promise<void> {
+  const { out, ...opts } = parseListenerArgs(args);
+  const report = await runListenerLoadtest(
+    opts,
+    `deno task loadtest ${args.join(" ")}`,
+    async (r) => void await writeListenerReport(r, out),
+  );
+  const files = await writeListenerReport(report, out);
+  for (const run of report.runs) for (const p of run.points) console.log(logLine(p));
+  console.log(`\n${markdownListenerTable(report)}\n\n${markdownChromiumTable(report)}\n`);
+  console.log(`report: ${files.json} ${files.html}`);
+}
+
+if (
+  import.meta.main && Deno.args.some((a) => a === "--transport" || a.startsWith("--transport="))
+) {
+  await listenerMain(Deno.args);
+  Deno.exit(0);
 }
 
 if (import.meta.main) {

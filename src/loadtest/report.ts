@@ -6,7 +6,7 @@
 
 import { missedTarget, type Report, type StepResult, TARGETS } from "./scenarios.ts";
 
-const esc = (s: string) =>
+export const esc = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 interface Series {

@@ -389,7 +389,7 @@ export async function runLoadtest(o: LoadtestOptions): Promise<Report> {
   return report;
 }
 
-function machineInfo(): Report["machine"] {
+export function machineInfo(): Report["machine"] {
   let model = "";
   try {
     model = Deno.readTextFileSync("/proc/cpuinfo").match(/^model name\s*:\s*(.*)$/m)?.[1] ?? "";

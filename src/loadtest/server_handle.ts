@@ -3,6 +3,8 @@
 export interface ServerHandle {
   url: string;
   httpPort: number;
+  /** The HTTPS (and WebTransport) port when asked for, else null. */
+  httpsPort: number | null;
   pid: number;
   /** The server's live timers as it last reported them (every second), or null before the first. */
   timers(): number | null;
@@ -18,12 +20,19 @@ export async function spawnServer(opts: {
   maxClients: number;
   /** Keep the server's sample-rate adaptation on (default off). */
   adaptation?: boolean;
+  /** Turn HTTPS (and WebTransport) on at this port. */
+  httpsPort?: number;
+  /** Map channels 1–N only (default: the server's default mapping). */
+  mapped?: number;
+  /** Extra flags for the server's Deno (e.g. `--cpu-prof`). */
+  denoFlags?: string[];
 }): Promise<ServerHandle> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--allow-all",
       "--unstable-net",
+      ...(opts.denoFlags ?? []),
       PROC,
       "--port",
       String(opts.port ?? 0),
@@ -34,6 +43,8 @@ export async function spawnServer(opts: {
       "--max-clients",
       String(opts.maxClients),
       ...(opts.adaptation ? ["--adaptation"] : []),
+      ...(opts.httpsPort !== undefined ? ["--https-port", String(opts.httpsPort)] : []),
+      ...(opts.mapped !== undefined ? ["--mapped", String(opts.mapped)] : []),
     ],
     stdout: "piped",
     stderr: "null",
@@ -74,6 +85,7 @@ export async function spawnServer(opts: {
   return {
     url,
     httpPort: info.http_port,
+    httpsPort: info.https_port ?? null,
     pid: child.pid,
     timers: () => timers,
     async stop() {

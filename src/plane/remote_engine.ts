@@ -45,6 +45,8 @@ export class RemoteEngine implements EngineControl {
   readonly lateness: LatenessHistogram;
   /** Browser clients' senders by slot: where relayed packets go. */
   readonly relaySenders = new Map<number, PacketSender>();
+  /** Browser datagrams the worker dropped because this thread fell a whole relay ring behind. */
+  relayDropped: () => number = () => 0;
   private readonly clients = new Map<string, RemoteStream>();
   private readonly freeSlots = Array.from({ length: MAX_CLIENT_SLOTS }, (_, i) => i);
 

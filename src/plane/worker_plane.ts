@@ -90,6 +90,7 @@ export class WorkerAudioPlane implements AudioPlane, SourceHost {
       if (id !== undefined) this.onClientError?.(id, e);
     });
     this.relay.run().catch((e) => o.log.error("browser relay stopped", { error: e as Error }));
+    this.engine.relayDropped = () => this.relay.dropped;
     this.sender = new SenderView(
       o.sender,
       this.counters,

@@ -105,6 +105,23 @@ export interface ConnectionEvents {
   openWebTransport?(url: string, hash: Uint8Array<ArrayBuffer>): WebTransportLink | null;
 }
 
+/**
+ * What the connection takes from the runtime: the browser's by default; a
+ * headless listener (src/loadtest/headless_listener.ts) runs this same code in
+ * Deno with werift as its RTCPeerConnection and Deno's WebTransport.
+ */
+export interface ListenerPlatform {
+  /** A new peer connection for the DataChannel (host candidates only, no STUN). */
+  peerConnection(): RTCPeerConnection;
+  /** Whether this runtime can open WebTransport sessions (a secure context with the API). */
+  webTransport(): boolean;
+}
+
+export const BROWSER_PLATFORM: ListenerPlatform = {
+  peerConnection: () => new RTCPeerConnection({ iceServers: [] }),
+  webTransport: () => ListenerConnection.webTransportPossible(),
+};
+
 export const HEARTBEAT_MS = 5000;
 export const NTP_INTERVAL_MS = 2000;
 /** The first clock-sync exchanges come quickly so latency shows within a second. */
@@ -148,6 +165,7 @@ export class ListenerConnection {
     private choice: TransportChoice,
     private readonly events: ConnectionEvents,
     private readonly now: () => number,
+    private readonly platform: ListenerPlatform = BROWSER_PLATFORM,
   ) {}
 
   setChoice(choice: TransportChoice): void {
@@ -208,7 +226,7 @@ export class ListenerConnection {
 
   /** The server's WebTransport endpoint and certificate hash (fetched at every connect), or null. */
   private async fetchOffer(): Promise<WebTransportOffer | null> {
-    if (!ListenerConnection.webTransportPossible()) return null;
+    if (!this.platform.webTransport()) return null;
     if (this.choice !== "auto" && this.choice !== "webtransport") return null;
     if (this.noWebTransport) return null;
     try {
@@ -332,7 +350,7 @@ export class ListenerConnection {
   }
 
   private async openDataChannel(ws: WebSocket): Promise<void> {
-    const pc = new RTCPeerConnection({ iceServers: [] });
+    const pc = this.platform.peerConnection();
     this.pc = pc;
     const dc = pc.createDataChannel("rtp", {
       negotiated: true,

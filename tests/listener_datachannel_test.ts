@@ -1,0 +1,69 @@
+/**
+ * The DataChannel transport end to end without a browser: the page's own
+ * connection code (web/listener/connection.ts) with werift as its peer
+ * (src/loadtest/headless_listener.ts DENO_PLATFORM) against the server.
+ * A PCM stream's RTP packets are built to fit one SCTP DATA chunk, so each
+ * packet costs the server one SCTP packet, one DTLS record and one UDP send
+ * (werift's SCTP would split a 1400-byte packet in two).
+ */
+import assert from "node:assert/strict";
+import { ListenerConnection } from "../web/listener/connection.ts";
+import { DENO_PLATFORM } from "../src/loadtest/headless_listener.ts";
+import { DATACHANNEL_MAX_DATAGRAM_BYTES } from "../src/listener/webrtc_peer.ts";
+import { parseRtp, PT_PCM } from "../src/rtp/packet.ts";
+import { startToneServer } from "./listener_helpers.ts";
+
+Deno.test({
+  name: "datachannel: a PCM stream's packets each fit one SCTP DATA chunk, filled to it",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const { server, dataDir } = await startToneServer({ channels: 16 });
+    const sizes: number[] = [];
+    let ssrc = -1;
+    let done: () => void;
+    const enough = new Promise<void>((r) => (done = r));
+    const conn = new ListenerConnection(
+      new URL(server.url),
+      "datachannel",
+      {
+        prepare: () =>
+          Promise.resolve({
+            channels: [1, 2, 3, 4, 5, 6, 7, 8].map((id) => ({ id })),
+            sample_rate: 48000,
+            compression: "none",
+          }),
+        onState: () => {},
+        onWelcome: () => {},
+        onAck: (ack) => (ssrc = ack.ssrc),
+        onPacket: (bytes) => {
+          const p = parseRtp(bytes);
+          assert.equal(p.payloadType, PT_PCM);
+          assert.equal(p.ssrc >>> 0, ssrc);
+          sizes.push(bytes.length);
+          if (sizes.length === 400) done();
+        },
+        onEvent: () => {},
+      },
+      () => performance.timeOrigin + performance.now(),
+      DENO_PLATFORM,
+    );
+    try {
+      conn.start();
+      const timeout = setTimeout(() => done(), 20_000);
+      await enough;
+      clearTimeout(timeout);
+      assert.equal(conn.transport, "datachannel");
+      assert.equal(sizes.length, 400, `only ${sizes.length} packets arrived`);
+      assert.equal(server.ctx.sessions.list()[0].kind, "datachannel");
+      const max = Math.max(...sizes);
+      assert.ok(max <= DATACHANNEL_MAX_DATAGRAM_BYTES, `a ${max}-byte packet is two SCTP chunks`);
+      // 8 channels × 240 frames × 3 bytes a period: split to the budget, not into small pieces.
+      assert.ok(max > DATACHANNEL_MAX_DATAGRAM_BYTES - 100, `largest packet ${max} bytes`);
+    } finally {
+      conn.stop();
+      await server.close();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
