@@ -854,6 +854,8 @@ class ListenerApp {
       /** What the OS does to a page's audio (a call, the lock screen): suspend it. */
       suspendAudio: () => this.playout?.ctx.suspend(),
       latencies: () => [...(this.playout?.latencies ?? [])],
+      /** Timed latencies and concealment events since the last call (the Wi-Fi bench). */
+      drainTrace: () => this.playout?.trace.drain() ?? { latency: [], gaps: [] },
       networkLatency: () => this.receiveStats()?.latencyMs ?? NaN,
     };
   }
