@@ -60,6 +60,8 @@ import {
 } from "./background_route.ts";
 import { applyLock, channelStrip, masterStrip, type MasterView, type StripView } from "./strips.ts";
 import { ClipIndicator } from "./clip_indicator.ts";
+import { NetworkHealth } from "./network_health.ts";
+import { t } from "../i18n/i18n.ts";
 
 const QOS_INTERVAL_MS = 5000;
 const STATUS_INTERVAL_MS = 500;
@@ -144,6 +146,9 @@ class ListenerApp {
   private strips = new Map<number, StripView>();
   private masterView: MasterView | null = null;
   private readonly clip = new ClipIndicator();
+  /** Whether the Wi-Fi is the problem (./network_health.ts), and whether its banner is up. */
+  private readonly health = new NetworkHealth();
+  private wifiBanner = false;
   private stripIds = "";
   private active: ChannelSettings[] = [];
   private ack: ListenerAck | null = null;
@@ -557,6 +562,22 @@ class ListenerApp {
     } else if (state === "stalled") {
       this.showBanner("No audio is arriving — waiting for it, then reconnecting.", "warn");
     } else if (state === "streaming" || state === "idle") $("banner").hidden = true;
+    this.wifiBanner = false;
+    this.renderNetwork();
+  }
+
+  /** Says when the Wi-Fi is the problem: over a live stream, and instead of a bare "No audio". */
+  private renderNetwork(): void {
+    if (this.health.state !== "unstable") {
+      if (this.wifiBanner) $("banner").hidden = true;
+      this.wifiBanner = false;
+      return;
+    }
+    const st = this.conn.state;
+    if (st !== "streaming" && st !== "stalled") return;
+    if (st === "stalled") $("conn-state").textContent = t("wifi_badge");
+    this.showBanner(t(st === "stalled" ? "wifi_stalled" : "wifi_unstable"), "warn");
+    this.wifiBanner = true;
   }
 
   /** The engineer's message: stays (in the sticky header) until the musician dismisses it. */
@@ -715,6 +736,14 @@ class ListenerApp {
         : `${this.ack.encoding} ${this.ack.sample_rate / 1000} kHz`
       : "–";
     $("q-codec").textContent = codec;
+    const was = this.health.state;
+    this.health.note({
+      atMs: wallNow(),
+      expected: m.packets_expected,
+      received: m.packets_received,
+      concealed: this.playout?.jb.concealedPackets ?? 0,
+    });
+    if (this.health.state !== was || (this.wifiBanner && $("banner").hidden)) this.renderNetwork();
     const good = m.packet_loss_rate < 0.01 && (m.playout_latency_ms || 0) < 80;
     $("quality").dataset.level = this.conn.state !== "streaming" ? "off" : good ? "good" : "fair";
   }
@@ -843,6 +872,12 @@ class ListenerApp {
           }
           : null,
         clockSynced: this.conn.clock.synced,
+        /** Whether the page tells the musician the Wi-Fi is the problem, and why. */
+        network: {
+          state: this.health.state,
+          lossRate: this.health.lossRate,
+          concealedRate: this.health.concealedRate,
+        },
         decodeErrors: this.receiveStats()?.decodeErrors ?? 0,
         /** Opus group packets concealed by their decoder, and dropped as late. */
         concealedGroups: this.receiveStats()?.concealedGroups ?? 0,
