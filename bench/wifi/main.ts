@@ -261,7 +261,9 @@ export interface Row {
   transport: Transport;
   playout: string;
   figures: ListenerFigures;
+  /** The listener's status (test hook) at the end of the window, and at its start. */
   status: Record<string, unknown>;
+  statusBefore: Record<string, unknown>;
   /** In the window: the model's spikes and drops; since the start: packets it decided. */
   relay: { spikes: number; drops: number; packets: number; stats: unknown };
 }
@@ -385,10 +387,12 @@ export async function runProfile(o: RunOptions): Promise<Row[]> {
     }
     log(`[WIFI] ${o.profile}: all streaming; warm-up ${o.warmupS} s`);
     await new Promise((r) => setTimeout(r, o.warmupS * 1000));
+    const before = new Map<Listener, Record<string, unknown>>();
     for (const l of listeners) {
       await l.drain();
       l.record.latency.length = 0;
       l.record.gaps.length = 0;
+      before.set(l, await l.status());
     }
     const from = systemClock.now();
     const to = from + o.seconds * 1000;
@@ -425,6 +429,7 @@ export async function runProfile(o: RunOptions): Promise<Row[]> {
         playout: PLAYOUT[l.transport],
         figures: figures(l.record, relay, from, end),
         status,
+        statusBefore: before.get(l)!,
         relay: {
           spikes: relay.spikes.filter((s) => s.startMs >= from && s.startMs < end).length,
           drops: relay.drops.filter((d) => d >= from && d < end).length,
@@ -447,13 +452,14 @@ const f1 = (v: number | null) => (v === null ? "–" : v.toFixed(1));
 /** The table (markdown): one row per profile and transport. */
 export function table(rows: Row[]): string {
   const head =
-    "| profile | transport | playout | latency p50 / p95 (ms) | gaps outside spikes: late / lost per 10 min (packets) | gaps in spikes per 10 min (packets) | spikes | recovered ≤ 10 s | slowest recovery (s) | resyncs (in spikes) | jitter-buffer delay at end (ms) |";
-  const sep = "|---|---|---|---|---|---|---|---|---|---|---|";
+    "| profile | transport | playout | latency p50 / p95 (ms) | gaps outside spikes: late / lost per 10 min (packets) | gaps in spikes per 10 min (packets) | spikes | recovered ≤ 10 s | slowest recovery (s) | resyncs (in spikes) | jitter-buffer delay at end (ms) | schedule underruns per 10 min (lead at end, ms) |";
+  const sep = "|---|---|---|---|---|---|---|---|---|---|---|---|";
   const lines = rows.map((r) => {
     const f = r.figures, s = f.seconds;
     const g = (c: { events: number; packets: number }) =>
       `${per10Min(c.events, s).toFixed(0)} (${per10Min(c.packets, s).toFixed(0)})`;
-    const rec = f.spikes.map((x) => x.recoveryMs);
+    // Spikes with a latency level before them (not in the run's first seconds).
+    const rec = f.spikes.filter((x) => x.baselineMs !== null).map((x) => x.recoveryMs);
     const ok = rec.filter((x) => x !== null && x <= 10_000).length;
     const slowest = rec.some((x) => x === null)
       ? "never"
@@ -461,14 +467,18 @@ export function table(rows: Row[]): string {
       ? (Math.max(...(rec as number[])) / 1000).toFixed(1)
       : "–";
     // deno-lint-ignore no-explicit-any
-    const jb = (r.status as any).jb;
+    const st = r.status as any, st0 = r.statusBefore as any;
+    const jb = st.jb;
+    const under = typeof st.underruns === "number"
+      ? `${per10Min(st.underruns - st0.underruns, s).toFixed(0)} (${Number(st.leadMs).toFixed(0)})`
+      : "–";
     return `| ${r.profile} | ${r.transport} | ${r.playout} | ${f1(f.latency.p50)} / ${
       f1(f.latency.p95)
     } | ${g(f.gaps.late)} / ${g(f.gaps.loss)} | ${
       g(f.gaps.spike)
-    } | ${f.spikes.length} | ${ok} of ${f.spikes.length} | ${slowest} | ${f.resyncs.total} (${f.resyncs.inSpike}) | ${
+    } | ${f.spikes.length} | ${ok} of ${rec.length} | ${slowest} | ${f.resyncs.total} (${f.resyncs.inSpike}) | ${
       jb ? Number(jb.delayMs).toFixed(0) : "–"
-    } |`;
+    } | ${under} |`;
   });
   return [head, sep, ...lines].join("\n");
 }
