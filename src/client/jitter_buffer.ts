@@ -46,8 +46,9 @@
  *   interpolate ≤ jitter < drop  → fade-out of the last frame (~20 ms)
  *   jitter ≥ drop                → silence
  *
- * When most packets over LATE_RESYNC_MS (longer than a Wi-Fi spike lasts)
- * arrive after their frames were played, spread over that time, the stream's timing moved (a source reopened with a timestamp jump shorter
+ * When most packets over LATE_RESYNC_MS arrive after their frames were
+ * played, spread over that time, the newest too (a Wi-Fi spike's are late,
+ * but the packets after it come on time), the stream's timing moved (a source reopened with a timestamp jump shorter
  * than its silence, or a burst ahead of real time pulled the minimum down):
  * the transit minimum and the jitter are measured afresh and the read
  * position resyncs, instead of dropping packets until the old minimum leaves
@@ -117,16 +118,17 @@ export const STEER_START_MS = 2;
 export const ERROR_SMOOTHING = 0.05;
 /**
  * Most packets arriving over this long (ms) came after their frames were
- * played: the stream's timing moved (a source reopened with a timestamp jump
- * shorter than the silence, a burst ahead of real time before it), not one
- * stall, and not a Wi-Fi spike (the profiles' longest last 200 ms: their
- * packets are late, and those after them on time again, so fewer than half
- * of this window's are late; a shorter window resynced on every spike, a
- * click and a latency jump each time, docs/loadtest/wifi/). The transit minimum is rebuilt from the stream as it comes now and
- * the read position resyncs, instead of dropping packets until the old
- * minimum leaves its window (up to `baseWindowMs`).
+ * played, the newest of them too: the stream's timing moved (a source
+ * reopened with a timestamp jump shorter than the silence, a burst ahead of
+ * real time before it), not one stall, and not a Wi-Fi spike. A spike's
+ * packets are late, but those sent after it come on time again (and newer):
+ * the newest packet is not late once the spike is over, at most its span
+ * minus its extra delay after its first late packet (the profiles' spikes:
+ * 200 − 100 ms at most). Without the newest-packet check a 40 ms window
+ * resynced on most spikes, a click and a latency jump each time
+ * (docs/loadtest/wifi/).
  */
-export const LATE_RESYNC_MS = 500;
+export const LATE_RESYNC_MS = 120;
 /** A fade-out reaches −60 dB after this long (ms). */
 export const FADE_MS = 20;
 const DEFAULT_MAX_PACKETS = 512;
@@ -194,6 +196,9 @@ export class JitterBuffer implements PacketSink {
   private lateLastMs = 0;
   private lateCount = 0;
   private lateSeen = 0;
+  /** The highest sequence number seen, and whether that packet came late. */
+  private newestSeq = -1;
+  private newestLate = false;
 
   constructor(opts: JitterBufferOptions) {
     this.thresholds = opts.thresholds;
@@ -258,6 +263,7 @@ export class JitterBuffer implements PacketSink {
     this.errAvg = 0;
     this.steering = false;
     this.prevSeq = -1;
+    this.newestSeq = -1;
     this.inGap = false;
     this.lateSinceMs = NaN;
     this.base.clear();
@@ -284,6 +290,10 @@ export class JitterBuffer implements PacketSink {
     const frames = p.frames > 0 ? p.frames : this.framesGuess;
     if (p.frames > 0) this.framesGuess = p.frames;
     const late = this.readInit && tsU + frames <= this.readPos;
+    if (p.sequence > this.newestSeq) {
+      this.newestSeq = p.sequence;
+      this.newestLate = late;
+    }
     if (!this.lateForLong(late, transit, p.arrivalMs) && late) {
       this.droppedPackets++;
       this.latePackets++;
@@ -389,7 +399,8 @@ export class JitterBuffer implements PacketSink {
    * Watches for a run of late packets (`late`: this one came after its frames
    * were played). True when, over `LATE_RESYNC_MS` of arrivals since the
    * first late one, at least half were late and the late ones were spread
-   * over half that time (not one stall's burst): the timing is then measured
+   * over half that time (not one stall's burst), and the newest packet is
+   * late too (not a spike, after which newer packets come on time): the timing is then measured
    * afresh from this packet (transit minimum and jitter restart) and the next
    * read resyncs to it.
    */
@@ -406,7 +417,7 @@ export class JitterBuffer implements PacketSink {
     }
     if (arrivalMs - this.lateSinceMs < LATE_RESYNC_MS) return false;
     const moved = 2 * this.lateCount >= this.lateSeen &&
-      2 * (this.lateLastMs - this.lateSinceMs) >= LATE_RESYNC_MS;
+      2 * (this.lateLastMs - this.lateSinceMs) >= LATE_RESYNC_MS && this.newestLate;
     this.lateSinceMs = NaN;
     if (!moved) return false;
     this.base.clear();
@@ -457,6 +468,7 @@ export class JitterBuffer implements PacketSink {
     this.errAvg = 0;
     this.steering = false;
     this.prevSeq = -1;
+    this.newestSeq = -1;
     this.inGap = false;
     if (this.last.length !== p.channels) this.last = new Float32Array(p.channels);
     this.last.fill(0);

@@ -39,7 +39,10 @@ Deno.test("stage-ap: a spike does not move the latency (it stays within 2 ms of 
 });
 
 /** 5 ms packets whose extra delay is `jitter(i)` ms, read every 128 frames; the delay target per second. */
-function run(seconds: number, jitter: (i: number) => number): { delays: number[]; late: number[] } {
+function run(
+  seconds: number,
+  jitter: (i: number) => number,
+): { delays: number[]; late: number[]; jb: JitterBuffer } {
   const jb = new JitterBuffer({ thresholds: { interpolate: 100, drop: 200 }, storeSamples: false });
   const n = seconds * 200;
   const arrivals = Array.from({ length: n }, (_, i) => ({ at: (i + 1) * 5 + jitter(i), i }))
@@ -73,7 +76,7 @@ function run(seconds: number, jitter: (i: number) => number): { delays: number[]
       nextSecond += 1000;
     }
   }
-  return { delays, late };
+  return { delays, late, jb };
 }
 
 /** Deterministic uniform [0, 1). */
@@ -104,4 +107,14 @@ Deno.test("the delay comes back down within 10 s after a rise in jitter ends", (
   const r = run(45, (i) => (i >= 4000 && i < 4600 ? u() * 40 : u() * 3));
   assert.ok(r.delays[22] >= 38, `delay ${r.delays[22]} ms during the rise`);
   assert.ok(r.delays[33] <= 8, `delay ${r.delays[33]} ms 10 s after`);
+});
+
+Deno.test("the longest crowded spike (200 ms, +100 ms) is concealed without a resync", () => {
+  const u = uniform(13);
+  // Its packets are late for 200 ms (more than half of any window shorter than that):
+  // only the packets after it, on time and newer, tell it from the stream's timing moving.
+  const r = run(30, (i) => u() * 3 + (i >= 4000 && i < 4040 ? 100 : 0));
+  assert.equal(r.jb.resyncs, 0);
+  assert.ok(r.late[20] >= 30, `${r.late[20]} of the spike's 40 packets late`);
+  assert.ok(r.delays[25] <= 8, `delay ${r.delays[25]} ms after it`);
 });
