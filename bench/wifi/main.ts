@@ -22,7 +22,8 @@
  *     [--warmup 20] [--seed 1] [--transports websocket,datachannel,webtransport,udp]
  *     [--out docs/loadtest/wifi] [--label NAME]
  *
- * Writes <out>/<label>.json (raw figures) and prints the table (markdown).
+ * Writes <out>/<label>.json (raw figures) and prints the table (markdown);
+ * `--render FILE.json…` prints the table of runs already written.
  */
 import { parseArgs } from "node:util";
 import type { Page } from "playwright-core";
@@ -257,7 +258,8 @@ function udpListener(httpPort: number, m: RecordingModel): Listener {
 }
 
 export interface Row {
-  profile: WifiProfileName;
+  /** The profile (and a tag, when rendered: "stage-ap (before)"). */
+  profile: WifiProfileName | string;
   transport: Transport;
   playout: string;
   figures: ListenerFigures;
@@ -467,10 +469,12 @@ export function table(rows: Row[]): string {
       ? (Math.max(...(rec as number[])) / 1000).toFixed(1)
       : "–";
     // deno-lint-ignore no-explicit-any
-    const st = r.status as any, st0 = r.statusBefore as any;
+    const st = r.status as any, st0 = (r.statusBefore ?? {}) as any;
     const jb = st.jb;
     const under = typeof st.underruns === "number"
-      ? `${per10Min(st.underruns - st0.underruns, s).toFixed(0)} (${Number(st.leadMs).toFixed(0)})`
+      ? `${per10Min(st.underruns - (st0.underruns ?? 0), s).toFixed(0)} (${
+        Number(st.leadMs).toFixed(0)
+      })`
       : "–";
     return `| ${r.profile} | ${r.transport} | ${r.playout} | ${f1(f.latency.p50)} / ${
       f1(f.latency.p95)
@@ -483,7 +487,16 @@ export function table(rows: Row[]): string {
   return [head, sep, ...lines].join("\n");
 }
 
-if (import.meta.main) {
+if (import.meta.main && Deno.args[0] === "--render") {
+  // The table of runs already written: --render FILE.json… (a file named *before* is labelled so).
+  const rows: Row[] = [];
+  for (const f of Deno.args.slice(1)) {
+    const d = JSON.parse(await Deno.readTextFile(f));
+    const tag = f.includes("before") ? " (before)" : "";
+    for (const r of d.rows) rows.push({ ...r, profile: `${r.profile}${tag}` });
+  }
+  console.log(table(rows));
+} else if (import.meta.main) {
   const { values: v } = parseArgs({
     args: Deno.args,
     options: {
