@@ -54,6 +54,7 @@ const PLAYOUT: Record<Transport, string> = {
   webtransport: "worklet (https)",
   udp: "reference client",
 };
+const WARN_SAMPLE_S = 5;
 const SEED_OFFSET: Record<Transport, number> = {
   websocket: 1,
   datachannel: 2,
@@ -266,6 +267,8 @@ export interface Row {
   /** The listener's status (test hook) at the end of the window, and at its start. */
   status: Record<string, unknown>;
   statusBefore: Record<string, unknown>;
+  /** Pages: seconds of the window the Wi-Fi warning was up (sampled every 5 s). */
+  warnedSeconds?: number | null;
   /** In the window: the model's spikes and drops; since the start: packets it decided. */
   relay: { spikes: number; drops: number; packets: number; stats: unknown };
 }
@@ -398,10 +401,18 @@ export async function runProfile(o: RunOptions): Promise<Row[]> {
     }
     const from = systemClock.now();
     const to = from + o.seconds * 1000;
-    let lastLog = from;
+    let lastLog = from, tick = 0;
+    /** Seconds each page showed the Wi-Fi warning (sampled every WARN_SAMPLE_S). */
+    const warned = new Map<Listener, number>();
     while (systemClock.now() < to) {
       await new Promise((r) => setTimeout(r, 1000));
       for (const l of listeners) await l.drain();
+      if (++tick % WARN_SAMPLE_S === 0) {
+        for (const l of listeners) {
+          const n = (await l.status()).network as { state?: string } | undefined;
+          if (n?.state === "unstable") warned.set(l, (warned.get(l) ?? 0) + WARN_SAMPLE_S);
+        }
+      }
       if (systemClock.now() - lastLog > 60_000) {
         lastLog = systemClock.now();
         log(`[WIFI] ${o.profile}: ${((lastLog - from) / 1000).toFixed(0)} of ${o.seconds} s`);
@@ -432,6 +443,7 @@ export async function runProfile(o: RunOptions): Promise<Row[]> {
         figures: figures(l.record, relay, from, end),
         status,
         statusBefore: before.get(l)!,
+        warnedSeconds: l.transport === "udp" ? null : warned.get(l) ?? 0,
         relay: {
           spikes: relay.spikes.filter((s) => s.startMs >= from && s.startMs < end).length,
           drops: relay.drops.filter((d) => d >= from && d < end).length,
@@ -454,8 +466,8 @@ const f1 = (v: number | null) => (v === null ? "–" : v.toFixed(1));
 /** The table (markdown): one row per profile and transport. */
 export function table(rows: Row[]): string {
   const head =
-    "| profile | transport | playout | latency p50 / p95 (ms) | gaps outside spikes: late / lost per 10 min (packets) | gaps in spikes per 10 min (packets) | spikes | recovered ≤ 10 s | slowest recovery (s) | resyncs (in spikes) | jitter-buffer delay at end (ms) | schedule underruns per 10 min (lead at end, ms) |";
-  const sep = "|---|---|---|---|---|---|---|---|---|---|---|---|";
+    "| profile | transport | playout | latency p50 / p95 (ms) | gaps outside spikes: late / lost per 10 min (packets) | gaps in spikes per 10 min (packets) | spikes | recovered ≤ 10 s | slowest recovery (s) | resyncs (in spikes) | jitter-buffer delay at end (ms) | schedule underruns per 10 min (lead at end, ms) | Wi-Fi warning shown (s) |";
+  const sep = "|---|---|---|---|---|---|---|---|---|---|---|---|---|";
   const lines = rows.map((r) => {
     const f = r.figures, s = f.seconds;
     const g = (c: { events: number; packets: number }) =>
@@ -482,7 +494,7 @@ export function table(rows: Row[]): string {
       g(f.gaps.spike)
     } | ${f.spikes.length} | ${ok} of ${rec.length} | ${slowest} | ${f.resyncs.total} (${f.resyncs.inSpike}) | ${
       jb ? Number(jb.delayMs).toFixed(0) : "–"
-    } | ${under} |`;
+    } | ${under} | ${r.warnedSeconds ?? "–"} |`;
   });
   return [head, sep, ...lines].join("\n");
 }
