@@ -118,3 +118,12 @@ Deno.test("the longest crowded spike (200 ms, +100 ms) is concealed without a re
   assert.ok(r.late[20] >= 30, `${r.late[20]} of the spike's 40 packets late`);
   assert.ok(r.delays[25] <= 8, `delay ${r.delays[25]} ms after it`);
 });
+
+Deno.test("a tail of 3 % late packets is the link's (covered), not spikes left late", () => {
+  const u = uniform(14);
+  // A host or transport whose every 33rd packet or so comes 40–60 ms late: measured through the
+  // relay and QUIC on a loaded box. Kept out as outliers it would leave 3 % of the audio concealed.
+  const r = run(40, () => (u() < 0.03 ? 40 + u() * 20 : u() * 3));
+  const late = r.late.slice(20).reduce((a, b) => a + b, 0);
+  assert.ok(late <= 20, `${late} of 4000 packets late in the last 20 s`);
+});
