@@ -15,7 +15,14 @@ export const UI_TIMEOUT_MS = 20_000;
  * on (page at https://127.0.0.1:httpsPort/, WebTransport on UDP httpsPort).
  */
 export async function startToneServer(
-  opts: { dataDir?: string; port?: number; channels?: number; httpsPort?: number } = {},
+  opts: {
+    dataDir?: string;
+    port?: number;
+    channels?: number;
+    httpsPort?: number;
+    /** ServerOptions.webtransportPublicPort (a relay in front of WebTransport). */
+    webtransportPublicPort?: number;
+  } = {},
 ): Promise<{ server: RunningServer; dataDir: string }> {
   const dataDir = opts.dataDir ?? (await Deno.makeTempDir({ prefix: "m32-listener-" }));
   const server = await startServer({
@@ -26,6 +33,7 @@ export async function startToneServer(
     source: "test",
     sender: "deno",
     adminPassword: "listener-test-1",
+    webtransportPublicPort: opts.webtransportPublicPort,
   });
   const store = server.ctx.store;
   if (store.get().audio.test_mode !== "tone") {

@@ -300,6 +300,44 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "webtransport: pages are told the bound port, or the public port when one is set (and may connect there)",
+  ...opts,
+  fn: async () => {
+    const connectSrc = (csp: string | null) =>
+      (csp ?? "").split("; ").find((d) => d.startsWith("connect-src")) ?? "";
+    for (const publicPort of [undefined, freePort()]) {
+      const httpsPort = freePort();
+      const { server } = await startToneServer({
+        channels: 2,
+        httpsPort,
+        webtransportPublicPort: publicPort,
+      });
+      try {
+        const offer = await (await fetch(`${server.url}/listener/webtransport`)).json() as Offer;
+        const told = publicPort ?? httpsPort;
+        assert.equal(offer.port, told);
+        assert.equal(offer.url, `https://127.0.0.1:${told}/listener/wt`);
+        // The page and the audio worker (which opens the session) may connect there: the
+        // HTTPS origin is the box's anyway, another port must be allowed explicitly.
+        for (const path of ["/", "/listener/audio-worker.js"]) {
+          const r = await fetch(`${server.url}${path}`);
+          await r.body?.cancel();
+          const csp = connectSrc(r.headers.get("content-security-policy"));
+          assert.equal(
+            csp.includes(`https://127.0.0.1:${publicPort}`),
+            publicPort !== undefined,
+            csp,
+          );
+        }
+      } finally {
+        await server.close();
+      }
+    }
+  },
+});
+
 /** Certificates a test can rotate by hand. */
 class FakeCerts implements TransportCertificates {
   private cbs = new Set<(m: CertMaterial) => void>();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { JitterBuffer, type JitterBufferOptions, LATE_RESYNC_MS } from "./jitter_buffer.ts";
 import type { DecodedPacket } from "./playout.ts";
+import { GAP_CONCEALED } from "./gap_log.ts";
 
 const RATE = 48000;
 const FRAMES = 240; // 5 ms packets
@@ -135,6 +136,27 @@ Deno.test("jitter buffer conceals a burst of lost packets and counts each one", 
   // fades, then ramps into the next packet; only gap frames differ from the ramp.
   const b = breaks(r.out, WARMUP);
   assert.ok(b > 0 && b <= lost.size * FRAMES, `${b} frames off the ramp`);
+});
+
+Deno.test("jitter buffer logs each concealed stretch at the time its first packet would have come", () => {
+  const lost = new Set([400, 401, 402, 900, 901, 902, 903, 904, 1500]);
+  const r = simulate({
+    packets: 2000,
+    // packet 1200 comes 300 ms late: its slot is concealed, then a resync-free drop
+    arrival: (i) => (lost.has(i) ? null : 20 + i * 5 + (i === 1200 ? 300 : 0)),
+  });
+  const ev: number[] = [];
+  r.jb.events.drainInto(ev);
+  const rows: [number, number, number][] = [];
+  for (let k = 0; k < ev.length; k += 3) rows.push([ev[k] - T0, ev[k + 1], ev[k + 2]]);
+  // Fastest transit 20 ms: packet i would have come at 20 + 5 i.
+  assert.deepEqual(rows, [
+    [20 + 400 * 5, 3, GAP_CONCEALED],
+    [20 + 900 * 5, 5, GAP_CONCEALED],
+    [20 + 1200 * 5, 1, GAP_CONCEALED],
+    [20 + 1500 * 5, 1, GAP_CONCEALED],
+  ]);
+  assert.equal(r.jb.events.size, 0, "drained");
 });
 
 Deno.test("jitter buffer interpolates a gap exactly when the next packet is already buffered", () => {

@@ -67,6 +67,8 @@ const HEADERS: Record<string, string> = {
   "Cache-Control": "no-cache",
 };
 
+const AUDIO_WORKER_PATH = "/listener/audio-worker.js";
+
 const FILES: Record<string, { body: string; type: string }> = {
   "/": { body: indexHtml, type: "text/html; charset=utf-8" },
   "/listener/listener.css": { body: listenerCss, type: "text/css; charset=utf-8" },
@@ -124,6 +126,12 @@ export function listenerExtension(opts: ListenerOptions = {}): AppExtension {
         httpsPort: ctx.https.status().listening_port,
       });
     const used = new UsedOrigins(ctx.store);
+    /** The box's origins, and the WebTransport URL's when it names another port than HTTPS's. */
+    const connectOrigins = (pageUrl: string): string[] => {
+      const server = wt();
+      if (!server || server.publicPort === server.port) return origins();
+      return [...origins(), new URL(server.info(new URL(pageUrl).hostname).url).origin];
+    };
     app.get(
       "/listener/identity",
       (c) =>
@@ -138,7 +146,10 @@ export function listenerExtension(opts: ListenerOptions = {}): AppExtension {
         if (path === "/") used.add(new URL(c.req.url).origin, origins());
         return c.body(file.body, 200, {
           ...HEADERS,
-          ...(path === "/" ? { "Content-Security-Policy": listenerCsp(origins()) } : {}),
+          // The page's and the audio worker's (a worker has the CSP of its script's response).
+          ...(path === "/" || path === AUDIO_WORKER_PATH
+            ? { "Content-Security-Policy": listenerCsp(connectOrigins(c.req.url)) }
+            : {}),
           "Content-Type": file.type,
         });
       });

@@ -111,6 +111,12 @@ function datagramChannel(wt: WebTransport, isOpen: () => boolean): PacketChannel
 export interface WebTransportServerOptions {
   hostname: string;
   port: number;
+  /**
+   * The UDP port pages are told to connect to (`info().url`), when it is not
+   * the bound one: a port forward in front of the box, or the Wi-Fi bench's
+   * impairment relay (docs/wifi-relay.md). Default: the bound port.
+   */
+  publicPort?: number;
   certs: TransportCertificates;
   log: Log;
   now?: () => number;
@@ -157,12 +163,18 @@ export class WebTransportServer {
     return this.endpoint?.addr.port ?? 0;
   }
 
+  /** The UDP port pages are told to connect to (the bound one unless `publicPort` is set). */
+  get publicPort(): number {
+    return this.opts.publicPort ?? this.port;
+  }
+
   /** What the page needs to connect, for a page served as `hostname`. */
   info(hostname: string): WebTransportInfo {
     const host = hostname.includes(":") && !hostname.startsWith("[") ? `[${hostname}]` : hostname;
+    const port = this.publicPort;
     return {
-      url: `https://${host}:${this.port}${WEBTRANSPORT_PATH}`,
-      port: this.port,
+      url: `https://${host}:${port}${WEBTRANSPORT_PATH}`,
+      port,
       certificate_sha256: hex(this.cert.sha256),
       expires: this.cert.notAfter.toISOString(),
       max_datagram_bytes: WEBTRANSPORT_MAX_DATAGRAM_BYTES,
@@ -337,6 +349,8 @@ export interface WebTransportServiceOptions {
   tls: () => TransportCertificates | null;
   /** The port the HTTPS listener is bound to, else null: the QUIC endpoint takes the same UDP port. */
   httpsPort: () => number | null;
+  /** The UDP port pages are told (WebTransportServerOptions.publicPort); default the bound one. */
+  publicPort?: number;
   log: Log;
 }
 
@@ -371,6 +385,7 @@ export class WebTransportService {
       this.server = new WebTransportServer({
         hostname: this.opts.hostname,
         port,
+        publicPort: this.opts.publicPort,
         certs: tls,
         log: this.opts.log,
       });

@@ -45,6 +45,16 @@ export interface WifiImpairmentCounters {
   bursts: number;
 }
 
+/** One delay spike: packets entering in [startMs, endMs) get `extraMs` more (model clock). */
+export interface SpikeRecord {
+  startMs: number;
+  endMs: number;
+  extraMs: number;
+}
+
+/** Spikes kept in `spikeLog` (the oldest go first): hours of any profile's rate. */
+export const SPIKE_LOG_MAX = 4096;
+
 export class WifiImpairment implements ImpairmentModel {
   readonly fit: JitterFit;
   readonly counters: WifiImpairmentCounters = {
@@ -56,6 +66,12 @@ export class WifiImpairment implements ImpairmentModel {
     bursts: 0,
   };
   lastInSpike = false;
+  /**
+   * The spikes so far, in order (each logged when the first packet at or
+   * after its start is decided): benches tell gaps inside spikes from the
+   * others with it. At most SPIKE_LOG_MAX (one allocation per spike, a few a minute).
+   */
+  readonly spikeLog: SpikeRecord[] = [];
   /** The jitter part of the last forwarded packet's delay (ms). */
   lastJitterMs = 0;
 
@@ -101,6 +117,8 @@ export class WifiImpairment implements ImpairmentModel {
       this.spikeExtraMs = this.spikeShape.between(s.extra_ms[0], s.extra_ms[1]);
       this.nextSpikeMs = start + this.spikeTimes.exponential(MS_PER_MIN / s.per_min);
       c.spikes++;
+      this.spikeLog.push({ startMs: start, endMs: this.spikeEndMs, extraMs: this.spikeExtraMs });
+      if (this.spikeLog.length > SPIKE_LOG_MAX) this.spikeLog.shift();
     }
     this.lastInSpike = sendMs < this.spikeEndMs;
     if (this.lastInSpike) c.inSpike++;

@@ -154,6 +154,27 @@ for (const name of ["stage-ap", "crowded"] as const) {
   });
 }
 
+Deno.test("the spike log names exactly the packets that got a spike's extra, and its extra", () => {
+  const p = { ...WIFI_PROFILES["crowded"], loss: { random: 0, bursts_per_min: 0 } };
+  const m = new WifiImpairment(p, 9);
+  let inSpike = 0;
+  for (let i = 0; i < 360_000; i++) { // 30 min at 5 ms
+    const t = T0 + i * PACKET_INTERVAL_MS;
+    const d = m.decide(t);
+    const logged = m.spikeLog.find((s) => t >= s.startMs && t < s.endMs);
+    assert.equal(m.lastInSpike, logged !== undefined, `packet at ${t - T0} ms`);
+    if (logged) {
+      inSpike++;
+      assert.ok(Math.abs(d - p.base_ms - m.lastJitterMs - logged.extraMs) < 1e-9);
+    }
+  }
+  assert.equal(m.spikeLog.length, m.counters.spikes);
+  assert.ok(m.spikeLog.length > 10 && inSpike === m.counters.inSpike);
+  for (let k = 1; k < m.spikeLog.length; k++) {
+    assert.ok(m.spikeLog[k].startMs > m.spikeLog[k - 1].startMs);
+  }
+});
+
 Deno.test("delays are drawn per packet, so later packets overtake earlier ones", () => {
   const { delays } = run(WIFI_PROFILES["stage-ap"], 5, 10_000, BENCH_INTERVAL_MS);
   let overtaken = 0;

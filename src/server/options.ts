@@ -37,6 +37,12 @@ export interface ServerOptions {
   audioPlane?: AudioPlaneKind;
   /** Adaptation start-up grace and step spacing (tests shorten them; default the named constants). */
   adaptationTiming?: Partial<AdaptationTiming>;
+  /**
+   * The UDP port pages are told to open WebTransport at, when something
+   * forwards it to the bound one (a port forward; the Wi-Fi bench's
+   * impairment relay, src/loadtest/wifi/). Default: the bound port (the HTTPS port).
+   */
+  webtransportPublicPort?: number;
 }
 
 export interface RunningServer {

@@ -25,6 +25,8 @@ export interface WebServiceOptions {
   /** Whether clients are connected (a renewed page certificate then waits). */
   busy(): boolean;
   log: Logger;
+  /** The UDP port pages are told for WebTransport (ServerOptions.webtransportPublicPort). */
+  webtransportPublicPort?: number;
 }
 
 /** What a Hono app (or any handler) offers. */
@@ -56,6 +58,7 @@ export class WebService {
       hostname: opts.hostname,
       tls: () => this.https.tls,
       httpsPort: () => this.https.listeningPort,
+      publicPort: opts.webtransportPublicPort,
       log: getLogger("webtransport"),
     });
     closers.add("webtransport", () => this.webtransport.close());

@@ -406,6 +406,12 @@ export const EN = {
     "It sets {count} channels and replaces your mix on this phone. To keep yours, save it under My mixes first.",
   share_confirm: "Load mix",
   share_keep_mine: "Keep mine",
+
+  // Listener: Wi-Fi quality (issue #13 item 3)
+  wifi_unstable:
+    "Wi-Fi is unstable — the audio may drop out. Move closer to the access point, or receive fewer channels.",
+  wifi_stalled: "No audio is getting through the Wi-Fi — waiting for it, then reconnecting.",
+  wifi_badge: "Weak Wi-Fi",
 } as const;
 
 export type MessageKey = keyof typeof EN;

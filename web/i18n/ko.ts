@@ -410,4 +410,10 @@ export const KO: Record<MessageKey, string> = {
     "채널 {count}개를 설정하고 이 폰의 믹스를 바꿉니다. 지금 믹스를 남기려면 먼저 ‘내 믹스’에 저장하세요.",
   share_confirm: "믹스 불러오기",
   share_keep_mine: "내 것 유지",
+
+  // Listener: Wi-Fi quality (issue #13 item 3)
+  wifi_unstable:
+    "Wi-Fi가 불안정해서 소리가 끊길 수 있습니다. 공유기(AP)에 더 가까이 가거나 받는 채널 수를 줄여 보세요.",
+  wifi_stalled: "Wi-Fi로 소리가 들어오지 않습니다. 기다렸다가 다시 연결합니다.",
+  wifi_badge: "Wi-Fi 약함",
 };

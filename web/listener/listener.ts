@@ -67,6 +67,7 @@ import { language, type MessageKey, onLanguageChange, t } from "../i18n/i18n.ts"
 import { localText, startI18n } from "../i18n/dom.ts";
 import { errorText } from "../i18n/errors.ts";
 import { networkWarning } from "./network_warning.ts";
+import { NetworkHealth } from "./network_health.ts";
 
 /** The badge's words for each connection state. */
 const STATE_TEXT: Record<ConnState, MessageKey> = {
@@ -163,6 +164,9 @@ class ListenerApp {
   private strips = new Map<number, StripView>();
   private masterView: MasterView | null = null;
   private readonly clip = new ClipIndicator();
+  /** Whether the Wi-Fi is the problem (./network_health.ts), and whether its banner is up. */
+  private readonly health = new NetworkHealth();
+  private wifiBanner = false;
   private stripIds = "";
   private active: ChannelSettings[] = [];
   /** The engineer's channel list as last sent (names and send order; ./strip_editor.ts). */
@@ -607,6 +611,22 @@ class ListenerApp {
     } else if (state === "stalled") {
       this.showBanner(() => t("l_banner_stalled"), "warn");
     } else if (state === "streaming" || state === "idle") $("banner").hidden = true;
+    this.wifiBanner = false;
+    this.renderNetwork();
+  }
+
+  /** Says when the Wi-Fi is the problem: over a live stream, and instead of a bare "No audio". */
+  private renderNetwork(): void {
+    if (this.health.state !== "unstable") {
+      if (this.wifiBanner) $("banner").hidden = true;
+      this.wifiBanner = false;
+      return;
+    }
+    const st = this.conn.state;
+    if (st !== "streaming" && st !== "stalled") return;
+    if (st === "stalled") localText($("conn-state"), () => t("wifi_badge"));
+    this.showBanner(() => t(st === "stalled" ? "wifi_stalled" : "wifi_unstable"), "warn");
+    this.wifiBanner = true;
   }
 
   /** The engineer's message: stays (in the sticky header) until the musician dismisses it. */
@@ -776,6 +796,14 @@ class ListenerApp {
         : `${this.ack.encoding} ${this.ack.sample_rate / 1000} kHz`
       : "–";
     $("q-codec").textContent = codec;
+    const was = this.health.state;
+    this.health.note({
+      atMs: wallNow(),
+      expected: m.packets_expected,
+      received: m.packets_received,
+      concealed: this.playout?.jb.concealedPackets ?? 0,
+    });
+    if (this.health.state !== was || (this.wifiBanner && $("banner").hidden)) this.renderNetwork();
     const good = m.packet_loss_rate < 0.01 && (m.playout_latency_ms || 0) < 80;
     $("quality").dataset.level = this.conn.state !== "streaming" ? "off" : good ? "good" : "fair";
   }
@@ -904,6 +932,12 @@ class ListenerApp {
           }
           : null,
         clockSynced: this.conn.clock.synced,
+        /** Whether the page tells the musician the Wi-Fi is the problem, and why. */
+        network: {
+          state: this.health.state,
+          lossRate: this.health.lossRate,
+          concealedRate: this.health.concealedRate,
+        },
         decodeErrors: this.receiveStats()?.decodeErrors ?? 0,
         /** Opus group packets concealed by their decoder, and dropped as late. */
         concealedGroups: this.receiveStats()?.concealedGroups ?? 0,
@@ -915,6 +949,8 @@ class ListenerApp {
       /** What the OS does to a page's audio (a call, the lock screen): suspend it. */
       suspendAudio: () => this.playout?.ctx.suspend(),
       latencies: () => [...(this.playout?.latencies ?? [])],
+      /** Timed latencies and concealment events since the last call (the Wi-Fi bench). */
+      drainTrace: () => this.playout?.trace.drain() ?? { latency: [], gaps: [] },
       networkLatency: () => this.receiveStats()?.latencyMs ?? NaN,
     };
   }

@@ -28,6 +28,7 @@ import type { ChannelSettings } from "../../src/client/settings.ts";
 import type { JitterThresholds } from "../../src/client/api.ts";
 import { OutputMeter } from "../../src/client/output_meter.ts";
 import { AudioWallClock, LATENCY_WINDOW, OutputAnalyser } from "./audio_output.ts";
+import { PlayoutTrace } from "./playout_trace.ts";
 
 export type PlayoutMode = "buffer" | "script";
 
@@ -60,6 +61,9 @@ export class Playout {
   mode: PlayoutMode;
   /** Recent capture→playout latencies (ms). */
   readonly latencies: number[] = [];
+  /** Latencies and concealment events with their times (the Wi-Fi bench drains it). */
+  readonly trace = new PlayoutTrace();
+  private readonly gapScratch: number[] = [];
   private mixer: StereoMixer | null = null;
   private ids: number[] = [];
   private rate = 48000;
@@ -205,6 +209,11 @@ export class Playout {
     mixer.process(this.block, frames, this.stereo);
     this.master.note(this.stereo, frames);
     this.noteLatency(frames, startCtxTime);
+    if (this.jb.events.size > 0) {
+      this.jb.events.drainInto(this.gapScratch);
+      this.trace.addGaps(this.gapScratch);
+      this.gapScratch.length = 0;
+    }
   }
 
   /** The newest packet's last frame plays `bufferedMs` after this block's end. */
@@ -217,6 +226,7 @@ export class Playout {
     if (!(latency > 0 && latency < 10_000)) return;
     this.latencies.push(latency);
     if (this.latencies.length > LATENCY_WINDOW) this.latencies.shift();
+    this.trace.latency(blockEndWall, latency);
   }
 
   /** Analyser magnitudes (dBFS) of the mixed output at the given frequencies. */

@@ -70,6 +70,8 @@ export interface WorkletReport {
   master: number;
   clips: number;
   latencies: number[];
+  /** Concealment events since the last report: flat (atMs, packets, kind) triples (gap_log.ts). */
+  gaps: number[];
   quanta: number;
   jb: {
     delayMs: number;
@@ -210,6 +212,7 @@ class PlayoutProcessor extends AudioWorkletProcessor {
       master: this.master.peak,
       clips: this.master.clips,
       latencies: this.latencies,
+      gaps: [],
       quanta: this.quanta,
       jb: {
         delayMs: jb.delayMs,
@@ -222,6 +225,7 @@ class PlayoutProcessor extends AudioWorkletProcessor {
         resyncs: jb.resyncs,
       },
     };
+    if (jb.events.size > 0) jb.events.drainInto(report.gaps);
     this.latencies = [];
     this.port.postMessage(report);
   }

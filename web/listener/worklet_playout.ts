@@ -22,6 +22,7 @@ import type { ChannelSettings } from "../../src/client/settings.ts";
 import type { JitterThresholds } from "../../src/client/api.ts";
 import type { ToWorklet, WorkletReport } from "./worklet.ts";
 import { AudioWallClock, LATENCY_WINDOW, OutputAnalyser } from "./audio_output.ts";
+import { PlayoutTrace } from "./playout_trace.ts";
 
 /** Must match WORKLET_PROCESSOR in listener/worklet.ts (not imported: that module registers itself). */
 const PROCESSOR = "m32-playout";
@@ -103,6 +104,8 @@ export class WorkletPlayout {
   /** One render quantum: the processor reads what plays next. */
   leadMs = (QUANTUM / 48000) * 1000;
   readonly latencies: number[] = [];
+  /** Latencies and concealment events with their times (the Wi-Fi bench drains it). */
+  readonly trace = new PlayoutTrace();
   private node: AudioWorkletNode | null = null;
   private queue: [ToWorklet, Transferable[] | undefined][] = [];
   private ids: number[] = [];
@@ -112,7 +115,7 @@ export class WorkletPlayout {
   constructor(
     thresholds: JitterThresholds,
     private readonly clock: () => { offsetMs: number; newestCaptureEndMs: number },
-    wallNow: () => number,
+    private readonly wallNow: () => number,
   ) {
     this.ctx = new AudioContext({ latencyHint: "interactive", sampleRate: 48000 });
     this.leadMs = (QUANTUM / this.ctx.sampleRate) * 1000;
@@ -160,6 +163,12 @@ export class WorkletPlayout {
     this.master.peak = r.master;
     this.master.clips = r.clips;
     for (const l of r.latencies) this.latencies.push(l);
+    // The batch covers the last report interval; its median stands for the report's time.
+    if (r.latencies.length > 0) {
+      const sorted = [...r.latencies].sort((a, b) => a - b);
+      this.trace.latency(this.wallNow(), sorted[sorted.length >> 1]);
+    }
+    if (r.gaps.length > 0) this.trace.addGaps(r.gaps);
     if (this.latencies.length > LATENCY_WINDOW) {
       this.latencies.splice(0, this.latencies.length - LATENCY_WINDOW);
     }

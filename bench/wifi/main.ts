@@ -1,0 +1,556 @@
+/**
+ * `deno task wifitable`: the listener on Wi-Fi, per profile and transport
+ * (issue #13 item 3; docs/loadtest/wifi/). For each profile, one tone server
+ * (8 channels, Opus, HTTPS on) and four listeners at once, each behind its own
+ * seeded impairment relay (src/net/, docs/wifi-relay.md):
+ *
+ *   websocket     Chromium page on plain http, scheduled-buffer playout; the
+ *                 page is loaded through the TCP relay (the WebSocket follows)
+ *   datachannel   Chromium page on plain http, scheduled-buffer playout; the
+ *                 server's SDP answer is rewritten on its way to the page so
+ *                 the only ICE candidate is the UDP relay (./sdp.ts)
+ *   webtransport  Chromium page on https, AudioWorklet playout; the server
+ *                 names the relay's UDP port in its WebTransport URL
+ *                 (ServerOptions.webtransportPublicPort)
+ *   udp           the reference client (Opus, libopus), RTP to the relay
+ *
+ * After a warm-up, every listener's playout latency samples and jitter-buffer
+ * gap events (timed) are collected for `--minutes`, and each relay's spike
+ * log and drop times; src/loadtest/wifi_figures.ts turns them into the table.
+ *
+ *   deno task wifitable [--profiles clean,stage-ap,crowded] [--minutes 10]
+ *     [--warmup 20] [--seed 1] [--transports websocket,datachannel,webtransport,udp]
+ *     [--out docs/loadtest/wifi] [--label NAME]
+ *
+ * Writes <out>/<label>.json (raw figures) and prints the table (markdown);
+ * `--render FILE.json…` prints the table of runs already written.
+ */
+import { parseArgs } from "node:util";
+import type { Page } from "playwright-core";
+import { launchChromium } from "../../tests/helpers/browser.ts";
+import { DROP, type ImpairmentModel } from "../../src/net/impairment.ts";
+import { UdpImpairmentRelay } from "../../src/net/impairment_relay.ts";
+import { TcpDelayRelay } from "../../src/net/tcp_delay_relay.ts";
+import { TCP_RTO_MIN_MS } from "../../src/net/in_order_delay.ts";
+import { type SpikeRecord, WifiImpairment } from "../../src/net/wifi_impairment.ts";
+import { WIFI_PROFILES, type WifiProfileName } from "../../src/net/wifi_profile.ts";
+import { ReferenceClient } from "../../src/client/session.ts";
+import { openUdpSource } from "../../src/client/udp_source.ts";
+import { libopusDecoderFactory } from "../../src/client/opus_ffi.ts";
+import { systemClock } from "../../src/util/clock.ts";
+import { candidatesToRelay, withoutCandidates } from "./sdp.ts";
+import {
+  figures,
+  type ListenerFigures,
+  type ListenerRecord,
+  per10Min,
+} from "../../src/loadtest/wifi_figures.ts";
+
+export type Transport = "websocket" | "datachannel" | "webtransport" | "udp";
+const ALL: Transport[] = ["websocket", "datachannel", "webtransport", "udp"];
+const PLAYOUT: Record<Transport, string> = {
+  websocket: "buffer (http)",
+  datachannel: "buffer (http)",
+  webtransport: "worklet (https)",
+  udp: "reference client",
+};
+const WARN_SAMPLE_S = 5;
+const SEED_OFFSET: Record<Transport, number> = {
+  websocket: 1,
+  datachannel: 2,
+  webtransport: 3,
+  udp: 4,
+};
+
+/** A model that also notes the send time of every packet it drops. */
+class RecordingModel implements ImpairmentModel {
+  readonly drops: number[] = [];
+  constructor(readonly inner: WifiImpairment) {}
+  decide(sendMs: number): number {
+    const d = this.inner.decide(sendMs);
+    if (d === DROP) this.drops.push(sendMs);
+    return d;
+  }
+  get lastInSpike(): boolean {
+    return this.inner.lastInSpike;
+  }
+  get spikes(): SpikeRecord[] {
+    return this.inner.spikeLog;
+  }
+}
+
+interface Listener {
+  transport: Transport;
+  /** The relay's own counters (forwarded, its own losses, …). */
+  relayStats?: () => unknown;
+  model: RecordingModel;
+  retransmitMs?: number;
+  record: ListenerRecord;
+  /** Moves what the listener recorded since the last call into `record`. */
+  drain(): Promise<void>;
+  status(): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+interface ServerChild {
+  httpPort: number;
+  stop(): Promise<void>;
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function spawnServer(httpsPort: number, wtPublicPort: number): Promise<ServerChild> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      "--unstable-net",
+      new URL("./server_proc.ts", import.meta.url).pathname,
+      "--https-port",
+      String(httpsPort),
+      "--wt-public-port",
+      String(wtPublicPort),
+    ],
+    stdout: "piped",
+    stderr: "null",
+    stdin: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("wifi bench server exited before it was listening");
+    text += value;
+  }
+  const info = JSON.parse(text.slice(0, text.indexOf("\n")));
+  void (async () => {
+    try {
+      while (!(await reader.read()).done) { /* drain */ }
+    } catch { /* closed */ }
+  })();
+  return {
+    httpPort: info.http_port,
+    stop: async () => {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
+      await child.status;
+    },
+  };
+}
+
+function model(profile: WifiProfileName, seed: number, spikesPerMin?: number): RecordingModel {
+  const p = structuredClone(WIFI_PROFILES[profile]);
+  if (spikesPerMin !== undefined && p.spikes) p.spikes.per_min = spikesPerMin;
+  return new RecordingModel(new WifiImpairment(p, seed));
+}
+
+/** Calls the page's test hook `__m32[fn]()` (web/listener/listener.ts). */
+// deno-lint-ignore no-explicit-any
+type Hooked = any;
+const hook = (page: Page, fn: string): Promise<Hooked> =>
+  page.evaluate(
+    (f) => (globalThis as unknown as { __m32: Record<string, () => unknown> }).__m32[f](),
+    fn,
+  );
+
+async function pageListener(
+  transport: Exclude<Transport, "udp">,
+  page: Page,
+  url: string,
+  m: RecordingModel,
+  extra: { close: () => Promise<void>; retransmitMs?: number; stats: () => unknown },
+): Promise<Listener> {
+  await page.goto(url);
+  await page.click("#start");
+  const end = Date.now() + 30_000;
+  for (;;) {
+    const s = await hook(page, "status");
+    if (s.state === "streaming" && s.packets_received > 200) break;
+    if (Date.now() > end) throw new Error(`${transport}: not streaming (${JSON.stringify(s)})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const record: ListenerRecord = { latency: [], gaps: [] };
+  return {
+    transport,
+    model: m,
+    retransmitMs: extra.retransmitMs,
+    relayStats: extra.stats,
+    record,
+    drain: async () => {
+      const d = await hook(page, "drainTrace");
+      for (const v of d.latency) record.latency.push(v);
+      for (const v of d.gaps) record.gaps.push(v);
+    },
+    status: () => hook(page, "status"),
+    close: async () => {
+      await page.close().catch(() => {});
+      await extra.close();
+    },
+  };
+}
+
+function udpListener(httpPort: number, m: RecordingModel): Listener {
+  const real = openUdpSource(0, "127.0.0.1");
+  const relay = new UdpImpairmentRelay({
+    target: { transport: "udp", hostname: "127.0.0.1", port: real.port },
+    model: m,
+    impaired: "to-target",
+  });
+  const client = new ReferenceClient({
+    server: `http://127.0.0.1:${httpPort}`,
+    udp: { port: relay.port, receive: (b) => real.receive(b), close: () => real.close() },
+    channels: [1, 2, 3, 4, 5, 6, 7, 8],
+    compression: "opus",
+    opusDecoder: libopusDecoderFactory,
+    log: () => {},
+  }).start();
+  const record: ListenerRecord = { latency: [], gaps: [] };
+  const jb = client.playout;
+  const read = jb.read.bind(jb);
+  let lastSample = -Infinity;
+  // capture → playout: the block just read ends at `now`; the newest packet plays bufferedMs later.
+  jb.read = (out, frames, nowMs) => {
+    read(out, frames, nowMs);
+    const cap = client.receiver.newestCaptureEndMs;
+    if (Number.isNaN(cap) || jb.bufferedMs <= 0 || nowMs - lastSample < 20) return;
+    lastSample = nowMs;
+    const lat = nowMs + jb.bufferedMs + client.clockSync.offsetMs - cap;
+    if (lat > 0 && lat < 10_000) record.latency.push(systemClock.now(), lat);
+  };
+  const scratch: number[] = [];
+  return {
+    transport: "udp",
+    model: m,
+    relayStats: () => relay.stats,
+    record,
+    drain: () => {
+      jb.events.drainInto(scratch);
+      for (const v of scratch) record.gaps.push(v);
+      scratch.length = 0;
+      return Promise.resolve();
+    },
+    status: () =>
+      Promise.resolve({
+        transport: "udp",
+        playout: "reference",
+        packets_received: client.receiver.seq.received,
+        packets_expected: client.receiver.seq.expected,
+        jb: {
+          delayMs: jb.delayMs,
+          jitterMs: jb.jitterMs,
+          concealed: jb.concealedPackets,
+          dropped: jb.droppedPackets,
+          skipped: jb.skippedFrames,
+          repeated: jb.repeatedFrames,
+          resyncs: jb.resyncs,
+        },
+      }),
+    close: async () => {
+      await client.stop().catch(() => {});
+      await relay.close();
+    },
+  };
+}
+
+export interface Row {
+  /** The profile (and a tag, when rendered: "stage-ap (before)"). */
+  profile: WifiProfileName | string;
+  transport: Transport;
+  playout: string;
+  figures: ListenerFigures;
+  /** The listener's status (test hook) at the end of the window, and at its start. */
+  status: Record<string, unknown>;
+  statusBefore: Record<string, unknown>;
+  /** Pages: seconds of the window the Wi-Fi warning was up (sampled every 5 s). */
+  warnedSeconds?: number | null;
+  /** In the window: the model's spikes and drops; since the start: packets it decided. */
+  relay: { spikes: number; drops: number; packets: number; stats: unknown };
+}
+
+export interface RunOptions {
+  profile: WifiProfileName;
+  seed: number;
+  warmupS: number;
+  seconds: number;
+  transports: Transport[];
+  spikesPerMin?: number;
+  log?: (line: string) => void;
+}
+
+/** One profile: a server, the listeners behind their relays, the figures. */
+export async function runProfile(o: RunOptions): Promise<Row[]> {
+  const log = o.log ?? ((l: string) => console.error(l));
+  const seed = (t: Transport) => o.seed * 1000 + SEED_OFFSET[t];
+  const models = Object.fromEntries(
+    ALL.map((t) => [t, model(o.profile, seed(t), o.spikesPerMin)]),
+  ) as Record<Transport, RecordingModel>;
+  const httpsPort = freePort();
+  const wtRelay = new UdpImpairmentRelay({
+    target: { transport: "udp", hostname: "127.0.0.1", port: httpsPort },
+    model: models.webtransport,
+    impaired: "from-target",
+  });
+  const server = await spawnServer(httpsPort, wtRelay.port);
+  const { ctx } = await launchChromium({
+    viewport: { width: 390, height: 844 },
+    args: ["--autoplay-policy=no-user-gesture-required"],
+    timeoutMs: 30_000,
+    ignoreHTTPSErrors: true,
+  });
+  const listeners: Listener[] = [];
+  try {
+    for (const t of o.transports) {
+      log(`[WIFI] ${o.profile}: starting ${t}`);
+      if (t === "websocket") {
+        const relay = new TcpDelayRelay({
+          target: { hostname: "127.0.0.1", port: server.httpPort },
+          model: models.websocket,
+        });
+        listeners.push(
+          await pageListener(
+            t,
+            await ctx.newPage(),
+            `http://127.0.0.1:${relay.port}/?transport=websocket&playout=buffer`,
+            models.websocket,
+            {
+              close: () => relay.close(),
+              retransmitMs: TCP_RTO_MIN_MS,
+              stats: () => relay.stats,
+            },
+          ),
+        );
+      } else if (t === "datachannel") {
+        const page = await ctx.newPage();
+        let relay: UdpImpairmentRelay | null = null;
+        let relayTarget = "";
+        await page.routeWebSocket(/\/listen/, (ws) => {
+          const server = ws.connectToServer();
+          // The page's own candidates are kept from the server, or it would check them
+          // directly and the browser could pick that path: it learns the page's address
+          // from the checks that come through the relay (peer-reflexive).
+          ws.onMessage((msg) => {
+            if (typeof msg === "string" && msg.includes('"webrtc_offer"')) {
+              const m = JSON.parse(msg);
+              m.sdp = withoutCandidates(m.sdp);
+              server.send(JSON.stringify(m));
+            } else server.send(msg);
+          });
+          server.onMessage((msg) => {
+            if (typeof msg === "string" && msg.includes('"webrtc_answer"')) {
+              const m = JSON.parse(msg);
+              const probe = candidatesToRelay(m.sdp, "127.0.0.1", 0);
+              if (probe.target) {
+                const key = `${probe.target.port}`;
+                if (key !== relayTarget) {
+                  void relay?.close();
+                  relay = new UdpImpairmentRelay({
+                    target: { transport: "udp", ...probe.target },
+                    model: models.datachannel,
+                    impaired: "from-target",
+                  });
+                  relayTarget = key;
+                }
+                m.sdp = candidatesToRelay(m.sdp, "127.0.0.1", relay!.port).sdp;
+                ws.send(JSON.stringify(m));
+                return;
+              }
+            }
+            ws.send(msg);
+          });
+        });
+        listeners.push(
+          await pageListener(
+            t,
+            page,
+            `http://127.0.0.1:${server.httpPort}/?transport=datachannel&playout=buffer`,
+            models.datachannel,
+            {
+              close: async () => await (relay as UdpImpairmentRelay | null)?.close(),
+              stats: () => (relay as UdpImpairmentRelay | null)?.stats,
+            },
+          ),
+        );
+      } else if (t === "webtransport") {
+        listeners.push(
+          await pageListener(
+            t,
+            await ctx.newPage(),
+            `https://127.0.0.1:${httpsPort}/?transport=webtransport&playout=worklet`,
+            models.webtransport,
+            { close: () => Promise.resolve(), stats: () => wtRelay.stats },
+          ),
+        );
+      } else {
+        listeners.push(udpListener(server.httpPort, models.udp));
+      }
+    }
+    log(`[WIFI] ${o.profile}: all streaming; warm-up ${o.warmupS} s`);
+    await new Promise((r) => setTimeout(r, o.warmupS * 1000));
+    const before = new Map<Listener, Record<string, unknown>>();
+    for (const l of listeners) {
+      await l.drain();
+      l.record.latency.length = 0;
+      l.record.gaps.length = 0;
+      before.set(l, await l.status());
+    }
+    const from = systemClock.now();
+    const to = from + o.seconds * 1000;
+    let lastLog = from, tick = 0;
+    /** Seconds each page showed the Wi-Fi warning (sampled every WARN_SAMPLE_S). */
+    const warned = new Map<Listener, number>();
+    while (systemClock.now() < to) {
+      await new Promise((r) => setTimeout(r, 1000));
+      for (const l of listeners) await l.drain();
+      if (++tick % WARN_SAMPLE_S === 0) {
+        for (const l of listeners) {
+          const n = (await l.status()).network as { state?: string } | undefined;
+          if (n?.state === "unstable") warned.set(l, (warned.get(l) ?? 0) + WARN_SAMPLE_S);
+        }
+      }
+      if (systemClock.now() - lastLog > 60_000) {
+        lastLog = systemClock.now();
+        log(`[WIFI] ${o.profile}: ${((lastLog - from) / 1000).toFixed(0)} of ${o.seconds} s`);
+      }
+    }
+    const end = systemClock.now();
+    // Gap events are stamped when the missing packet would have come: those of the last
+    // second are still to be played; let them be, then drain once more.
+    await new Promise((r) => setTimeout(r, 1000));
+    const rows: Row[] = [];
+    for (const l of listeners) {
+      await l.drain();
+      const relay = {
+        spikes: l.model.spikes,
+        drops: l.model.drops,
+        retransmitMs: l.retransmitMs,
+      };
+      const status = await l.status();
+      if (l.transport !== "udp" && status.transport !== l.transport) {
+        throw new Error(
+          `${l.transport} page ended up on ${status.transport}: ${JSON.stringify(status.stateLog)}`,
+        );
+      }
+      rows.push({
+        profile: o.profile,
+        transport: l.transport,
+        playout: PLAYOUT[l.transport],
+        figures: figures(l.record, relay, from, end),
+        status,
+        statusBefore: before.get(l)!,
+        warnedSeconds: l.transport === "udp" ? null : warned.get(l) ?? 0,
+        relay: {
+          spikes: relay.spikes.filter((s) => s.startMs >= from && s.startMs < end).length,
+          drops: relay.drops.filter((d) => d >= from && d < end).length,
+          packets: l.model.inner.counters.packets,
+          stats: l.relayStats?.(),
+        },
+      });
+    }
+    return rows;
+  } finally {
+    for (const l of listeners) await l.close().catch(() => {});
+    await ctx.close().catch(() => {});
+    await server.stop();
+    await wtRelay.close();
+  }
+}
+
+const f1 = (v: number | null) => (v === null ? "–" : v.toFixed(1));
+
+/** The table (markdown): one row per profile and transport. */
+export function table(rows: Row[]): string {
+  const head =
+    "| profile | transport | playout | latency p50 / p95 (ms) | gaps outside spikes: late / lost per 10 min (packets) | gaps in spikes per 10 min (packets) | spikes | recovered ≤ 10 s | slowest recovery (s) | resyncs (in spikes) | jitter-buffer delay at end (ms) | schedule underruns per 10 min (lead at end, ms) | Wi-Fi warning shown (s) |";
+  const sep = "|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+  const lines = rows.map((r) => {
+    const f = r.figures, s = f.seconds;
+    const g = (c: { events: number; packets: number }) =>
+      `${per10Min(c.events, s).toFixed(0)} (${per10Min(c.packets, s).toFixed(0)})`;
+    // Spikes with a latency level before them (not in the run's first seconds).
+    const rec = f.spikes.filter((x) => x.baselineMs !== null).map((x) => x.recoveryMs);
+    const ok = rec.filter((x) => x !== null && x <= 10_000).length;
+    const slowest = rec.some((x) => x === null)
+      ? "never"
+      : rec.length
+      ? (Math.max(...(rec as number[])) / 1000).toFixed(1)
+      : "–";
+    // deno-lint-ignore no-explicit-any
+    const st = r.status as any, st0 = (r.statusBefore ?? {}) as any;
+    const jb = st.jb;
+    const under = typeof st.underruns === "number"
+      ? `${per10Min(st.underruns - (st0.underruns ?? 0), s).toFixed(0)} (${
+        Number(st.leadMs).toFixed(0)
+      })`
+      : "–";
+    return `| ${r.profile} | ${r.transport} | ${r.playout} | ${f1(f.latency.p50)} / ${
+      f1(f.latency.p95)
+    } | ${g(f.gaps.late)} / ${g(f.gaps.loss)} | ${
+      g(f.gaps.spike)
+    } | ${f.spikes.length} | ${ok} of ${rec.length} | ${slowest} | ${f.resyncs.total} (${f.resyncs.inSpike}) | ${
+      jb ? Number(jb.delayMs).toFixed(0) : "–"
+    } | ${under} | ${r.warnedSeconds ?? "–"} |`;
+  });
+  return [head, sep, ...lines].join("\n");
+}
+
+if (import.meta.main && Deno.args[0] === "--render") {
+  // The table of runs already written: --render FILE.json… (a file named *before* is labelled so).
+  const rows: Row[] = [];
+  for (const f of Deno.args.slice(1)) {
+    const d = JSON.parse(await Deno.readTextFile(f));
+    const tag = f.includes("before") ? " (before)" : "";
+    for (const r of d.rows) rows.push({ ...r, profile: `${r.profile}${tag}` });
+  }
+  console.log(table(rows));
+} else if (import.meta.main) {
+  const { values: v } = parseArgs({
+    args: Deno.args,
+    options: {
+      profiles: { type: "string", default: "clean,stage-ap,crowded" },
+      minutes: { type: "string", default: "10" },
+      warmup: { type: "string", default: "20" },
+      seed: { type: "string", default: "1" },
+      transports: { type: "string", default: ALL.join(",") },
+      out: { type: "string", default: "docs/loadtest/wifi" },
+      label: { type: "string", default: "wifi" },
+    },
+  });
+  const profiles = v.profiles.split(",") as WifiProfileName[];
+  for (const p of profiles) {
+    if (!(p in WIFI_PROFILES)) throw new Error(`unknown profile ${p}`);
+  }
+  const transports = v.transports.split(",") as Transport[];
+  for (const t of transports) if (!ALL.includes(t)) throw new Error(`unknown transport ${t}`);
+  const rows: Row[] = [];
+  const started = new Date().toISOString();
+  for (const profile of profiles) {
+    rows.push(
+      ...await runProfile({
+        profile,
+        seed: Number(v.seed),
+        warmupS: Number(v.warmup),
+        seconds: Number(v.minutes) * 60,
+        transports,
+      }),
+    );
+    console.log(table(rows));
+  }
+  await Deno.mkdir(v.out, { recursive: true });
+  const file = `${v.out}/${v.label}.json`;
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify(
+      { started, args: Deno.args, minutes: Number(v.minutes), seed: Number(v.seed), rows },
+      null,
+      1,
+    ) + "\n",
+  );
+  console.log(`\nwrote ${file}`);
+  Deno.exit(0);
+}

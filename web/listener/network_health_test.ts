@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { CONCEALED_LIMIT, LOSS_LIMIT, NetworkHealth, WINDOW_MS } from "./network_health.ts";
+
+/** Cumulative counters per NetworkHealth, as a receiver keeps them. */
+const totals = new WeakMap<NetworkHealth, { expected: number; lost: number; concealed: number }>();
+
+/** 200 packets a second for `seconds`, losing `loss` and concealing `concealed` of them. */
+function feed(h: NetworkHealth, from: number, seconds: number, loss: number, concealed: number) {
+  const c = totals.get(h) ?? { expected: 0, lost: 0, concealed: 0 };
+  totals.set(h, c);
+  const states: string[] = [];
+  for (let s = 1; s <= seconds; s++) {
+    c.expected += 200;
+    c.lost += 200 * loss;
+    c.concealed += 200 * concealed;
+    states.push(h.note({
+      atMs: (from + s) * 1000,
+      expected: c.expected,
+      received: Math.round(c.expected - c.lost),
+      concealed: Math.round(c.concealed),
+    }));
+  }
+  return states;
+}
+
+Deno.test("network health: a stage Wi-Fi stays ok; a crowded one is unstable within seconds", () => {
+  const stage = new NetworkHealth();
+  assert.ok(feed(stage, 0, 60, 0.005, 0.008).every((s) => s === "ok"));
+  const crowded = new NetworkHealth();
+  const states = feed(crowded, 0, 10, 0.013, 0.02);
+  assert.equal(states[3], "ok", "not before 5 s of data");
+  assert.equal(states[9], "unstable");
+  assert.ok(crowded.lossRate > LOSS_LIMIT);
+});
+
+Deno.test("network health: stalls without loss (a WebSocket) count through concealment", () => {
+  const h = new NetworkHealth();
+  assert.equal(feed(h, 0, 10, 0, CONCEALED_LIMIT * 2).at(-1), "unstable");
+});
+
+Deno.test("network health: back to ok only after a whole quiet window", () => {
+  const h = new NetworkHealth();
+  feed(h, 0, 10, 0.02, 0.02);
+  assert.equal(h.state, "unstable");
+  const after = feed(h, 10, 30, 0, 0);
+  const firstOk = after.indexOf("ok");
+  // Half a window at least: one quiet moment does not clear it.
+  assert.ok(firstOk >= WINDOW_MS / 2000, `ok again after ${firstOk + 1} s`);
+  assert.equal(after.at(-1), "ok");
+});
+
+Deno.test("network health: a restarted stream (counters back to zero) starts a new window", () => {
+  const h = new NetworkHealth();
+  feed(h, 0, 10, 0, 0);
+  h.note({ atMs: 11_000, expected: 10, received: 10, concealed: 0 });
+  assert.ok(Number.isNaN(h.lossRate));
+  assert.equal(h.state, "ok");
+});
