@@ -99,7 +99,15 @@ Deno.test({
       // It stops again: no longer Live, and the musician is told.
       GatedSource.flowing = false;
       const stalled = await waitStatus(page, (s) => s.state === "stalled", "the stall noticed");
-      assert.equal(stalled.badge, "No audio");
+      assert.equal(
+        stalled.badge,
+        "No audio",
+        JSON.stringify({
+          network: stalled.network,
+          rx: stalled.packets_received,
+          exp: stalled.packets_expected,
+        }),
+      );
       assert.match(stalled.banner, /No audio is arriving/);
       GatedSource.flowing = true;
       await waitStatus(page, (s) => s.state === "streaming", "Live again");

@@ -39,6 +39,7 @@ import { openUdpSource } from "../../src/client/udp_source.ts";
 import { libopusDecoderFactory } from "../../src/client/opus_ffi.ts";
 import { systemClock } from "../../src/util/clock.ts";
 import { candidatesToRelay, withoutCandidates } from "./sdp.ts";
+import { spawnJsonChild } from "../../src/loadtest/server_handle.ts";
 import {
   figures,
   type ListenerFigures,
@@ -105,34 +106,13 @@ function freePort(): number {
 }
 
 async function spawnServer(httpsPort: number, wtPublicPort: number): Promise<ServerChild> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "--unstable-net",
-      new URL("./server_proc.ts", import.meta.url).pathname,
-      "--https-port",
-      String(httpsPort),
-      "--wt-public-port",
-      String(wtPublicPort),
-    ],
-    stdout: "piped",
-    stderr: "null",
-    stdin: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("wifi bench server exited before it was listening");
-    text += value;
-  }
-  const info = JSON.parse(text.slice(0, text.indexOf("\n")));
-  void (async () => {
-    try {
-      while (!(await reader.read()).done) { /* drain */ }
-    } catch { /* closed */ }
-  })();
+  const { child, info } = await spawnJsonChild([
+    new URL("./server_proc.ts", import.meta.url).pathname,
+    "--https-port",
+    String(httpsPort),
+    "--wt-public-port",
+    String(wtPublicPort),
+  ], "wifi bench server");
   return {
     httpPort: info.http_port,
     stop: async () => {

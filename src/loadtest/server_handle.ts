@@ -27,11 +27,9 @@ export async function spawnServer(opts: {
   /** Extra flags for the server's Deno (e.g. `--cpu-prof`). */
   denoFlags?: string[];
 }): Promise<ServerHandle> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "--unstable-net",
+  let timers: number | null = null;
+  const { child, info } = await spawnJsonChild(
+    [
       ...(opts.denoFlags ?? []),
       PROC,
       "--port",
@@ -46,39 +44,11 @@ export async function spawnServer(opts: {
       ...(opts.httpsPort !== undefined ? ["--https-port", String(opts.httpsPort)] : []),
       ...(opts.mapped !== undefined ? ["--mapped", String(opts.mapped)] : []),
     ],
-    stdout: "piped",
-    stderr: "null",
-    stdin: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("load test server exited before it was listening");
-    text += value;
-  }
-  const info = JSON.parse(text.slice(0, text.indexOf("\n")));
-  let timers: number | null = null;
-  // Keep draining stdout (the child must never block on a full pipe), keeping its timer counts.
-  (async () => {
-    let rest = text.slice(text.indexOf("\n") + 1);
-    try {
-      for (;;) {
-        let nl;
-        while ((nl = rest.indexOf("\n")) >= 0) {
-          const line = rest.slice(0, nl);
-          rest = rest.slice(nl + 1);
-          try {
-            const probe = JSON.parse(line);
-            if (typeof probe.timers === "number") timers = probe.timers;
-          } catch { /* not a probe line */ }
-        }
-        const { value, done } = await reader.read();
-        if (done) break;
-        rest += value;
-      }
-    } catch { /* closed */ }
-  })();
+    "load test server",
+    (probe) => {
+      if (typeof probe.timers === "number") timers = probe.timers;
+    },
+  );
   const url = opts.hostname && opts.hostname !== "0.0.0.0" && opts.hostname !== "127.0.0.1"
     ? info.url
     : `http://127.0.0.1:${info.http_port}`;
@@ -95,4 +65,50 @@ export async function spawnServer(opts: {
       await child.status;
     },
   };
+}
+
+/**
+ * Runs `deno run -A --unstable-net <args>` with stdout piped, waits for its first line (a JSON
+ * object: where it listens) and returns it; every later JSON line goes to `onLine`, and stdout is
+ * drained until the child exits (it must never block on a full pipe).
+ */
+export async function spawnJsonChild(
+  args: string[],
+  what: string,
+  onLine: (line: Record<string, unknown>) => void = () => {},
+  // deno-lint-ignore no-explicit-any
+): Promise<{ child: Deno.ChildProcess; info: any }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--unstable-net", ...args],
+    stdout: "piped",
+    stderr: "null",
+    stdin: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${what} exited before it was listening`);
+    text += value;
+  }
+  const info = JSON.parse(text.slice(0, text.indexOf("\n")));
+  (async () => {
+    let rest = text.slice(text.indexOf("\n") + 1);
+    try {
+      for (;;) {
+        let nl;
+        while ((nl = rest.indexOf("\n")) >= 0) {
+          const line = rest.slice(0, nl);
+          rest = rest.slice(nl + 1);
+          try {
+            onLine(JSON.parse(line));
+          } catch { /* not a JSON line */ }
+        }
+        const { value, done } = await reader.read();
+        if (done) break;
+        rest += value;
+      }
+    } catch { /* closed */ }
+  })();
+  return { child, info };
 }

@@ -14,12 +14,18 @@
  * ≈ 1.3 % lost). Unstable once over either limit (after MIN_SPAN_MS of
  * data); stable again when both are under half their limit over a whole
  * window (so the warning does not flicker with each burst).
+ *
+ * Slots concealed in a reading with no packet at all are not counted: a
+ * complete stop (the box not sending, the session ending) is the liveness
+ * logic's "No audio", not a measurement of the Wi-Fi.
  */
 
 export const WINDOW_MS = 20_000;
 export const MIN_SPAN_MS = 5_000;
 export const LOSS_LIMIT = 0.008;
 export const CONCEALED_LIMIT = 0.03;
+/** Fewer packets than this in the window say nothing yet (a stream's first ones, a start-up). */
+export const MIN_EXPECTED = 100;
 
 export interface HealthSample {
   atMs: number;
@@ -36,28 +42,39 @@ export class NetworkHealth {
   /** Over the current window (NaN before MIN_SPAN_MS of data). */
   lossRate = NaN;
   concealedRate = NaN;
+  /** Readings, `concealed` counting only slots concealed while packets arrived. */
   private readonly samples: HealthSample[] = [];
+  /** The caller's last cumulative reading, and its concealed-while-flowing total. */
+  private lastRaw: HealthSample | null = null;
+  private flowingConcealed = 0;
 
   /** A new reading; returns the state after it. */
   note(s: HealthSample): NetworkState {
-    const last = this.samples[this.samples.length - 1];
+    const raw = this.lastRaw;
     // A new stream restarts the counters: start the window afresh.
-    if (last && (s.expected < last.expected || s.received < last.received)) {
+    if (raw && (s.expected < raw.expected || s.received < raw.received)) {
       this.samples.length = 0;
+      this.flowingConcealed = 0;
+    } else if (raw && s.received > raw.received) {
+      this.flowingConcealed += Math.max(0, s.concealed - raw.concealed);
     }
-    this.samples.push({ ...s });
+    if (!raw || s.expected < raw.expected || s.received < raw.received) {
+      this.flowingConcealed = s.concealed;
+    }
+    this.lastRaw = { ...s };
+    this.samples.push({ ...s, concealed: this.flowingConcealed });
     while (this.samples.length > 2 && s.atMs - this.samples[1].atMs >= WINDOW_MS) {
       this.samples.shift();
     }
     const first = this.samples[0];
     const span = s.atMs - first.atMs;
     const expected = s.expected - first.expected;
-    if (span < MIN_SPAN_MS || expected <= 0) {
+    if (span < MIN_SPAN_MS || expected < MIN_EXPECTED) {
       this.lossRate = this.concealedRate = NaN;
       return this.state;
     }
     this.lossRate = Math.max(0, 1 - (s.received - first.received) / expected);
-    this.concealedRate = Math.max(0, (s.concealed - first.concealed) / expected);
+    this.concealedRate = Math.max(0, (this.flowingConcealed - first.concealed) / expected);
     if (this.state === "ok") {
       if (this.lossRate >= LOSS_LIMIT || this.concealedRate >= CONCEALED_LIMIT) {
         this.state = "unstable";
@@ -71,6 +88,8 @@ export class NetworkHealth {
 
   reset(): void {
     this.samples.length = 0;
+    this.lastRaw = null;
+    this.flowingConcealed = 0;
     this.state = "ok";
     this.lossRate = this.concealedRate = NaN;
   }

@@ -56,3 +56,32 @@ Deno.test("network health: a restarted stream (counters back to zero) starts a n
   assert.ok(Number.isNaN(h.lossRate));
   assert.equal(h.state, "ok");
 });
+
+Deno.test("network health: a complete stop after a clean stream is not the Wi-Fi's (liveness says No audio)", () => {
+  const h = new NetworkHealth();
+  feed(h, 0, 10, 0, 0);
+  // The box stops sending: no packet arrives, the jitter buffer conceals every slot.
+  const c = totals.get(h)!;
+  for (let s = 11; s <= 30; s++) {
+    c.concealed += 200;
+    h.note({
+      atMs: s * 1000,
+      expected: c.expected,
+      received: Math.round(c.expected - c.lost),
+      concealed: Math.round(c.concealed),
+    });
+  }
+  assert.equal(h.state, "ok");
+  // Packets flowing with the same concealment is the network's.
+  assert.equal(feed(h, 30, 10, 0, CONCEALED_LIMIT * 2).at(-1), "unstable");
+});
+
+Deno.test("network health: a handful of packets with start-up concealment says nothing yet", () => {
+  const h = new NetworkHealth();
+  // 16 packets over 6 s (a stream that just started, then stopped), 5 slots concealed meanwhile.
+  h.note({ atMs: 0, expected: 0, received: 0, concealed: 0 });
+  h.note({ atMs: 3000, expected: 8, received: 8, concealed: 3 });
+  h.note({ atMs: 6000, expected: 16, received: 16, concealed: 5 });
+  assert.equal(h.state, "ok");
+  assert.ok(Number.isNaN(h.concealedRate));
+});
