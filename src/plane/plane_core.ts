@@ -14,6 +14,7 @@ import type { Period, Source } from "../audio/source.ts";
 import { createSender } from "../net/create_sender.ts";
 import { closeSpareWorkers, replenishSpareWorkers } from "../system/spare_workers.ts";
 import type { PacketSender } from "../net/sender.ts";
+import type { ClientStream } from "../session/client_stream.ts";
 import { StreamingEngine } from "../session/engine.ts";
 import { OpusLayouts } from "../session/opus_layout.ts";
 import type { Clock } from "../util/clock.ts";
@@ -31,6 +32,7 @@ import {
   type ToWorker,
 } from "./protocol.ts";
 import { RelaySender, RelayWriter } from "./relay.ts";
+import { GateWorker } from "./slot_gate.ts";
 
 /** The resampler's largest input (as on the main-thread plane): 20 ms at 48 kHz and more. */
 export const MAX_NATIVE_PERIOD_FRAMES = 4096;
@@ -43,7 +45,10 @@ export class AudioPlaneCore {
   private readonly counters: Float64Array;
   private readonly sources = new Map<number, Source>();
   private readonly slots = new Map<string, number>();
+  /** The engine's clients with their slots, rebuilt on add / remove (iterated every period). */
+  private active: { stream: ClientStream; slot: number }[] = [];
   private readonly relay: RelayWriter;
+  private readonly gate: GateWorker;
   private ptimeMs = 5;
   private readonly reblocker = Reblocker.packetTimes(() => this.ptimeMs, (p) => this.period(p));
   private lastErrors = 0;
@@ -65,6 +70,7 @@ export class AudioPlaneCore {
   ) {
     this.counters = new Float64Array(init.counters);
     this.relay = new RelayWriter(init.relay);
+    this.gate = new GateWorker(init.gates);
   }
 
   /** Opens the UDP socket (in this thread: its sender is this thread's) and the engine. */
@@ -109,8 +115,13 @@ export class AudioPlaneCore {
         this.counters[C_CLIENTS + 2 * m.slot] = 0;
         this.counters[C_CLIENTS + 2 * m.slot + 1] = 0;
         try {
-          engine.addClient({ ...m, sender });
+          const stream = engine.addClient({ ...m, sender });
           this.slots.set(m.clientId, m.slot);
+          this.active = [
+            ...this.active.filter((a) => a.stream.clientId !== m.clientId),
+            { stream, slot: m.slot },
+          ];
+          this.gate.open(m.slot);
         } catch (e) {
           this.log.error("audio plane could not add a client", {
             client: m.clientId,
@@ -122,6 +133,7 @@ export class AudioPlaneCore {
       case "remove":
         engine.removeClient(m.clientId);
         this.slots.delete(m.clientId);
+        this.active = this.active.filter((a) => a.stream.clientId !== m.clientId);
         return;
       case "configure":
         engine.configure(m.extIntervalMs, m.maxDatagramBytes);
@@ -206,7 +218,23 @@ export class AudioPlaneCore {
   /** One packet time through the engine, then the counters and the browser transports' batch. */
   private period(p: Period): void {
     const engine = this.engine!;
-    engine.onPeriod(p);
+    const gate = this.gate;
+    const active = this.active;
+    for (let i = 0; i < active.length; i++) {
+      active[i].stream.gated = !gate.acquire(active[i].slot);
+    }
+    try {
+      engine.onPeriod(p);
+      this.publish(engine);
+    } finally {
+      // Counters written and this period's packets handed over: a waiting stop may return.
+      for (let i = 0; i < active.length; i++) {
+        if (!active[i].stream.gated) gate.release(active[i].slot);
+      }
+    }
+  }
+
+  private publish(engine: StreamingEngine): void {
     const c = this.counters;
     c[C_PERIODS] = engine.periods;
     c[C_TOTAL_PACKETS] = engine.totalPackets;
@@ -214,16 +242,16 @@ export class AudioPlaneCore {
     c[C_SENDER_PACKETS] = st.packets;
     c[C_SENDER_BYTES] = st.bytes;
     c[C_SENDER_ERRORS] = st.errors;
-    for (const stream of engine.clients.values()) {
-      const slot = this.slots.get(stream.clientId);
-      if (slot === undefined) continue;
+    const active = this.active;
+    for (let i = 0; i < active.length; i++) {
+      const { stream, slot } = active[i];
       c[C_CLIENTS + 2 * slot] = stream.packetsSent;
       c[C_CLIENTS + 2 * slot + 1] = stream.bytesSent;
     }
+    this.relay.publish();
     if (st.errors !== this.lastErrors) {
       this.lastErrors = st.errors;
       this.post({ type: "sender_error", lastError: st.lastError });
     }
-    this.relay.publish();
   }
 }

@@ -21,6 +21,9 @@
  *   [0] periods  [1] total packets  [2] sender packets  [3] sender bytes
  *   [4] sender errors  [5] source periods  [6..7] reserved
  *   [8 + 2·slot] client `slot`'s packets sent   [9 + 2·slot] its bytes sent
+ *
+ * Gates (Int32Array, one per slot, ./slot_gate.ts): the control plane stops a
+ * client there synchronously; the worker passes a client's gate for each period.
  */
 import type { SourceSpec } from "../audio/source_factory.ts";
 import type { SourceFormat } from "../audio/source.ts";
@@ -58,6 +61,8 @@ export interface InitMessage {
   lateness: SharedArrayBuffer;
   /** Browser transports' datagrams to the main thread (./relay.ts). */
   relay: SharedArrayBuffer;
+  /** One gate per client slot: a stopped client gets nothing more (./slot_gate.ts). */
+  gates: SharedArrayBuffer;
   /** Bundled code of the workers the audio plane starts itself (a build's ALSA reader). */
   embedded: Record<string, string>;
 }

@@ -14,6 +14,7 @@ import {
 import { LatencyWindow } from "../session/latency_window.ts";
 import { LatenessHistogram } from "../session/lateness.ts";
 import type { PlaneSender } from "./audio_plane.ts";
+import { GateControl } from "./slot_gate.ts";
 import {
   C_CLIENTS,
   C_PERIODS,
@@ -49,6 +50,9 @@ export class RemoteEngine implements EngineControl {
   relayDropped: () => number = () => 0;
   private readonly clients = new Map<string, RemoteStream>();
   private readonly freeSlots = Array.from({ length: MAX_CLIENT_SLOTS }, (_, i) => i);
+  private readonly gate: GateControl;
+  /** Slots whose worker did not let go within the stop timeout: never reused. */
+  stuckSlots = 0;
 
   constructor(
     private readonly counters: Float64Array,
@@ -56,7 +60,9 @@ export class RemoteEngine implements EngineControl {
     lateness: SharedArrayBuffer,
     private readonly post: (m: ToWorker) => void,
     private readonly opus: boolean,
+    gates: SharedArrayBuffer,
   ) {
+    this.gate = new GateControl(gates);
     this.captureToWire = new LatencyWindow(CAPTURE_TO_WIRE_WINDOW, c2w);
     this.lateness = new LatenessHistogram(lateness);
   }
@@ -84,6 +90,7 @@ export class RemoteEngine implements EngineControl {
     const slot = this.freeSlots.shift();
     if (slot === undefined) throw new Error("the audio plane has no free client slot");
     if (p.sender) this.relaySenders.set(slot, p.sender);
+    this.gate.pending(slot);
     this.post({
       type: "add",
       slot,
@@ -111,10 +118,15 @@ export class RemoteEngine implements EngineControl {
     const stream = this.clients.get(clientId);
     if (!stream) return undefined;
     this.clients.delete(clientId);
+    // Synchronous: no packet for this client after this line, and its counters are final.
+    const stopped = this.gate.stop(stream.slot);
     this.post({ type: "remove", clientId });
     stream.freeze();
     this.relaySenders.delete(stream.slot);
-    this.freeSlots.push(stream.slot); // reused last: its counters are rewritten on add anyway
+    // Reused last: its counters are rewritten on add anyway. A slot the worker
+    // still holds (stalled past the timeout) is not reused at all.
+    if (stopped) this.freeSlots.push(stream.slot);
+    else this.stuckSlots++;
     return stream;
   }
 }

@@ -3,7 +3,14 @@ import { ChannelSender } from "../listener/channel_sender.ts";
 import { CAPTURE_TO_WIRE_WINDOW, type ClientStreamParams } from "../session/engine.ts";
 import { LatencyWindow } from "../session/latency_window.ts";
 import { LATENESS_BYTES } from "../session/lateness.ts";
-import { C_CLIENTS, C_TOTAL_PACKETS, COUNTER_BYTES, type ToWorker } from "./protocol.ts";
+import {
+  C_CLIENTS,
+  C_TOTAL_PACKETS,
+  COUNTER_BYTES,
+  MAX_CLIENT_SLOTS,
+  type ToWorker,
+} from "./protocol.ts";
+import { gateBytes } from "./slot_gate.ts";
 import { RemoteEngine } from "./remote_engine.ts";
 
 function setup(opus = false) {
@@ -15,6 +22,7 @@ function setup(opus = false) {
     new SharedArrayBuffer(LATENESS_BYTES),
     (m) => sent.push(structuredClone(m)), // what postMessage would do
     opus,
+    new SharedArrayBuffer(gateBytes(MAX_CLIENT_SLOTS)),
   );
   return { counters, sent, engine };
 }

@@ -28,7 +28,14 @@ import { LATENESS_BYTES } from "../session/lateness.ts";
 import { embeddedWorkers, workerUrl } from "../system/embedded_worker.ts";
 import { getLogger, type Logger } from "../util/log.ts";
 import type { AudioPlane, AudioPlaneOptions } from "./audio_plane.ts";
-import { C_SOURCE_PERIODS, COUNTER_BYTES, type FromWorker, type ToWorker } from "./protocol.ts";
+import {
+  C_SOURCE_PERIODS,
+  COUNTER_BYTES,
+  type FromWorker,
+  MAX_CLIENT_SLOTS,
+  type ToWorker,
+} from "./protocol.ts";
+import { gateBytes } from "./slot_gate.ts";
 import { RemoteEngine, SenderView } from "./remote_engine.ts";
 import { PlaneSource, type SourceHost } from "./plane_source.ts";
 import { RELAY_BYTES, RelayReader } from "./relay.ts";
@@ -83,8 +90,16 @@ export class WorkerAudioPlane implements AudioPlane, SourceHost {
     const c2w = new SharedArrayBuffer(LatencyWindow.bytes(CAPTURE_TO_WIRE_WINDOW));
     const lateness = new SharedArrayBuffer(LATENESS_BYTES);
     const relay = new SharedArrayBuffer(RELAY_BYTES);
+    const gates = new SharedArrayBuffer(gateBytes(MAX_CLIENT_SLOTS));
     this.counters = new Float64Array(counters);
-    this.engine = new RemoteEngine(this.counters, c2w, lateness, (m) => this.post(m), o.opus);
+    this.engine = new RemoteEngine(
+      this.counters,
+      c2w,
+      lateness,
+      (m) => this.post(m),
+      o.opus,
+      gates,
+    );
     this.relay = new RelayReader(relay, this.engine.relaySenders, (slot, e) => {
       const id = this.engine.clientAt(slot);
       if (id !== undefined) this.onClientError?.(id, e);
@@ -126,6 +141,7 @@ export class WorkerAudioPlane implements AudioPlane, SourceHost {
       captureToWire: c2w,
       lateness,
       relay,
+      gates,
       embedded: embeddedWorkers(),
     });
   }

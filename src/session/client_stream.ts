@@ -17,6 +17,11 @@ export class ClientStream {
   bytesSent = 0;
   /** Periods in which this client's stream failed (the engine counts; see engine.ts). */
   errors = 0;
+  /**
+   * Sits this period out: set by the audio worker when the control plane has
+   * already stopped this client and its `remove` is not read yet (../plane/slot_gate.ts).
+   */
+  gated = false;
   /** Capture time of the last packet that carried the extension (-1: none yet). */
   private lastExtMs = -1;
   private marker = true;

@@ -299,6 +299,7 @@ export class StreamingEngine implements EngineControl {
     const clients = this.clientList;
     for (let i = 0; i < clients.length; i++) {
       const c = clients[i];
+      if (c.gated) continue;
       const p = c.input.current;
       if (!p) {
         const rs = c.input as RateStream;
