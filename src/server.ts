@@ -11,6 +11,7 @@
  * start leaves no socket, timer or database handle behind.
  */
 import { installAdmin, openAdminAuth } from "./admin/mod.ts";
+import { assembleAes67Input } from "./aes67/mod.ts";
 import { ConfigStore } from "./config/store.ts";
 import { createApp } from "./http/app.ts";
 import type { ServerContext } from "./http/context.ts";
@@ -36,8 +37,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const config = () => withOverrides(store.get(), opts);
     const channels = () => store.getChannels();
 
+    const aes67 = await assembleAes67Input(
+      { input: opts.aes67, sap: opts.sap },
+      getLogger("aes67"),
+      closers,
+    );
     const audio = await assembleAudio({
       ...opts,
+      aes67Input: aes67.input,
       hostname,
       clock,
       config,
@@ -90,6 +97,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const webtransport = () => web.webtransport.current();
     await web.serve(createApp(ctx, [
       admin.extension,
+      aes67.extension,
       listenerExtension({ webtransport, hostname: opts.hostname }),
       ...(opts.extensions ?? []),
     ]));

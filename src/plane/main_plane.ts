@@ -36,10 +36,18 @@ export async function openMainPlane(o: AudioPlaneOptions): Promise<AudioPlane> {
     engine,
     sender,
     sink: reblocker.push,
-    candidates(mode, cfg, alsa, createAlsa) {
+    candidates(mode, cfg, alsa, createAlsa, aes67) {
       reblocker.reset();
       ptimeMs = cfg.audio.ptime_ms;
-      return sourceCandidates(mode, cfg, o.clock, createAlsa ?? alsa.create);
+      const log = getLogger("aes67");
+      return sourceCandidates(
+        mode,
+        cfg,
+        o.clock,
+        createAlsa ?? alsa.create,
+        aes67,
+        (level, msg, fields) => log[level](msg, fields),
+      );
     },
     close() {
       sender.close();

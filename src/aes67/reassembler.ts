@@ -1,0 +1,260 @@
+/**
+ * The AES67 receiver's jitter buffer: RTP packets of one or more streams (one
+ * sender's, sharing a media clock) in, whole periods of `framesPerPeriod`
+ * frames out, with the streams' channels side by side in stream order
+ * (stream 1's channels first) and the rest of the 32 source channels silent.
+ *
+ * Placement is by media clock: a packet's RTP timestamp minus its stream's
+ * `mediaclk:direct` offset is its first frame's position on the sender's
+ * clock, so channel n of stream 2 lines up sample-exactly with stream 1. A
+ * period leaves as soon as every stream has filled it (in-order delivery
+ * adds nothing beyond the packet time), or when any stream is `lateFrames`
+ * past its end (a lost or reordered packet's frames are then silent and
+ * counted). Pacing is the sender's: periods leave as its packets arrive, as
+ * a USB device's periods do, so there is no drift between two clocks.
+ *
+ * A stream whose timestamps land far from the others (a sender that
+ * restarted, or streams without a common clock) is realigned to the head of
+ * the buffer and counted; so is one that keeps arriving too late.
+ *
+ * Hot path: `push` allocates nothing (periods are views made at construction).
+ */
+import type { Period } from "../audio/source.ts";
+
+export interface ReassemblerStream {
+  channels: number;
+  /** 3 for L24, 2 for L16. */
+  bytesPerSample: 2 | 3;
+  /** `mediaclk:direct` offset: subtracted from RTP timestamps. */
+  mediaclkOffset: number;
+}
+
+export interface ReassemblerOptions {
+  streams: readonly ReassemblerStream[];
+  /** Channels of every period (the announced ones first, the rest silent). */
+  outputChannels: number;
+  framesPerPeriod: number;
+  sampleRate: number;
+  /** How far (frames) a stream may run ahead of a missing piece before it is given up. */
+  lateFrames: number;
+  /** Buffer length in periods (default: at least 250 ms, at least 8). */
+  periods?: number;
+  /** Late packets in a row before a stream is realigned. */
+  lateLimit?: number;
+}
+
+export interface ReassemblerStats {
+  packets: number;
+  /** Frames that arrived after their period had left. */
+  lateFrames: number;
+  /** Frames never received before their period left (silent in the output). */
+  missingFrames: number;
+  /** Streams moved to the buffer's head (timestamp jump, no common clock). */
+  realigned: number;
+  periods: number;
+  /** Packets whose payload was not whole frames. */
+  malformed: number;
+}
+
+const TWO32 = 4294967296;
+
+export class Reassembler {
+  readonly stats: ReassemblerStats = {
+    packets: 0,
+    lateFrames: 0,
+    missingFrames: 0,
+    realigned: 0,
+    periods: 0,
+    malformed: 0,
+  };
+  private readonly n: number;
+  private readonly p: number;
+  private readonly t: number;
+  private readonly ring: Int32Array;
+  private readonly views: Int32Array[];
+  /** Frames written per period slot and stream. */
+  private readonly filled: Int32Array;
+  private readonly chanOffset: Int32Array;
+  /** Per stream: the extra shift applied to its media positions after a realignment (uint32). */
+  private readonly adjust: Float64Array;
+  /** Per stream: frames written ahead of the read position (its newest end). */
+  private readonly head: Float64Array;
+  private readonly lateRun: Int32Array;
+  private readonly lateLimit: number;
+  private started = false;
+  /** Media position (uint32) of the next period's first frame. */
+  private readPos = 0;
+  /** The next period's number since start (its slot is this mod p). */
+  private readPeriod = 0;
+  private readonly period: Period;
+
+  constructor(private readonly o: ReassemblerOptions) {
+    this.n = o.framesPerPeriod;
+    this.t = o.outputChannels;
+    this.p = o.periods ?? Math.max(8, Math.ceil((0.25 * o.sampleRate) / o.framesPerPeriod));
+    this.ring = new Int32Array(this.n * this.p * this.t);
+    this.views = Array.from(
+      { length: this.p },
+      (_, i) => this.ring.subarray(i * this.n * this.t, (i + 1) * this.n * this.t),
+    );
+    const s = o.streams.length;
+    this.filled = new Int32Array(this.p * s);
+    this.chanOffset = new Int32Array(s);
+    let c = 0;
+    for (let i = 0; i < s; i++) {
+      this.chanOffset[i] = c;
+      c += o.streams[i].channels;
+    }
+    if (c > this.t) throw new Error(`${c} channels do not fit a ${this.t}-channel source`);
+    this.adjust = new Float64Array(s);
+    this.head = new Float64Array(s).fill(-Infinity);
+    this.lateRun = new Int32Array(s);
+    this.lateLimit = o.lateLimit ?? 16;
+    this.period = {
+      data: this.views[0],
+      frames: this.n,
+      channels: this.t,
+      sampleRate: o.sampleRate,
+      frameIndex: 0,
+      captureTimeMs: 0,
+    };
+  }
+
+  /** Media position (uint32, on stream 1's clock) of the first frame of the next period out. */
+  get nextMediaPosition(): number {
+    return (this.readPos + this.adjust[0]) % TWO32;
+  }
+
+  /** Frames buffered ahead of the read position by the furthest stream (0 before start). */
+  get bufferedFrames(): number {
+    let h = 0;
+    for (let i = 0; i < this.head.length; i++) if (this.head[i] > h) h = this.head[i];
+    return h;
+  }
+
+  /**
+   * One RTP payload of stream `s` with timestamp `ts`; `emit` is called for
+   * each period it completes (the Period is valid during the call only).
+   * Returns the frames' position relative to the read point (for timing), or NaN if dropped.
+   */
+  push(
+    s: number,
+    ts: number,
+    payload: Uint8Array,
+    emit: (p: Period, mediaPos: number) => void,
+  ): number {
+    const st = this.o.streams[s];
+    const bps = st.bytesPerSample;
+    const frameBytes = bps * st.channels;
+    if (payload.length === 0 || payload.length % frameBytes !== 0) {
+      this.stats.malformed++;
+      return NaN;
+    }
+    this.stats.packets++;
+    const frames = payload.length / frameBytes;
+    const pos = (ts - st.mediaclkOffset - this.adjust[s] + 2 * TWO32) % TWO32;
+    if (!this.started) {
+      this.started = true;
+      this.readPos = pos;
+    }
+    let d = (pos - this.readPos) | 0;
+    const span = this.n * this.p;
+    if (d + frames > span - this.n || d < -span) {
+      d = this.realign(s, pos);
+    } else if (d + frames <= 0) {
+      this.stats.lateFrames += frames;
+      if (++this.lateRun[s] >= this.lateLimit) d = this.realign(s, pos);
+      else return NaN;
+    }
+    this.lateRun[s] = 0;
+    this.write(s, d, frames, payload);
+    if (d + frames > this.head[s]) this.head[s] = d + frames;
+    this.drain(emit);
+    return d;
+  }
+
+  /** Moves stream s so that a packet at media position `pos` lands at the buffer's head. */
+  private realign(s: number, pos: number): number {
+    this.stats.realigned++;
+    let target = 0;
+    for (let i = 0; i < this.head.length; i++) {
+      if (this.head[i] > target) target = this.head[i];
+    }
+    const want = (this.readPos + target) % TWO32;
+    this.adjust[s] = (this.adjust[s] + ((pos - want + 2 * TWO32) % TWO32)) % TWO32;
+    this.head[s] = Math.min(this.head[s], target);
+    this.lateRun[s] = 0;
+    return target;
+  }
+
+  private write(s: number, d: number, frames: number, payload: Uint8Array): void {
+    const n = this.n;
+    const t = this.t;
+    const p = this.p;
+    const st = this.o.streams[s];
+    const ch = st.channels;
+    const base = this.chanOffset[s];
+    const bps = st.bytesPerSample;
+    const ring = this.ring;
+    const filled = this.filled;
+    const nStreams = this.o.streams.length;
+    let src = 0;
+    for (let f = 0; f < frames; f++) {
+      const rel = d + f;
+      if (rel < 0) {
+        this.stats.lateFrames++;
+        src += ch * bps;
+        continue;
+      }
+      const q = Math.floor(rel / n);
+      const slot = (this.readPeriod + q) % p;
+      const frameInRing = slot * n + (rel - q * n);
+      let o = frameInRing * t + base;
+      if (bps === 3) {
+        for (let c = 0; c < ch; c++, src += 3) {
+          ring[o++] = (payload[src] << 24) | (payload[src + 1] << 16) | (payload[src + 2] << 8);
+        }
+      } else {
+        for (let c = 0; c < ch; c++, src += 2) {
+          ring[o++] = (payload[src] << 24) | (payload[src + 1] << 16);
+        }
+      }
+      filled[slot * nStreams + s]++;
+    }
+  }
+
+  private drain(emit: (p: Period, mediaPos: number) => void): void {
+    const n = this.n;
+    const nStreams = this.o.streams.length;
+    for (;;) {
+      const slot = this.readPeriod % this.p;
+      let complete = true;
+      let ahead = false;
+      for (let i = 0; i < nStreams; i++) {
+        if (this.filled[slot * nStreams + i] < n) complete = false;
+        if (this.head[i] >= n + this.o.lateFrames) ahead = true;
+      }
+      if (!complete && !ahead) return;
+      for (let i = 0; i < nStreams; i++) {
+        const got = this.filled[slot * nStreams + i];
+        // Counted as missing only once the stream is running (its first packet arrived).
+        if (got < n && this.head[i] !== -Infinity) this.stats.missingFrames += n - got;
+        this.filled[slot * nStreams + i] = 0;
+      }
+      const view = this.views[slot];
+      const per = this.period;
+      per.data = view;
+      per.frameIndex = this.readPeriod * n;
+      const mediaPos = this.nextMediaPosition;
+      this.readPeriod++;
+      this.readPos = (this.readPos + n) % TWO32;
+      for (let i = 0; i < nStreams; i++) this.head[i] -= n;
+      this.stats.periods++;
+      try {
+        emit(per, mediaPos);
+      } finally {
+        view.fill(0);
+      }
+    }
+  }
+}
