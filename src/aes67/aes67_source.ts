@@ -119,7 +119,11 @@ export class Aes67Source implements Source {
       outputChannels: MAX_CHANNELS,
       framesPerPeriod: o.framesPerPeriod,
       sampleRate: o.sampleRate,
-      lateFrames: o.lateFrames ?? Math.round(o.sampleRate * 0.002),
+      // Reorder and stream-to-stream skew tolerated: 2 ms, or two packets of the longest ptime.
+      lateFrames: o.lateFrames ??
+        Math.round(
+          (o.sampleRate * Math.max(2, ...o.streams.map((s) => 2 * (s.ptimeMs ?? 1)))) / 1000,
+        ),
     });
     this.timeBase = null;
     this.arrMin = this.arrPrevMin = Infinity;

@@ -96,7 +96,8 @@ function parseConnection(v: string): Conn | string {
 
 /** Channel names from `i=` or `a=label`: a comma (or semicolon) separated list, one per channel. */
 export function parseLabels(text: string, channels: number): string[] | null {
-  const t = text.trim();
+  // Dante writes "2 channels: 02, 03".
+  const t = text.trim().replace(/^\d+ channels?:\s*/i, "");
   if (t === "") return null;
   for (const sep of [",", ";"]) {
     const parts = t.split(sep).map((p) => p.trim());

@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import { Reassembler, type ReassemblerStream } from "./reassembler.ts";
+import type { Period } from "../audio/source.ts";
+
+const RATE = 48000;
+
+/** An L24 payload: `frames` frames of `channels` channels; sample = value(frame, channel). */
+function l24(frames: number, channels: number, value: (f: number, c: number) => number): Uint8Array {
+  const p = new Uint8Array(frames * channels * 3);
+  let o = 0;
+  for (let f = 0; f < frames; f++) {
+    for (let c = 0; c < channels; c++) {
+      const v = value(f, c) & 0xffffff;
+      p[o++] = v >> 16;
+      p[o++] = (v >> 8) & 0xff;
+      p[o++] = v & 0xff;
+    }
+  }
+  return p;
+}
+
+interface Out {
+  frames: number[][];
+  indexes: number[];
+  media: number[];
+}
+
+function collector(channels: number): { out: Out; emit: (p: Period, m: number) => void } {
+  const out: Out = { frames: [], indexes: [], media: [] };
+  return {
+    out,
+    emit: (p, m) => {
+      assert.equal(p.channels, 32);
+      out.indexes.push(p.frameIndex);
+      out.media.push(m);
+      for (let f = 0; f < p.frames; f++) {
+        out.frames.push(Array.from(p.data.subarray(f * 32, f * 32 + channels), (s) => s >> 8));
+      }
+    },
+  };
+}
+
+function make(streams: ReassemblerStream[], framesPerPeriod = 240, lateFrames = 96) {
+  return new Reassembler({
+    streams,
+    outputChannels: 32,
+    framesPerPeriod,
+    sampleRate: RATE,
+    lateFrames,
+  });
+}
+
+const L24x = (channels: number, mediaclkOffset = 0): ReassemblerStream => ({
+  channels,
+  bytesPerSample: 3,
+  mediaclkOffset,
+});
+
+Deno.test("one in-order stream comes out sample-exact, a period as soon as its last packet is in", () => {
+  const r = make([L24x(2)]);
+  const { out, emit } = collector(2);
+  const ts0 = 4294967296 - 48 * 30; // wraps through 2^32 on the way
+  for (let k = 0; k < 100; k++) {
+    r.push(0, (ts0 + k * 48) % 2 ** 32, l24(48, 2, (f, c) => (k * 48 + f) * 4 + c - 8_000_000), emit);
+    // 5 packets of 48 fill a 240-frame period: it leaves with the 5th, not later.
+    assert.equal(out.indexes.length, Math.floor((k + 1) / 5));
+  }
+  assert.equal(out.frames.length, 100 * 48);
+  out.frames.forEach((fr, i) => assert.deepEqual(fr, [i * 4 - 8_000_000, i * 4 + 1 - 8_000_000]));
+  assert.deepEqual(out.indexes.slice(0, 3), [0, 240, 480]);
+  assert.equal(out.media[1], (ts0 + 240) % 2 ** 32);
+  assert.equal(r.stats.missingFrames + r.stats.lateFrames + r.stats.realigned, 0);
+});
+
+Deno.test("two streams are aligned by media clock (mediaclk offsets), whatever order they arrive in", () => {
+  // Stream 2's timestamps are 1000 ahead by its announced offset, and its packets
+  // come one packet time later than stream 1's and in a different size.
+  const r = make([L24x(3, 5000), L24x(2, 6000)]);
+  const { out, emit } = collector(5);
+  const value = (t: number, ch: number) => t * 8 + ch; // the same instant → same t on both
+  const first2 = 48; // stream 2 starts one packet later: its first frames must not be lost
+  for (let k = 0; k < 60; k++) {
+    r.push(0, 5000 + k * 48, l24(48, 3, (f, c) => value(k * 48 + f, c)), emit);
+    const t2 = first2 + ((k - 1) / 2) * 96;
+    if (k >= 1 && k % 2 === 1) {
+      r.push(1, 6000 + t2, l24(96, 2, (f, c) => value(t2 + f, 3 + c)), emit);
+    }
+  }
+  // The first period (frames 0–239) has stream 2 only from frame 48: missing 48 frames.
+  assert.equal(r.stats.missingFrames, 48);
+  for (let i = 240; i < out.frames.length; i++) {
+    assert.deepEqual(out.frames[i], [0, 1, 2, 3, 4].map((c) => value(i, c)), `frame ${i}`);
+  }
+  assert.ok(out.frames.length >= 240 * 10);
+});
+
+Deno.test("a reordered packet within the tolerance is placed; a lost one leaves silence and is counted", () => {
+  const r = make([L24x(1)], 240, 96);
+  const { out, emit } = collector(1);
+  const order = [0, 1, 3, 2, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15]; // 2 after 3; 7 lost
+  for (const k of order) r.push(0, k * 48, l24(48, 1, (f) => k * 48 + f + 1), emit);
+  assert.equal(out.frames.length, 240 * 3);
+  for (let i = 0; i < 720; i++) {
+    const want = i >= 7 * 48 && i < 8 * 48 ? 0 : i + 1;
+    assert.equal(out.frames[i][0], want, `frame ${i}`);
+  }
+  assert.equal(r.stats.missingFrames, 48);
+  assert.equal(r.stats.lateFrames, 0);
+  // Packet 7 arriving now is late: dropped and counted, nothing else changes.
+  r.push(0, 7 * 48, l24(48, 1, () => 5), emit);
+  assert.equal(r.stats.lateFrames, 48);
+});
+
+Deno.test("a sender that restarts with new timestamps is realigned and its audio continues", () => {
+  const r = make([L24x(1)]);
+  const { out, emit } = collector(1);
+  for (let k = 0; k < 10; k++) r.push(0, 1000 + k * 48, l24(48, 1, () => 7), emit);
+  for (let k = 0; k < 10; k++) r.push(0, 3_000_000_000 + k * 48, l24(48, 1, () => 9), emit);
+  assert.equal(r.stats.realigned, 1);
+  assert.equal(out.frames.length, 960);
+  assert.deepEqual(out.frames.map((f) => f[0]), [...Array(480).fill(7), ...Array(480).fill(9)]);
+  assert.deepEqual(out.indexes, [0, 240, 480, 720]);
+});
+
+Deno.test("a sender whose timestamps step back a little is realigned after a run of late packets", () => {
+  const r = make([L24x(1)]);
+  const { out, emit } = collector(1);
+  for (let k = 0; k < 20; k++) r.push(0, 100_000 + k * 48, l24(48, 1, () => 1), emit);
+  for (let k = 0; k < 40; k++) r.push(0, 90_000 + k * 48, l24(48, 1, () => 2), emit);
+  assert.equal(r.stats.realigned, 1);
+  assert.ok(out.frames.filter((f) => f[0] === 2).length >= 240 * 3);
+});
+
+Deno.test("L16 is widened like the console's samples; malformed payloads are counted, not used", () => {
+  const r = make([{ channels: 2, bytesPerSample: 2, mediaclkOffset: 0 }], 48);
+  const seen: number[][] = [];
+  const emit = (p: Period) => seen.push([p.data[0], p.data[1], p.data[2]]);
+  const p = new Uint8Array(48 * 4);
+  for (let f = 0; f < 48; f++) p.set([0x12, 0x34, 0xff, 0xfe], f * 4);
+  r.push(0, 0, p, emit);
+  assert.deepEqual(seen[0], [0x12340000, -131072, 0]);
+  r.push(0, 48, new Uint8Array(7), emit);
+  r.push(0, 48, new Uint8Array(0), emit);
+  assert.equal(r.stats.malformed, 2);
+});
