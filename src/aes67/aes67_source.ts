@@ -52,6 +52,14 @@ export interface Aes67SourceOptions {
 }
 
 export const AES67_STUCK_MS = 1000;
+/**
+ * How long a period waits for a missing piece (reordering, one stream of a
+ * sender arriving behind another: GStreamer's branches and a busy receiving
+ * thread were seen 2–6 ms apart). Only a missing piece waits.
+ */
+export const AES67_LATE_MS = 10;
+/** The most that wait grows to when pieces keep coming after their period left. */
+export const AES67_MAX_LATE_MS = 40;
 const WATCH_MS = 100;
 const RTP_HEADER = 12;
 /** TAI − UTC since 2017 (PTP time is TAI). */
@@ -76,7 +84,6 @@ export class Aes67Source implements Source {
   private arrMin = Infinity;
   private arrPrevMin = Infinity;
   private arrWindowStart = 0;
-  private receivedFrames = 0;
   private sink: PeriodSink | null = null;
   private readonly emit = (p: Period, mediaPos: number) => this.deliver(p, mediaPos);
 
@@ -119,16 +126,17 @@ export class Aes67Source implements Source {
       outputChannels: MAX_CHANNELS,
       framesPerPeriod: o.framesPerPeriod,
       sampleRate: o.sampleRate,
-      // Reorder and stream-to-stream skew tolerated: 2 ms, or two packets of the longest ptime.
+      // Reorder and stream-to-stream skew tolerated (waited for only when a piece is missing).
       lateFrames: o.lateFrames ??
         Math.round(
-          (o.sampleRate * Math.max(2, ...o.streams.map((s) => 2 * (s.ptimeMs ?? 1)))) / 1000,
+          (o.sampleRate *
+            Math.max(AES67_LATE_MS, ...o.streams.map((s) => 4 * (s.ptimeMs ?? 1)))) / 1000,
         ),
+      maxLateFrames: Math.round((o.sampleRate * AES67_MAX_LATE_MS) / 1000),
     });
     this.timeBase = null;
     this.arrMin = this.arrPrevMin = Infinity;
     this.arrWindowStart = 0;
-    this.receivedFrames = 0;
     this.sink = sink;
     const now = performance.now();
     this.lastPacketMs = o.streams.map(() => now);
@@ -246,7 +254,7 @@ export class Aes67Source implements Source {
       this.lastPacketMs[i] = t;
       const ts = ((data[4] << 24) | (data[5] << 16) | (data[6] << 8) | data[7]) >>> 0;
       const frames = (end - off) / (spec.channels * (spec.encoding === "L24" ? 3 : 2));
-      const before = this.receivedFrames;
+      const before = reasm.readFrame;
       const d = reasm.push(i, ts, data.subarray(off, end), this.emit);
       if (i === 0 && !Number.isNaN(d)) this.noteArrival(before + d + frames);
     }
@@ -291,12 +299,12 @@ export class Aes67Source implements Source {
     }
     if (this.timeBase === "arrival") {
       const est = Math.min(this.arrMin, this.arrPrevMin);
-      p.captureTimeMs = (Number.isFinite(est) ? est : now) +
-        (this.receivedFrames * 1000) / this.o.sampleRate;
+      p.captureTimeMs = Number.isFinite(est)
+        ? est + (p.frameIndex * 1000) / this.o.sampleRate
+        : now - (p.frames * 1000) / this.o.sampleRate;
     } else {
       p.captureTimeMs = now - this.mediaAge(mediaPos, this.timeBase, now);
     }
-    this.receivedFrames += p.frames;
     this.sink?.(p);
   }
 }

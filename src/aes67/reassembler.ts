@@ -10,7 +10,9 @@
  * period leaves as soon as every stream has filled it (in-order delivery
  * adds nothing beyond the packet time), or when any stream is `lateFrames`
  * past its end (a lost or reordered packet's frames are then silent and
- * counted). Pacing is the sender's: periods leave as its packets arrive, as
+ * counted; a piece that arrives after its period left widens that wait by
+ * how late it was, up to `maxLateFrames`, as an adaptive jitter buffer does). Nothing leaves before every stream has sent its first packet
+ * (the periods before are dropped), so no channel starts silent. Pacing is the sender's: periods leave as its packets arrive, as
  * a USB device's periods do, so there is no drift between two clocks.
  *
  * A stream whose timestamps land far from the others (a sender that
@@ -35,8 +37,10 @@ export interface ReassemblerOptions {
   outputChannels: number;
   framesPerPeriod: number;
   sampleRate: number;
-  /** How far (frames) a stream may run ahead of a missing piece before it is given up. */
+  /** How far (frames) a stream may run ahead of a missing piece before it is given up (start value). */
   lateFrames: number;
+  /** The most `lateFrames` grows to when pieces arrive after their period left (default 4 × start). */
+  maxLateFrames?: number;
   /** Buffer length in periods (default: at least 250 ms, at least 8). */
   periods?: number;
   /** Late packets in a row before a stream is realigned. */
@@ -54,6 +58,10 @@ export interface ReassemblerStats {
   periods: number;
   /** Packets whose payload was not whole frames. */
   malformed: number;
+  /** Periods dropped at the start, before every stream had arrived. */
+  discardedPeriods: number;
+  /** The wait for a missing piece now (frames): grows when pieces come after their period left. */
+  toleranceFrames: number;
 }
 
 const TWO32 = 4294967296;
@@ -66,6 +74,8 @@ export class Reassembler {
     realigned: 0,
     periods: 0,
     malformed: 0,
+    discardedPeriods: 0,
+    toleranceFrames: 0,
   };
   private readonly n: number;
   private readonly p: number;
@@ -81,6 +91,7 @@ export class Reassembler {
   private readonly head: Float64Array;
   private readonly lateRun: Int32Array;
   private readonly lateLimit: number;
+  private readonly maxLate: number;
   private started = false;
   /** Media position (uint32) of the next period's first frame. */
   private readPos = 0;
@@ -110,6 +121,8 @@ export class Reassembler {
     this.head = new Float64Array(s).fill(-Infinity);
     this.lateRun = new Int32Array(s);
     this.lateLimit = o.lateLimit ?? 16;
+    this.stats.toleranceFrames = o.lateFrames;
+    this.maxLate = o.maxLateFrames ?? 4 * o.lateFrames;
     this.period = {
       data: this.views[0],
       frames: this.n,
@@ -123,6 +136,11 @@ export class Reassembler {
   /** Media position (uint32, on stream 1's clock) of the first frame of the next period out. */
   get nextMediaPosition(): number {
     return (this.readPos + this.adjust[0]) % TWO32;
+  }
+
+  /** Index (frames since start) of the next period's first frame: where `push`'s return counts from. */
+  get readFrame(): number {
+    return this.readPeriod * this.n;
   }
 
   /** Frames buffered ahead of the read position by the furthest stream (0 before start). */
@@ -163,10 +181,18 @@ export class Reassembler {
       d = this.realign(s, pos);
     } else if (d + frames <= 0) {
       this.stats.lateFrames += frames;
+      this.widen(-d);
       if (++this.lateRun[s] >= this.lateLimit) d = this.realign(s, pos);
       else return NaN;
     }
     this.lateRun[s] = 0;
+    if (d < 0) this.widen(-d);
+    if (this.head[s] === -Infinity && d > 0) {
+      // A stream's first packet after the others began: the periods before it are dropped.
+      const q = Math.ceil(d / this.n);
+      this.discard(q);
+      d -= q * this.n;
+    }
     this.write(s, d, frames, payload);
     if (d + frames > this.head[s]) this.head[s] = d + frames;
     this.drain(emit);
@@ -223,6 +249,28 @@ export class Reassembler {
     }
   }
 
+  /** A piece came `lateBy` frames after its period left: wait that much longer from now on. */
+  private widen(lateBy: number): void {
+    const st = this.stats;
+    if (st.toleranceFrames < this.maxLate) {
+      st.toleranceFrames = Math.min(this.maxLate, st.toleranceFrames + lateBy + this.n);
+    }
+  }
+
+  /** Drops the next `q` periods unheard (start-up, before every stream has arrived). */
+  private discard(q: number): void {
+    const nStreams = this.o.streams.length;
+    for (let k = 0; k < q; k++) {
+      const slot = this.readPeriod % this.p;
+      for (let i = 0; i < nStreams; i++) this.filled[slot * nStreams + i] = 0;
+      this.views[slot].fill(0);
+      this.readPeriod++;
+      this.readPos = (this.readPos + this.n) % TWO32;
+      for (let i = 0; i < nStreams; i++) this.head[i] -= this.n;
+      this.stats.discardedPeriods++;
+    }
+  }
+
   private drain(emit: (p: Period, mediaPos: number) => void): void {
     const n = this.n;
     const nStreams = this.o.streams.length;
@@ -232,16 +280,24 @@ export class Reassembler {
       let ahead = false;
       for (let i = 0; i < nStreams; i++) {
         if (this.filled[slot * nStreams + i] < n) complete = false;
-        if (this.head[i] >= n + this.o.lateFrames) ahead = true;
+        if (this.head[i] >= n + this.stats.toleranceFrames) ahead = true;
       }
       if (!complete && !ahead) return;
+      let all = true;
+      for (let i = 0; i < nStreams; i++) {
+        if (this.head[i] === -Infinity) all = false;
+      }
       for (let i = 0; i < nStreams; i++) {
         const got = this.filled[slot * nStreams + i];
-        // Counted as missing only once the stream is running (its first packet arrived).
-        if (got < n && this.head[i] !== -Infinity) this.stats.missingFrames += n - got;
+        if (got < n && all) this.stats.missingFrames += n - got;
         this.filled[slot * nStreams + i] = 0;
       }
       const view = this.views[slot];
+      if (!all) {
+        // Until every stream has arrived, nothing leaves: a source starts with all its channels.
+        this.discard(1);
+        continue;
+      }
       const per = this.period;
       per.data = view;
       per.frameIndex = this.readPeriod * n;

@@ -86,10 +86,12 @@ Deno.test("two streams are aligned by media clock (mediaclk offsets), whatever o
       r.push(1, 6000 + t2, l24(96, 2, (f, c) => value(t2 + f, 3 + c)), emit);
     }
   }
-  // The first period (frames 0–239) has stream 2 only from frame 48: missing 48 frames.
-  assert.equal(r.stats.missingFrames, 48);
-  for (let i = 240; i < out.frames.length; i++) {
-    assert.deepEqual(out.frames[i], [0, 1, 2, 3, 4].map((c) => value(i, c)), `frame ${i}`);
+  // Stream 2 starts at frame 48, so the first period (0–239) is dropped: every period out is whole.
+  assert.equal(r.stats.discardedPeriods, 1);
+  assert.equal(r.stats.missingFrames, 0);
+  assert.equal(out.indexes[0], 240);
+  for (let i = 0; i < out.frames.length; i++) {
+    assert.deepEqual(out.frames[i], [0, 1, 2, 3, 4].map((c) => value(i + 240, c)), `frame ${i}`);
   }
   assert.ok(out.frames.length >= 240 * 10);
 });
@@ -142,4 +144,27 @@ Deno.test("L16 is widened like the console's samples; malformed payloads are cou
   r.push(0, 48, new Uint8Array(7), emit);
   r.push(0, 48, new Uint8Array(0), emit);
   assert.equal(r.stats.malformed, 2);
+});
+
+Deno.test("a stream that lags its sibling beyond the wait loses frames once, then the wait widens to fit", () => {
+  const r = make([L24x(1), L24x(1)], 48, 48);
+  const { out, emit } = collector(2);
+  const lag = 4; // stream 2's packets come 4 packet times (192 frames) after stream 1's
+  for (let k = 0; k < 400; k++) {
+    r.push(0, k * 48, l24(48, 1, () => 1), emit);
+    if (k >= lag) r.push(1, (k - lag) * 48, l24(48, 1, () => 2), emit);
+  }
+  assert.ok(r.stats.lateFrames > 0, "the first lagging pieces were too late");
+  assert.ok(r.stats.toleranceFrames >= 192 && r.stats.toleranceFrames <= 4 * 48);
+  const lost = r.stats.lateFrames;
+  // From here on the same lag loses nothing.
+  const outBefore = out.frames.length;
+  for (let k = 400; k < 800; k++) {
+    r.push(0, k * 48, l24(48, 1, () => 1), emit);
+    r.push(1, (k - lag) * 48, l24(48, 1, () => 2), emit);
+  }
+  assert.equal(r.stats.lateFrames, lost);
+  const tail = out.frames.slice(outBefore);
+  assert.ok(tail.length >= 390 * 48);
+  assert.ok(tail.every((f) => f[0] === 1 && f[1] === 2));
 });
