@@ -184,6 +184,8 @@ Deno.test({
       gst = gstSender(lan, streams);
       await Deno.writeTextFile(`${dir}/a.sdp`, sdpFile(lan, streams));
       srv = await startB(lan, `${dir}/a.sdp`);
+      // B's own RTP port is the streams' port: the receiver shares it (src/aes67/multicast_socket.ts).
+      assert.equal((await srv.ready).rtpPort, 5004);
       const base = `http://${lan.boxes[1].address}:${HTTP_PORT}`;
       const idle = await health(base);
       assert.equal(idle.source, "aes67");
@@ -219,6 +221,72 @@ Deno.test({
       if (gst) {
         gst.kill("SIGKILL");
         await gst.status;
+      }
+      await srv?.cleanup();
+      await lan.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "ffmpeg multicasts 8 channels of L24 from box A with its own SDP file; a phone of box B gets every sample exact",
+  ignore: unavailable !== null || await missingTool("ffmpeg") !== null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const lan = await createLan(2);
+    const dir = await Deno.makeTempDir({ prefix: "m32-aes67-" });
+    let ff: Deno.ChildProcess | null = null;
+    let srv: ServerProcess | null = null;
+    let probe: Probe | null = null;
+    try {
+      const file = await idFile(dir, 1, 8);
+      ff = lan.command(0, "ffmpeg", [
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-re",
+        "-stream_loop",
+        "-1",
+        "-f",
+        "s24be",
+        "-ar",
+        "48000",
+        "-ac",
+        "8",
+        "-i",
+        file,
+        "-acodec",
+        "pcm_s24be",
+        "-f",
+        "rtp",
+        "-sdp_file",
+        `${dir}/ffmpeg.sdp`,
+        `rtp://${GROUP1}:5004?ttl=15&pkt_size=1200`,
+      ], { stdout: "null", stderr: "piped" }).spawn();
+      const deadline = Date.now() + 10000;
+      while (Date.now() < deadline) {
+        const text = await Deno.readTextFile(`${dir}/ffmpeg.sdp`).catch(() => "");
+        if (text.includes("rtpmap")) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // ffmpeg's SDP: no ptime, no mediaclk, PT 97, "s=No Name".
+      assert.match(await Deno.readTextFile(`${dir}/ffmpeg.sdp`), /a=rtpmap:97 L24\/48000\/8/);
+      srv = await startB(lan, `${dir}/ffmpeg.sdp`);
+      const base = `http://${lan.boxes[1].address}:${HTTP_PORT}`;
+      const ids = [1, 2, 3, 4, 5, 6, 7, 8];
+      probe = await phone(lan, base, ids);
+      await waitHealth(base, (h) => h.source_state === "running", "running");
+      await probe.waitPackets(1000, 15000);
+      const frames = assertIds(probe, ids);
+      assert.ok(frames >= 1000 * 40, `${frames} frames`);
+    } finally {
+      await probe?.close();
+      if (ff) {
+        ff.kill("SIGKILL");
+        await ff.status;
       }
       await srv?.cleanup();
       await lan.close();
