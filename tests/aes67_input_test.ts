@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { createLan, type Lan, lanUnavailable } from "./helpers/netns.ts";
-import { spawnServer, type ServerProcess } from "./helpers/process_server.ts";
+import { type ServerProcess, spawnServer } from "./helpers/process_server.ts";
 import { decodePcm, Probe } from "./helpers/probe.ts";
 import { sapPacket, streamSdp } from "../src/aes67/sap_test_packets.ts";
 
@@ -200,7 +200,9 @@ Deno.test({
       const lat = latencies(probe);
       console.log(
         `AES67 in (GStreamer → B → phone): ${frames} frames exact; arrival at B → phone ` +
-          `p50 ${pct(lat, 0.5).toFixed(2)} ms p99 ${pct(lat, 0.99).toFixed(2)} ms (n ${lat.length})`,
+          `p50 ${pct(lat, 0.5).toFixed(2)} ms p99 ${
+            pct(lat, 0.99).toFixed(2)
+          } ms (n ${lat.length})`,
       );
 
       // The sender vanishes: a device fault (§3), retried; it returns: audio again, exact.
@@ -299,7 +301,9 @@ Deno.test({
 function sapSender(lan: Lan, packets: Uint8Array[], deletions: Uint8Array[] = []) {
   const code = `
     const pk = ${JSON.stringify(packets.map((p) => Array.from(p)))}.map((a) => new Uint8Array(a));
-    const del = ${JSON.stringify(deletions.map((p) => Array.from(p)))}.map((a) => new Uint8Array(a));
+    const del = ${
+    JSON.stringify(deletions.map((p) => Array.from(p)))
+  }.map((a) => new Uint8Array(a));
     const s = Deno.listenDatagram({ transport: "udp", hostname: "0.0.0.0", port: 0 });
     const to = { transport: "udp", hostname: "239.255.255.255", port: 9875 };
     let stop = false;
@@ -352,12 +356,25 @@ Deno.test({
         channels: 4,
         labels: ["Kick", "Snare", "Bass", "Vox"],
       });
-      const s2 = streamSdp({ name: "stage 2", sessionId: 72, origin: a, group: GROUP2, channels: 2 });
+      const s2 = streamSdp({
+        name: "stage 2",
+        sessionId: 72,
+        origin: a,
+        group: GROUP2,
+        channels: 2,
+      });
       const src = a.split(".").map(Number) as [number, number, number, number];
       sap = sapSender(
         lan,
-        [sapPacket(s2, { source: src, msgIdHash: 2 }), sapPacket(s1, { source: src, msgIdHash: 1, payloadType: true })],
-        [sapPacket(`v=0\r\no=- 71 1 IN IP4 ${a}\r\n`, { source: src, msgIdHash: 1, deletion: true })],
+        [
+          sapPacket(s2, { source: src, msgIdHash: 2 }),
+          sapPacket(s1, { source: src, msgIdHash: 1, payloadType: true }),
+        ],
+        [sapPacket(`v=0\r\no=- 71 1 IN IP4 ${a}\r\n`, {
+          source: src,
+          msgIdHash: 1,
+          deletion: true,
+        })],
       );
       gst = gstSender(lan, [
         { file: await idFile(dir, 1, 4), group: GROUP1, channels: 4 },
@@ -379,7 +396,9 @@ Deno.test({
       }
       assert.equal(heard.listening, true);
       assert.deepEqual(
-        heard.sessions.map((s: Record<string, unknown>) => [s.name, s.origin, s.groups, s.channels, s.ptime_ms, s.clock]),
+        heard.sessions.map((
+          s: Record<string, unknown>,
+        ) => [s.name, s.origin, s.groups, s.channels, s.ptime_ms, s.clock]),
         [
           ["stage 1", a, [GROUP1], 4, 1, "localmac=02-00-00-00-00-01"],
           ["stage 2", a, [GROUP2], 2, 1, "localmac=02-00-00-00-00-01"],

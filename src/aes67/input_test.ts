@@ -53,7 +53,10 @@ Deno.test("an SDP file path is read; a missing file or an unheard name says what
   const r = resolveAes67Input("/etc/m32/a.sdp", heard(), read);
   assert.equal(r.from, "file");
   assert.equal(r.streams[0].group, "239.69.83.1");
-  assert.throws(() => resolveAes67Input("/nope.sdp", heard(), read), /not heard on SAP and no file/);
+  assert.throws(
+    () => resolveAes67Input("/nope.sdp", heard(), read),
+    /not heard on SAP and no file/,
+  );
   assert.throws(() => resolveAes67Input("box B", heard(A1), read), /"box B" not heard on SAP/);
   assert.throws(() => resolveAes67Input("box A", null, read), /SAP listener is not running/);
   assert.throws(() => resolveAes67Input(" ", heard(A1), read), /no AES67 session/);

@@ -7,7 +7,13 @@ Deno.test("a group can be received on the port the server's own RTP socket holds
   const port = (rtp.addr as Deno.NetAddr).port;
   try {
     assert.throws(
-      () => Deno.listenDatagram({ transport: "udp", hostname: "239.69.214.9", port, reuseAddress: true }),
+      () =>
+        Deno.listenDatagram({
+          transport: "udp",
+          hostname: "239.69.214.9",
+          port,
+          reuseAddress: true,
+        }),
       Deno.errors.AddrInUse,
       "without sharing, Linux refuses the port",
     );

@@ -5,7 +5,11 @@ import type { Period } from "../audio/source.ts";
 const RATE = 48000;
 
 /** An L24 payload: `frames` frames of `channels` channels; sample = value(frame, channel). */
-function l24(frames: number, channels: number, value: (f: number, c: number) => number): Uint8Array {
+function l24(
+  frames: number,
+  channels: number,
+  value: (f: number, c: number) => number,
+): Uint8Array {
   const p = new Uint8Array(frames * channels * 3);
   let o = 0;
   for (let f = 0; f < frames; f++) {
@@ -61,7 +65,12 @@ Deno.test("one in-order stream comes out sample-exact, a period as soon as its l
   const { out, emit } = collector(2);
   const ts0 = 4294967296 - 48 * 30; // wraps through 2^32 on the way
   for (let k = 0; k < 100; k++) {
-    r.push(0, (ts0 + k * 48) % 2 ** 32, l24(48, 2, (f, c) => (k * 48 + f) * 4 + c - 8_000_000), emit);
+    r.push(
+      0,
+      (ts0 + k * 48) % 2 ** 32,
+      l24(48, 2, (f, c) => (k * 48 + f) * 4 + c - 8_000_000),
+      emit,
+    );
     // 5 packets of 48 fill a 240-frame period: it leaves with the 5th, not later.
     assert.equal(out.indexes.length, Math.floor((k + 1) / 5));
   }

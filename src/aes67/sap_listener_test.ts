@@ -7,7 +7,9 @@ const S2 = streamSdp({ name: "m32-server 2", sessionId: 12, group: "239.69.83.2"
 
 Deno.test("a SAP announcement is parsed with or without the payload type and authentication data", () => {
   for (const opts of [{}, { payloadType: true }, { authWords: 2, payloadType: true }]) {
-    const p = parseSapPacket(sapPacket(S1, { ...opts, source: [192, 168, 1, 9], msgIdHash: 0xbeef }));
+    const p = parseSapPacket(
+      sapPacket(S1, { ...opts, source: [192, 168, 1, 9], msgIdHash: 0xbeef }),
+    );
     assert.equal(p.kind, "announce");
     if (p.kind !== "announce") continue;
     assert.equal(p.sapSource, "192.168.1.9");
@@ -50,7 +52,12 @@ Deno.test("a session not heard for ten intervals or the minimum timeout is dropp
 
 Deno.test("a session is found by a sender's name (its streams in order) or by one whole s= line", () => {
   const d = new SapDirectory();
-  const S10 = streamSdp({ name: "m32-server 10", sessionId: 20, group: "239.69.83.10", channels: 2 });
+  const S10 = streamSdp({
+    name: "m32-server 10",
+    sessionId: 20,
+    group: "239.69.83.10",
+    channels: 2,
+  });
   const other = streamSdp({
     name: "m32-server 1",
     sessionId: 11,
@@ -115,7 +122,10 @@ Deno.test("malformed, encrypted, compressed and random packets are counted and i
 Deno.test("a flood of distinct origins is bounded", () => {
   const d = new SapDirectory({ maxSessions: 5 });
   for (let i = 0; i < 20; i++) {
-    d.handle(sapPacket(streamSdp({ name: `x ${i}`, sessionId: i, group: "239.1.1.1", channels: 1 })), 0);
+    d.handle(
+      sapPacket(streamSdp({ name: `x ${i}`, sessionId: i, group: "239.1.1.1", channels: 1 })),
+      0,
+    );
   }
   assert.equal(d.list(0).length, 5);
   assert.equal(d.ignored.get("too_many_sessions"), 15);

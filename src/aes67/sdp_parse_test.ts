@@ -136,8 +136,10 @@ Deno.test("random and mangled descriptions never throw", () => {
   for (let i = 0; i < 3000; i++) {
     let text: string;
     if (i % 3 === 0) {
-      text = Array.from({ length: Math.floor(rnd() * 300) }, () =>
-        String.fromCharCode(Math.floor(rnd() * 256))).join("");
+      text = Array.from(
+        { length: Math.floor(rnd() * 300) },
+        () => String.fromCharCode(Math.floor(rnd() * 256)),
+      ).join("");
     } else {
       // Real lines, some cut short or with values replaced by junk.
       text = lines.map((l) => {

@@ -68,7 +68,10 @@ export async function createLan(boxes: number): Promise<Lan> {
     hostAddress: `${subnet}.1`,
     boxes: [],
     command: (i, program, args, opts = {}) =>
-      new Deno.Command("ip", { ...opts, args: ["netns", "exec", lan.boxes[i].ns, program, ...args] }),
+      new Deno.Command("ip", {
+        ...opts,
+        args: ["netns", "exec", lan.boxes[i].ns, program, ...args],
+      }),
     async close() {
       for (const ns of names) await ip(["netns", "del", ns]).catch(() => {});
       await ip(["link", "del", bridge]).catch(() => {});
