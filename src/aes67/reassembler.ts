@@ -15,9 +15,12 @@
  * (the periods before are dropped), so no channel starts silent. Pacing is the sender's: periods leave as its packets arrive, as
  * a USB device's periods do, so there is no drift between two clocks.
  *
- * A stream whose timestamps land far from the others (a sender that
- * restarted, or streams without a common clock) is realigned to the head of
- * the buffer and counted; so is one that keeps arriving too late.
+ * A stream whose timestamps jump (a sender that restarted) is realigned to
+ * the head of the buffer and counted; so is one that arrives too late for a
+ * second of audio (streams without a common clock). A stream that merely
+ * lags (its timestamps follow its own previous packet: a receiving thread
+ * that was held up, a sender catching up) is never moved: its late pieces
+ * are dropped, so a shared media clock keeps the channels sample-aligned.
  *
  * Hot path: `push` allocates nothing (periods are views made at construction).
  */
@@ -43,7 +46,10 @@ export interface ReassemblerOptions {
   maxLateFrames?: number;
   /** Buffer length in periods (default: at least 250 ms, at least 8). */
   periods?: number;
-  /** Late packets in a row before a stream is realigned. */
+  /**
+   * Frames of late packets in a row before a stream is realigned (default one
+   * second's): a stream still catching up after a late start is not moved.
+   */
   lateLimit?: number;
 }
 
@@ -90,6 +96,9 @@ export class Reassembler {
   /** Per stream: frames written ahead of the read position (its newest end). */
   private readonly head: Float64Array;
   private readonly lateRun: Int32Array;
+  /** Per stream: where its next packet should start (uint32), once it has sent one. */
+  private readonly nextPos: Float64Array;
+  private readonly hasNext: Uint8Array;
   private readonly lateLimit: number;
   private readonly maxLate: number;
   private started = false;
@@ -120,7 +129,9 @@ export class Reassembler {
     this.adjust = new Float64Array(s);
     this.head = new Float64Array(s).fill(-Infinity);
     this.lateRun = new Int32Array(s);
-    this.lateLimit = o.lateLimit ?? 16;
+    this.nextPos = new Float64Array(s);
+    this.hasNext = new Uint8Array(s);
+    this.lateLimit = o.lateLimit ?? o.sampleRate;
     this.stats.toleranceFrames = o.lateFrames;
     this.maxLate = o.maxLateFrames ?? 4 * o.lateFrames;
     this.period = {
@@ -177,15 +188,23 @@ export class Reassembler {
     }
     let d = (pos - this.readPos) | 0;
     const span = this.n * this.p;
-    if (d + frames > span - this.n || d < -span) {
+    // Does this packet follow the stream's own previous one (within a second: losses allowed)?
+    const own = this.hasNext[s] === 1 &&
+      Math.abs((pos - this.nextPos[s]) | 0) <= this.o.sampleRate;
+    this.nextPos[s] = (pos + frames) % TWO32;
+    this.hasNext[s] = 1;
+    if (d + frames > span - this.n || (d < -span && !own)) {
       d = this.realign(s, pos);
     } else if (d + frames <= 0) {
       this.stats.lateFrames += frames;
       this.widen(-d);
-      if (++this.lateRun[s] >= this.lateLimit) d = this.realign(s, pos);
+      this.lateRun[s] += frames;
+      if (this.lateRun[s] >= this.lateLimit) d = this.realign(s, pos);
       else return NaN;
     }
     this.lateRun[s] = 0;
+    // Its position after a realignment (the stream's timestamps are shifted from here on).
+    this.nextPos[s] = (this.readPos + d + frames + TWO32) % TWO32;
     if (d < 0) this.widen(-d);
     if (this.head[s] === -Infinity && d > 0) {
       // A stream's first packet after the others began: the periods before it are dropped.
@@ -282,11 +301,16 @@ export class Reassembler {
         if (this.filled[slot * nStreams + i] < n) complete = false;
         if (this.head[i] >= n + this.stats.toleranceFrames) ahead = true;
       }
-      if (!complete && !ahead) return;
       let all = true;
+      let furthest = 0;
       for (let i = 0; i < nStreams; i++) {
         if (this.head[i] === -Infinity) all = false;
+        else if (this.head[i] > furthest) furthest = this.head[i];
       }
+      // Waiting for a stream's first packet: hold what the buffer can (its timestamps may be
+      // older than the others' newest), dropping the oldest period only when it is nearly full.
+      if (!all && furthest < this.n * (this.p - 2)) return;
+      if (!complete && !ahead && all) return;
       for (let i = 0; i < nStreams; i++) {
         const got = this.filled[slot * nStreams + i];
         if (got < n && all) this.stats.missingFrames += n - got;
