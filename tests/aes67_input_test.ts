@@ -167,12 +167,12 @@ function assertIds(p: Probe, ids: number[], from = 0): number {
   return frames;
 }
 
-/** Phone receive time − capture time (ms) of every packet, from the capture-time extension. */
-function latencies(p: Probe): number[] {
+/** Phone receive time − capture time (ms) of the packets from `from` on, from the capture-time extension. */
+function latencies(p: Probe, from = 0): number[] {
   const withExt = p.packets.find((k) => k.info.captureTimeMs >= 0);
   if (!withExt) return [];
   const out: number[] = [];
-  for (const k of p.packets) {
+  for (const k of p.packets.slice(from)) {
     const dt = (((k.info.timestamp - withExt.info.timestamp) | 0) * 1000) / 48000;
     out.push(performance.timeOrigin + k.at - (withExt.info.captureTimeMs + dt));
   }
@@ -371,6 +371,70 @@ Deno.test({
     }
   },
 });
+
+for (const clock of ["utc", "tai"] as const) {
+  Deno.test({
+    name:
+      `a sender whose RTP timestamps follow the ${clock.toUpperCase()} clock: phones of box B measure latency from the sender's capture instant`,
+    ignore: unavailable !== null,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const lan = await createLan(2);
+      const dir = await Deno.makeTempDir({ prefix: "m32-aes67-" });
+      let tx: Deno.ChildProcess | null = null;
+      let srv: ServerProcess | null = null;
+      let probe: Probe | null = null;
+      const AGE_MS = 300;
+      try {
+        // Stamped 300 ms before sending: read from the media clock, latency is ≥ 300 ms; an
+        // arrival-based estimate would say a few ms.
+        tx = lan.command(0, Deno.execPath(), [
+          "run",
+          "-A",
+          "--unstable-net",
+          new URL("./helpers/aes67_rtp_sender.ts", import.meta.url).pathname,
+          GROUP1,
+          "5004",
+          "8",
+          "1",
+          "--age-ms",
+          String(AGE_MS),
+          ...(clock === "tai" ? ["--tai"] : []),
+        ], { stdout: "null", stderr: "piped" }).spawn();
+        await Deno.writeTextFile(`${dir}/a.sdp`, sdpFile(lan, [{ group: GROUP1, channels: 8 }]));
+        srv = await startB(lan, `${dir}/a.sdp`);
+        const base = `http://${lan.boxes[1].address}:${HTTP_PORT}`;
+        const ids = [1, 2, 3, 4, 5, 6, 7, 8];
+        probe = await phone(lan, base, ids);
+        await waitHealth(base, (h) => h.source_state === "running", "running");
+        await probe.waitPackets(1600, 15000);
+        assert.ok(assertIds(probe, ids) >= 1600 * 40);
+        // The second half: start-up (the first phone packets, the sender's first burst) left out.
+        const lat = latencies(probe, 800);
+        const added = lat.map((x) => x - AGE_MS);
+        console.log(
+          `${clock}: sender's capture → B's phone, minus the sender's ${AGE_MS} ms: ` +
+            `p50 ${pct(added, 0.5).toFixed(2)} ms p99 ${
+              pct(added, 0.99).toFixed(2)
+            } ms (n ${added.length})`,
+        );
+        assert.ok(pct(lat, 0.5) >= AGE_MS, `p50 ${pct(lat, 0.5)} ms: not from the media clock`);
+        assert.ok(pct(lat, 0.5) < AGE_MS + 200, `p50 ${pct(lat, 0.5)} ms`);
+        assert.match(srv.output(), new RegExp(`the media clock \\(${clock.toUpperCase()}\\)`));
+      } finally {
+        await probe?.close();
+        if (tx) {
+          tx.kill("SIGKILL");
+          await tx.status;
+        }
+        await srv?.cleanup();
+        await lan.close();
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+}
 
 /** Sends SAP packets from box A (a small script in its namespace), every 200 ms. */
 function sapSender(lan: Lan, packets: Uint8Array[], deletions: Uint8Array[] = []) {
