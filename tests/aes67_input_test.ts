@@ -212,9 +212,19 @@ Deno.test({
       assert.equal(running.source, "aes67");
       // 6 channels of L24 at 5 ms exceed a 1400-byte datagram: 4 packets of 60 frames a period.
       await probe.waitPackets(1600, 15000);
-      const frames = assertIds(probe, ids);
+      let frames = 0;
+      try {
+        frames = assertIds(probe, ids);
+      } catch (e) {
+        const bad = probe.packets.findIndex((k) =>
+          decodePcm(k, ids.length, 3).some((f) => f.join() !== ids.join())
+        );
+        throw new Error(
+          `packet ${bad} of ${probe.packets.length}: ${(e as Error).message}\n${srv.output()}`,
+        );
+      }
       assert.ok(frames >= 1600 * 60, `${frames} frames`);
-      const lat = latencies(probe);
+      console.log(`AES67 in (GStreamer → B → phone): ${frames} frames, every sample exact`);
       console.log(
         `AES67 in (GStreamer → B → phone): ${frames} frames exact; arrival at B → phone ` +
           `p50 ${pct(lat, 0.5).toFixed(2)} ms p99 ${

@@ -46,8 +46,8 @@ export interface Aes67SourceOptions {
   clock: Clock;
   interfaceAddress?: string;
   stuckMs?: number;
-  /** Reorder tolerance (frames; default 2 ms). */
-  lateFrames?: number;
+  /** How long a period waits for a missing piece at first (ms; default AES67_WAIT_MS). */
+  waitMs?: number;
   log?: (level: "info" | "warn", msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -57,10 +57,12 @@ export const AES67_STUCK_MS = 1000;
  * sender arriving behind another: GStreamer's branches and a busy receiving
  * thread were seen 2–6 ms apart). Only a missing piece waits.
  */
-export const AES67_LATE_MS = 10;
+export const AES67_WAIT_MS = 10;
 /** The most that wait grows to when pieces keep coming after their period left. */
-export const AES67_MAX_LATE_MS = 40;
+export const AES67_MAX_WAIT_MS = 100;
 const WATCH_MS = 100;
+/** How often the receive counters are logged (when they changed beyond the packet count). */
+const STATS_EVERY_MS = 10_000;
 const RTP_HEADER = 12;
 /** TAI − UTC since 2017 (PTP time is TAI). */
 const TAI_UTC_S = 37;
@@ -86,6 +88,19 @@ export class Aes67Source implements Source {
   private arrWindowStart = 0;
   private sink: PeriodSink | null = null;
   private readonly emit = (p: Period, mediaPos: number) => this.deliver(p, mediaPos);
+  /** Gives up on a missing piece when its wait runs out (armed only while a period is overdue). */
+  private overdueTimer: ReturnType<typeof setTimeout> | undefined;
+
+  private armOverdue(gen: number, now: number): void {
+    const reasm = this.reasm!;
+    this.overdueTimer = setTimeout(() => {
+      this.overdueTimer = undefined;
+      if (this.generation !== gen) return;
+      const t = performance.now();
+      reasm.flush(this.emit, t);
+      if (reasm.overdueAt >= 0) this.armOverdue(gen, t);
+    }, Math.max(0, reasm.overdueAt - now));
+  }
 
   constructor(private readonly o: Aes67SourceOptions) {}
 
@@ -127,12 +142,10 @@ export class Aes67Source implements Source {
       framesPerPeriod: o.framesPerPeriod,
       sampleRate: o.sampleRate,
       // Reorder and stream-to-stream skew tolerated (waited for only when a piece is missing).
-      lateFrames: o.lateFrames ??
-        Math.round(
-          (o.sampleRate *
-            Math.max(AES67_LATE_MS, ...o.streams.map((s) => 4 * (s.ptimeMs ?? 1)))) / 1000,
-        ),
-      maxLateFrames: Math.round((o.sampleRate * AES67_MAX_LATE_MS) / 1000),
+      waitMs: o.waitMs ??
+        Math.max(AES67_WAIT_MS, ...o.streams.map((s) => 4 * (s.ptimeMs ?? 1))),
+      maxWaitMs: AES67_MAX_WAIT_MS,
+      deferTimeouts: true,
     });
     this.timeBase = null;
     this.arrMin = this.arrPrevMin = Infinity;
@@ -152,8 +165,14 @@ export class Aes67Source implements Source {
     }
     this.conns.forEach((c, i) => this.receive(gen, i, c!, listener));
     const stuckMs = o.stuckMs ?? AES67_STUCK_MS;
+    let statsAt = performance.now();
+    let reported = "";
     this.watch = setInterval(() => {
       const t = performance.now();
+      if (t - statsAt >= STATS_EVERY_MS) {
+        statsAt = t;
+        reported = this.logStats(reported);
+      }
       for (let i = 0; i < o.streams.length; i++) {
         const silent = t - this.lastPacketMs[i];
         if (silent >= stuckMs) {
@@ -184,6 +203,7 @@ export class Aes67Source implements Source {
   }
 
   stop(): Promise<void> {
+    if (this.conns.length > 0) this.logStats("");
     this.generation++;
     this.closeAll();
     return Promise.resolve();
@@ -192,6 +212,8 @@ export class Aes67Source implements Source {
   private closeAll(): void {
     clearInterval(this.watch);
     this.watch = undefined;
+    clearTimeout(this.overdueTimer);
+    this.overdueTimer = undefined;
     for (const c of this.conns) {
       try {
         c?.close();
@@ -199,6 +221,24 @@ export class Aes67Source implements Source {
     }
     this.conns = [];
     this.sink = null;
+  }
+
+  /** Logs the jitter buffer's counters if they differ from `last` (ignoring packets); returns them. */
+  private logStats(last: string): string {
+    const st = this.reasm?.stats;
+    if (!st) return last;
+    const key = `${st.missingFrames} ${st.lateFrames} ${st.realigned} ${st.malformed}`;
+    if (key === last) return last;
+    this.o.log?.("info", "AES67 input", {
+      session: this.o.session,
+      packets: st.packets,
+      missing_frames: st.missingFrames,
+      late_frames: st.lateFrames,
+      realigned: st.realigned,
+      malformed: st.malformed,
+      wait_ms: Math.round(st.waitMs * 10) / 10,
+    });
+    return key;
   }
 
   private fail(gen: number, err: Error, listener: SourceListener): void {
@@ -255,8 +295,9 @@ export class Aes67Source implements Source {
       const ts = ((data[4] << 24) | (data[5] << 16) | (data[6] << 8) | data[7]) >>> 0;
       const frames = (end - off) / (spec.channels * (spec.encoding === "L24" ? 3 : 2));
       const before = reasm.readFrame;
-      const d = reasm.push(i, ts, data.subarray(off, end), this.emit);
+      const d = reasm.push(i, ts, data.subarray(off, end), this.emit, t);
       if (i === 0 && !Number.isNaN(d)) this.noteArrival(before + d + frames);
+      if (this.overdueTimer === undefined && reasm.overdueAt >= 0) this.armOverdue(gen, t);
     }
   }
 

@@ -5,6 +5,9 @@
  * datagrams) with SO_REUSEADDR, and joins the group on `interfaceAddress`
  * ("0.0.0.0": the interface the kernel routes the group to).
  *
+ * Its receive buffer is enlarged (RECEIVE_BUFFER_BYTES, up to the kernel's
+ * limit), so a receiving thread held up for a while loses nothing.
+ *
  * AES67 streams use port 5004, the box's own RTP port by default. Linux
  * refuses a second bind of a port unless every socket on it allows sharing,
  * so when a socket of this very process (the RTP sender, bound to 0.0.0.0)
@@ -16,6 +19,14 @@ import { errno, IPPROTO_IP, libc, SOL_SOCKET, strerror } from "../../ffi/libc.ts
 import { findUdpSocketFd } from "../net/socket_fd.ts";
 
 const SO_REUSEADDR = 2;
+const SO_RCVBUF = 8;
+/**
+ * Receive buffer asked for (the kernel caps it at net.core.rmem_max): the
+ * default 208 KiB holds ~250 ms of a 1 ms stream, and a receiving thread
+ * held up longer than that lost packets in the kernel (RcvbufErrors) on a
+ * loaded host.
+ */
+export const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 const IP_MULTICAST_ALL = 49;
 
 function setIntOption(fd: number, level: number, name: number, value: number, what: string) {
@@ -53,6 +64,16 @@ export async function openMulticastReceiver(
     }
     conn = bind();
   }
+  try {
+    // Not fatal: the kernel default buffer works, it is only shorter.
+    setIntOption(
+      findUdpSocketFd(port, group),
+      SOL_SOCKET,
+      SO_RCVBUF,
+      RECEIVE_BUFFER_BYTES,
+      "SO_RCVBUF",
+    );
+  } catch { /* another socket of ours on the same group and port, or no FFI */ }
   try {
     await conn.joinMulticastV4(group, interfaceAddress);
   } catch (e) {

@@ -8,12 +8,14 @@
  * `mediaclk:direct` offset is its first frame's position on the sender's
  * clock, so channel n of stream 2 lines up sample-exactly with stream 1. A
  * period leaves as soon as every stream has filled it (in-order delivery
- * adds nothing beyond the packet time), or when any stream is `lateFrames`
- * past its end (a lost or reordered packet's frames are then silent and
- * counted; a piece that arrives after its period left widens that wait by
- * how late it was, up to `maxLateFrames`, as an adaptive jitter buffer does). Nothing leaves before every stream has sent its first packet
- * (the periods before are dropped), so no channel starts silent. Pacing is the sender's: periods leave as its packets arrive, as
- * a USB device's periods do, so there is no drift between two clocks.
+ * adds nothing beyond the packet time). One with a missing piece (loss,
+ * reordering, a stream behind another) leaves `waitMs` after it became
+ * overdue, by the caller's clock; its missing frames are silent and counted.
+ * A piece that arrives after its period left widens the wait by how late it
+ * was, up to `maxWaitMs`, as an adaptive jitter buffer does. Nothing leaves
+ * before every stream has sent its first packet, so no channel starts
+ * silent. Pacing is the sender's: periods leave as its packets arrive, as a
+ * USB device's periods do, so there is no drift between two clocks.
  *
  * A stream whose timestamps jump (a sender that restarted) is realigned to
  * the head of the buffer and counted; so is one that arrives too late for a
@@ -40,10 +42,17 @@ export interface ReassemblerOptions {
   outputChannels: number;
   framesPerPeriod: number;
   sampleRate: number;
-  /** How far (frames) a stream may run ahead of a missing piece before it is given up (start value). */
-  lateFrames: number;
-  /** The most `lateFrames` grows to when pieces arrive after their period left (default 4 × start). */
-  maxLateFrames?: number;
+  /** How long (ms, by the caller's clock) a period waits for a missing piece (start value). */
+  waitMs: number;
+  /** The most `waitMs` grows to when pieces arrive after their period left (default 4 × start). */
+  maxWaitMs?: number;
+  /**
+   * Leave a waited-out period to `flush` (a timer) instead of emitting it
+   * from `push`: a receiving thread that was held up reads one socket's
+   * backlog before the other's, and must not give up on the other's pieces
+   * that are already waiting in the kernel.
+   */
+  deferTimeouts?: boolean;
   /** Buffer length in periods (default: at least 250 ms, at least 8). */
   periods?: number;
   /**
@@ -66,8 +75,8 @@ export interface ReassemblerStats {
   malformed: number;
   /** Periods dropped at the start, before every stream had arrived. */
   discardedPeriods: number;
-  /** The wait for a missing piece now (frames): grows when pieces come after their period left. */
-  toleranceFrames: number;
+  /** The wait for a missing piece now (ms): grows when pieces come after their period left. */
+  waitMs: number;
 }
 
 const TWO32 = 4294967296;
@@ -81,7 +90,7 @@ export class Reassembler {
     periods: 0,
     malformed: 0,
     discardedPeriods: 0,
-    toleranceFrames: 0,
+    waitMs: 0,
   };
   private readonly n: number;
   private readonly p: number;
@@ -100,7 +109,10 @@ export class Reassembler {
   private readonly nextPos: Float64Array;
   private readonly hasNext: Uint8Array;
   private readonly lateLimit: number;
-  private readonly maxLate: number;
+  private readonly maxWaitMs: number;
+  /** When the next period became overdue (a stream passed its end, another had not filled it), or -1. */
+  private overdueSince = -1;
+  private readonly periodMs: number;
   private started = false;
   /** Media position (uint32) of the next period's first frame. */
   private readPos = 0;
@@ -132,8 +144,9 @@ export class Reassembler {
     this.nextPos = new Float64Array(s);
     this.hasNext = new Uint8Array(s);
     this.lateLimit = o.lateLimit ?? o.sampleRate;
-    this.stats.toleranceFrames = o.lateFrames;
-    this.maxLate = o.maxLateFrames ?? 4 * o.lateFrames;
+    this.stats.waitMs = o.waitMs;
+    this.periodMs = (o.framesPerPeriod * 1000) / o.sampleRate;
+    this.maxWaitMs = o.maxWaitMs ?? 4 * o.waitMs;
     this.period = {
       data: this.views[0],
       frames: this.n,
@@ -171,6 +184,7 @@ export class Reassembler {
     ts: number,
     payload: Uint8Array,
     emit: (p: Period, mediaPos: number) => void,
+    nowMs: number,
   ): number {
     const st = this.o.streams[s];
     const bps = st.bytesPerSample;
@@ -197,7 +211,8 @@ export class Reassembler {
       d = this.realign(s, pos);
     } else if (d + frames <= 0) {
       this.stats.lateFrames += frames;
-      this.widen(-d);
+      // A stream's first packets landing before the others' start say nothing about lateness.
+      if (this.head[s] !== -Infinity) this.widen(-d);
       this.lateRun[s] += frames;
       if (this.lateRun[s] >= this.lateLimit) d = this.realign(s, pos);
       else return NaN;
@@ -205,7 +220,7 @@ export class Reassembler {
     this.lateRun[s] = 0;
     // Its position after a realignment (the stream's timestamps are shifted from here on).
     this.nextPos[s] = (this.readPos + d + frames + TWO32) % TWO32;
-    if (d < 0) this.widen(-d);
+    if (d < 0 && this.head[s] !== -Infinity) this.widen(-d);
     if (this.head[s] === -Infinity && d > 0) {
       // A stream's first packet after the others began: the periods before it are dropped.
       const q = Math.ceil(d / this.n);
@@ -214,7 +229,7 @@ export class Reassembler {
     }
     this.write(s, d, frames, payload);
     if (d + frames > this.head[s]) this.head[s] = d + frames;
-    this.drain(emit);
+    this.drain(emit, nowMs);
     return d;
   }
 
@@ -271,8 +286,11 @@ export class Reassembler {
   /** A piece came `lateBy` frames after its period left: wait that much longer from now on. */
   private widen(lateBy: number): void {
     const st = this.stats;
-    if (st.toleranceFrames < this.maxLate) {
-      st.toleranceFrames = Math.min(this.maxLate, st.toleranceFrames + lateBy + this.n);
+    if (st.waitMs < this.maxWaitMs) {
+      st.waitMs = Math.min(
+        this.maxWaitMs,
+        st.waitMs + ((lateBy + this.n) * 1000) / this.o.sampleRate,
+      );
     }
   }
 
@@ -290,38 +308,64 @@ export class Reassembler {
     }
   }
 
-  private drain(emit: (p: Period, mediaPos: number) => void): void {
+  /**
+   * Emits the periods that are ready: complete ones at once; one with a
+   * missing piece once it is overdue (another stream has passed its end) and
+   * has waited `waitMs` by the caller's clock, or when the buffer is nearly
+   * full. The wait is by the clock, not by how far another stream ran, so a
+   * receiving thread that was held up and reads one stream's backlog first
+   * does not make the other's pieces late.
+   */
+  /** When the next period's wait runs out (caller's clock), or -1 when nothing is overdue. */
+  get overdueAt(): number {
+    return this.overdueSince < 0 ? -1 : this.overdueSince + this.stats.waitMs;
+  }
+
+  /** Emits what is ready now, waited-out periods included (the timer of `deferTimeouts`). */
+  flush(emit: (p: Period, mediaPos: number) => void, nowMs: number): void {
+    this.drain(emit, nowMs, true);
+  }
+
+  private drain(
+    emit: (p: Period, mediaPos: number) => void,
+    nowMs: number,
+    timeouts = !this.o.deferTimeouts,
+  ): void {
     const n = this.n;
     const nStreams = this.o.streams.length;
+    const full = n * (this.p - 2);
     for (;;) {
       const slot = this.readPeriod % this.p;
       let complete = true;
-      let ahead = false;
-      for (let i = 0; i < nStreams; i++) {
-        if (this.filled[slot * nStreams + i] < n) complete = false;
-        if (this.head[i] >= n + this.stats.toleranceFrames) ahead = true;
-      }
       let all = true;
       let furthest = 0;
       for (let i = 0; i < nStreams; i++) {
+        if (this.filled[slot * nStreams + i] < n) complete = false;
         if (this.head[i] === -Infinity) all = false;
         else if (this.head[i] > furthest) furthest = this.head[i];
       }
       // Waiting for a stream's first packet: hold what the buffer can (its timestamps may be
       // older than the others' newest), dropping the oldest period only when it is nearly full.
-      if (!all && furthest < this.n * (this.p - 2)) return;
-      if (!complete && !ahead && all) return;
-      for (let i = 0; i < nStreams; i++) {
-        const got = this.filled[slot * nStreams + i];
-        if (got < n && all) this.stats.missingFrames += n - got;
-        this.filled[slot * nStreams + i] = 0;
-      }
-      const view = this.views[slot];
+      if (!all && furthest < full) return;
       if (!all) {
-        // Until every stream has arrived, nothing leaves: a source starts with all its channels.
         this.discard(1);
         continue;
       }
+      if (complete) {
+        this.overdueSince = -1;
+      } else if (furthest < full) {
+        if (furthest < n) return; // nobody has passed this period's end: nothing is missing yet
+        if (this.overdueSince < 0) this.overdueSince = nowMs;
+        if (!timeouts || nowMs - this.overdueSince < this.stats.waitMs) return;
+        // The next period is overdue one period later (a stream that stopped costs one wait).
+        this.overdueSince += this.periodMs;
+      }
+      for (let i = 0; i < nStreams; i++) {
+        const got = this.filled[slot * nStreams + i];
+        if (got < n) this.stats.missingFrames += n - got;
+        this.filled[slot * nStreams + i] = 0;
+      }
+      const view = this.views[slot];
       const per = this.period;
       per.data = view;
       per.frameIndex = this.readPeriod * n;
