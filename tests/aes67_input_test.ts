@@ -116,6 +116,7 @@ async function startB(lan: Lan, session: string): Promise<ServerProcess> {
       String(HTTP_PORT),
       "--heartbeat-timeout",
       "30",
+      ...(Deno.env.get("I14_PLANE") ? ["--audio-plane", Deno.env.get("I14_PLANE")!] : []),
     ],
     env: { M32_ADMIN_PASSWORD: ADMIN_PASSWORD },
   });
@@ -167,6 +168,33 @@ function assertIds(p: Probe, ids: number[], from = 0): number {
   return frames;
 }
 
+/**
+ * Several streams from GStreamer (independent branch threads): every frame
+ * has each stream's channels either exactly their ids or silent (a piece that
+ * came later than the wait), never anything else; `minExact` of them exact.
+ */
+function assertIdsOrSilent(p: Probe, ids: number[], streamOf: number[], minExact: number): number {
+  let frames = 0;
+  let exact = 0;
+  for (const pkt of p.packets) {
+    for (const fr of decodePcm(pkt, ids.length, 3)) {
+      frames++;
+      if (fr.every((v, i) => v === ids[i])) {
+        exact++;
+        continue;
+      }
+      for (const stream of new Set(streamOf)) {
+        const got = fr.filter((_, i) => streamOf[i] === stream);
+        const want = ids.filter((_, i) => streamOf[i] === stream);
+        const ok = got.every((v, i) => v === want[i]) || got.every((v) => v === 0);
+        assert.ok(ok, `packet seq ${pkt.info.sequence}: stream ${stream} has ${got}`);
+      }
+    }
+  }
+  assert.ok(exact >= frames * minExact, `${exact} of ${frames} frames exact`);
+  return frames;
+}
+
 /** Phone receive time − capture time (ms) of the packets from `from` on, from the capture-time extension. */
 function latencies(p: Probe, from = 0): number[] {
   const withExt = p.packets.find((k) => k.info.captureTimeMs >= 0);
@@ -183,7 +211,7 @@ const pct = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(q
 
 Deno.test({
   name:
-    "GStreamer multicasts two L24 streams from box A; a phone of box B gets the id signal with every sample exact",
+    "GStreamer multicasts L24 from box A; a phone of box B gets the id signal with every sample exact, and a vanished sender is a fault that heals",
   ignore: unavailable !== null,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -194,10 +222,9 @@ Deno.test({
     let srv: ServerProcess | null = null;
     let probe: Probe | null = null;
     try {
-      const streams = [
-        { file: await idFile(dir, 1, 4), group: GROUP1, channels: 4 },
-        { file: await idFile(dir, 5, 2), group: GROUP2, channels: 2 },
-      ];
+      // One stream: two GStreamer branches drift apart by up to ~90 ms on a loaded host
+      // (docs/aes67-input.md); several streams are checked below with that allowed for.
+      const streams = [{ file: await idFile(dir, 1, 4), group: GROUP1, channels: 4 }];
       gst = gstSender(lan, streams);
       await Deno.writeTextFile(`${dir}/a.sdp`, sdpFile(lan, streams));
       srv = await startB(lan, `${dir}/a.sdp`);
@@ -206,11 +233,11 @@ Deno.test({
       const base = `http://${lan.boxes[1].address}:${HTTP_PORT}`;
       const idle = await health(base);
       assert.equal(idle.source, "aes67");
-      const ids = [1, 2, 3, 4, 5, 6];
+      const ids = [1, 2, 3, 4];
       probe = await phone(lan, base, ids);
       const running = await waitHealth(base, (h) => h.source_state === "running", "running");
       assert.equal(running.source, "aes67");
-      // 6 channels of L24 at 5 ms exceed a 1400-byte datagram: 4 packets of 60 frames a period.
+      // 4 channels of L24 at 5 ms exceed a 1400-byte datagram: 3 packets of 80 frames a period.
       await probe.waitPackets(1600, 15000);
       let frames = 0;
       try {
@@ -223,7 +250,7 @@ Deno.test({
           `packet ${bad} of ${probe.packets.length}: ${(e as Error).message}\n${srv.output()}`,
         );
       }
-      assert.ok(frames >= 1600 * 60, `${frames} frames`);
+      assert.ok(frames >= 1600 * 80, `${frames} frames`);
       console.log(`AES67 in (GStreamer → B → phone): ${frames} frames, every sample exact`);
 
       // The sender vanishes: a device fault (§3), retried; it returns: audio again, exact.
@@ -238,7 +265,7 @@ Deno.test({
       const before = probe.packets.length;
       await probe.waitPackets(before + 800, 15000);
       // Packets around the gap may hold silence; those well after it are exact.
-      assert.ok(assertIds(probe, ids, before + 200) >= 600 * 60);
+      assert.ok(assertIds(probe, ids, before + 200) >= 600 * 80);
     } finally {
       await probe?.close();
       if (gst) {
@@ -360,7 +387,7 @@ Deno.test({
       }
       console.log(`aligned: ${both} of ${frames} frames with both streams playing, all equal`);
       assert.ok(frames >= 400 * 120, `${frames} frames`);
-      assert.ok(both >= frames * 0.9, `${both} of ${frames} frames with both streams`);
+      assert.ok(both >= frames * 0.95, `${both} of ${frames} frames with both streams`);
       // The ramp advances one per frame: the samples are the sender's, in order.
       assert.ok(steps >= frames * 0.9, `${steps} of ${frames} frames follow their predecessor`);
     } finally {
@@ -555,7 +582,7 @@ Deno.test({
       probe = await phone(lan, base, ids);
       await waitHealth(base, (h) => h.source_state === "running", "running");
       await probe.waitPackets(800, 15000);
-      assert.ok(assertIds(probe, ids) >= 800 * 60);
+      assert.ok(assertIdsOrSilent(probe, ids, [1, 1, 1, 2, 2], 0.95) >= 800 * 60);
 
       // The sender says goodbye to stage 1: it leaves the list.
       sap.kill("SIGTERM");

@@ -57,12 +57,14 @@ export const AES67_STUCK_MS = 1000;
  * sender arriving behind another: GStreamer's branches and a busy receiving
  * thread were seen 2–6 ms apart). Only a missing piece waits.
  */
-export const AES67_WAIT_MS = 10;
+export const AES67_WAIT_MS = 20;
 /** The most that wait grows to when pieces keep coming after their period left. */
 export const AES67_MAX_WAIT_MS = 100;
 const WATCH_MS = 100;
 /** How often the receive counters are logged (when they changed beyond the packet count). */
 const STATS_EVERY_MS = 10_000;
+/** A give-up timer this late means the thread was held up (not counted as waiting). */
+const HELD_UP_MS = 3;
 const RTP_HEADER = 12;
 /** TAI − UTC since 2017 (PTP time is TAI). */
 const TAI_UTC_S = 37;
@@ -93,13 +95,22 @@ export class Aes67Source implements Source {
 
   private armOverdue(gen: number, now: number): void {
     const reasm = this.reasm!;
+    const delay = Math.max(0, reasm.overdueAt - now);
+    const due = now + delay;
     this.overdueTimer = setTimeout(() => {
       this.overdueTimer = undefined;
       if (this.generation !== gen) return;
       const t = performance.now();
-      reasm.flush(this.emit, t);
+      const held = t - due;
+      if (held > HELD_UP_MS) {
+        // This thread was held up (a loaded host): the time it did not run is no wait, and
+        // the sockets' backlog is read before anything is given up.
+        reasm.postpone(held);
+      } else {
+        reasm.flush(this.emit, t);
+      }
       if (reasm.overdueAt >= 0) this.armOverdue(gen, t);
-    }, Math.max(0, reasm.overdueAt - now));
+    }, delay);
   }
 
   constructor(private readonly o: Aes67SourceOptions) {}
@@ -295,7 +306,7 @@ export class Aes67Source implements Source {
       const ts = ((data[4] << 24) | (data[5] << 16) | (data[6] << 8) | data[7]) >>> 0;
       const frames = (end - off) / (spec.channels * (spec.encoding === "L24" ? 3 : 2));
       const before = reasm.readFrame;
-      const d = reasm.push(i, ts, data.subarray(off, end), this.emit, t);
+      const d = reasm.push(i, ts, buf, this.emit, t, off, end);
       if (i === 0 && !Number.isNaN(d)) this.noteArrival(before + d + frames);
       if (this.overdueTimer === undefined && reasm.overdueAt >= 0) this.armOverdue(gen, t);
     }

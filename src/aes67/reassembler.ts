@@ -75,6 +75,8 @@ export interface ReassemblerStats {
   malformed: number;
   /** Periods dropped at the start, before every stream had arrived. */
   discardedPeriods: number;
+  /** Frames that came twice (duplicated or overlapping packets): the later copy wins. */
+  duplicateFrames: number;
   /** The wait for a missing piece now (ms): grows when pieces come after their period left. */
   waitMs: number;
 }
@@ -90,6 +92,7 @@ export class Reassembler {
     periods: 0,
     malformed: 0,
     discardedPeriods: 0,
+    duplicateFrames: 0,
     waitMs: 0,
   };
   private readonly n: number;
@@ -99,6 +102,8 @@ export class Reassembler {
   private readonly views: Int32Array[];
   /** Frames written per period slot and stream. */
   private readonly filled: Int32Array;
+  /** Per ring frame and stream: 1 once written (until its period leaves). */
+  private readonly written: Uint8Array;
   private readonly chanOffset: Int32Array;
   /** Per stream: the extra shift applied to its media positions after a realignment (uint32). */
   private readonly adjust: Float64Array;
@@ -112,6 +117,8 @@ export class Reassembler {
   private readonly maxWaitMs: number;
   /** When the next period became overdue (a stream passed its end, another had not filled it), or -1. */
   private overdueSince = -1;
+  /** Frame index of the first period that left (-1 before). */
+  private firstOut = -1;
   private readonly periodMs: number;
   private started = false;
   /** Media position (uint32) of the next period's first frame. */
@@ -131,6 +138,7 @@ export class Reassembler {
     );
     const s = o.streams.length;
     this.filled = new Int32Array(this.p * s);
+    this.written = new Uint8Array(this.n * this.p * s);
     this.chanOffset = new Int32Array(s);
     let c = 0;
     for (let i = 0; i < s; i++) {
@@ -175,9 +183,11 @@ export class Reassembler {
   }
 
   /**
-   * One RTP payload of stream `s` with timestamp `ts`; `emit` is called for
-   * each period it completes (the Period is valid during the call only).
-   * Returns the frames' position relative to the read point (for timing), or NaN if dropped.
+   * One RTP payload of stream `s` with timestamp `ts` (`payload[start, end)`,
+   * default all of it: the receive buffer is passed as is, no view per
+   * packet); `emit` is called for each period it completes (the Period is
+   * valid during the call only). Returns the frames' position relative to the
+   * read point (for timing), or NaN if dropped.
    */
   push(
     s: number,
@@ -185,16 +195,19 @@ export class Reassembler {
     payload: Uint8Array,
     emit: (p: Period, mediaPos: number) => void,
     nowMs: number,
+    start = 0,
+    end = payload.length,
   ): number {
     const st = this.o.streams[s];
     const bps = st.bytesPerSample;
     const frameBytes = bps * st.channels;
-    if (payload.length === 0 || payload.length % frameBytes !== 0) {
+    const bytes = end - start;
+    if (bytes <= 0 || bytes % frameBytes !== 0) {
       this.stats.malformed++;
       return NaN;
     }
     this.stats.packets++;
-    const frames = payload.length / frameBytes;
+    const frames = bytes / frameBytes;
     const pos = (ts - st.mediaclkOffset - this.adjust[s] + 2 * TWO32) % TWO32;
     if (!this.started) {
       this.started = true;
@@ -211,8 +224,7 @@ export class Reassembler {
       d = this.realign(s, pos);
     } else if (d + frames <= 0) {
       this.stats.lateFrames += frames;
-      // A stream's first packets landing before the others' start say nothing about lateness.
-      if (this.head[s] !== -Infinity) this.widen(-d);
+      if (this.countsAsLate(s, d, frames)) this.widen(-d);
       this.lateRun[s] += frames;
       if (this.lateRun[s] >= this.lateLimit) d = this.realign(s, pos);
       else return NaN;
@@ -220,14 +232,14 @@ export class Reassembler {
     this.lateRun[s] = 0;
     // Its position after a realignment (the stream's timestamps are shifted from here on).
     this.nextPos[s] = (this.readPos + d + frames + TWO32) % TWO32;
-    if (d < 0 && this.head[s] !== -Infinity) this.widen(-d);
+    if (d < 0 && this.countsAsLate(s, d, frames)) this.widen(-d);
     if (this.head[s] === -Infinity && d > 0) {
       // A stream's first packet after the others began: the periods before it are dropped.
       const q = Math.ceil(d / this.n);
       this.discard(q);
       d -= q * this.n;
     }
-    this.write(s, d, frames, payload);
+    this.write(s, d, frames, payload, start);
     if (d + frames > this.head[s]) this.head[s] = d + frames;
     this.drain(emit, nowMs);
     return d;
@@ -247,7 +259,7 @@ export class Reassembler {
     return target;
   }
 
-  private write(s: number, d: number, frames: number, payload: Uint8Array): void {
+  private write(s: number, d: number, frames: number, payload: Uint8Array, start: number): void {
     const n = this.n;
     const t = this.t;
     const p = this.p;
@@ -257,8 +269,9 @@ export class Reassembler {
     const bps = st.bytesPerSample;
     const ring = this.ring;
     const filled = this.filled;
+    const written = this.written;
     const nStreams = this.o.streams.length;
-    let src = 0;
+    let src = start;
     for (let f = 0; f < frames; f++) {
       const rel = d + f;
       if (rel < 0) {
@@ -279,8 +292,25 @@ export class Reassembler {
           ring[o++] = (payload[src] << 24) | (payload[src + 1] << 16);
         }
       }
-      filled[slot * nStreams + s]++;
+      // A frame written twice (a duplicated or overlapping packet) counts once.
+      const w = frameInRing * nStreams + s;
+      if (written[w] === 0) {
+        written[w] = 1;
+        filled[slot * nStreams + s]++;
+      } else {
+        this.stats.duplicateFrames++;
+      }
     }
+  }
+
+  /**
+   * Whether a late piece says the wait is too short: not a stream's first
+   * packet, nor frames of the periods dropped at the start (before anything
+   * left, a stream's backlog may still be read after another's first packet).
+   */
+  private countsAsLate(s: number, d: number, frames: number): boolean {
+    return this.head[s] !== -Infinity && this.firstOut >= 0 &&
+      this.readPeriod * this.n + d + frames > this.firstOut;
   }
 
   /** A piece came `lateBy` frames after its period left: wait that much longer from now on. */
@@ -300,6 +330,7 @@ export class Reassembler {
     for (let k = 0; k < q; k++) {
       const slot = this.readPeriod % this.p;
       for (let i = 0; i < nStreams; i++) this.filled[slot * nStreams + i] = 0;
+      this.written.fill(0, slot * this.n * nStreams, (slot + 1) * this.n * nStreams);
       this.views[slot].fill(0);
       this.readPeriod++;
       this.readPos = (this.readPos + this.n) % TWO32;
@@ -319,6 +350,11 @@ export class Reassembler {
   /** When the next period's wait runs out (caller's clock), or -1 when nothing is overdue. */
   get overdueAt(): number {
     return this.overdueSince < 0 ? -1 : this.overdueSince + this.stats.waitMs;
+  }
+
+  /** Moves the current wait's start `ms` later (the receiving thread was held up that long). */
+  postpone(ms: number): void {
+    if (this.overdueSince >= 0) this.overdueSince += ms;
   }
 
   /** Emits what is ready now, waited-out periods included (the timer of `deferTimeouts`). */
@@ -365,10 +401,12 @@ export class Reassembler {
         if (got < n) this.stats.missingFrames += n - got;
         this.filled[slot * nStreams + i] = 0;
       }
+      this.written.fill(0, slot * n * nStreams, (slot + 1) * n * nStreams);
       const view = this.views[slot];
       const per = this.period;
       per.data = view;
       per.frameIndex = this.readPeriod * n;
+      if (this.firstOut < 0) this.firstOut = per.frameIndex;
       const mediaPos = this.nextMediaPosition;
       this.readPeriod++;
       this.readPos = (this.readPos + n) % TWO32;

@@ -241,3 +241,34 @@ Deno.test("a receiving thread that was held up and reads one stream's backlog fi
   assert.equal(out.frames.length, 50 * 48 + 4800 - (50 * 48) % 240);
   assert.ok(out.frames.every(([a, b]) => a === 1 && b === 2));
 });
+
+Deno.test("a payload inside a receive buffer (after the RTP header, before padding) is read in place", () => {
+  const r = make([L24x(2)], 48);
+  const { out, emit } = collector(2);
+  const payload = l24(48, 2, (f, c) => f * 2 + c);
+  const datagram = new Uint8Array(12 + payload.length + 4).fill(0xee);
+  datagram.set(payload, 12);
+  r.push(0, 0, datagram, emit, 0, 12, 12 + payload.length);
+  assert.equal(out.frames.length, 48);
+  out.frames.forEach((fr, f) => assert.deepEqual(fr, [f * 2, f * 2 + 1]));
+  r.push(0, 48, datagram, emit, 1, 12, 12 + payload.length - 1);
+  assert.equal(r.stats.malformed, 1);
+});
+
+Deno.test("duplicated or overlapping packets never make a period look complete", () => {
+  const r = make([L24x(1)], 240, 2);
+  const { out, emit } = collector(1);
+  // Packets of 48 with one duplicated and one overlapping the previous by 5 frames:
+  // frames 235–239 never come, so the period is incomplete and waits.
+  for (const [ts, k] of [[0, 0], [48, 1], [48, 1], [96, 2], [144, 3], [187, 4]]) {
+    r.push(0, ts, l24(48, 1, (f) => ts + f + 1), emit, k);
+  }
+  assert.equal(out.frames.length, 0, "frames 235–239 are missing: the period waits");
+  assert.equal(r.stats.duplicateFrames, 48 + 5);
+  r.push(0, 240, l24(48, 1, (f) => 241 + f), emit, 10); // past the end: overdue from now
+  assert.equal(out.frames.length, 0);
+  r.push(0, 288, l24(48, 1, (f) => 289 + f), emit, 13); // the 2 ms wait ran out
+  assert.equal(out.frames.length, 240);
+  assert.deepEqual(out.frames.slice(233).map((f) => f[0]), [234, 235, 0, 0, 0, 0, 0]);
+  assert.equal(r.stats.missingFrames, 5);
+});
