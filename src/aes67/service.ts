@@ -1,0 +1,332 @@
+/**
+ * The AES67 output on the control plane (docs/protocol.md §13, docs/aes67.md):
+ * turns `aes67.output` and the channel mapping into streams, hands the audio
+ * plane its send plan (./output.ts, where the packets are made), announces
+ * every stream with SAP (./sap_announcer.ts) every 30 s and deletes what
+ * stops, and follows the clock: a locked ptp4l (./ptp.ts, read with pmc
+ * every PTP_POLL_MS) or the system clock. A change here never ends a phone
+ * session; turning the output on or off reopens the source once (its period
+ * becomes 1 ms while the output is on: src/audio/source_factory.ts).
+ */
+import type { ChannelConfig, Config } from "../config/types.ts";
+import { mappedChannels } from "../config/types.ts";
+import type { Logger } from "../util/log.ts";
+import { type InterfaceInfo, listInterfaces, resolveInterface } from "./interfaces.ts";
+import type { Aes67SendPlan, Aes67SendStatus } from "./output.ts";
+import { planStreams } from "./plan.ts";
+import { type PtpState, readPtp } from "./ptp.ts";
+import { SapSocket } from "./sap_announcer.ts";
+import { SAP_INTERVAL_MS } from "./sap_packet.ts";
+import { buildStreamSdp, type RefClock } from "./sdp_build.ts";
+
+export const PTP_POLL_MS = 10_000;
+
+export interface Aes67Plane {
+  configureAes67(plan: Aes67SendPlan | null): void;
+  readonly aes67Status: Aes67SendStatus;
+}
+
+export interface Aes67ServiceOptions {
+  config(): Config;
+  channels(): ChannelConfig[];
+  plane: Aes67Plane;
+  /** The output turned on or off: capture follows (it runs while the output is on). */
+  onEnabledChange(enabled: boolean): void;
+  log: Logger;
+  /** A random u32 (SSRCs, sequence numbers, SDP session ids). */
+  random(): number;
+  /** The PTP state (default: pmc); null = the system clock. */
+  readPtp?: () => Promise<PtpState | null>;
+  ptpPollMs?: number;
+  sapIntervalMs?: number;
+}
+
+interface Announced {
+  group: string;
+  sdp: string;
+}
+
+/** One stream as the admin page and /api/admin/aes67 show it. */
+export interface Aes67StreamView {
+  index: number;
+  name: string;
+  group: string;
+  port: number;
+  channels: number[];
+  ssrc: number;
+  sdp: string;
+}
+
+/** What `GET /api/admin/aes67` answers and /health summarises. */
+export interface Aes67View {
+  output: {
+    enabled: boolean;
+    state: "off" | "sending" | "error";
+    error: string;
+    interface: InterfaceInfo | null;
+    streams: Aes67StreamView[];
+    packets: number;
+    send_errors: number;
+    last_send_error: string;
+    drift_samples: number;
+    sap_sent: number;
+  };
+  clock: {
+    source: "ptp" | "system";
+    grandmaster: string | null;
+    domain: number | null;
+    utc_offset_s: number | null;
+    port_state: string | null;
+    refclk: string | null;
+  };
+  interfaces: InterfaceInfo[];
+}
+
+export class Aes67Service {
+  private ptp: PtpState | null = null;
+  private enabled = false;
+  private sendKey = "";
+  private plan: Aes67SendPlan | null = null;
+  private streams: Aes67StreamView[] = [];
+  private announced: Announced[] = [];
+  private origin = "";
+  private iface: InterfaceInfo | null = null;
+  private error = "";
+  private sap: SapSocket | null = null;
+  private sapKey = "";
+  private sapSent = 0;
+  private sessionIds = new Map<string, number>();
+  private version = 1;
+  private sapTimer: ReturnType<typeof setInterval> | null = null;
+  private ptpTimer: ReturnType<typeof setInterval> | null = null;
+  private polling = false;
+  private closed = false;
+
+  constructor(private readonly o: Aes67ServiceOptions) {}
+
+  /** Reads the clock once, applies the stored settings and starts the SAP and PTP timers. */
+  async start(): Promise<void> {
+    await this.pollPtp(false);
+    this.apply();
+    this.sapTimer = setInterval(() => this.announceAll(), this.o.sapIntervalMs ?? SAP_INTERVAL_MS);
+    this.ptpTimer = setInterval(() => void this.pollPtp(true), this.o.ptpPollMs ?? PTP_POLL_MS);
+  }
+
+  private async pollPtp(applyChange: boolean): Promise<void> {
+    if (this.polling || this.closed) return;
+    this.polling = true;
+    try {
+      const next = await (this.o.readPtp ?? (() => readPtp()))();
+      const changed = JSON.stringify(next) !== JSON.stringify(this.ptp);
+      if (changed) {
+        this.o.log.info("aes67 clock", {
+          source: next ? "ptp" : "system",
+          grandmaster: next?.grandmaster,
+          domain: next?.domain,
+          port_state: next?.portState,
+        });
+      }
+      this.ptp = next;
+      if (changed && applyChange && !this.closed) this.apply();
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  /** The configuration or the channel mapping changed (ConfigStore.onChange), or the clock did. */
+  readonly apply = (): void => {
+    if (this.closed) return;
+    const cfg = this.o.config();
+    const out = cfg.aes67.output;
+    if (out.enabled !== this.enabled) {
+      this.enabled = out.enabled;
+      this.o.onEnabledChange(out.enabled);
+    }
+    if (!out.enabled) return this.stopAll("");
+    const iface = resolveInterface(out.interface);
+    if ("error" in iface) return this.stopAll(iface.error);
+    this.iface = iface;
+    this.error = "";
+    const ids = mappedChannels(this.o.channels()).map((c) => c.id);
+    const names = new Map(this.o.channels().map((c) => [c.id, c.name]));
+    const layout = planStreams(ids, out.channels_per_stream, out.multicast_base);
+    const rate = cfg.audio.native_sample_rate;
+    const utcOffsetS = this.ptp?.utcOffsetS ?? 0;
+    const sendKey = JSON.stringify([
+      iface.index,
+      out.ttl,
+      out.dscp,
+      out.ptime_us,
+      layout,
+      utcOffsetS,
+    ]);
+    if (sendKey !== this.sendKey) {
+      this.sendKey = sendKey;
+      this.plan = {
+        ifindex: iface.index,
+        address: iface.address,
+        ttl: out.ttl,
+        dscp: out.dscp,
+        ptimeUs: out.ptime_us,
+        utcOffsetS,
+        streams: layout.map((s) => ({
+          group: s.group,
+          channels: s.channels,
+          ssrc: this.o.random() >>> 0,
+          sequence: this.o.random() & 0xffff,
+        })),
+      };
+      this.o.plane.configureAes67(this.plan);
+      this.o.log.info("aes67 output", {
+        interface: iface.name,
+        streams: layout.length,
+        channels: ids.length,
+        ptime_us: out.ptime_us,
+        first_group: layout[0]?.group,
+      });
+    }
+    const sapKey = JSON.stringify([iface.index, out.ttl, out.dscp]);
+    if (sapKey !== this.sapKey || !this.sap) {
+      this.sap?.close();
+      this.sap = null;
+      this.sapKey = sapKey;
+      try {
+        this.sap = new SapSocket({ ifindex: iface.index, ttl: out.ttl, dscp: out.dscp });
+      } catch (e) {
+        this.error = `SAP socket: ${(e as Error).message}`;
+      }
+    }
+    const refclk: RefClock = this.ptp
+      ? { kind: "ptp", grandmaster: this.ptp.grandmaster, domain: this.ptp.domain }
+      : { kind: "system", mac: iface.mac };
+    const plan = this.plan!;
+    const prevSdps = new Map(this.announced.map((a) => [a.group, a.sdp]));
+    this.streams = layout.map((s, k) => {
+      const name = `${out.name} ${s.index + 1}`;
+      const sdpOf = (version: number) =>
+        buildStreamSdp({
+          sessionId: this.sessionId(s.group),
+          version,
+          origin: iface.address,
+          name: out.name,
+          index: s.index,
+          group: s.group,
+          ttl: out.ttl,
+          sampleRate: rate,
+          channelNames: s.channels.map((id) => names.get(id) ?? `CH${id}`),
+          ptimeUs: out.ptime_us,
+          refclk,
+          mediaclkOffset: 0,
+        });
+      let sdp = sdpOf(this.version);
+      const prev = prevSdps.get(s.group);
+      if (prev !== undefined && prev !== sdp) sdp = sdpOf(++this.version);
+      else if (prev !== undefined) sdp = prev;
+      return {
+        index: s.index,
+        name,
+        group: s.group,
+        port: 5004,
+        channels: s.channels,
+        ssrc: plan.streams[k].ssrc,
+        sdp,
+      };
+    });
+    const next: Announced[] = this.streams.map((s) => ({ group: s.group, sdp: s.sdp }));
+    const keep = new Set(next.map((a) => a.sdp));
+    const gone = this.announced.filter((a) => !keep.has(a.sdp));
+    const fresh = next.filter((a) => !this.announced.some((b) => b.sdp === a.sdp));
+    const oldOrigin = this.origin;
+    this.origin = iface.address;
+    this.announced = next;
+    void this.sendAll(gone, oldOrigin || iface.address, true).then(() =>
+      this.sendAll(fresh, iface.address, false)
+    );
+  };
+
+  private sessionId(group: string): number {
+    let id = this.sessionIds.get(group);
+    if (id === undefined) this.sessionIds.set(group, id = this.o.random() >>> 0);
+    return id;
+  }
+
+  private async sendAll(list: Announced[], origin: string, deletion: boolean): Promise<void> {
+    const sap = this.sap;
+    if (!sap) return;
+    for (const a of list) {
+      await sap.send(origin, a.sdp, deletion);
+      this.sapSent = sap.sent;
+    }
+  }
+
+  private announceAll(): void {
+    if (this.announced.length > 0) void this.sendAll(this.announced, this.origin, false);
+  }
+
+  /** Output off (or its interface unusable): deletions for what was announced, the plane stops. */
+  private stopAll(error: string): void {
+    this.error = error;
+    if (error) this.o.log.warn("aes67 output cannot send", { error });
+    const gone = this.announced;
+    this.announced = [];
+    this.streams = [];
+    if (this.plan) this.o.plane.configureAes67(null);
+    this.plan = null;
+    this.sendKey = "";
+    const sap = this.sap;
+    this.sap = null;
+    this.sapKey = "";
+    const origin = this.origin;
+    if (sap) {
+      void (async () => {
+        for (const a of gone) await sap.send(origin, a.sdp, true);
+        sap.close();
+      })();
+    }
+  }
+
+  view(): Aes67View {
+    const cfg = this.o.config().aes67.output;
+    const st = this.o.plane.aes67Status;
+    const error = this.error || st.error;
+    return {
+      output: {
+        enabled: cfg.enabled,
+        state: !cfg.enabled ? "off" : error ? "error" : "sending",
+        error,
+        interface: cfg.enabled ? this.iface : null,
+        streams: this.streams,
+        packets: st.packets,
+        send_errors: st.errors,
+        last_send_error: st.lastError,
+        drift_samples: Math.round(st.driftSamples),
+        sap_sent: this.sapSent,
+      },
+      clock: {
+        source: this.ptp ? "ptp" : "system",
+        grandmaster: this.ptp?.grandmaster ?? null,
+        domain: this.ptp?.domain ?? null,
+        utc_offset_s: this.ptp?.utcOffsetS ?? null,
+        port_state: this.ptp?.portState ?? null,
+        refclk: this.streams[0]?.sdp.match(/a=ts-refclk:(\S+)/)?.[1] ?? null,
+      },
+      interfaces: listInterfaces(),
+    };
+  }
+
+  /** Deletions for every announced stream, then the timers and the socket. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.sapTimer !== null) clearInterval(this.sapTimer);
+    if (this.ptpTimer !== null) clearInterval(this.ptpTimer);
+    const sap = this.sap;
+    const gone = this.announced;
+    this.closed = true;
+    this.announced = [];
+    if (sap) {
+      for (const a of gone) await sap.send(this.origin, a.sdp, true);
+      sap.close();
+    }
+    this.sap = null;
+  }
+}
