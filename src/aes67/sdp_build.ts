@@ -63,6 +63,7 @@ export function refclkText(c: RefClock): string {
 
 /** One SDP line's text with nothing that could end or break the line. */
 function clean(s: string): string {
+  // deno-lint-ignore no-control-regex
   return s.replace(/[\x00-\x1f\x7f]/g, " ");
 }
 
