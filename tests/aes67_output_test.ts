@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { readSapHeader, SAP_GROUP, SAP_PORT } from "../src/aes67/sap_packet.ts";
 import { parseRtp } from "../src/rtp/packet.ts";
+import { Probe } from "./helpers/probe.ts";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
 
 const LO = "127.0.0.1";
@@ -95,13 +96,30 @@ Deno.test("AES67 output: 32 channel ids as L24 in 4 streams on consecutive group
       },
       input: { enabled: false, session: "" },
     });
+    // A phone streams: turning the output on does not end its session (§13).
+    const { probe: phone } = await Probe.streaming(srv.url, { channels: [{ id: 1 }] });
+    await phone.waitPackets(10);
     const r = await api("/api/admin/config", {
       method: "PATCH",
       body: JSON.stringify({ aes67: { output: { enabled: true, interface: "lo" } } }),
     });
-    assert.equal(r.status, 200, await r.text());
+    assert.equal(r.status, 200);
+    assert.equal((await r.json()).sessions_ended, 0);
+    const before = phone.packets.length;
+    await phone.until("packets after the change", () => phone.packets.length > before + 100);
+    assert.equal(phone.closeCode, null);
+    assert.ok(!phone.messages.some((m) => JSON.stringify(m).includes("config_changed")));
+    await phone.close();
+    const bad = await api("/api/admin/config", {
+      method: "PATCH",
+      body: JSON.stringify({ aes67: { output: { ptime_us: 500 } } }),
+    });
+    assert.equal(bad.status, 400);
+    assert.equal((await bad.json()).error.code, "invalid_value");
     // Capture starts with no phone: the output is a listener of its own.
-    await until(() => rx.every((x) => x.heard.length >= 300), "300 packets per stream");
+    // Turning the output on reopens the source once (1 ms periods): its first packets may
+    // straddle that; the stream is checked from after it.
+    await until(() => rx.every((x) => x.heard.length >= 600), "600 packets per stream");
     await until(() => sap.heard.length >= 4, "4 SAP announcements");
     const health = await (await fetch(`${srv.url}/health`)).json();
     assert.equal(health.source_state, "running");
@@ -114,7 +132,7 @@ Deno.test("AES67 output: 32 channel ids as L24 in 4 streams on consecutive group
     const ssrcs = new Set<number>();
     let lost = 0;
     for (let k = 0; k < 4; k++) {
-      const pkts = rx[k].heard.slice(10, 300).map((h) => ({
+      const pkts = rx[k].heard.slice(300, 590).map((h) => ({
         ...parseRtp(h.data),
         len: h.data.length,
       }));
@@ -129,7 +147,7 @@ Deno.test("AES67 output: 32 channel ids as L24 in 4 streams on consecutive group
           lost += dseq - 1;
           assert.equal(p.timestamp, (pkts[i - 1].timestamp + 48 * dseq) >>> 0);
         }
-        const pay = rx[k].heard[10 + i].data.subarray(12);
+        const pay = rx[k].heard[300 + i].data.subarray(12);
         for (let f = 0; f < 48; f++) {
           for (let c = 0; c < 8; c++) {
             const o = (f * 8 + c) * 3;
