@@ -177,7 +177,11 @@ export class Aes67Output {
         this.blockCaptureMs = p.captureTimeMs + taken * msPerFrame;
       }
       const n = Math.min(size - this.fill, p.frames - taken);
-      this.block.set(p.data.subarray(taken * ch, (taken + n) * ch), this.fill * ch);
+      const src = p.data;
+      const dst = this.block;
+      for (let i = taken * ch, o = this.fill * ch, end = (taken + n) * ch; i < end; i++, o++) {
+        dst[o] = src[i];
+      }
       this.fill += n;
       taken += n;
       if (this.fill === size) {
