@@ -67,8 +67,20 @@ export const PMC_ARGS = [
   "GET PORT_DATA_SET",
 ];
 
+/**
+ * pmc's extra arguments: `-s <path>` when ptp4l's management socket is not the
+ * default /var/run/ptp4l (env M32_PTP_UDS, e.g. a ptp4l started with
+ * `uds_address`; tests run one per network namespace).
+ */
+export function pmcSocketArgs(env = Deno.env.get("M32_PTP_UDS")): string[] {
+  return env ? ["-s", env] : [];
+}
+
 /** Runs pmc once (2 s at most); null when it is missing, fails or ptp4l is not locked. */
-export async function readPtp(pmc = "pmc", extraArgs: string[] = []): Promise<PtpState | null> {
+export async function readPtp(
+  pmc = "pmc",
+  extraArgs: string[] = pmcSocketArgs(),
+): Promise<PtpState | null> {
   try {
     const child = new Deno.Command(pmc, {
       args: [...extraArgs, ...PMC_ARGS],
