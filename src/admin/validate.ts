@@ -128,6 +128,7 @@ const HttpsPatch = section("https", {
 /** A Linux interface name (IFNAMSIZ 16 with its NUL), or "" for the default route's. */
 const INTERFACE_NAME = /^[A-Za-z0-9_.:@-]{0,15}$/;
 /** No control characters: the name goes into SDP lines (`s=`, `i=`), the session into logs. */
+// deno-lint-ignore no-control-regex
 const NO_CONTROL = /^[^\x00-\x1f\x7f]*$/;
 
 const Aes67OutputPatch = section("aes67.output", {

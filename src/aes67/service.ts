@@ -11,7 +11,12 @@
 import type { ChannelConfig, Config } from "../config/types.ts";
 import { mappedChannels } from "../config/types.ts";
 import type { Logger } from "../util/log.ts";
-import { type InterfaceInfo, listInterfaces, resolveInterface } from "./interfaces.ts";
+import {
+  defaultRouteInterface,
+  type InterfaceInfo,
+  listInterfaces,
+  resolveInterface,
+} from "./interfaces.ts";
 import type { Aes67SendPlan, Aes67SendStatus } from "./output.ts";
 import { planStreams } from "./plan.ts";
 import { type PtpState, readPtp } from "./ptp.ts";
@@ -80,6 +85,8 @@ export interface Aes67View {
     refclk: string | null;
   };
   interfaces: InterfaceInfo[];
+  /** The default route's interface (what `interface: ""` uses), or null. */
+  default_interface: string | null;
 }
 
 export class Aes67Service {
@@ -311,6 +318,7 @@ export class Aes67Service {
         refclk: this.streams[0]?.sdp.match(/a=ts-refclk:(\S+)/)?.[1] ?? null,
       },
       interfaces: listInterfaces(),
+      default_interface: defaultRouteInterface(),
     };
   }
 
