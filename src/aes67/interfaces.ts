@@ -4,15 +4,9 @@
  * address and MAC (the system clock's `ts-refclk:localmac=`).
  */
 
-export interface InterfaceInfo {
-  name: string;
-  index: number;
-  /** The interface's first IPv4 address. */
-  address: string;
-  /** "aa:bb:cc:dd:ee:ff" (all zeros on `lo`). */
-  mac: string;
-  up: boolean;
-}
+import type { InterfaceInfo } from "./view.ts";
+
+export type { InterfaceInfo };
 
 /** The interface of the default IPv4 route in /proc/net/route's text, or null. */
 export function parseDefaultRoute(text: string): string | null {

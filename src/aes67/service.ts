@@ -11,12 +11,10 @@
 import type { ChannelConfig, Config } from "../config/types.ts";
 import { mappedChannels } from "../config/types.ts";
 import type { Logger } from "../util/log.ts";
-import {
-  defaultRouteInterface,
-  type InterfaceInfo,
-  listInterfaces,
-  resolveInterface,
-} from "./interfaces.ts";
+import { defaultRouteInterface, listInterfaces, resolveInterface } from "./interfaces.ts";
+import type { Aes67StreamView, Aes67View, InterfaceInfo } from "./view.ts";
+
+export type { Aes67StreamView, Aes67View } from "./view.ts";
 import type { Aes67SendPlan, Aes67SendStatus } from "./output.ts";
 import { planStreams } from "./plan.ts";
 import { type PtpState, readPtp } from "./ptp.ts";
@@ -49,44 +47,6 @@ export interface Aes67ServiceOptions {
 interface Announced {
   group: string;
   sdp: string;
-}
-
-/** One stream as the admin page and /api/admin/aes67 show it. */
-export interface Aes67StreamView {
-  index: number;
-  name: string;
-  group: string;
-  port: number;
-  channels: number[];
-  ssrc: number;
-  sdp: string;
-}
-
-/** What `GET /api/admin/aes67` answers and /health summarises. */
-export interface Aes67View {
-  output: {
-    enabled: boolean;
-    state: "off" | "sending" | "error";
-    error: string;
-    interface: InterfaceInfo | null;
-    streams: Aes67StreamView[];
-    packets: number;
-    send_errors: number;
-    last_send_error: string;
-    drift_samples: number;
-    sap_sent: number;
-  };
-  clock: {
-    source: "ptp" | "system";
-    grandmaster: string | null;
-    domain: number | null;
-    utc_offset_s: number | null;
-    port_state: string | null;
-    refclk: string | null;
-  };
-  interfaces: InterfaceInfo[];
-  /** The default route's interface (what `interface: ""` uses), or null. */
-  default_interface: string | null;
 }
 
 export class Aes67Service {
