@@ -11,6 +11,7 @@
  * start leaves no socket, timer or database handle behind.
  */
 import { Aes67Service } from "./aes67/service.ts";
+import { sourcePeriodMs } from "./audio/source_factory.ts";
 import { installAdmin, openAdminAuth } from "./admin/mod.ts";
 import { ConfigStore } from "./config/store.ts";
 import { createApp } from "./http/app.ts";
@@ -55,12 +56,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const { sessions } = control;
 
     // The AES67 output: streams, SAP and the clock (src/aes67/); it never ends a phone session.
+    // Turning it on or off changes the source's period when the packet time is not 1 ms: the
+    // source reopens once (phones hear a gap, their sessions go on).
+    let sourcePeriod = sourcePeriodMs(config());
     const aes67 = new Aes67Service({
       config,
       channels,
       plane: audio.plane,
       onEnabledChange: () => {
-        void audio.capture.restart();
+        const period = sourcePeriodMs(config());
+        if (period !== sourcePeriod) void audio.capture.restart();
+        sourcePeriod = period;
         audio.syncCapture();
       },
       log: getLogger("aes67"),
