@@ -25,7 +25,7 @@
  */
 import type { Period } from "../audio/source.ts";
 import { SendmmsgSender } from "../net/sendmmsg_sender.ts";
-import type { UdpDestination } from "../net/sender.ts";
+import type { PacketSender, UdpDestination } from "../net/sender.ts";
 import { writeRtpHeader } from "../rtp/packet.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
@@ -88,7 +88,7 @@ interface StreamState {
 }
 
 export class Aes67Output {
-  private sender: SendmmsgSender | null = null;
+  private sender: PacketSender | null = null;
   private streams: StreamState[] = [];
   private plan: Aes67SendPlan | null = null;
   private block: Int32Array = new Int32Array(0);
@@ -114,7 +114,7 @@ export class Aes67Output {
     private readonly realtime: () => number,
     private readonly onStatus: (s: Aes67SendStatus) => void = () => {},
     /** Opens the socket (tests may inject another sender). */
-    private readonly openSender: (plan: Aes67SendPlan) => SendmmsgSender = openMulticastSender,
+    private readonly openSender: (plan: Aes67SendPlan) => PacketSender = openMulticastSender,
   ) {}
 
   get active(): boolean {

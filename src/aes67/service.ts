@@ -153,8 +153,10 @@ export class Aes67Service {
       });
     }
     const sapKey = JSON.stringify([iface.index, out.ttl, out.dscp]);
+    // Deletions of what changed leave through the socket (interface) they were announced on.
+    let oldSap: SapSocket | null = null;
     if (sapKey !== this.sapKey || !this.sap) {
-      this.sap?.close();
+      oldSap = this.sap;
       this.sap = null;
       this.sapKey = sapKey;
       try {
@@ -206,9 +208,10 @@ export class Aes67Service {
     const oldOrigin = this.origin;
     this.origin = iface.address;
     this.announced = next;
-    void this.sendAll(gone, oldOrigin || iface.address, true).then(() =>
-      this.sendAll(fresh, iface.address, false)
-    );
+    void this.sendAll(gone, oldOrigin || iface.address, true, oldSap ?? this.sap).then(() => {
+      oldSap?.close();
+      return this.sendAll(fresh, iface.address, false);
+    });
   };
 
   private sessionId(group: string): number {
@@ -217,12 +220,17 @@ export class Aes67Service {
     return id;
   }
 
-  private async sendAll(list: Announced[], origin: string, deletion: boolean): Promise<void> {
-    const sap = this.sap;
+  private async sendAll(
+    list: Announced[],
+    origin: string,
+    deletion: boolean,
+    sap = this.sap,
+  ): Promise<void> {
     if (!sap) return;
     for (const a of list) {
+      const errors = sap.errors;
       await sap.send(origin, a.sdp, deletion);
-      this.sapSent = sap.sent;
+      if (sap.errors === errors) this.sapSent++;
     }
   }
 
