@@ -131,7 +131,7 @@ export function renderAes67(): void {
   const c = v.clock;
   $("aes67-clock").textContent = c.source === "ptp"
     ? t("a_aes67_clock_ptp", { gm: c.grandmaster ?? "?", domain: c.domain ?? 0 })
-    : t("a_aes67_clock_system", { refclk: c.refclk ?? "—" });
+    : t("a_aes67_clock_system", { mac: c.refclk?.replace(/^localmac=/, "") ?? "—" });
   $("aes67-packets").textContent = o.enabled ? String(o.packets) : "—";
   $("aes67-streams").replaceChildren(
     ...(o.streams.length > 0

@@ -432,13 +432,13 @@ export const EN = {
   a_aes67_col_group: "Group",
   a_aes67_col_channels: "Channels",
   a_aes67_help:
-    "Use a wired network with IGMP snooping; each further box takes these streams as its source and serves its own Wi-Fi. See docs/aes67.md.",
+    "Use a wired network with IGMP snooping; each further box takes these streams as its source and serves its own Wi-Fi.",
   a_aes67_pill_off: "Off",
   a_aes67_pill_on: "Sending {n} streams",
   a_aes67_pill_error: "Cannot send",
   a_aes67_no_streams: "No streams: the output is off.",
   a_aes67_clock_ptp: "PTP, grandmaster {gm} (domain {domain})",
-  a_aes67_clock_system: "System clock (no locked ptp4l): {refclk}",
+  a_aes67_clock_system: "System clock (no PTP lock), MAC {mac}",
   a_aes67_saved: "Saved. Phones keep streaming.",
   a_aes67_fix: "Fix the highlighted fields.",
 } as const;

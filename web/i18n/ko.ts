@@ -436,13 +436,13 @@ export const KO: Record<MessageKey, string> = {
   a_aes67_col_group: "그룹 주소",
   a_aes67_col_channels: "채널",
   a_aes67_help:
-    "IGMP 스누핑이 켜진 유선 네트워크를 쓰세요. 다른 박스는 이 스트림을 소스로 받아 각자의 Wi-Fi로 내보냅니다. 자세한 내용은 docs/aes67.md를 보세요.",
+    "IGMP 스누핑이 켜진 유선 네트워크를 쓰세요. 다른 박스는 이 스트림을 소스로 받아 각자의 Wi-Fi로 내보냅니다.",
   a_aes67_pill_off: "꺼짐",
   a_aes67_pill_on: "스트림 {n}개 송출 중",
   a_aes67_pill_error: "송출 불가",
   a_aes67_no_streams: "스트림 없음: 출력이 꺼져 있습니다.",
   a_aes67_clock_ptp: "PTP, 그랜드마스터 {gm} (도메인 {domain})",
-  a_aes67_clock_system: "시스템 클럭 (동기된 ptp4l 없음): {refclk}",
+  a_aes67_clock_system: "시스템 클럭 (PTP 동기 없음), MAC {mac}",
   a_aes67_saved: "저장했습니다. 폰 연결은 그대로 유지됩니다.",
   a_aes67_fix: "표시된 칸을 고쳐 주세요.",
 };
