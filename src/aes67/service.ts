@@ -67,21 +67,29 @@ export class Aes67Service {
   private sapTimer: ReturnType<typeof setInterval> | null = null;
   private ptpTimer: ReturnType<typeof setInterval> | null = null;
   private polling = false;
+  private polledAt = 0;
   private closed = false;
 
   constructor(private readonly o: Aes67ServiceOptions) {}
 
-  /** Reads the clock once, applies the stored settings and starts the SAP and PTP timers. */
+  /**
+   * Applies the stored settings (reading the clock first when the output is on) and starts
+   * the SAP and PTP timers. The clock is polled only while the output is on, or when the
+   * admin page asks (view()), so a box without AES67 runs no pmc.
+   */
   async start(): Promise<void> {
-    await this.pollPtp(false);
+    if (this.o.config().aes67.output.enabled) await this.pollPtp(false);
     this.apply();
     this.sapTimer = setInterval(() => this.announceAll(), this.o.sapIntervalMs ?? SAP_INTERVAL_MS);
-    this.ptpTimer = setInterval(() => void this.pollPtp(true), this.o.ptpPollMs ?? PTP_POLL_MS);
+    this.ptpTimer = setInterval(() => {
+      if (this.enabled) void this.pollPtp(true);
+    }, this.o.ptpPollMs ?? PTP_POLL_MS);
   }
 
   private async pollPtp(applyChange: boolean): Promise<void> {
     if (this.polling || this.closed) return;
     this.polling = true;
+    this.polledAt = Date.now();
     try {
       const next = await (this.o.readPtp ?? (() => readPtp()))();
       const changed = JSON.stringify(next) !== JSON.stringify(this.ptp);
@@ -108,6 +116,8 @@ export class Aes67Service {
     if (out.enabled !== this.enabled) {
       this.enabled = out.enabled;
       this.o.onEnabledChange(out.enabled);
+      // Turned on: read the clock now (a change re-applies and re-announces).
+      if (out.enabled) void this.pollPtp(true);
     }
     if (!out.enabled) return this.stopAll("");
     const iface = resolveInterface(out.interface);
@@ -262,6 +272,10 @@ export class Aes67Service {
 
   view(): Aes67View {
     const cfg = this.o.config().aes67.output;
+    // Output off: the clock is read when someone looks (the next view shows it).
+    if (!cfg.enabled && Date.now() - this.polledAt > (this.o.ptpPollMs ?? PTP_POLL_MS)) {
+      void this.pollPtp(false);
+    }
     const st = this.o.plane.aes67Status;
     const error = this.error || st.error;
     return {
@@ -287,6 +301,25 @@ export class Aes67Service {
       },
       interfaces: listInterfaces(),
       default_interface: defaultRouteInterface(),
+    };
+  }
+
+  /** /health's summary (no pmc, no interface scan). */
+  health(): {
+    output: Aes67View["output"]["state"];
+    streams: number;
+    clock: "ptp" | "system";
+    grandmaster: string | null;
+    domain: number | null;
+  } {
+    const enabled = this.o.config().aes67.output.enabled;
+    const error = this.error || this.o.plane.aes67Status.error;
+    return {
+      output: !enabled ? "off" : error ? "error" : "sending",
+      streams: this.streams.length,
+      clock: this.ptp ? "ptp" : "system",
+      grandmaster: this.ptp?.grandmaster ?? null,
+      domain: this.ptp?.domain ?? null,
     };
   }
 

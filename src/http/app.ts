@@ -183,13 +183,6 @@ function round1(x: number): number {
 
 /** /health's `aes67`: whether the output sends, how many streams, and which clock (§13). */
 function aes67Health(ctx: ServerContext) {
-  const v = ctx.aes67?.view();
-  if (!v) return { output: "off", streams: 0, clock: "system", grandmaster: null, domain: null };
-  return {
-    output: v.output.state,
-    streams: v.output.streams.length,
-    clock: v.clock.source,
-    grandmaster: v.clock.grandmaster,
-    domain: v.clock.domain,
-  };
+  return ctx.aes67?.health() ??
+    { output: "off", streams: 0, clock: "system", grandmaster: null, domain: null };
 }
