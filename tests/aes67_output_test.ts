@@ -213,3 +213,35 @@ Deno.test("AES67 output: 32 channel ids as L24 in 4 streams on consecutive group
     await srv.stop();
   }
 });
+
+Deno.test("AES67 output: a server that stops deletes its SAP sessions; a rename re-announces with a new version", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "m32-aes67-" });
+  const srv = await startTestServer({ adminPassword: "secret-password", dataDir });
+  const sap = await listen(SAP_GROUP, SAP_PORT);
+  let stopped = false;
+  try {
+    srv.ctx.store.patch({
+      aes67: { output: { enabled: true, interface: "lo", channels_per_stream: 8, name: "Box A" } },
+    });
+    const heard = () => sap.heard.map((h) => readSapHeader(h.data));
+    await until(() => heard().filter((s) => !s.deletion).length >= 4, "4 announcements");
+    const first = heard().find((s) => /^s=Box A 1\r$/m.test(s.payload))!;
+    assert.match(first.payload, /^o=- \d+ 1 IN IP4 /m);
+    // Renaming channel 2 changes stream 1's description only: deleted, announced anew.
+    const channels = srv.ctx.store.getChannels();
+    channels[1].name = "Lead Vox";
+    srv.ctx.store.setChannels(channels);
+    await until(() => heard().some((s) => /^i=CH01, Lead Vox,/m.test(s.payload)), "the rename");
+    const renamed = heard().find((s) => /^i=CH01, Lead Vox,/m.test(s.payload))!;
+    assert.match(renamed.payload, /^o=- \d+ 2 IN IP4 /m);
+    assert.ok(heard().some((s) => s.deletion && s.hash === first.hash), "old stream 1 deleted");
+    assert.equal(heard().filter((s) => s.deletion).length, 1, "only the stream that changed");
+    stopped = true;
+    await srv.stop();
+    await until(() => heard().filter((s) => s.deletion).length >= 5, "4 deletions at shutdown");
+  } finally {
+    await sap.close();
+    if (!stopped) await srv.stop();
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
+});

@@ -63,7 +63,7 @@ export class Aes67Service {
   private sapKey = "";
   private sapSent = 0;
   private sessionIds = new Map<string, number>();
-  private version = 1;
+  private readonly versions = new Map<string, number>();
   private sapTimer: ReturnType<typeof setInterval> | null = null;
   private ptpTimer: ReturnType<typeof setInterval> | null = null;
   private polling = false;
@@ -197,10 +197,14 @@ export class Aes67Service {
           refclk,
           mediaclkOffset: 0,
         });
-      let sdp = sdpOf(this.version);
+      // Each session's version (o=) goes up when its own description changes.
+      const version = this.versions.get(s.group) ?? 1;
+      let sdp = sdpOf(version);
       const prev = prevSdps.get(s.group);
-      if (prev !== undefined && prev !== sdp) sdp = sdpOf(++this.version);
-      else if (prev !== undefined) sdp = prev;
+      if (prev !== undefined && prev !== sdp) {
+        this.versions.set(s.group, version + 1);
+        sdp = sdpOf(version + 1);
+      } else this.versions.set(s.group, version);
       return {
         index: s.index,
         name,
