@@ -81,8 +81,12 @@ export class Aes67Service {
     if (this.o.config().aes67.output.enabled) await this.pollPtp(false);
     this.apply();
     this.sapTimer = setInterval(() => this.announceAll(), this.o.sapIntervalMs ?? SAP_INTERVAL_MS);
+    // While on: the clock, and the interface again (at boot the network may come up after the
+    // server; an address from DHCP may change): apply() changes nothing when nothing changed.
     this.ptpTimer = setInterval(() => {
-      if (this.enabled) void this.pollPtp(true);
+      if (!this.enabled) return;
+      this.apply();
+      void this.pollPtp(true);
     }, this.o.ptpPollMs ?? PTP_POLL_MS);
   }
 
@@ -254,8 +258,8 @@ export class Aes67Service {
 
   /** Output off (or its interface unusable): deletions for what was announced, the plane stops. */
   private stopAll(error: string): void {
+    if (error && error !== this.error) this.o.log.warn("aes67 output cannot send", { error });
     this.error = error;
-    if (error) this.o.log.warn("aes67 output cannot send", { error });
     const gone = this.announced;
     this.announced = [];
     this.streams = [];
