@@ -102,3 +102,31 @@ export async function readPtp(
     return null;
   }
 }
+
+/** A state file older than this says nothing (whatever wrote it has stopped). */
+export const PTP_STATE_MAX_AGE_MS = 30_000;
+
+/**
+ * pmc's answer as a root job wrote it to `path` (env M32_PTP_STATE_FILE; for
+ * the installed service, whose dynamic user cannot run pmc: docs/aes67.md);
+ * null when the file is missing, stale or not locked.
+ */
+export async function readPtpStateFile(
+  path: string,
+  now = Date.now(),
+): Promise<PtpState | null> {
+  try {
+    const st = await Deno.stat(path);
+    if (!st.mtime || now - st.mtime.getTime() > PTP_STATE_MAX_AGE_MS) return null;
+    return parsePmc(await Deno.readTextFile(path));
+  } catch {
+    return null;
+  }
+}
+
+/** The clock source the server uses: the state file when one is configured, else pmc. */
+export function defaultPtpReader(
+  env = Deno.env.get("M32_PTP_STATE_FILE"),
+): () => Promise<PtpState | null> {
+  return env ? () => readPtpStateFile(env) : () => readPtp();
+}

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { buildStreamSdp, originLine, ptimeText, refclkText } from "./sdp_build.ts";
 import { buildSapPacket, readSapHeader, sapMessageHash } from "./sap_packet.ts";
-import { eui64Text, parsePmc } from "./ptp.ts";
+import { eui64Text, parsePmc, readPtpStateFile } from "./ptp.ts";
 import { parseDefaultRoute } from "./interfaces.ts";
 import { aes67FramesPerPacket, aes67MaxChannelsPerStream, planStreams } from "./plan.ts";
 
@@ -142,4 +142,21 @@ eth0	0000000A	00000000	0001	0	0	100	00FFFFFF	0	0	0
     8,
     2,
   ]);
+});
+
+Deno.test("PTP state file: read while fresh, ignored when stale or missing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/ptp-state`;
+    assert.equal(await readPtpStateFile(path), null);
+    await Deno.writeTextFile(
+      path,
+      "\t\tclockIdentity 0a0b0c.fffe.0d0e0f\n\t\tdomainNumber 0\n\t\tgrandmasterIdentity 001dc1.fffe.123456\n" +
+        "\t\tcurrentUtcOffset 37\n\t\tportState SLAVE\n",
+    );
+    assert.equal((await readPtpStateFile(path))?.grandmaster, "00-1D-C1-FF-FE-12-34-56");
+    assert.equal(await readPtpStateFile(path, Date.now() + 31_000), null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

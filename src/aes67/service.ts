@@ -17,7 +17,7 @@ import type { Aes67StreamView, Aes67View, InterfaceInfo } from "./view.ts";
 export type { Aes67StreamView, Aes67View } from "./view.ts";
 import type { Aes67SendPlan, Aes67SendStatus } from "./output.ts";
 import { planStreams } from "./plan.ts";
-import { type PtpState, readPtp } from "./ptp.ts";
+import { defaultPtpReader, type PtpState } from "./ptp.ts";
 import { SapSocket } from "./sap_announcer.ts";
 import { SAP_INTERVAL_MS } from "./sap_packet.ts";
 import { buildStreamSdp, type RefClock } from "./sdp_build.ts";
@@ -70,7 +70,11 @@ export class Aes67Service {
   private polledAt = 0;
   private closed = false;
 
-  constructor(private readonly o: Aes67ServiceOptions) {}
+  private readonly readClock: () => Promise<PtpState | null>;
+
+  constructor(private readonly o: Aes67ServiceOptions) {
+    this.readClock = o.readPtp ?? defaultPtpReader();
+  }
 
   /**
    * Applies the stored settings (reading the clock first when the output is on) and starts
@@ -95,7 +99,7 @@ export class Aes67Service {
     this.polling = true;
     this.polledAt = Date.now();
     try {
-      const next = await (this.o.readPtp ?? (() => readPtp()))();
+      const next = await this.readClock();
       const changed = JSON.stringify(next) !== JSON.stringify(this.ptp);
       if (changed) {
         this.o.log.info("aes67 clock", {
