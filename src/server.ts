@@ -10,6 +10,8 @@
  * that fails half-way both run them newest first (closers.ts), so a failed
  * start leaves no socket, timer or database handle behind.
  */
+import { Aes67Service } from "./aes67/service.ts";
+import { sourcePeriodMs } from "./audio/source_factory.ts";
 import { installAdmin, openAdminAuth } from "./admin/mod.ts";
 import { ConfigStore } from "./config/store.ts";
 import { createApp } from "./http/app.ts";
@@ -53,6 +55,27 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     );
     const { sessions } = control;
 
+    // The AES67 output: streams, SAP and the clock (src/aes67/); it never ends a phone session.
+    // Turning it on or off changes the source's period when the packet time is not 1 ms: the
+    // source reopens once (phones hear a gap, their sessions go on).
+    let sourcePeriod = sourcePeriodMs(config());
+    const aes67 = new Aes67Service({
+      config,
+      channels,
+      plane: audio.plane,
+      onEnabledChange: () => {
+        const period = sourcePeriodMs(config());
+        if (period !== sourcePeriod) void audio.capture.restart();
+        sourcePeriod = period;
+        audio.syncCapture();
+      },
+      log: getLogger("aes67"),
+      random: () => crypto.getRandomValues(new Uint32Array(1))[0],
+    });
+    closers.add("aes67 output", () => aes67.close());
+    closers.add("aes67 config", store.onChange(() => aes67.apply()));
+    await aes67.start();
+
     const web = new WebService({
       ...opts,
       hostname,
@@ -83,6 +106,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       onQos: control.adaptation.onQos,
       changeReason: control.changeReason,
       https: web.https,
+      aes67,
       isAdmin: (c) => auth.isAdmin(c),
     };
     const admin = installAdmin(ctx, auth);
