@@ -16,6 +16,15 @@ export const AF_INET = 2;
 export const SOL_SOCKET = 1;
 export const IPPROTO_IP = 0;
 export const IP_TOS = 1;
+/** <linux/in.h>: the don't-fragment policy, and multicast sending (struct ip_mreqn, int, int). */
+export const IP_MTU_DISCOVER = 10;
+export const IP_PMTUDISC_DO = 2;
+export const IP_MULTICAST_IF = 32;
+export const IP_MULTICAST_TTL = 33;
+export const IP_MULTICAST_LOOP = 34;
+/** struct ip_mreqn { in_addr multiaddr; in_addr address; int ifindex; } */
+export const IP_MREQN_BYTES = 12;
+export const CLOCK_REALTIME = 0;
 export const MSG_DONTWAIT = 0x40;
 
 // <asm-generic/errno-base.h>, <asm-generic/errno.h>
@@ -90,6 +99,8 @@ const SYMBOLS = {
   sendmmsg: { parameters: ["i32", "pointer", "u32", "i32"], result: "i32" },
   /** int *__errno_location(void) — the calling thread's errno. */
   __errno_location: { parameters: [], result: "pointer" },
+  /** int clock_gettime(clockid_t clk, struct timespec *tp) — timespec: i64 sec, i64 nsec. */
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   /** char *strerror(int errnum) */
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;

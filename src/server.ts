@@ -10,6 +10,8 @@
  * that fails half-way both run them newest first (closers.ts), so a failed
  * start leaves no socket, timer or database handle behind.
  */
+import { Aes67Service } from "./aes67/service.ts";
+import { sourcePeriodMs } from "./audio/source_factory.ts";
 import { installAdmin, openAdminAuth } from "./admin/mod.ts";
 import { assembleAes67Input } from "./aes67/mod.ts";
 import { ConfigStore } from "./config/store.ts";
@@ -37,14 +39,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const config = () => withOverrides(store.get(), opts);
     const channels = () => store.getChannels();
 
-    const aes67 = await assembleAes67Input(
+    const aes67In = await assembleAes67Input(
       { input: opts.aes67, sap: opts.sap },
       getLogger("aes67"),
       closers,
     );
     const audio = await assembleAudio({
       ...opts,
-      aes67Input: aes67.input,
+      aes67Input: aes67In.input,
       hostname,
       clock,
       config,
@@ -59,6 +61,27 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       closers,
     );
     const { sessions } = control;
+
+    // The AES67 output: streams, SAP and the clock (src/aes67/); it never ends a phone session.
+    // Turning it on or off changes the source's period when the packet time is not 1 ms: the
+    // source reopens once (phones hear a gap, their sessions go on).
+    let sourcePeriod = sourcePeriodMs(config());
+    const aes67 = new Aes67Service({
+      config,
+      channels,
+      plane: audio.plane,
+      onEnabledChange: () => {
+        const period = sourcePeriodMs(config());
+        if (period !== sourcePeriod) void audio.capture.restart();
+        sourcePeriod = period;
+        audio.syncCapture();
+      },
+      log: getLogger("aes67"),
+      random: () => crypto.getRandomValues(new Uint32Array(1))[0],
+    });
+    closers.add("aes67 output", () => aes67.close());
+    closers.add("aes67 config", store.onChange(() => aes67.apply()));
+    await aes67.start();
 
     const web = new WebService({
       ...opts,
@@ -90,6 +113,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       onQos: control.adaptation.onQos,
       changeReason: control.changeReason,
       https: web.https,
+      aes67,
       isAdmin: (c) => auth.isAdmin(c),
     };
     const admin = installAdmin(ctx, auth);
@@ -97,7 +121,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const webtransport = () => web.webtransport.current();
     await web.serve(createApp(ctx, [
       admin.extension,
-      aes67.extension,
+      aes67In.extension,
       listenerExtension({ webtransport, hostname: opts.hostname }),
       ...(opts.extensions ?? []),
     ]));

@@ -104,6 +104,7 @@ function sdpFile(lan: Lan, streams: { group: string; channels: number }[]): stri
 }
 
 async function startB(lan: Lan, session: string): Promise<ServerProcess> {
+  const dir = await Deno.makeTempDir({ prefix: "m32-box-b-" });
   const srv = await spawnServer({
     prefix: ["ip", "netns", "exec", lan.boxes[1].ns],
     args: [
@@ -116,12 +117,21 @@ async function startB(lan: Lan, session: string): Promise<ServerProcess> {
       String(HTTP_PORT),
       "--heartbeat-timeout",
       "30",
-      ...(Deno.env.get("I14_PLANE") ? ["--audio-plane", Deno.env.get("I14_PLANE")!] : []),
+      // A database of its own (with this test's admin password).
+      "--data-dir",
+      `${dir}/data`,
     ],
     env: { M32_ADMIN_PASSWORD: ADMIN_PASSWORD },
+    dir,
   });
   await srv.ready;
   return srv;
+}
+
+async function stopB(srv: ServerProcess | null): Promise<void> {
+  if (!srv) return;
+  await srv.cleanup();
+  await Deno.remove(srv.dir, { recursive: true }).catch(() => {});
 }
 
 async function health(base: string): Promise<Record<string, unknown>> {
@@ -272,7 +282,7 @@ Deno.test({
         gst.kill("SIGKILL");
         await gst.status;
       }
-      await srv?.cleanup();
+      await stopB(srv);
       await lan.close();
       await Deno.remove(dir, { recursive: true });
     }
@@ -338,7 +348,7 @@ Deno.test({
         ff.kill("SIGKILL");
         await ff.status;
       }
-      await srv?.cleanup();
+      await stopB(srv);
       await lan.close();
       await Deno.remove(dir, { recursive: true });
     }
@@ -396,7 +406,7 @@ Deno.test({
         gst.kill("SIGKILL");
         await gst.status;
       }
-      await srv?.cleanup();
+      await stopB(srv);
       await lan.close();
       await Deno.remove(dir, { recursive: true });
     }
@@ -459,7 +469,7 @@ for (const clock of ["utc", "tai"] as const) {
           tx.kill("SIGKILL");
           await tx.status;
         }
-        await srv?.cleanup();
+        await stopB(srv);
         await lan.close();
         await Deno.remove(dir, { recursive: true });
       }
@@ -601,7 +611,7 @@ Deno.test({
           await c.status;
         }
       }
-      await srv?.cleanup();
+      await stopB(srv);
       await lan.close();
       await Deno.remove(dir, { recursive: true });
     }

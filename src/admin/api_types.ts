@@ -149,3 +149,4 @@ export interface HttpsSaveAnswer extends HttpsView {
 export interface ErrorAnswer {
   error: { code: string; message: string };
 }
+export type { Aes67View } from "../aes67/view.ts";

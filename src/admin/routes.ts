@@ -158,6 +158,9 @@ export function mountAdminApi(app: Hono, deps: AdminRouteDeps): void {
     });
   });
 
+  // The AES67 output's streams (with their SDPs), the clock and the interfaces to choose from.
+  app.get(`${API}/aes67`, (c) => c.json(ctx.aes67?.view() ?? null));
+
   app.get(`${API}/channels`, (c) => c.json(ctx.store.getChannels()));
 
   app.put(`${API}/channels`, async (c) => {

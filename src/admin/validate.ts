@@ -6,6 +6,9 @@
  */
 import * as v from "valibot";
 import {
+  AES67_MAX_CHANNELS_PER_STREAM,
+  AES67_PTIMES_US,
+  type Aes67OutputConfig,
   CHANNEL_COUNT,
   CHANNEL_NAME_MAX,
   type ChannelConfig,
@@ -19,6 +22,11 @@ import {
   TEST_MODES,
 } from "../config/types.ts";
 import { describeIssues } from "../http/schemas.ts";
+import {
+  AES67_MAX_PAYLOAD_BYTES,
+  aes67FramesPerPacket,
+  aes67MaxChannelsPerStream,
+} from "../aes67/plan.ts";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "./password.ts";
 
 export const LIMITS = {
@@ -37,6 +45,9 @@ export const LIMITS = {
   /** The service runs without privileges (systemd DynamicUser): no ports below 1024. */
   https_port: [1024, 65535],
   message_chars: [1, 500],
+  aes67_ttl: [1, 255],
+  aes67_name_chars: [1, 64],
+  aes67_session_chars: 1024,
 } as const;
 
 export type Result<T> = { ok: true; value: T } | { ok: false; message: string };
@@ -114,6 +125,109 @@ const HttpsPatch = section("https", {
   port: v.optional(int("port", LIMITS.https_port)),
 });
 
+/** A Linux interface name (IFNAMSIZ 16 with its NUL), or "" for the default route's. */
+const INTERFACE_NAME = /^[A-Za-z0-9_.:@-]{0,15}$/;
+/** No control characters: the name goes into SDP lines (`s=`, `i=`), the session into logs. */
+// deno-lint-ignore no-control-regex
+const NO_CONTROL = /^[^\x00-\x1f\x7f]*$/;
+
+const Aes67OutputPatch = section("aes67.output", {
+  enabled: v.optional(v.boolean("enabled must be true or false")),
+  interface: v.optional(
+    v.pipe(
+      v.string("interface must be a string"),
+      v.regex(INTERFACE_NAME, "interface must be an interface name (up to 15 characters) or empty"),
+    ),
+  ),
+  multicast_base: v.optional(
+    v.pipe(
+      v.string("multicast_base must be a string"),
+      v.check(
+        (s) => multicastBaseProblem(s) === null,
+        "multicast_base must be an IPv4 multicast address in 224.0.1.0–239.255.255.223 (not 239.255.255.255, SAP's)",
+      ),
+    ),
+  ),
+  ptime_us: v.optional(oneOf("ptime_us", AES67_PTIMES_US)),
+  channels_per_stream: v.optional(
+    int("channels_per_stream", [1, AES67_MAX_CHANNELS_PER_STREAM]),
+  ),
+  ttl: v.optional(int("ttl", LIMITS.aes67_ttl)),
+  dscp: v.optional(int("dscp", LIMITS.dscp)),
+  name: v.optional(
+    v.pipe(
+      v.string("name must be a string"),
+      v.minLength(LIMITS.aes67_name_chars[0], "name must not be empty"),
+      v.maxLength(
+        LIMITS.aes67_name_chars[1],
+        `name must be at most ${LIMITS.aes67_name_chars[1]} characters`,
+      ),
+      v.regex(NO_CONTROL, "name must not contain control characters"),
+    ),
+  ),
+});
+
+const Aes67InputPatch = section("aes67.input", {
+  enabled: v.optional(v.boolean("enabled must be true or false")),
+  session: v.optional(
+    v.pipe(
+      v.string("session must be a string"),
+      v.maxLength(
+        LIMITS.aes67_session_chars,
+        `session must be at most ${LIMITS.aes67_session_chars} characters`,
+      ),
+      v.regex(NO_CONTROL, "session must not contain control characters"),
+    ),
+  ),
+});
+
+const Aes67Patch = section("aes67", {
+  output: v.optional(Aes67OutputPatch),
+  input: v.optional(Aes67InputPatch),
+});
+
+/** Streams the output may need: 32 channels at 1 per stream. */
+const AES67_MAX_STREAMS = CHANNEL_COUNT;
+
+/** Why `s` cannot be the first of up to 32 stream groups, or null. */
+export function multicastBaseProblem(s: string): string | null {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (!m) return "not a dotted IPv4 address";
+  const parts = m.slice(1).map(Number);
+  if (parts.some((p) => p > 255)) return "not a dotted IPv4 address";
+  const n = ((parts[0] << 24) >>> 0) + (parts[1] << 16) + (parts[2] << 8) + parts[3];
+  // 224.0.0.0/24 is link-local control (IGMP, PTP's 224.0.1.129 is above it and allowed
+  // only as a base the installer chose); 239.255.255.255 is SAP's own group.
+  const first = (224 << 24) >>> 0;
+  const low = first + 256;
+  const sap = ((239 << 24) >>> 0) + (255 << 16) + (255 << 8) + 255;
+  if (n < low || n + AES67_MAX_STREAMS - 1 >= sap) return "outside the usable multicast range";
+  return null;
+}
+
+/**
+ * The merged output section, or why it cannot be sent unfragmented. A new
+ * ptime_us without channels_per_stream lowers channels_per_stream to fit (as
+ * a new native rate lowers sample_rate); both given and too large → an error.
+ */
+function checkAes67Output(
+  current: Aes67OutputConfig,
+  patch: Partial<Aes67OutputConfig> | undefined,
+): Result<Aes67OutputConfig> {
+  const out = { ...current, ...patch };
+  const max = aes67MaxChannelsPerStream(out.ptime_us);
+  if (out.channels_per_stream <= max) return { ok: true, value: out };
+  if (patch?.ptime_us !== undefined && patch.channels_per_stream === undefined) {
+    return { ok: true, value: { ...out, channels_per_stream: max } };
+  }
+  return {
+    ok: false,
+    message: `aes67.output: ${out.channels_per_stream} channels of ${out.ptime_us} µs ` +
+      `make ${aes67FramesPerPacket(out.ptime_us) * 3 * out.channels_per_stream}-byte packets, ` +
+      `above AES67's ${AES67_MAX_PAYLOAD_BYTES}; use at most ${max} channels per stream`,
+  };
+}
+
 const ConfigPatchBody = v.pipe(
   v.custom<Record<string, unknown>>(isRecord, "the body must be a JSON object"),
   v.strictObject(
@@ -124,10 +238,11 @@ const ConfigPatchBody = v.pipe(
       adaptation: v.optional(AdaptationPatch),
       alsa: v.optional(AlsaPatch),
       https: v.optional(HttpsPatch),
+      aes67: v.optional(Aes67Patch),
       /** When given, the patch applies only to this version (else 409). */
       config_version: v.optional(int("config_version", [0, Number.MAX_SAFE_INTEGER])),
     },
-    "unknown section; allowed: audio, network, jitter, adaptation, alsa, https, config_version",
+    "unknown section; allowed: audio, network, jitter, adaptation, alsa, https, aes67, config_version",
   ),
 );
 
@@ -182,7 +297,13 @@ export function checkConfigPatch(
         `jitter.interpolate (${jitter.interpolate} ms) must be below drop (${jitter.drop} ms)`,
     };
   }
-  const merged: Omit<Config, "config_version"> = {
+  const aes67Output = checkAes67Output(current.aes67.output, sections.aes67?.output);
+  if (!aes67Output.ok) return aes67Output;
+  const aes67 = {
+    output: aes67Output.value,
+    input: { ...current.aes67.input, ...sections.aes67?.input },
+  };
+  const merged: Omit<Config, "config_version" | "aes67"> = {
     audio,
     network: { ...current.network, ...sections.network },
     jitter,
@@ -198,6 +319,15 @@ export function checkConfigPatch(
       if (before[key] === value) continue;
       (patch[name] ??= {})[key] = value;
       changedKeys.push(`${name}.${key}`);
+    }
+  }
+  for (const part of ["output", "input"] as const) {
+    const before = current.aes67[part] as unknown as Record<string, unknown>;
+    for (const [key, value] of Object.entries(aes67[part])) {
+      if (before[key] === value) continue;
+      const p = patch as { aes67?: Record<string, Record<string, unknown>> };
+      ((p.aes67 ??= {})[part] ??= {})[key] = value;
+      changedKeys.push(`aes67.${part}.${key}`);
     }
   }
   return {

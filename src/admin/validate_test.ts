@@ -171,3 +171,62 @@ Deno.test("the HTTPS setting: a boolean and a port 1024–65535 that is not the 
   }
   rejects({ https: { port: 80 } }, /https\.port: port must be at least 1024/);
 });
+
+Deno.test("aes67 section: every §13 key validated, output and input, nothing else", () => {
+  rejects(
+    { aes67: { output: { ptime_us: 500 } } },
+    /ptime_us must be one of 125, 250, 333, 1000, 4000/,
+  );
+  rejects(
+    { aes67: { output: { channels_per_stream: 0 } } },
+    /channels_per_stream must be at least 1/,
+  );
+  rejects(
+    { aes67: { output: { channels_per_stream: 9 } } },
+    /channels_per_stream must be at most 8/,
+  );
+  rejects({ aes67: { output: { ttl: 0 } } }, /ttl must be at least 1/);
+  rejects({ aes67: { output: { ttl: 256 } } }, /ttl must be at most 255/);
+  rejects({ aes67: { output: { dscp: 64 } } }, /dscp must be at most 63/);
+  rejects({ aes67: { output: { multicast_base: "10.0.0.1" } } }, /multicast_base/);
+  rejects({ aes67: { output: { multicast_base: "239.255.255.250" } } }, /multicast_base/);
+  rejects({ aes67: { output: { multicast_base: "239.69.83" } } }, /multicast_base/);
+  rejects({ aes67: { output: { interface: "eth0; reboot" } } }, /interface must be/);
+  rejects({ aes67: { output: { name: "" } } }, /name must not be empty/);
+  rejects({ aes67: { output: { name: "a\r\nb" } } }, /control characters/);
+  rejects({ aes67: { output: { enabled: "yes" } } }, /enabled must be true or false/);
+  rejects({ aes67: { output: { port: 5004 } } }, /unknown key in aes67\.output/);
+  rejects({ aes67: { input: { session: "x\n" } } }, /control characters/);
+  rejects({ aes67: { input: { enabled: 1 } } }, /enabled must be true or false/);
+  rejects({ aes67: { both: {} } }, /unknown key in aes67/);
+  rejects({ aes67: [] }, /aes67 must be a JSON object/);
+  // 8 channels of 4 ms are 4608 bytes: both given → refused; ptime alone lowers the channels.
+  rejects(
+    { aes67: { output: { ptime_us: 4000, channels_per_stream: 8 } } },
+    /use at most 2 channels per stream/,
+  );
+  const lowered = checkConfigPatch(current, { aes67: { output: { ptime_us: 4000 } } });
+  assert.ok(lowered.ok);
+  if (lowered.ok) {
+    assert.deepEqual(lowered.value.patch, {
+      aes67: { output: { ptime_us: 4000, channels_per_stream: 2 } },
+    });
+  }
+  const ok = checkConfigPatch(current, {
+    aes67: {
+      output: { enabled: true, interface: "eth1", ptime_us: 125, multicast_base: "239.1.2.3" },
+      input: { enabled: true, session: "stage-left" },
+    },
+  });
+  assert.ok(ok.ok);
+  if (ok.ok) {
+    assert.deepEqual(ok.value.changedKeys, [
+      "aes67.output.enabled",
+      "aes67.output.interface",
+      "aes67.output.multicast_base",
+      "aes67.output.ptime_us",
+      "aes67.input.enabled",
+      "aes67.input.session",
+    ]);
+  }
+});

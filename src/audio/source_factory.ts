@@ -58,13 +58,22 @@ export type SourceSpec =
     streams: Aes67StreamSpec[];
   };
 
+/**
+ * The source's period: one packet time, or 1 ms while the AES67 output is on,
+ * so its packets leave spaced as the periods come (src/aes67/output.ts); the
+ * audio plane's reblocker still hands the engine whole packet times.
+ */
+export function sourcePeriodMs(cfg: Config): number {
+  return cfg.aes67?.output.enabled ? Math.min(1, cfg.audio.ptime_ms) : cfg.audio.ptime_ms;
+}
+
 /** The sources to try, in order (see the header). */
 export function sourceSpecs(
   mode: SourceMode,
   cfg: Config,
   aes67?: Aes67InputSettings,
 ): SourceSpec[] {
-  const frames = framesPerPacketTime(cfg.audio.native_sample_rate, cfg.audio.ptime_ms);
+  const frames = framesPerPacketTime(cfg.audio.native_sample_rate, sourcePeriodMs(cfg));
   const test = (testMode: "id" | "tone"): SourceSpec => ({
     kind: "test",
     mode: testMode,

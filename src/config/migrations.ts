@@ -91,4 +91,29 @@ export const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO https_config VALUES (1, ${d.https.enabled ? 1 : 0}, ${d.https.port});
   `,
+  // 3: AES67 output and input (issue #14, docs/protocol.md §13), both off by default.
+  `
+  CREATE TABLE aes67_output (
+    id                  INTEGER PRIMARY KEY CHECK (id = 1),
+    enabled             INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+    interface           TEXT    NOT NULL,
+    multicast_base      TEXT    NOT NULL,
+    ptime_us            INTEGER NOT NULL CHECK (ptime_us IN (125, 250, 333, 1000, 4000)),
+    channels_per_stream INTEGER NOT NULL CHECK (channels_per_stream BETWEEN 1 AND 8),
+    ttl                 INTEGER NOT NULL CHECK (ttl BETWEEN 1 AND 255),
+    dscp                INTEGER NOT NULL CHECK (dscp BETWEEN 0 AND 63),
+    name                TEXT    NOT NULL
+  );
+  INSERT INTO aes67_output VALUES (1, ${d.aes67.output.enabled ? 1 : 0},
+    '${d.aes67.output.interface}', '${d.aes67.output.multicast_base}', ${d.aes67.output.ptime_us},
+    ${d.aes67.output.channels_per_stream}, ${d.aes67.output.ttl}, ${d.aes67.output.dscp},
+    '${d.aes67.output.name}');
+
+  CREATE TABLE aes67_input (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+    session TEXT    NOT NULL
+  );
+  INSERT INTO aes67_input VALUES (1, ${d.aes67.input.enabled ? 1 : 0}, '${d.aes67.input.session}');
+  `,
 ];

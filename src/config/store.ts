@@ -14,6 +14,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { MIGRATIONS } from "./migrations.ts";
 import type {
   AdaptationConfig,
+  Aes67Config,
   AlsaConfig,
   AudioConfig,
   ChannelConfig,
@@ -150,6 +151,7 @@ export class ConfigStore {
       adaptation: { ...cfg.adaptation },
       alsa: { ...cfg.alsa },
       https: { ...cfg.https },
+      aes67: { output: { ...cfg.aes67.output }, input: { ...cfg.aes67.input } },
       config_version: cfg.config_version,
     };
   }
@@ -187,7 +189,31 @@ export class ConfigStore {
     };
     const alsa: AlsaConfig = { device: al.device as string };
     const https: HttpsConfig = { enabled: hs.enabled === 1, port: hs.port as number };
-    return { audio, network, jitter, adaptation, alsa, https, config_version: this.configVersion };
+    const ao = this.stmt("SELECT * FROM aes67_output WHERE id = 1").get() as Row;
+    const ai = this.stmt("SELECT * FROM aes67_input WHERE id = 1").get() as Row;
+    const aes67: Aes67Config = {
+      output: {
+        enabled: ao.enabled === 1,
+        interface: ao.interface as string,
+        multicast_base: ao.multicast_base as string,
+        ptime_us: ao.ptime_us as number,
+        channels_per_stream: ao.channels_per_stream as number,
+        ttl: ao.ttl as number,
+        dscp: ao.dscp as number,
+        name: ao.name as string,
+      },
+      input: { enabled: ai.enabled === 1, session: ai.session as string },
+    };
+    return {
+      audio,
+      network,
+      jitter,
+      adaptation,
+      alsa,
+      https,
+      aes67,
+      config_version: this.configVersion,
+    };
   }
 
   /** Applies an already-validated patch atomically; returns the new configuration. */
@@ -199,6 +225,8 @@ export class ConfigStore {
       this.updateRow("adaptation_config", "id = 1", p.adaptation);
       this.updateRow("alsa_config", "id = 1", p.alsa);
       this.updateRow("https_config", "id = 1", p.https);
+      this.updateRow("aes67_output", "id = 1", p.aes67?.output);
+      this.updateRow("aes67_input", "id = 1", p.aes67?.input);
       this.bumpVersion();
     });
     return this.changed();

@@ -182,3 +182,24 @@ Deno.test("get() and getChannels() return copies: a caller changing one cannot c
   assert.equal(s.getChannels()[0].name, "CH01");
   s.close();
 });
+
+Deno.test("aes67 section: stored with §13's defaults, patched per key, survives a reopen", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    let s = ConfigStore.open(dir);
+    assert.deepEqual(s.get().aes67, DEFAULT_CONFIG.aes67);
+    const v = s.configVersion;
+    s.patch({ aes67: { output: { enabled: true, ttl: 4 }, input: { session: "box-a" } } });
+    assert.equal(s.configVersion, v + 1);
+    s.close();
+    s = ConfigStore.open(dir);
+    assert.deepEqual(s.get().aes67, {
+      output: { ...DEFAULT_CONFIG.aes67.output, enabled: true, ttl: 4 },
+      input: { enabled: false, session: "box-a" },
+    });
+    assert.throws(() => s.patch({ aes67: { output: { ptime_us: 500 } } })); // CHECK constraint
+    s.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

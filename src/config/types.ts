@@ -58,6 +58,39 @@ export interface HttpsConfig {
   port: number;
 }
 
+/** AES67 output (docs/protocol.md §13, docs/aes67.md): multicast RTP L24 on the wired interface. */
+export interface Aes67OutputConfig {
+  enabled: boolean;
+  /** Network interface name; "" = the default route's. */
+  interface: string;
+  /** Stream k goes to this IPv4 multicast address + k. */
+  multicast_base: string;
+  /** Packet time in µs: one of AES67_PTIMES_US. */
+  ptime_us: number;
+  /** 1–8 channels per stream. */
+  channels_per_stream: number;
+  ttl: number;
+  dscp: number;
+  /** The SDP session name's stem: stream k is `<name> <k+1>`. */
+  name: string;
+}
+
+/** AES67 input as the source (another box's or any AES67 sender's streams). */
+export interface Aes67InputConfig {
+  enabled: boolean;
+  /** A sender's name, one stream's whole `s=` line, or a path to an SDP file. */
+  session: string;
+}
+
+export interface Aes67Config {
+  output: Aes67OutputConfig;
+  input: Aes67InputConfig;
+}
+
+/** AES67 packet times (µs): 125 µs … 4 ms; 333 is 16 frames at 48 kHz. */
+export const AES67_PTIMES_US = [125, 250, 333, 1000, 4000] as const;
+export const AES67_MAX_CHANNELS_PER_STREAM = 8;
+
 export interface Config {
   audio: AudioConfig;
   network: NetworkConfig;
@@ -65,12 +98,17 @@ export interface Config {
   adaptation: AdaptationConfig;
   alsa: AlsaConfig;
   https: HttpsConfig;
+  aes67: Aes67Config;
   config_version: number;
 }
 
-export type ConfigPatch = {
-  [K in Exclude<keyof Config, "config_version">]?: Partial<Config[K]>;
-};
+export type ConfigPatch =
+  & {
+    [K in Exclude<keyof Config, "config_version" | "aes67">]?: Partial<Config[K]>;
+  }
+  & {
+    aes67?: { output?: Partial<Aes67OutputConfig>; input?: Partial<Aes67InputConfig> };
+  };
 
 export interface ChannelConfig {
   /** USB channel number 1–32. */
@@ -94,6 +132,19 @@ export const DEFAULT_CONFIG: Omit<Config, "config_version"> = {
   adaptation: { enabled: true, latency_ms: 50, hold_s: 10, recover_hold_s: 60 },
   alsa: { device: "" },
   https: { enabled: false, port: 8443 },
+  aes67: {
+    output: {
+      enabled: false,
+      interface: "",
+      multicast_base: "239.69.83.1",
+      ptime_us: 1000,
+      channels_per_stream: 8,
+      ttl: 15,
+      dscp: 34,
+      name: "m32-server",
+    },
+    input: { enabled: false, session: "" },
+  },
 };
 
 export function defaultChannelName(id: number): string {

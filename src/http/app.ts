@@ -162,6 +162,7 @@ export function createApp(ctx: ServerContext, extensions: AppExtension[] = []): 
       streaming_clients: ctx.sessions.streamingCount,
       uptime_s: Math.round((ctx.clock.now() - ctx.startedAt) / 1000),
       config_version: ctx.config().config_version,
+      aes67: aes67Health(ctx),
     });
   });
 
@@ -178,4 +179,10 @@ export function createApp(ctx: ServerContext, extensions: AppExtension[] = []): 
 
 function round1(x: number): number {
   return Math.round(x * 10) / 10;
+}
+
+/** /health's `aes67`: whether the output sends, how many streams, and which clock (§13). */
+function aes67Health(ctx: ServerContext) {
+  return ctx.aes67?.health() ??
+    { output: "off", streams: 0, clock: "system", grandmaster: null, domain: null };
 }

@@ -17,6 +17,7 @@ import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
 import type { Context } from "hono";
 import type { HttpsControl } from "../tls/https_service.ts";
+import type { Aes67Service } from "../aes67/service.ts";
 
 /** The client WebSocket (`/ws`): sessions, time, a log. */
 export interface ClientSocketContext {
@@ -58,6 +59,8 @@ export interface ServerContext extends ListenerContext {
    * and a hook for it turning on/off or rotating.
    */
   readonly https: HttpsControl;
+  /** The AES67 output (streams, SAP, clock): src/aes67/service.ts. */
+  readonly aes67?: Aes67Service;
   /** Whether a request carries a valid admin session (src/admin/auth.ts). */
   isAdmin(c: Context): boolean | Promise<boolean>;
 }

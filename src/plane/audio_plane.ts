@@ -12,6 +12,7 @@
  * control (`EngineControl`), the UDP sender's port and counters, and the
  * capture controller's source candidates and sink.
  */
+import type { Aes67SendPlan, Aes67SendStatus } from "../aes67/output.ts";
 import type { AlsaOpener } from "../audio/alsa_opener.ts";
 import type { SourceCandidate } from "../audio/capture.ts";
 import type { Aes67Input, AlsaOpenRequest, SourceMode } from "../audio/source_factory.ts";
@@ -59,6 +60,10 @@ export interface AudioPlane {
     createAlsa?: (req: AlsaOpenRequest) => Source,
     aes67?: Aes67Input,
   ): SourceCandidate[];
+  /** The AES67 output's streams (null: off): fed from every source period (src/aes67/output.ts). */
+  configureAes67(plan: Aes67SendPlan | null): void;
+  /** The AES67 output's counters (refreshed about once a second). */
+  readonly aes67Status: Aes67SendStatus;
   /** Stops every source, closes the UDP socket (and ends the worker). */
   close(): Promise<void>;
 }

@@ -1,4 +1,6 @@
 /** The audio plane on the main thread (./audio_plane.ts): what the server always did. */
+import { Aes67Output } from "../aes67/output.ts";
+import { realtimeMs } from "../aes67/multicast.ts";
 import { Reblocker } from "../audio/reblocker.ts";
 import { ResamplingConverter } from "../audio/rate_converter.ts";
 import { sourceCandidates } from "../audio/source_factory.ts";
@@ -31,12 +33,20 @@ export async function openMainPlane(o: AudioPlaneOptions): Promise<AudioPlane> {
   });
   let ptimeMs = o.cfg.audio.ptime_ms;
   const reblocker = Reblocker.packetTimes(() => ptimeMs, engine.onPeriod);
+  const aes67 = new Aes67Output(o.clock, getLogger("aes67"), realtimeMs);
   return {
     kind: "main",
     engine,
     sender,
-    sink: reblocker.push,
-    candidates(mode, cfg, alsa, createAlsa, aes67) {
+    sink: (p) => {
+      if (aes67.active) aes67.push(p);
+      reblocker.push(p);
+    },
+    configureAes67: (plan) => aes67.configure(plan),
+    get aes67Status() {
+      return { ...aes67.status };
+    },
+    candidates(mode, cfg, alsa, createAlsa, aes67Input) {
       reblocker.reset();
       ptimeMs = cfg.audio.ptime_ms;
       const log = getLogger("aes67");
@@ -45,11 +55,12 @@ export async function openMainPlane(o: AudioPlaneOptions): Promise<AudioPlane> {
         cfg,
         o.clock,
         createAlsa ?? alsa.create,
-        aes67,
+        aes67Input,
         (level, msg, fields) => log[level](msg, fields),
       );
     },
     close() {
+      aes67.close();
       sender.close();
       return Promise.resolve();
     },

@@ -5,6 +5,8 @@
  * worker's logic, apart from the `postMessage` plumbing, so it can be driven
  * in-process as well.
  */
+import { Aes67Output } from "../aes67/output.ts";
+import { realtimeMs } from "../aes67/multicast.ts";
 import { AlsaSource } from "../audio/alsa_source.ts";
 import { ContinuousTimeline } from "../audio/continuous_timeline.ts";
 import { Reblocker } from "../audio/reblocker.ts";
@@ -61,6 +63,8 @@ export class AudioPlaneCore {
   private readonly timeline = new ContinuousTimeline();
   /** The source whose first period was announced (`flowing`). */
   private flowingGen = 0;
+  /** The AES67 multicast output: every source period, whether or not a client streams. */
+  private readonly aes67: Aes67Output;
 
   constructor(
     private readonly init: InitMessage,
@@ -71,6 +75,12 @@ export class AudioPlaneCore {
     this.counters = new Float64Array(init.counters);
     this.relay = new RelayWriter(init.relay);
     this.gate = new GateWorker(init.gates);
+    this.aes67 = new Aes67Output(
+      clock,
+      log,
+      realtimeMs,
+      (status) => this.post({ type: "aes67_status", status }),
+    );
   }
 
   /** Opens the UDP socket (in this thread: its sender is this thread's) and the engine. */
@@ -141,6 +151,10 @@ export class AudioPlaneCore {
       case "dscp":
         this.sender!.setDscp(m.dscp);
         return;
+      case "aes67":
+        this.aes67.configure(m.plan);
+        this.post({ type: "aes67_status", status: this.aes67.status });
+        return;
       case "start":
         return await this.start(m.gen, m.spec, m.ptimeMs);
       case "stop": {
@@ -159,6 +173,7 @@ export class AudioPlaneCore {
         this.sources.clear();
         await Promise.all(all.map((s) => s.stop().catch(() => {})));
         closeSpareWorkers();
+        this.aes67.close();
         this.sender?.close();
         this.post({ type: "closed" });
         return;
@@ -207,7 +222,9 @@ export class AudioPlaneCore {
       this.post({ type: "flowing", gen });
     }
     try {
-      this.reblocker.push(this.timeline.place(gen, p));
+      const placed = this.timeline.place(gen, p);
+      if (this.aes67.active) this.aes67.push(placed);
+      this.reblocker.push(placed);
     } catch (e) {
       if (this.sinkErrors++ === 0) {
         this.log.error("audio plane period failed", { error: (e as Error).message });

@@ -10,6 +10,7 @@
  *   worker ──flowing(gen)──▶ main      a source's first period (once per source)
  *   worker ══relay ring══▶ main         browser transports' packets, through shared
  *                                      memory, published once per period (./relay.ts)
+ *   main ──aes67(plan)──▶ worker ──aes67_status──▶ main   the AES67 output (once a second)
  *   worker ──log / sender_error──▶ main
  *   worker ──client_error(clientId)──▶ main   one client's stream failed in the engine
  *                                      (once per client; the session layer ends it)
@@ -25,6 +26,7 @@
  * Gates (Int32Array, one per slot, ./slot_gate.ts): the control plane stops a
  * client there synchronously; the worker passes a client's gate for each period.
  */
+import type { Aes67SendPlan, Aes67SendStatus } from "../aes67/output.ts";
 import type { SourceSpec } from "../audio/source_factory.ts";
 import type { SourceFormat } from "../audio/source.ts";
 import type { SenderKind } from "../net/create_sender.ts";
@@ -78,6 +80,8 @@ export type ToWorker =
   | { type: "remove"; clientId: string }
   | { type: "configure"; extIntervalMs: number; maxDatagramBytes: number }
   | { type: "dscp"; dscp: number }
+  /** The AES67 output's streams (null: off), applied between periods (src/aes67/output.ts). */
+  | { type: "aes67"; plan: Aes67SendPlan | null }
   | { type: "start"; gen: number; spec: SourceSpec; ptimeMs: number }
   | { type: "stop"; gen: number }
   | { type: "close" };
@@ -94,4 +98,6 @@ export type FromWorker =
   | { type: "log"; level: LogLevel; category: string; message: string; fields: LogFields }
   | { type: "sender_error"; lastError: string }
   | { type: "client_error"; clientId: string; message: string }
+  /** The AES67 output's counters, once a second while it sends. */
+  | { type: "aes67_status"; status: Aes67SendStatus }
   | { type: "closed" };

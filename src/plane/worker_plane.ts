@@ -17,6 +17,7 @@
  *   shared memory, published once per period (./relay.ts), and go out
  *   through that sender here.
  */
+import { type Aes67SendPlan, type Aes67SendStatus, idleAes67Status } from "../aes67/output.ts";
 import type { AlsaOpener } from "../audio/alsa_opener.ts";
 import type { SourceCandidate } from "../audio/capture.ts";
 import {
@@ -70,6 +71,8 @@ export class WorkerAudioPlane implements AudioPlane, SourceHost {
   readonly sender: SenderView;
   /** Audio is delivered inside the worker; the controller's sink gets flow notices only. */
   readonly sink: PeriodSink = () => {};
+  /** The AES67 output's counters as the worker last sent them. */
+  aes67Status: Aes67SendStatus = idleAes67Status();
   private readonly counters: Float64Array;
   private readonly relay: RelayReader;
   private gen = 0;
@@ -168,6 +171,12 @@ export class WorkerAudioPlane implements AudioPlane, SourceHost {
       throw e;
     }
     return plane;
+  }
+
+  /** The AES67 output's streams (null: off); the worker applies them between periods. */
+  configureAes67(plan: Aes67SendPlan | null): void {
+    if (!plan) this.aes67Status = idleAes67Status();
+    this.post({ type: "aes67", plan });
   }
 
   nextGen(): number {
@@ -330,6 +339,9 @@ export class WorkerAudioPlane implements AudioPlane, SourceHost {
         return;
       case "sender_error":
         this.lastError = m.lastError;
+        return;
+      case "aes67_status":
+        this.aes67Status = m.status;
         return;
       case "client_error":
         this.onClientError?.(m.clientId, new Error(m.message));

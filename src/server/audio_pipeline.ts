@@ -12,7 +12,12 @@ import type { Aes67Input, AlsaOpenRequest, SourceMode } from "../audio/source_fa
 import type { Config } from "../config/types.ts";
 import type { SenderKind } from "../net/create_sender.ts";
 import type { EngineControl } from "../session/engine.ts";
-import { type AudioPlaneKind, openAudioPlane, type PlaneSender } from "../plane/audio_plane.ts";
+import {
+  type AudioPlane,
+  type AudioPlaneKind,
+  openAudioPlane,
+  type PlaneSender,
+} from "../plane/audio_plane.ts";
 import type { Clock } from "../util/clock.ts";
 import { getLogger, type Logger } from "../util/log.ts";
 import { libopus } from "../../ffi/libopus.ts";
@@ -48,7 +53,9 @@ export interface AudioPipeline {
   capture: CaptureController;
   alsa: AlsaOpener;
   features: { opus: boolean; resample: boolean };
-  /** Opens the source while any client streams, closes it when none does. */
+  /** The audio plane itself (the AES67 output's plan and counters: src/aes67/service.ts). */
+  plane: AudioPlane;
+  /** Opens the source while any client streams or the AES67 output is on, closes it otherwise. */
   syncCapture(): void;
 }
 
@@ -116,7 +123,8 @@ export async function assembleAudio(
   });
   closers.add("capture", () => capture.stop());
 
-  // start/stop never reject; the controller serialises them.
-  const syncCapture = () => void (engine.active ? capture.start() : capture.stop());
-  return { sender, engine, capture, alsa, features, syncCapture };
+  // start/stop never reject; the controller serialises them. The AES67 output captures like a client.
+  const syncCapture = () =>
+    void (engine.active || opts.config().aes67.output.enabled ? capture.start() : capture.stop());
+  return { sender, engine, capture, alsa, features, plane, syncCapture };
 }

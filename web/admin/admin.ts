@@ -8,12 +8,14 @@
  *   clients.ts   connected clients       charts.ts    quality charts
  *   channels.ts  channel table           settings.ts  configuration form
  *   qr.ts        phone QR code           https.ts     secure listener page
+ *   aes67.ts     AES67 output
  *   forms.ts     message, password       live.ts      the live feed
  */
 import type { LoginProbe } from "../../src/admin/api_types.ts";
 import { startI18n } from "../i18n/dom.ts";
 import { onLanguageChange } from "../i18n/i18n.ts";
 import { api } from "./api.ts";
+import { renderAes67, wireAes67 } from "./aes67.ts";
 import { channelsDirty, renderChannels, wireChannels } from "./channels.ts";
 import { $, byId } from "./dom.ts";
 import { wireForms } from "./forms.ts";
@@ -28,6 +30,7 @@ function relabel(): void {
   if ($("app-view").hidden) return;
   renderChannels();
   renderHttps();
+  renderAes67();
   renderQr();
   redrawSnapshot();
 }
@@ -39,6 +42,7 @@ function wire(): void {
   wireSettings();
   wireChannels();
   wireHttps();
+  wireAes67();
   wireQr();
   wireForms();
   globalThis.addEventListener("beforeunload", (ev) => {

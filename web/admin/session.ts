@@ -8,6 +8,7 @@ import { api, onUnauthorized, statusOf } from "./api.ts";
 import { loadChannels } from "./channels.ts";
 import { $, $button, $form, $input, messageOf } from "./dom.ts";
 import { loadHttps } from "./https.ts";
+import { loadAes67 } from "./aes67.ts";
 import { onSessionEnded, startLive, stopLive } from "./live.ts";
 import { loadQr } from "./qr.ts";
 import { loadConfig } from "./settings.ts";
@@ -28,7 +29,7 @@ export async function showApp(): Promise<void> {
   $("app-view").hidden = false;
   $("logout").hidden = false;
   $("live-state").hidden = false;
-  await Promise.all([loadConfig(), loadChannels(), loadQr(), loadHttps()]);
+  await Promise.all([loadConfig(), loadChannels(), loadQr(), loadHttps(), loadAes67()]);
   startLive();
 }
 

@@ -412,6 +412,35 @@ export const EN = {
     "Wi-Fi is unstable — the audio may drop out. Move closer to the access point, or receive fewer channels.",
   wifi_stalled: "No audio is getting through the Wi-Fi — waiting for it, then reconnecting.",
   wifi_badge: "Weak Wi-Fi",
+
+  // Admin: AES67 output (issue #14 item 1)
+  a_aes67_title: "AES67 output (wired network)",
+  a_aes67_enable: "Send the mapped channels as AES67 multicast streams",
+  a_aes67_interface: "Network interface",
+  a_aes67_default_iface: "Default route's ({name})",
+  a_aes67_no_default: "Default route's (none found)",
+  a_aes67_base: "First multicast address (stream k uses this + k)",
+  a_aes67_ptime: "Packet time",
+  a_aes67_cps: "Channels per stream (1–8)",
+  a_aes67_ttl: "Multicast TTL (1–255)",
+  a_aes67_dscp: "DSCP (0–63; AES67 media: 34)",
+  a_aes67_name: "Stream name (streams are “name 1”, “name 2”…)",
+  a_aes67_clock: "Clock",
+  a_aes67_sent: "Packets sent",
+  a_aes67_streams: "Streams",
+  a_aes67_col_name: "Name",
+  a_aes67_col_group: "Group",
+  a_aes67_col_channels: "Channels",
+  a_aes67_help:
+    "Use a wired network with IGMP snooping; each further box takes these streams as its source and serves its own Wi-Fi.",
+  a_aes67_pill_off: "Off",
+  a_aes67_pill_on: "Sending {n} streams",
+  a_aes67_pill_error: "Cannot send",
+  a_aes67_no_streams: "No streams: the output is off.",
+  a_aes67_clock_ptp: "PTP, grandmaster {gm} (domain {domain})",
+  a_aes67_clock_system: "System clock (no PTP lock), MAC {mac}",
+  a_aes67_saved: "Saved. Phones keep streaming.",
+  a_aes67_fix: "Fix the highlighted fields.",
 } as const;
 
 export type MessageKey = keyof typeof EN;
