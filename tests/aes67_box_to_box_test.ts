@@ -113,6 +113,22 @@ Deno.test({
         }
       }
       assert.ok(frames >= 4000 * 40, `${frames} frames`);
+      // B lists A's four streams as SAP announced them, with A's channel names.
+      const heard = await (await admin(baseB))("GET", "/api/admin/aes67/sessions");
+      assert.deepEqual(
+        heard.sessions.map((x: Record<string, unknown>) => [x.name, x.groups, x.channels]),
+        [1, 2, 3, 4].map((k) => [`boxA ${k}`, [`239.69.83.${k}`], 8]),
+      );
+      assert.deepEqual(heard.sessions[3].labels, [
+        "CH25",
+        "CH26",
+        "CH27",
+        "CH28",
+        "CH29",
+        "CH30",
+        "CH31",
+        "CH32",
+      ]);
       const h = await (await fetch(`${baseB}/health`)).json();
       assert.equal(h.source, "aes67");
       assert.equal(h.source_state, "running");

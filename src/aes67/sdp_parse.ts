@@ -3,8 +3,8 @@
  * the session's origin and name, and every audio stream we can take
  * (docs/protocol.md §13): `c=IN IP4 <group>[/<ttl>]`, `m=audio <port> RTP/AVP <pt>`,
  * `a=rtpmap:<pt> L24|L16/<rate>[/<channels>]`, `a=ptime`, `a=ts-refclk`,
- * `a=mediaclk` and the channel names (a media-level `i=` or `a=label`, a
- * comma-separated list of one name per channel).
+ * `a=mediaclk` and the channel names (`a=label`, or `i=` of the media or of
+ * the session, a comma-separated list of one name per channel).
  *
  * Never throws: text that is not an SDP gives `{ok: false}` with the reason;
  * an `m=` block we cannot receive (video, another encoding, IPv6, no
@@ -123,6 +123,7 @@ function mediaStream(
   b: MediaBlock,
   sessionConn: Conn | string | null,
   sessionAttrs: [string, string][],
+  sessionInfo: string,
 ): SdpAudioStream | string {
   const m = b.mline.trim().split(/\s+/);
   if (m.length < 4) return `m= line "${b.mline}" is incomplete`;
@@ -178,7 +179,7 @@ function mediaStream(
     const labelText = b.attrs.filter(([k]) => k === "label").map(([, v]) => v.trim());
     const labels = (labelText.length === channels && channels > 1 ? labelText : null) ??
       parseLabels(labelText.join(","), channels) ?? parseLabels(b.info, channels) ??
-      new Array<string>(channels).fill("");
+      parseLabels(sessionInfo, channels) ?? new Array<string>(channels).fill("");
     return {
       index: b.index,
       group: conn.address,
@@ -243,7 +244,7 @@ export function parseSdp(text: string): SdpResult {
   const streams: SdpAudioStream[] = [];
   const skipped: string[] = [];
   for (const b of blocks) {
-    const s = mediaStream(b, sessionConn, sessionAttrs);
+    const s = mediaStream(b, sessionConn, sessionAttrs, info);
     if (typeof s === "string") skipped.push(s);
     else streams.push(s);
   }

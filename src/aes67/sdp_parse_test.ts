@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { parseLabels, parseSdp } from "./sdp_parse.ts";
+import { buildStreamSdp } from "./sdp_build.ts";
 
 /** As a Dante device in AES67 mode announces one 8-channel flow (with the usual CRLF). */
 const DANTE = [
@@ -160,4 +161,45 @@ Deno.test("channel names: one per channel from a comma or semicolon list, else n
   assert.equal(parseLabels("a,b", 3), null);
   assert.deepEqual(parseLabels("Lead vocal", 1), ["Lead vocal"]);
   assert.equal(parseLabels("  ", 1), null);
+});
+
+Deno.test("the box's own AES67 output description (src/aes67/sdp_build.ts) reads back field for field", () => {
+  for (
+    const [ptimeUs, ptime] of [[1000, 1], [125, 0.125], [333, 0.333], [4000, 4]] as const
+  ) {
+    const sdp = buildStreamSdp({
+      sessionId: 7001,
+      version: 3,
+      origin: "10.1.2.3",
+      name: "FOH box",
+      index: 1,
+      group: "239.69.83.2",
+      ttl: 15,
+      sampleRate: 48000,
+      channelNames: ["Kick", "Snare", "Bass", "Vox"],
+      ptimeUs,
+      refclk: { kind: "ptp", grandmaster: "00-1D-C1-FF-FE-0E-10-C4", domain: 0 },
+      mediaclkOffset: 0,
+    });
+    const r = parseSdp(sdp);
+    assert.ok(r.ok);
+    assert.equal(r.session.name, "FOH box 2");
+    assert.equal(r.session.origin.address, "10.1.2.3");
+    assert.deepEqual(r.session.streams.map((s) => ({ ...s })), [{
+      index: 0,
+      group: "239.69.83.2",
+      ttl: 15,
+      port: 5004,
+      payloadType: 96,
+      encoding: "L24",
+      sampleRate: 48000,
+      channels: 4,
+      ptimeMs: ptime,
+      refclk: "ptp=IEEE1588-2008:00-1D-C1-FF-FE-0E-10-C4:0",
+      mediaclk: "direct=0",
+      mediaclkOffset: 0,
+      sourceAddress: null,
+      labels: ["Kick", "Snare", "Bass", "Vox"],
+    }]);
+  }
 });
