@@ -81,6 +81,7 @@ export function resolveAes67Input(
   wanted: string,
   sap: SapLookup | null,
   readTextFile: (path: string) => string = Deno.readTextFileSync,
+  ownAddresses: () => readonly string[] = () => [],
 ): ResolvedAes67Input {
   const w = wanted.trim();
   if (w === "") throw new Error("no AES67 session chosen (--aes67-session)");
@@ -107,7 +108,16 @@ export function resolveAes67Input(
           (sap ? "" : " (the SAP listener is not running)") + fileError,
       );
     }
-    for (const s of found) parts.push(streamsOf(s.session, "SAP"));
+    const own = new Set(ownAddresses());
+    if (found.every((s) => own.has(s.session.origin.address))) {
+      // Its own output looped back: taking it would feed the box its own audio.
+      throw new Error(
+        `AES67 session "${w}" is this box's own output (origin ${found[0].session.origin.address})`,
+      );
+    }
+    for (const s of found) {
+      if (!own.has(s.session.origin.address)) parts.push(streamsOf(s.session, "SAP"));
+    }
   }
   const streams = parts.flatMap((p) => p.streams);
   const labels = parts.flatMap((p) => p.labels);

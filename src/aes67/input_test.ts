@@ -67,3 +67,20 @@ Deno.test("an SDP file path is read; a missing file or an unheard name says what
   files["/opus.sdp"] = A1.replace("L24/48000/8", "opus/48000/2");
   assert.throws(() => resolveAes67Input("/opus.sdp", heard(), read), /no L24\/L16 audio stream/);
 });
+
+Deno.test("the box's own output, heard back on SAP, is refused (it would feed the box its own audio)", () => {
+  const own = streamSdp({
+    name: "me 1",
+    sessionId: 9,
+    origin: "10.9.9.9",
+    group: "239.1.1.9",
+    channels: 2,
+  });
+  const sap = heard(own, A1);
+  assert.throws(
+    () => resolveAes67Input("me", sap, undefined, () => ["10.9.9.9"]),
+    /this box's own output \(origin 10\.9\.9\.9\)/,
+  );
+  // Another sender is still taken (A1's origin is 10.0.0.2).
+  assert.equal(resolveAes67Input("box A 1", sap, undefined, () => ["10.9.9.9"]).streams.length, 1);
+});

@@ -9,6 +9,7 @@ import type { Closers } from "../server/closers.ts";
 import type { Logger } from "../util/log.ts";
 import { type Aes67InputSettings, resolveAes67Input } from "./input.ts";
 import { aes67Extension } from "./routes.ts";
+import { lanAddresses } from "../net/local_address.ts";
 import { SAP_GROUP, SAP_PORT, SapListener } from "./sap_listener.ts";
 
 export interface Aes67InputOptions {
@@ -55,7 +56,10 @@ export async function assembleAes67Input(
   }
   const settings = opts.input;
   const input: Aes67Input | undefined = settings
-    ? { ...settings, resolve: (s) => resolveAes67Input(s, sap).streams }
+    ? {
+      ...settings,
+      resolve: (s) => resolveAes67Input(s, sap, Deno.readTextFileSync, lanAddresses).streams,
+    }
     : undefined;
   return {
     input,
