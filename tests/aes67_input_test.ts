@@ -103,16 +103,17 @@ function sdpFile(lan: Lan, streams: { group: string; channels: number }[]): stri
   return lines.join("\r\n") + "\r\n";
 }
 
-async function startB(lan: Lan, session: string): Promise<ServerProcess> {
+async function startB(
+  lan: Lan,
+  session: string,
+  source = ["--source", "aes67", "--aes67-session", session],
+): Promise<ServerProcess> {
   const dir = await Deno.makeTempDir({ prefix: "m32-box-b-" });
   const srv = await spawnServer({
     prefix: ["ip", "netns", "exec", lan.boxes[1].ns],
     args: [
       "serve",
-      "--source",
-      "aes67",
-      "--aes67-session",
-      session,
+      ...source,
       "--http-port",
       String(HTTP_PORT),
       "--heartbeat-timeout",
@@ -477,6 +478,67 @@ for (const clock of ["utc", "tai"] as const) {
   });
 }
 
+Deno.test({
+  name:
+    "the admin turns the AES67 input on (aes67.input): the source switches under a streaming phone, and back",
+  ignore: unavailable !== null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const lan = await createLan(2);
+    const dir = await Deno.makeTempDir({ prefix: "m32-aes67-" });
+    let tx: Deno.ChildProcess | null = null;
+    let srv: ServerProcess | null = null;
+    let probe: Probe | null = null;
+    try {
+      // The sender's channel c carries 10 + c, so it is told apart from the test signal's c.
+      tx = lan.command(0, Deno.execPath(), [
+        "run",
+        "-A",
+        "--unstable-net",
+        new URL("./helpers/aes67_rtp_sender.ts", import.meta.url).pathname,
+        GROUP1,
+        "5004",
+        "8",
+        "11",
+      ], { stdout: "null", stderr: "piped" }).spawn();
+      await Deno.writeTextFile(`${dir}/a.sdp`, sdpFile(lan, [{ group: GROUP1, channels: 8 }]));
+      srv = await startB(lan, "", ["--source", "test"]);
+      const base = `http://${lan.boxes[1].address}:${HTTP_PORT}`;
+      const api = await loginApi(base);
+      probe = await phone(lan, base, [1, 2]);
+      const seen = async (want: number[], what: string) => {
+        await probe!.until(what, () => {
+          const last = probe!.packets.at(-1);
+          return last && decodePcm(last, 2, 3)[0].join() === want.join();
+        }, 15000);
+      };
+      await seen([1, 2], "the test signal");
+      await api("PATCH", "/api/admin/config", {
+        aes67: { input: { enabled: true, session: `${dir}/a.sdp` } },
+      });
+      await seen([11, 12], "the AES67 input");
+      const h = await health(base);
+      assert.equal(h.source, "aes67");
+      assert.equal(h.source_state, "running");
+      await api("PATCH", "/api/admin/config", { aes67: { input: { enabled: false } } });
+      await seen([1, 2], "the test signal again");
+      // One session throughout: a source switch ends no phone session.
+      assert.equal(probe.closeCode, null);
+      assert.equal(probe.messages.filter((m) => m.type === "config_changed").length, 0);
+    } finally {
+      await probe?.close();
+      if (tx) {
+        tx.kill("SIGKILL");
+        await tx.status;
+      }
+      await stopB(srv);
+      await lan.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
 /** Sends SAP packets from box A (a small script in its namespace), every 200 ms. */
 function sapSender(lan: Lan, packets: Uint8Array[], deletions: Uint8Array[] = []) {
   const code = `
@@ -500,6 +562,21 @@ function sapSender(lan: Lan, packets: Uint8Array[], deletions: Uint8Array[] = []
     stdout: "null",
     stderr: "piped",
   }).spawn();
+}
+
+/** An admin API caller for `base` (logged in). */
+async function loginApi(base: string) {
+  const cookie = await login(base);
+  return async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(`${base}${path}`, {
+      method,
+      headers: { cookie, "content-type": "application/json", origin: base },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await r.text();
+    assert.ok(r.ok, `${method} ${path}: ${r.status} ${text}`);
+    return JSON.parse(text);
+  };
 }
 
 async function login(base: string): Promise<string> {

@@ -13,14 +13,16 @@ import { lanAddresses } from "../net/local_address.ts";
 import { SAP_GROUP, SAP_PORT, SapListener } from "./sap_listener.ts";
 
 export interface Aes67InputOptions {
-  /** The input for `--source aes67`, if one is set. */
+  /** `--aes67-session` / `--aes67-interface` for this run, if given (they win over the configuration). */
   input?: Aes67InputSettings;
+  /** The stored `aes67.input.session`, read at every open of the source. */
+  configuredSession: () => string;
   /** SAP listener: false = off; a port for tests. */
   sap?: false | { port?: number; interfaceAddress?: string; minTimeoutMs?: number };
 }
 
 export interface Aes67InputPart {
-  input: Aes67Input | undefined;
+  input: Aes67Input;
   extension: AppExtension;
   sap: SapListener | null;
 }
@@ -54,13 +56,14 @@ export async function assembleAes67Input(
       });
     }
   }
-  const settings = opts.input;
-  const input: Aes67Input | undefined = settings
-    ? {
-      ...settings,
-      resolve: (s) => resolveAes67Input(s, sap, Deno.readTextFileSync, lanAddresses).streams,
-    }
-    : undefined;
+  const cli = opts.input;
+  const input: Aes67Input = {
+    get session() {
+      return cli?.session || opts.configuredSession();
+    },
+    interfaceAddress: cli?.interfaceAddress,
+    resolve: (s) => resolveAes67Input(s, sap, Deno.readTextFileSync, lanAddresses).streams,
+  };
   return {
     input,
     sap,

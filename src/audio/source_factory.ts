@@ -107,6 +107,14 @@ export function sourceSpecs(
   }
 }
 
+/**
+ * The source this run opens now: the AES67 input when the admin turned it on
+ * (`aes67.input.enabled`, docs/protocol.md §13), else what `--source` asked for.
+ */
+export function effectiveSourceMode(mode: SourceMode, cfg: Config): SourceMode {
+  return cfg.aes67?.input.enabled ? "aes67" : mode;
+}
+
 /** An AES67 spec with its streams resolved now (throws when the session is not found). */
 export function resolveAes67Spec(
   spec: Extract<SourceSpec, { kind: "aes67" }>,

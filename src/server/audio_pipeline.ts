@@ -8,7 +8,12 @@
 import { AlsaOpener } from "../audio/alsa_opener.ts";
 import { CaptureController, type CaptureStatus } from "../audio/capture.ts";
 import type { Source } from "../audio/source.ts";
-import type { Aes67Input, AlsaOpenRequest, SourceMode } from "../audio/source_factory.ts";
+import {
+  type Aes67Input,
+  type AlsaOpenRequest,
+  effectiveSourceMode,
+  type SourceMode,
+} from "../audio/source_factory.ts";
 import type { Config } from "../config/types.ts";
 import type { SenderKind } from "../net/create_sender.ts";
 import type { EngineControl } from "../session/engine.ts";
@@ -114,8 +119,11 @@ export async function assembleAudio(
     }
   }
   const capture = new CaptureController({
-    candidates: () =>
-      plane.candidates(opts.source, opts.config(), alsa, opts.createAlsa, opts.aes67Input),
+    candidates: () => {
+      const cfg = opts.config();
+      const mode = effectiveSourceMode(opts.source, cfg);
+      return plane.candidates(mode, cfg, alsa, opts.createAlsa, opts.aes67Input);
+    },
     sink: plane.sink,
     log: getLogger("capture"),
     clock,
