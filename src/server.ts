@@ -11,8 +11,9 @@
  * start leaves no socket, timer or database handle behind.
  */
 import { Aes67Service } from "./aes67/service.ts";
-import { sourcePeriodMs } from "./audio/source_factory.ts";
+import { effectiveSourceMode, sourcePeriodMs } from "./audio/source_factory.ts";
 import { installAdmin, openAdminAuth } from "./admin/mod.ts";
+import { assembleAes67Input } from "./aes67/mod.ts";
 import { ConfigStore } from "./config/store.ts";
 import { createApp } from "./http/app.ts";
 import type { ServerContext } from "./http/context.ts";
@@ -38,8 +39,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const config = () => withOverrides(store.get(), opts);
     const channels = () => store.getChannels();
 
+    const aes67In = await assembleAes67Input(
+      {
+        input: opts.aes67,
+        sap: opts.sap,
+        configuredSession: () => config().aes67.input.session,
+      },
+      getLogger("aes67"),
+      closers,
+    );
     const audio = await assembleAudio({
       ...opts,
+      aes67Input: aes67In.input,
       hostname,
       clock,
       config,
@@ -74,6 +85,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     closers.add("aes67 output", () => aes67.close());
     closers.add("aes67 config", store.onChange(() => aes67.apply()));
+    // The AES67 input turned on or off, or another session chosen: the source reopens
+    // (like a swapped device: phones hear a gap, their sessions go on).
+    let inputKey = JSON.stringify(config().aes67.input);
+    closers.add(
+      "aes67 input config",
+      store.onChange(() => {
+        const key = JSON.stringify(config().aes67.input);
+        if (key === inputKey) return;
+        inputKey = key;
+        void audio.capture.restart();
+      }),
+    );
     await aes67.start();
 
     const web = new WebService({
@@ -99,7 +122,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       startedAt: clock.now(),
       rtpPort: sender.localPort,
       httpPort: () => web.httpPort,
-      sourceMode: opts.source,
+      get sourceMode() {
+        return effectiveSourceMode(opts.source, config());
+      },
       engineFeatures: audio.features,
       alsaDetection: () => alsa.detection,
       consoleMissing: () => alsa.found === false,
@@ -114,6 +139,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const webtransport = () => web.webtransport.current();
     await web.serve(createApp(ctx, [
       admin.extension,
+      aes67In.extension,
       listenerExtension({ webtransport, hostname: opts.hostname }),
       ...(opts.extensions ?? []),
     ]));

@@ -57,8 +57,8 @@ export interface LogLine {
 export interface StatusView {
   status: "ok" | "degraded";
   source: {
-    mode: "auto" | "alsa" | "test";
-    kind: "alsa" | "test";
+    mode: "auto" | "alsa" | "test" | "aes67";
+    kind: "alsa" | "test" | "aes67";
     state: "idle" | "starting" | "running" | "error";
     error: string;
     description: string;

@@ -49,7 +49,7 @@ export interface SourceListener {
   onFault(error: Error): void;
 }
 
-export type SourceKind = "alsa" | "test";
+export type SourceKind = "alsa" | "test" | "aes67";
 
 export interface Source {
   readonly kind: SourceKind;

@@ -16,8 +16,12 @@ export const SERVE_USAGE = `m32-server serve [flags]
   --http-port N          HTTP + WebSocket port (default 8080, env M32_HTTP_PORT)
   --rtp-port N           RTP source port (default 5004, env M32_RTP_PORT)
   --data-dir DIR         SQLite and state (default ./data, env M32_DATA_DIR)
-  --source MODE          auto | alsa | test (default auto, env M32_SOURCE)
+  --source MODE          auto | alsa | test | aes67 (default auto, env M32_SOURCE)
   --alsa-device NAME     ALSA PCM name for this run (e.g. hw:X32)
+  --aes67-session S      with --source aes67: a sender's name (all its streams), one
+                         stream's whole s= line, or an SDP file (env M32_AES67_SESSION)
+  --aes67-interface ADDR address of the interface to join AES67 groups and SAP on
+                         (default: the interface the kernel routes multicast to)
   --heartbeat-timeout S  seconds without a client message before it is dropped
   --hostname ADDR        bind address (default 0.0.0.0)
   --sender KIND          sendmmsg | deno (default sendmmsg)
@@ -36,6 +40,8 @@ export async function runServe(args: string[]): Promise<number> {
       "data-dir",
       "source",
       "alsa-device",
+      "aes67-session",
+      "aes67-interface",
       "heartbeat-timeout",
       "hostname",
       "sender",
@@ -51,6 +57,15 @@ export async function runServe(args: string[]): Promise<number> {
   if (!SOURCE_MODES.includes(source)) {
     throw new Error(`--source must be one of ${SOURCE_MODES.join(", ")}, got ${source}`);
   }
+  const aes67Session = String(flags["aes67-session"] ?? Deno.env.get("M32_AES67_SESSION") ?? "");
+  if (source === "aes67" && aes67Session.trim() === "") {
+    throw new Error(
+      "--source aes67 needs --aes67-session (a sender's name, an s= line or an SDP file)",
+    );
+  }
+  const aes67Interface = flags["aes67-interface"] === undefined
+    ? undefined
+    : String(flags["aes67-interface"]);
   const sender = String(flags.sender ?? "sendmmsg") as SenderKind;
   if (!SENDER_KINDS.includes(sender)) {
     throw new Error(`--sender must be one of ${SENDER_KINDS.join(", ")}, got ${sender}`);
@@ -88,6 +103,10 @@ export async function runServe(args: string[]): Promise<number> {
     dataDir: String(flags["data-dir"] ?? Deno.env.get("M32_DATA_DIR") ?? "./data"),
     source,
     alsaDevice: flags["alsa-device"] === undefined ? undefined : String(flags["alsa-device"]),
+    aes67: aes67Session === ""
+      ? undefined
+      : { session: aes67Session, interfaceAddress: aes67Interface },
+    sap: aes67Interface === undefined ? undefined : { interfaceAddress: aes67Interface },
     heartbeatTimeoutS: flags["heartbeat-timeout"] === undefined
       ? undefined
       : intOption(flags, "heartbeat-timeout", undefined, 30, 1, 3600),

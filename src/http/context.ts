@@ -41,8 +41,8 @@ export interface ServerContext extends ListenerContext {
   readonly rtpPort: number;
   httpPort(): number;
   channels(): ChannelConfig[];
-  /** "auto" | "alsa" | "test": the source this run was asked for. */
-  readonly sourceMode: "auto" | "alsa" | "test";
+  /** "auto" | "alsa" | "test" | "aes67": the source this run was asked for. */
+  readonly sourceMode: "auto" | "alsa" | "test" | "aes67";
   /** What the engine can produce: Opus, and the sample rates reachable from the native rate. */
   readonly engineFeatures: { readonly opus: boolean; readonly resample: boolean };
   /** What console detection found (for /health). */

@@ -15,7 +15,7 @@
 import type { Aes67SendPlan, Aes67SendStatus } from "../aes67/output.ts";
 import type { AlsaOpener } from "../audio/alsa_opener.ts";
 import type { SourceCandidate } from "../audio/capture.ts";
-import type { AlsaOpenRequest, SourceMode } from "../audio/source_factory.ts";
+import type { Aes67Input, AlsaOpenRequest, SourceMode } from "../audio/source_factory.ts";
 import type { PeriodSink, Source } from "../audio/source.ts";
 import type { Config } from "../config/types.ts";
 import type { SenderKind } from "../net/create_sender.ts";
@@ -50,13 +50,15 @@ export interface AudioPlane {
   /**
    * The capture controller's candidates, called at every open: the plane
    * restarts its packet-time blocks at `cfg.audio.ptime_ms`. `createAlsa`
-   * (tests) replaces the ALSA opener on the main plane only.
+   * (tests) replaces the ALSA opener on the main plane only. `aes67`: the
+   * AES67 input (`--source aes67`), resolved to streams here at every open.
    */
   candidates(
     mode: SourceMode,
     cfg: Config,
     alsa: AlsaOpener,
     createAlsa?: (req: AlsaOpenRequest) => Source,
+    aes67?: Aes67Input,
   ): SourceCandidate[];
   /** The AES67 output's streams (null: off): fed from every source period (src/aes67/output.ts). */
   configureAes67(plan: Aes67SendPlan | null): void;

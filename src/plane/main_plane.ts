@@ -46,10 +46,18 @@ export async function openMainPlane(o: AudioPlaneOptions): Promise<AudioPlane> {
     get aes67Status() {
       return { ...aes67.status };
     },
-    candidates(mode, cfg, alsa, createAlsa) {
+    candidates(mode, cfg, alsa, createAlsa, aes67Input) {
       reblocker.reset();
       ptimeMs = cfg.audio.ptime_ms;
-      return sourceCandidates(mode, cfg, o.clock, createAlsa ?? alsa.create);
+      const log = getLogger("aes67");
+      return sourceCandidates(
+        mode,
+        cfg,
+        o.clock,
+        createAlsa ?? alsa.create,
+        aes67Input,
+        (level, msg, fields) => log[level](msg, fields),
+      );
     },
     close() {
       aes67.close();

@@ -195,7 +195,7 @@ export class AudioPlaneCore {
           framesPerPeriod: req.framesPerPeriod,
           clock: this.clock,
           logger: (level, msg, fields) => this.log[level](msg, fields),
-        }));
+        }), (level, msg, fields) => this.log[level](msg, fields));
       this.sources.set(gen, src);
       const format = await src.start((p) => this.sink(gen, p), {
         onFault: (e) => {

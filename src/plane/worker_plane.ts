@@ -20,7 +20,13 @@
 import { type Aes67SendPlan, type Aes67SendStatus, idleAes67Status } from "../aes67/output.ts";
 import type { AlsaOpener } from "../audio/alsa_opener.ts";
 import type { SourceCandidate } from "../audio/capture.ts";
-import { type SourceMode, type SourceSpec, sourceSpecs } from "../audio/source_factory.ts";
+import {
+  type Aes67Input,
+  resolveAes67Spec,
+  type SourceMode,
+  type SourceSpec,
+  sourceSpecs,
+} from "../audio/source_factory.ts";
 import type { Period, PeriodSink, SourceFormat, SourceListener } from "../audio/source.ts";
 import type { Config } from "../config/types.ts";
 import { CAPTURE_TO_WIRE_WINDOW } from "../session/engine.ts";
@@ -182,13 +188,18 @@ export class WorkerAudioPlane implements AudioPlane, SourceHost {
     cfg: Config,
     alsa: AlsaOpener,
     createAlsa?: unknown,
+    aes67?: Aes67Input,
   ): SourceCandidate[] {
     if (createAlsa) throw new Error("an injected ALSA source (createAlsa) needs audioPlane main");
     const ptimeMs = cfg.audio.ptime_ms;
-    return sourceSpecs(mode, cfg).map((spec) => ({
+    return sourceSpecs(mode, cfg, aes67).map((spec) => ({
       kind: spec.kind,
       create: () => {
         if (spec.kind === "test") return new PlaneSource("test", spec, ptimeMs, this);
+        if (spec.kind === "aes67") {
+          // Resolved here (SAP is heard on this thread); the streams cross as plain data.
+          return new PlaneSource("aes67", resolveAes67Spec(spec, aes67), ptimeMs, this);
+        }
         // Found here, so /health tells what the opener found, as on the main plane.
         const device = alsa.detect(spec.device);
         if (device === null) throw new Error(alsa.detection);

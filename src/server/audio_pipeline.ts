@@ -8,7 +8,12 @@
 import { AlsaOpener } from "../audio/alsa_opener.ts";
 import { CaptureController, type CaptureStatus } from "../audio/capture.ts";
 import type { Source } from "../audio/source.ts";
-import type { AlsaOpenRequest, SourceMode } from "../audio/source_factory.ts";
+import {
+  type Aes67Input,
+  type AlsaOpenRequest,
+  effectiveSourceMode,
+  type SourceMode,
+} from "../audio/source_factory.ts";
 import type { Config } from "../config/types.ts";
 import type { SenderKind } from "../net/create_sender.ts";
 import type { EngineControl } from "../session/engine.ts";
@@ -38,6 +43,8 @@ export interface AudioPipelineOptions {
   /** The effective configuration, read again at every source (re)start. */
   config(): Config;
   createAlsa?: (req: AlsaOpenRequest) => Source;
+  /** The AES67 input (`--source aes67`): its session and how to resolve it. */
+  aes67Input?: Aes67Input;
   /** The capture controller's status changed (e.g. the source failed). */
   onCaptureStatus(status: CaptureStatus): void;
   /** One client's stream failed in the engine (its session is ended; the others stream on). */
@@ -101,7 +108,8 @@ export async function assembleAudio(
   });
 
   const alsa = new AlsaOpener(clock, getLogger("alsa"));
-  if (opts.source !== "test" && !opts.createAlsa && cfg.audio.test_mode === "off") {
+  const usesConsole = opts.source === "auto" || opts.source === "alsa";
+  if (usesConsole && !opts.createAlsa && cfg.audio.test_mode === "off") {
     // Say at start what the installer will get, not only when the first phone connects.
     alsa.detect(cfg.alsa.device);
     if (alsa.found === false && opts.source === "auto") {
@@ -111,7 +119,11 @@ export async function assembleAudio(
     }
   }
   const capture = new CaptureController({
-    candidates: () => plane.candidates(opts.source, opts.config(), alsa, opts.createAlsa),
+    candidates: () => {
+      const cfg = opts.config();
+      const mode = effectiveSourceMode(opts.source, cfg);
+      return plane.candidates(mode, cfg, alsa, opts.createAlsa, opts.aes67Input);
+    },
     sink: plane.sink,
     log: getLogger("capture"),
     clock,

@@ -1,6 +1,7 @@
 /** What `startServer` is asked for (src/cli/serve.ts, tests) and what it hands back. */
 import type { Source } from "../audio/source.ts";
 import type { AlsaOpenRequest, SourceMode } from "../audio/source_factory.ts";
+import type { Aes67InputSettings } from "../aes67/input.ts";
 import type { Config } from "../config/types.ts";
 import type { AppExtension } from "../http/app.ts";
 import type { ServerContext } from "../http/context.ts";
@@ -19,6 +20,13 @@ export interface ServerOptions {
   /** Overrides for this run only (never stored). */
   heartbeatTimeoutS?: number;
   alsaDevice?: string;
+  /** The AES67 input for `source: "aes67"` (CLI `--aes67-session`; docs/protocol.md §13). */
+  aes67?: Aes67InputSettings;
+  /**
+   * The SAP listener (GET /api/admin/aes67/sessions, resolving `aes67.session`):
+   * on by default; `false` turns it off, `{port}` moves it (tests).
+   */
+  sap?: false | { port?: number; interfaceAddress?: string; minTimeoutMs?: number };
   sender?: SenderKind;
   /** Seconds between `RTP stats` lines per client. */
   statsIntervalS?: number;

@@ -74,8 +74,9 @@ export class Probe {
     this.ws.send(typeof msg === "string" ? msg : JSON.stringify(msg));
   }
 
-  openUdp(): number {
-    this.udp = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  /** Opens the client's UDP socket on `hostname` (another address for a server in a namespace). */
+  openUdp(hostname = "127.0.0.1"): number {
+    this.udp = Deno.listenDatagram({ transport: "udp", hostname, port: 0 });
     this.udpPort = (this.udp.addr as Deno.NetAddr).port;
     this.receiving = (async () => {
       try {

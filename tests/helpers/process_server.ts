@@ -44,14 +44,18 @@ export interface SpawnOptions {
   env?: Record<string, string>;
   cwd?: string;
   dir?: string;
+  /** A command the server runs under, e.g. ["ip", "netns", "exec", "ns1"]. */
+  prefix?: string[];
 }
 
 export async function spawnServer(opts: SpawnOptions): Promise<ServerProcess> {
   const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "m32-proc-" });
   const socketPath = `${dir}/notify.sock`;
   const listener = Deno.listenDatagram({ transport: "unixpacket", path: socketPath });
-  const child = new Deno.Command(Deno.execPath(), {
+  const prefix = opts.prefix ?? [];
+  const child = new Deno.Command(prefix[0] ?? Deno.execPath(), {
     args: [
+      ...(prefix.length ? [...prefix.slice(1), Deno.execPath()] : []),
       ...(opts.program ?? ["run", "--allow-all", "--unstable-net", `${ROOT}/main.ts`]),
       ...opts.args,
     ],
