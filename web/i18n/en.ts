@@ -412,6 +412,13 @@ export const EN = {
     "Wi-Fi is unstable — the audio may drop out. Move closer to the access point, or receive fewer channels.",
   wifi_stalled: "No audio is getting through the Wi-Fi — waiting for it, then reconnecting.",
   wifi_badge: "Weak Wi-Fi",
+
+  // --- RTCP receiver reports in the admin client list (issue #14) ---
+  a_col_rtcp: "RTCP report",
+  a_rtcp_figures: "loss {loss} % · {lost} lost · jitter {jitter} ms · RTT {rtt}",
+  a_rtcp_title:
+    "The phone's latest RTCP receiver report: loss since its previous report, packets lost in all, interarrival jitter, round trip",
+  a_rtcp_none: "No RTCP receiver report from this client (browser transports send none)",
 } as const;
 
 export type MessageKey = keyof typeof EN;

@@ -416,4 +416,11 @@ export const KO: Record<MessageKey, string> = {
     "Wi-Fi가 불안정해서 소리가 끊길 수 있습니다. 공유기(AP)에 더 가까이 가거나 받는 채널 수를 줄여 보세요.",
   wifi_stalled: "Wi-Fi로 소리가 들어오지 않습니다. 기다렸다가 다시 연결합니다.",
   wifi_badge: "Wi-Fi 약함",
+
+  // --- RTCP receiver reports in the admin client list (issue #14) ---
+  a_col_rtcp: "RTCP 수신 보고",
+  a_rtcp_figures: "손실 {loss} % · 누적 {lost}개 · 지터 {jitter} ms · 왕복 {rtt}",
+  a_rtcp_title:
+    "폰이 보낸 최신 RTCP 수신 보고: 직전 보고 이후 손실률, 지금까지 잃은 패킷 수, 도착 간격 지터, 왕복 시간",
+  a_rtcp_none: "이 클라이언트의 RTCP 수신 보고가 없습니다 (브라우저 전송 방식은 보내지 않습니다)",
 };
