@@ -173,7 +173,11 @@ Deno.test("SR + SDES CNAME reach udp_port + 1 every â‰¤ 5 s with an exact NTP â†
     assert.ok(b.type === "bye" && b.ssrcs[0] === ssrc);
     assert.equal(bye.packets[0].type, "sr", "the BYE's compound opens with a final SR");
     const last = bye.packets[0];
-    if (last.type === "sr") assert.equal(last.packetCount, peer.rtp.length, "every packet counted");
+    // RTP and RTCP leave from two sockets: let the last RTP packets land before counting.
+    await new Promise((r) => setTimeout(r, 300));
+    if (last.type === "sr") {
+      assert.equal(last.packetCount, peer.rtp.length, "every packet sent is counted, and no more");
+    }
   } finally {
     await peer.close();
     await srv.stop();
@@ -262,6 +266,43 @@ Deno.test("a client that never listens on udp_port + 1 loses nothing (ICMP error
     }
     const h = await (await fetch(`${srv.url}/health`)).json();
     assert.equal(h.status, "ok");
+  } finally {
+    await peer.close();
+    await srv.stop();
+  }
+});
+
+Deno.test("sender reports carry the RTP's DSCP (TOS 0xb8 for EF 46), as tcpdump sees them", async () => {
+  const srv = await startTestServer();
+  const peer = new Peer(true);
+  try {
+    const dump = new Deno.Command("tcpdump", {
+      args: [
+        "-i",
+        "lo",
+        "-n",
+        "-v",
+        "-l",
+        "-c",
+        "1",
+        "udp",
+        "and",
+        "dst",
+        "port",
+        String(peer.port + 1),
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    await new Promise((r) => setTimeout(r, 700)); // let tcpdump attach
+    const { probe } = await stream(srv, peer, [1]);
+    const timer = setTimeout(() => dump.kill(), 10000);
+    const out = await dump.output();
+    clearTimeout(timer);
+    const text = new TextDecoder().decode(out.stdout);
+    assert.match(text, /tos 0xb8/, text + new TextDecoder().decode(out.stderr));
+    assert.match(text, new RegExp(`\\.${srv.rtpPort + 1} > 127\\.0\\.0\\.1\\.${peer.port + 1}`));
+    await probe.close();
   } finally {
     await peer.close();
     await srv.stop();

@@ -5,6 +5,8 @@
  * port unreachable, which is counted and otherwise ignored.
  */
 import type { RtcpSocket } from "../session/rtcp_agent.ts";
+import { setDscp } from "./dscp.ts";
+import { findUdpSocketFd } from "./socket_fd.ts";
 
 /** The largest RTCP datagram read; longer ones are truncated and then refused by the parser. */
 const RECEIVE_BYTES = 1500;
@@ -17,13 +19,27 @@ export class DenoRtcpSocket implements RtcpSocket {
   private closed = false;
   private readonly buf = new Uint8Array(RECEIVE_BYTES);
 
-  private constructor(private readonly conn: Deno.DatagramConn) {
+  private fd = -1;
+
+  private constructor(
+    private readonly conn: Deno.DatagramConn,
+    private readonly hostname: string,
+  ) {
     this.localPort = (conn.addr as Deno.NetAddr).port;
   }
 
   /** Binds `hostname:port`; throws (Deno.errors.AddrInUse…) when it cannot. */
   static open(hostname: string, port: number): DenoRtcpSocket {
-    return new DenoRtcpSocket(Deno.listenDatagram({ transport: "udp", hostname, port }));
+    return new DenoRtcpSocket(
+      Deno.listenDatagram({ transport: "udp", hostname, port }),
+      hostname,
+    );
+  }
+
+  /** Marks RTCP like the RTP it reports on (IP_TOS = dscp << 2); throws when it cannot. */
+  setDscp(dscp: number): void {
+    if (this.fd < 0) this.fd = findUdpSocketFd(this.localPort, this.hostname);
+    setDscp(this.fd, dscp);
   }
 
   send(data: Uint8Array, hostname: string, port: number): void {
@@ -77,11 +93,14 @@ export async function openPortPair<S extends { readonly localPort: number; close
   hostname: string,
   port: number,
   openRtp: (port: number) => Promise<S>,
+  dscp = 0,
+  warn: (msg: string, fields: Record<string, unknown>) => void = () => {},
 ): Promise<{ rtp: S; rtcp: DenoRtcpSocket }> {
   for (let attempt = 0;; attempt++) {
     const rtp = await openRtp(port);
+    let rtcp: DenoRtcpSocket;
     try {
-      return { rtp, rtcp: DenoRtcpSocket.open(hostname, rtp.localPort + 1) };
+      rtcp = DenoRtcpSocket.open(hostname, rtp.localPort + 1);
     } catch (e) {
       rtp.close();
       if (port !== 0 || attempt >= 20 || rtp.localPort >= 65535) {
@@ -89,7 +108,16 @@ export async function openPortPair<S extends { readonly localPort: number; close
           `RTCP port ${rtp.localPort + 1} (RTP port + 1) cannot be bound: ${(e as Error).message}`,
         );
       }
+      continue;
     }
+    if (dscp !== 0) {
+      try {
+        rtcp.setDscp(dscp);
+      } catch (e) {
+        warn("rtcp socket left unmarked", { reason: (e as Error).message });
+      }
+    }
+    return { rtp, rtcp };
   }
 }
 

@@ -23,6 +23,8 @@ export async function openMainPlane(o: AudioPlaneOptions): Promise<AudioPlane> {
         maxDatagramBytes: o.cfg.audio.max_datagram_bytes,
         dscp: o.cfg.network.dscp,
       }, (reason) => o.log.warn("udp sender fallback", { reason })),
+    o.cfg.network.dscp,
+    (msg, fields) => o.log.warn(msg, fields),
   );
   const agent = new RtcpAgent(rtcp, o.clock, cryptoRandom, rtcpCname(o.hostname));
   rtcp.run((data, from) => agent.receive(data, from));
@@ -45,7 +47,26 @@ export async function openMainPlane(o: AudioPlaneOptions): Promise<AudioPlane> {
   return {
     kind: "main",
     engine,
-    sender,
+    sender: {
+      get kind() {
+        return sender.kind;
+      },
+      get localPort() {
+        return sender.localPort;
+      },
+      get stats() {
+        return sender.stats;
+      },
+      // RTCP is marked like the RTP it reports on.
+      setDscp(dscp: number) {
+        sender.setDscp(dscp);
+        try {
+          rtcp.setDscp(dscp);
+        } catch (e) {
+          o.log.warn("rtcp socket left unmarked", { reason: (e as Error).message });
+        }
+      },
+    },
     sink: reblocker.push,
     candidates(mode, cfg, alsa, createAlsa) {
       reblocker.reset();

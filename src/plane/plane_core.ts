@@ -98,6 +98,8 @@ export class AudioPlaneCore {
           { ...i.sender, port },
           (reason) => this.log.warn("udp sender fallback", { reason }),
         ),
+      i.sender.dscp,
+      (msg, fields) => this.log.warn(msg, fields),
     );
     const opus = new OpusLayouts();
     this.sender = sender;
@@ -161,6 +163,11 @@ export class AudioPlaneCore {
         return;
       case "dscp":
         this.sender!.setDscp(m.dscp);
+        try {
+          this.rtcpSocket?.setDscp(m.dscp);
+        } catch (e) {
+          this.log.warn("rtcp socket left unmarked", { reason: (e as Error).message });
+        }
         return;
       case "start":
         return await this.start(m.gen, m.spec, m.ptimeMs);
