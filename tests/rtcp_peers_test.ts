@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { call, login, PASSWORD } from "./admin_helpers.ts";
 import { Probe } from "./helpers/probe.ts";
 import { startTestServer } from "./helpers/server.ts";
+import { parseRtcp } from "../src/rtp/rtcp.ts";
 
 async function requireTool(name: string): Promise<void> {
   const r = await new Deno.Command("sh", { args: ["-c", `command -v ${name}`] }).output();
@@ -119,5 +120,95 @@ Deno.test("GStreamer rtpbin reads our SRs and its receiver reports show in the a
     } catch { /* exited */ }
     await gst.status;
     await srv.stop();
+  }
+});
+
+Deno.test("tshark decodes our RTCP as SR + SDES CNAME, then SR + SDES + BYE when the session ends", async () => {
+  await requireTool("tshark");
+  await requireTool("tcpdump");
+  const srv = await startTestServer();
+  const port = freePortPair();
+  const dir = await Deno.makeTempDir();
+  const pcap = `${dir}/rtcp.pcap`;
+  const sink = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: port + 1 });
+  const rtp = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port });
+  const dump = new Deno.Command("tcpdump", {
+    args: [
+      "-i",
+      "lo",
+      "-n",
+      "-U",
+      "--immediate-mode",
+      "-w",
+      pcap,
+      "udp",
+      "and",
+      "dst",
+      "port",
+      String(port + 1),
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  try {
+    await new Promise((r) => setTimeout(r, 700)); // let tcpdump attach
+    const p = await Probe.connect(srv.url);
+    p.udpPort = port;
+    await p.requestAudio();
+    p.send({ type: "client_config", payload: { channels: [{ id: 9 }] } });
+    const ack = (await p.next("client_config_ack")).payload as { ssrc: number };
+    await new Promise((r) => setTimeout(r, 500));
+    await p.close(); // the session ends: BYE
+    const buf = new Uint8Array(1500);
+    const end = Date.now() + 10_000;
+    for (let bye = false; !bye && Date.now() < end;) {
+      const [d] = await sink.receive(buf);
+      bye = parseRtcp(d)?.some((x) => x.type === "bye") ?? false;
+    }
+    await new Promise((r) => setTimeout(r, 300)); // tcpdump writes it out (--immediate-mode -U)
+    dump.kill("SIGINT");
+    await dump.output();
+    const out = await new Deno.Command("tshark", {
+      args: [
+        "-r",
+        pcap,
+        "-d",
+        `udp.port==${port + 1},rtcp`,
+        "-T",
+        "fields",
+        "-E",
+        "separator=|",
+        "-e",
+        "rtcp.pt",
+        "-e",
+        "rtcp.senderssrc",
+        "-e",
+        "rtcp.sdes.text",
+        "-e",
+        "rtcp.ssrc.identifier",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    const lines = text.trim().split("\n").filter((l) => l.length > 0);
+    assert.ok(lines.length >= 2, text);
+    const hex = `0x${(ack.ssrc >>> 0).toString(16).padStart(8, "0")}`;
+    // First: SR (200) + SDES (202) from our SSRC with our CNAME.
+    assert.match(lines[0], /^200,202\|/, text);
+    assert.ok(lines[0].includes(hex), `${hex} in ${lines[0]}`);
+    assert.match(lines[0], /m32-server@/);
+    // Last: SR + SDES + BYE (203) naming our SSRC.
+    assert.match(lines.at(-1)!, /^200,202,203\|/, text);
+    assert.ok(lines.at(-1)!.includes(hex), text);
+  } finally {
+    try {
+      dump.kill();
+    } catch { /* exited */ }
+    sink.close();
+    rtp.close();
+    await srv.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 });
