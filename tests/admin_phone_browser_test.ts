@@ -2,9 +2,9 @@
  * The admin page on a phone (Chromium at 390 × 844 via playwright-core):
  * asking before a save that restarts the phones' audio, a wrong current
  * password that keeps the session, the clients table naming each phone and
- * fitting the screen, channel reordering by drag and by keyboard, and 44 px
- * touch targets, and a phone's RTCP receiver report in its row. With M32_UPDATE_SCREENSHOTS=1 it writes
- * docs/screenshots/admin-*.png.
+ * fitting the screen, a phone's RTCP receiver report in its row, channel
+ * reordering by drag and by keyboard, and 44 px touch targets. With
+ * M32_UPDATE_SCREENSHOTS=1 it writes docs/screenshots/admin-*.png.
  */
 import assert from "node:assert/strict";
 import type { BrowserContext, Page } from "playwright-core";
