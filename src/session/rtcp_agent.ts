@@ -67,6 +67,12 @@ export class StreamRtcp {
 export const SR_INTERVAL_MAX_MS = 4500;
 export const SR_INTERVAL_MIN_MS = 2500;
 export const RTCP_CNAME_PREFIX = "m32-server@";
+/**
+ * Datagrams parsed per second on the RTCP port; more are dropped unparsed (a
+ * flood must not cost the audio thread): 20 clients reporting every few
+ * seconds send a handful.
+ */
+export const RTCP_PARSE_PER_SECOND = 200;
 
 const encoder = new TextEncoder();
 
@@ -84,6 +90,8 @@ export class RtcpAgent {
   refused = 0;
   srSent = 0;
   byeSent = 0;
+  private windowStart = 0;
+  private windowCount = 0;
 
   constructor(
     private readonly socket: RtcpSocket,
@@ -154,12 +162,20 @@ export class RtcpAgent {
 
   /** A datagram on the RTCP port from `fromIp`: its report blocks about our streams. */
   receive(data: Uint8Array, fromIp: string): void {
+    const now = this.clock.now();
+    if (now - this.windowStart >= 1000) {
+      this.windowStart = now;
+      this.windowCount = 0;
+    }
+    if (++this.windowCount > RTCP_PARSE_PER_SECOND) {
+      this.refused++;
+      return;
+    }
     const packets = parseRtcp(data);
     if (!packets) {
       this.refused++;
       return;
     }
-    const now = this.clock.now();
     let took = false;
     for (const p of packets) {
       if (p.type !== "rr" && p.type !== "sr") continue;

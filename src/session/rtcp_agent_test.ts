@@ -192,3 +192,25 @@ Deno.test("receiver reports count only from the session's address and for its SS
   assert.equal(r.jitterMs, 10);
   assert.ok(Math.abs(r.rttMs! - 20) < 0.1, `round trip ${r.rttMs}`);
 });
+
+Deno.test("a flood on the RTCP port is dropped unparsed past 200 datagrams a second", () => {
+  const { agent, e, run, clock } = setup();
+  const a = e.addClient(params("a", 7000, 0xaaaa));
+  run(1);
+  const rr = new Uint8Array(32);
+  writeReceiverReport(rr, 0, 99, [{
+    ssrc: 0xaaaa,
+    fractionLost: 0,
+    cumulativeLost: 0,
+    highestSeq: 1,
+    jitter: 0,
+    lsr: 0,
+    dlsr: 0,
+  }]);
+  for (let i = 0; i < 1000; i++) agent.receive(rr, "192.0.2.7");
+  assert.equal(a.receiverReport!.reports, 200);
+  assert.equal(agent.refused, 800);
+  clock.set(clock.now() + 1000);
+  agent.receive(rr, "192.0.2.7");
+  assert.equal(a.receiverReport!.reports, 201, "the next second parses again");
+});
