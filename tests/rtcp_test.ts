@@ -129,6 +129,8 @@ Deno.test("SR + SDES CNAME reach udp_port + 1 every â‰¤ 5 s with an exact NTP â†
   try {
     const { probe, req, ack, ssrc } = await stream(srv, peer, [1, 2]);
     const rtcpPort = srv.rtpPort + 1;
+    const meta = await (await fetch(`${srv.url}/audio-meta`)).json();
+    assert.deepEqual([meta.rtp.server_port, meta.rtp.rtcp_port], [srv.rtpPort, rtcpPort]);
     assert.match(
       req.sdp,
       new RegExp(`\r\na=rtcp:${rtcpPort}\r\n`),
