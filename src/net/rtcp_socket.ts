@@ -44,13 +44,15 @@ export class DenoRtcpSocket implements RtcpSocket {
 
   send(data: Uint8Array, hostname: string, port: number): void {
     if (this.closed) return;
-    this.conn.send(data, { transport: "udp", hostname, port }).then(
-      () => this.sent++,
-      (e) => {
-        this.sendErrors++;
-        this.lastError = (e as Error).message;
-      },
-    );
+    const failed = (e: unknown) => {
+      this.sendErrors++;
+      this.lastError = (e as Error).message;
+    };
+    try {
+      this.conn.send(data, { transport: "udp", hostname, port }).then(() => this.sent++, failed);
+    } catch (e) {
+      failed(e);
+    }
   }
 
   /** Reads datagrams until closed, handing each to `onDatagram` (which must not throw… but may). */
