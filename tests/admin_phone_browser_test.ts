@@ -2,9 +2,9 @@
  * The admin page on a phone (Chromium at 390 × 844 via playwright-core):
  * asking before a save that restarts the phones' audio, a wrong current
  * password that keeps the session, the clients table naming each phone and
- * fitting the screen, channel reordering by drag and by keyboard, and 44 px
- * touch targets. With M32_UPDATE_SCREENSHOTS=1 it writes
- * docs/screenshots/admin-*.png.
+ * fitting the screen, a phone's RTCP receiver report in its row, channel
+ * reordering by drag and by keyboard, and 44 px touch targets. With
+ * M32_UPDATE_SCREENSHOTS=1 it writes docs/screenshots/admin-*.png.
  */
 import assert from "node:assert/strict";
 import type { BrowserContext, Page } from "playwright-core";
@@ -19,6 +19,8 @@ import {
   streamingClient,
 } from "./admin_helpers.ts";
 import type { RunningServer } from "../src/server.ts";
+import { parseRtp } from "../src/rtp/packet.ts";
+import { writeReceiverReport } from "../src/rtp/rtcp.ts";
 
 const SHOTS = Deno.env.get("M32_UPDATE_SCREENSHOTS")
   ? new URL("../docs/screenshots/", import.meta.url)
@@ -148,6 +150,34 @@ Deno.test({
       // The old password still logs in: nothing was changed.
       await login(base, PASSWORD);
     }, /status of 403 \(Forbidden\)/),
+});
+
+Deno.test({
+  name: "a phone's RTCP receiver report shows in its row of the clients table",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withAdminPage([IPHONE_UA], async (page, base, clients) => {
+      await page.waitForSelector("#clients-body tr:nth-child(1)");
+      assert.equal((await page.textContent("#clients-body td.rtcp"))?.trim(), "—", "none yet");
+      // The phone's stream SSRC, from its first RTP packet; then a receiver report about it.
+      const [pkt] = await clients[0].udp.receive();
+      const rr = new Uint8Array(32);
+      writeReceiverReport(rr, 0, 0x5151, [{
+        ssrc: parseRtp(pkt).ssrc,
+        fractionLost: 64,
+        cumulativeLost: 7,
+        highestSeq: 100,
+        jitter: 96,
+        lsr: 0,
+        dlsr: 0,
+      }]);
+      const rtpPort = (await (await fetch(`${base}/audio-meta`)).json()).rtp.server_port;
+      await clients[0].udp.send(rr, { transport: "udp", hostname: "127.0.0.1", port: rtpPort + 1 });
+      await page.waitForSelector(
+        '#clients-body td.rtcp:has-text("loss 25.0 % · 7 lost · jitter 2.0 ms · RTT —")',
+      );
+    }),
 });
 
 Deno.test({

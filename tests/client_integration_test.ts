@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { startServer } from "../src/server.ts";
 import { ReferenceClient } from "../src/client/session.ts";
-import { openUdpSource } from "../src/client/udp_source.ts";
+import { openRtcpChannel, openUdpSource } from "../src/client/udp_source.ts";
 import { runClientCli } from "../src/client/cli.ts";
 
 type Server = Awaited<ReturnType<typeof startServer>>;
@@ -210,4 +210,70 @@ Deno.test("client gives up (exit 1, error in the summary) on a channel the serve
     assert.match(s.error, /channel 7 is not mapped/);
     assert.ok(err.some((l) => l.includes("giving up")), err.join("\n"));
   });
+});
+
+Deno.test("client takes the server's sender reports on udp_port + 1 and its receiver reports reach the admin client list", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "m32-client-it-" });
+  const srv = await startServer({
+    httpPort: 0,
+    rtpPort: 0,
+    dataDir,
+    source: "test",
+    hostname: "127.0.0.1",
+    adminPassword: "stage-left-42",
+  });
+  let udp, rtcp;
+  for (;;) {
+    udp = openUdpSource(0, "127.0.0.1");
+    try {
+      rtcp = openRtcpChannel(udp.port + 1, "127.0.0.1");
+      break;
+    } catch {
+      udp.close();
+    }
+  }
+  const c = new ReferenceClient({
+    server: srv.url,
+    udp,
+    rtcp,
+    channels: [2],
+    log: () => {},
+    // The first receiver report after half the interval (2.5 s), then every 2.5 s.
+    random: () => 0,
+  }).start();
+  try {
+    const login = await fetch(`${srv.url}/api/admin/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ password: "stage-left-42" }),
+    });
+    await login.body?.cancel();
+    const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0];
+    let row: Record<string, number | null> | null = null;
+    const end = Date.now() + 20_000;
+    while (!row && Date.now() < end) {
+      const list = await (await fetch(`${srv.url}/api/admin/clients`, { headers: { cookie } }))
+        .json();
+      row = list[0]?.rtcp ?? null;
+      if (!row) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(row, "the client's receiver report is in the admin client list");
+    assert.ok(c.rtcp!.srReceived >= 1, "the client took the server's SR");
+    assert.equal(row.cumulative_lost, 0);
+    assert.equal(row.fraction_lost, 0);
+    // It echoed the SR: the server knows the round trip.
+    assert.ok(typeof row.round_trip_ms === "number" && row.round_trip_ms >= 0, JSON.stringify(row));
+    // The SR counted packets the client then had (loopback loses none).
+    const sr = c.rtcp!.lastSr!;
+    assert.ok(sr.packetCount > 0 && sr.packetCount <= c.receiver.seq.received, JSON.stringify(sr));
+  } finally {
+    await c.stop();
+    await srv.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+  const s = c.summary();
+  assert.ok(
+    s.rtcp && s.rtcp.sender_reports >= 1 && s.rtcp.receiver_reports >= 1,
+    JSON.stringify(s.rtcp),
+  );
 });

@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { Probe } from "./helpers/probe.ts";
 import { startTestServer } from "./helpers/server.ts";
+import { tonePower } from "./helpers/tone_power.ts";
+import { TONE_AMPLITUDE } from "../src/audio/test_signal.ts";
 
 function freeEvenUdpPort(): number {
   for (;;) {
@@ -61,6 +63,58 @@ Deno.test("ffmpeg decodes the stream from the served SDP with the channel ids as
       // ffmpeg widens L24 to s32 (<< 8): the wire value is the channel id
       assert.deepEqual([s[i] >> 8, s[i + 1] >> 8, s[i + 2] >> 8], [3, 8, 30], `frame ${i / 3}`);
     }
+    await p.close();
+  } finally {
+    await srv.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ffmpeg plays a 1-channel Opus session from the ack's SDP (opus/48000/2, RFC 7587) as its tone", async () => {
+  await requireTool("ffmpeg");
+  const srv = await startTestServer();
+  const dir = await Deno.makeTempDir();
+  try {
+    srv.ctx.store.patch({ audio: { test_mode: "tone" } });
+    const p = await Probe.connect(srv.url);
+    p.udpPort = freeEvenUdpPort();
+    await (await p.requestAudio()).json();
+    p.send({ type: "client_config", payload: { channels: [{ id: 5 }], compression: "opus" } });
+    const ack = (await p.next("client_config_ack")).payload as Record<string, string>;
+    assert.equal(ack.encoding, "opus");
+    await Deno.writeTextFile(`${dir}/s.sdp`, ack.sdp);
+    const out = await new Deno.Command("ffmpeg", {
+      args: [
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-protocol_whitelist",
+        "file,udp,rtp",
+        "-i",
+        `${dir}/s.sdp`,
+        "-t",
+        "1",
+        "-ac",
+        "1",
+        "-ar",
+        "48000",
+        "-f",
+        "f32le",
+        "-y",
+        `${dir}/out.raw`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(out.success, ack.sdp + new TextDecoder().decode(out.stderr));
+    const raw = await Deno.readFile(`${dir}/out.raw`);
+    const x = new Float32Array(raw.buffer, 0, raw.length / 4);
+    assert.ok(x.length >= 48000 * 0.8, `${x.length} samples`);
+    // Channel 5's tone is 500 Hz at −20 dBFS; nothing at 700 Hz.
+    const at500 = tonePower(x, 1, 0, 4800, 500, 48000);
+    const at700 = tonePower(x, 1, 0, 4800, 700, 48000);
+    assert.ok(at500 > 0.25 * TONE_AMPLITUDE ** 2, `500 Hz power ${at500}`);
+    assert.ok(at700 < 0.01 * at500, `700 Hz power ${at700}`);
     await p.close();
   } finally {
     await srv.stop();

@@ -32,6 +32,21 @@ export interface ClientView {
   connected_at: string;
   /** Last message of any kind from the client (heartbeats keep it alive). */
   last_heartbeat: string;
+  /**
+   * The latest RTCP receiver report from this client (RFC 3550 §6.4.2), or
+   * null: none yet, or a browser transport (they get no RTCP). `fraction_lost`
+   * is since the previous report (0–1), `cumulative_lost` since the start,
+   * `jitter_ms` the RFC 3550 interarrival jitter, `round_trip_ms` from LSR/DLSR
+   * (null until the client echoes a sender report).
+   */
+  rtcp: {
+    received_at: string;
+    reports: number;
+    fraction_lost: number;
+    cumulative_lost: number;
+    jitter_ms: number;
+    round_trip_ms: number | null;
+  } | null;
   qos: {
     received_at: string;
     packet_loss_rate: number;

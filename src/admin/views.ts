@@ -7,6 +7,7 @@ import type { ClientSession } from "../session/sessions.ts";
 import { formatRecord, logConfig, type LogRecord } from "../util/log.ts";
 import type { ClientView, LogLine, StatusView } from "./api_types.ts";
 import { deviceLabel } from "./device_label.ts";
+import type { ReceiverReportStats } from "../session/rtcp_agent.ts";
 
 export type { ClientView, LogLine, StatusView };
 
@@ -31,7 +32,21 @@ export function clientView(s: ClientSession): ClientView {
     bytes_sent: s.stream?.bytesSent ?? 0,
     connected_at: iso(s.createdAt),
     last_heartbeat: iso(s.lastSeen),
+    rtcp: rtcpView(s.stream?.receiverReport ?? null),
     qos: s.qos ? { received_at: iso(s.qosAt), ...s.qos.metrics } : null,
+  };
+}
+
+function rtcpView(r: ReceiverReportStats | null): ClientView["rtcp"] {
+  if (r === null) return null;
+  const round = (x: number) => Math.round(x * 100) / 100;
+  return {
+    received_at: iso(r.atMs),
+    reports: r.reports,
+    fraction_lost: Math.round(r.fractionLost * 10000) / 10000,
+    cumulative_lost: r.cumulativeLost,
+    jitter_ms: round(r.jitterMs),
+    round_trip_ms: r.rttMs === null ? null : round(r.rttMs),
   };
 }
 

@@ -15,7 +15,7 @@ import type { Compression } from "./messages.ts";
 import { libopusDecoderFactory } from "./opus_ffi.ts";
 import { ReferenceClient } from "./session.ts";
 import type { ClientSummary } from "./summary.ts";
-import { DEFAULT_CLIENT_UDP_PORT, openUdpSource } from "./udp_source.ts";
+import { DEFAULT_CLIENT_UDP_PORT, openRtcpChannel, openUdpSource } from "./udp_source.ts";
 
 export const CLIENT_USAGE = `m32-server client [flags]   receive channels and report QoS
   --server URL         server base URL (default http://127.0.0.1:8080)
@@ -254,6 +254,13 @@ export async function runClientCli(args: string[], io: ClientCliIo = {}): Promis
     err(`m32-server client: cannot open UDP port ${cfg.udpPort}: ${(e as Error).message}${hint}`);
     return 1;
   }
+  // RTCP on udp_port + 1 (docs/protocol.md §5); without it the client still plays.
+  let rtcp;
+  try {
+    rtcp = udp.port < 65535 ? openRtcpChannel(udp.port + 1) : undefined;
+  } catch (e) {
+    err(`m32-server client: no RTCP (UDP port ${udp.port + 1}: ${(e as Error).message})`);
+  }
   const storage = cfg.settingsPath === null ? null : new FileSettingsStorage(cfg.settingsPath);
   const settings: ClientSettings = storage
     ? loadSettings(storage, serverKey(cfg.server))
@@ -274,6 +281,7 @@ export async function runClientCli(args: string[], io: ClientCliIo = {}): Promis
   const client = new ReferenceClient({
     server: cfg.server,
     udp,
+    rtcp,
     channels: requested,
     channelSettings: settings.channels,
     master: settings.master,

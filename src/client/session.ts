@@ -40,6 +40,7 @@ import { RtpReceiver, streamParamsFromAck } from "./receiver.ts";
 import { type ChannelSettings, defaultChannelSettings, type GroupSettings } from "./settings.ts";
 import { type ClientSummary, summarize } from "./summary.ts";
 import { WsLink } from "./ws_link.ts";
+import { ClientRtcp, RR_INTERVAL_MS, type RtcpChannel, rtcpPortFromSdp } from "./rtcp_receiver.ts";
 
 /** A bound UDP socket: `receive` fills `buf` and returns the datagram length. */
 export interface DatagramSource {
@@ -52,6 +53,12 @@ export interface ClientOptions {
   /** Base URL, e.g. http://127.0.0.1:8080. */
   server: string;
   udp: DatagramSource;
+  /**
+   * The socket on `udp_port + 1` (docs/protocol.md §5): the server's sender
+   * reports and BYE arrive there and receiver reports leave from it. Absent:
+   * no RTCP (the server's reports to that port are then refused by the host).
+   */
+  rtcp?: RtcpChannel;
   /** USB channel ids to receive; absent = all mapped channels. */
   channels?: number[];
   /** The client's own settings for those channels, sent along in client_config. */
@@ -96,6 +103,12 @@ const SHUTDOWN_BACKOFF_MS = 1000;
 
 export class ReferenceClient {
   readonly receiver: RtpReceiver;
+  /** RTCP with the server (present with `opts.rtcp`). */
+  readonly rtcp: ClientRtcp | null;
+  private rtcpDone: Promise<void> = Promise.resolve();
+  private rrTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Where receiver reports go: the server's host and its `a=rtcp:` port. */
+  private rtcpDest: { hostname: string; port: number } | null = null;
   readonly clockSync = new ClockSync();
   readonly playout: JitterBuffer;
   readonly driver: PlayoutDriver;
@@ -154,6 +167,9 @@ export class ReferenceClient {
       master: () => this.opts.master ?? { volume: 1, limit: true },
       log: this.log,
     });
+    this.rtcp = opts.rtcp
+      ? new ClientRtcp(crypto.getRandomValues(new Uint32Array(1))[0], "m32-client")
+      : null;
     this.receiver = new RtpReceiver({
       sink: this.playout,
       offsetMs: () => this.clockSync.offsetMs,
@@ -174,6 +190,40 @@ export class ReferenceClient {
     return this.opts.udp.port;
   }
 
+  // ---- RTCP ------------------------------------------------------------
+
+  private async rtcpLoop(channel: RtcpChannel, rtcp: ClientRtcp): Promise<void> {
+    const buf = new Uint8Array(1500);
+    while (!this.stopped) {
+      let n: number;
+      try {
+        n = await channel.receive(buf);
+      } catch {
+        if (this.stopped) break;
+        continue; // an ICMP error reported on receive: keep listening
+      }
+      rtcp.onDatagram(buf.subarray(0, n), this.clock.now(), this.ack?.ssrc ?? null);
+    }
+  }
+
+  /** The next receiver report in [0.5, 1.5] × RR_INTERVAL_MS (RFC 3550 §6.3.1). */
+  private armReport(): void {
+    if (this.stopped || !this.rtcp || !this.opts.rtcp) return;
+    const random = this.opts.random ?? Math.random;
+    this.rrTimer = setTimeout(() => {
+      this.rrTimer = undefined;
+      this.sendReport();
+      this.armReport();
+    }, RR_INTERVAL_MS * (0.5 + random()));
+  }
+
+  private sendReport(): void {
+    const dest = this.rtcpDest;
+    if (!this.rtcp || !this.opts.rtcp || !dest || !this.ack) return;
+    const rr = this.rtcp.report(this.clock.now(), this.receiver);
+    if (rr) this.opts.rtcp.send(rr, dest.hostname, dest.port).catch(() => {});
+  }
+
   get stopping(): boolean {
     return this.stopped;
   }
@@ -191,6 +241,10 @@ export class ReferenceClient {
   /** Starts receiving and the control loop; returns at once. */
   start(): this {
     this.driver.start();
+    if (this.opts.rtcp && this.rtcp) {
+      this.rtcpDone = this.rtcpLoop(this.opts.rtcp, this.rtcp);
+      this.armReport();
+    }
     this.recvDone = this.receiveLoop();
     this.runDone = this.run();
     return this;
@@ -208,7 +262,7 @@ export class ReferenceClient {
 
   async stop(): Promise<ClientSummary> {
     this.halt();
-    await Promise.all([this.runDone, this.recvDone]);
+    await Promise.all([this.runDone, this.recvDone, this.rtcpDone]);
     return this.summary();
   }
 
@@ -220,6 +274,9 @@ export class ReferenceClient {
     this.wake?.();
     void this.link?.close(1000, "client stopping");
     this.opts.udp.close();
+    this.opts.rtcp?.close();
+    if (this.rrTimer !== undefined) clearTimeout(this.rrTimer);
+    this.rrTimer = undefined;
     this.driver.stop();
     this.receiver.close();
     if (this.delayTimer !== undefined) clearTimeout(this.delayTimer);
@@ -370,6 +427,12 @@ export class ReferenceClient {
   }
 
   private applyAck(a: ClientConfigAck): void {
+    if (this.rtcp && this.lastAck?.ssrc !== a.ssrc) this.rtcp.restart();
+    const rtcpPort = rtcpPortFromSdp(a.sdp) ??
+      (this.meta ? this.meta.rtp.server_port + 1 : null);
+    this.rtcpDest = rtcpPort === null
+      ? null
+      : { hostname: new URL(this.opts.server).hostname, port: rtcpPort };
     this.ack = a;
     this.lastAck = a;
     const opus = a.encoding === "opus";

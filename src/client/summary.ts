@@ -59,6 +59,8 @@ export interface ClientSummary {
   /** Opus packets counted but not decoded (no decoder given). */
   undecoded_packets: number;
   qos_reports: number;
+  /** RTCP on udp_port + 1: the server's sender reports and BYEs taken, our receiver reports sent. */
+  rtcp: { sender_reports: number; byes: number; receiver_reports: number } | null;
   duration_s: number;
   error: string | null;
 }
@@ -118,6 +120,13 @@ export function summarize(
     opus_late_groups: r.opus.lateGroups,
     undecoded_packets: r.undecoded,
     qos_reports: c.qosReportsSent,
+    rtcp: c.rtcp
+      ? {
+        sender_reports: c.rtcp.srReceived,
+        byes: c.rtcp.byeReceived,
+        receiver_reports: c.rtcp.rrSent,
+      }
+      : null,
     duration_s: fin(elapsedMs / 1000) ?? 0,
     error: c.fatalError,
   };

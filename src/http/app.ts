@@ -81,7 +81,13 @@ export function createApp(ctx: ServerContext, extensions: AppExtension[] = []): 
       max_datagram_bytes: cfg.audio.max_datagram_bytes,
       channels,
       config_version: cfg.config_version,
-      rtp: { payload_type: 96, opus_payload_type: 97, server_port: ctx.rtpPort },
+      // RTCP (receiver reports in, sender reports out) on the RTP port + 1 (docs/protocol.md §5).
+      rtp: {
+        payload_type: 96,
+        opus_payload_type: 97,
+        server_port: ctx.rtpPort,
+        rtcp_port: ctx.rtpPort + 1,
+      },
       test_mode: currentSource() === "test",
     });
   });

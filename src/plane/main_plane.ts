@@ -10,14 +10,26 @@ import { OpusLayouts } from "../session/opus_layout.ts";
 import type { AudioPlane, AudioPlaneOptions } from "./audio_plane.ts";
 import { MAX_NATIVE_PERIOD_FRAMES } from "./plane_core.ts";
 import { getLogger } from "../util/log.ts";
+import { openPortPair, rtcpCname } from "../net/rtcp_socket.ts";
+import { RtcpAgent } from "../session/rtcp_agent.ts";
+import { cryptoRandom } from "../util/clock.ts";
 
 export async function openMainPlane(o: AudioPlaneOptions): Promise<AudioPlane> {
-  const sender = await createSender(o.sender, {
-    hostname: o.hostname,
-    port: o.port,
-    maxDatagramBytes: o.cfg.audio.max_datagram_bytes,
-    dscp: o.cfg.network.dscp,
-  }, (reason) => o.log.warn("udp sender fallback", { reason }));
+  const { rtp: sender, rtcp } = await openPortPair(
+    o.hostname,
+    o.port,
+    (port) =>
+      createSender(o.sender, {
+        hostname: o.hostname,
+        port,
+        maxDatagramBytes: o.cfg.audio.max_datagram_bytes,
+        dscp: o.cfg.network.dscp,
+      }, (reason) => o.log.warn("udp sender fallback", { reason })),
+    o.cfg.network.dscp,
+    (msg, fields) => o.log.warn(msg, fields),
+  );
+  const agent = new RtcpAgent(rtcp, o.clock, cryptoRandom, rtcpCname(o.hostname));
+  rtcp.run((data, from) => agent.receive(data, from));
   const opusLayouts = new OpusLayouts();
   const engine = new StreamingEngine({
     sender,
@@ -30,6 +42,7 @@ export async function openMainPlane(o: AudioPlaneOptions): Promise<AudioPlane> {
     opusLayout: o.opus ? opusLayouts.create.bind(opusLayouts) : undefined,
     log: getLogger("engine"),
     onClientError: o.onClientError,
+    rtcp: agent,
   });
   let ptimeMs = o.cfg.audio.ptime_ms;
   const reblocker = Reblocker.packetTimes(() => ptimeMs, engine.onPeriod);
@@ -37,7 +50,26 @@ export async function openMainPlane(o: AudioPlaneOptions): Promise<AudioPlane> {
   return {
     kind: "main",
     engine,
-    sender,
+    sender: {
+      get kind() {
+        return sender.kind;
+      },
+      get localPort() {
+        return sender.localPort;
+      },
+      get stats() {
+        return sender.stats;
+      },
+      // RTCP is marked like the RTP it reports on.
+      setDscp(dscp: number) {
+        sender.setDscp(dscp);
+        try {
+          rtcp.setDscp(dscp);
+        } catch (e) {
+          o.log.warn("rtcp socket left unmarked", { reason: (e as Error).message });
+        }
+      },
+    },
     sink: (p) => {
       if (aes67.active) aes67.push(p);
       reblocker.push(p);
@@ -62,6 +94,7 @@ export async function openMainPlane(o: AudioPlaneOptions): Promise<AudioPlane> {
     close() {
       aes67.close();
       sender.close();
+      rtcp.close();
       return Promise.resolve();
     },
   };

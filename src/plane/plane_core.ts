@@ -16,6 +16,9 @@ import type { Period, Source } from "../audio/source.ts";
 import { createSender } from "../net/create_sender.ts";
 import { closeSpareWorkers, replenishSpareWorkers } from "../system/spare_workers.ts";
 import type { PacketSender } from "../net/sender.ts";
+import { DenoRtcpSocket, openPortPair, rtcpCname } from "../net/rtcp_socket.ts";
+import { RtcpAgent } from "../session/rtcp_agent.ts";
+import { cryptoRandom } from "../util/clock.ts";
 import type { ClientStream } from "../session/client_stream.ts";
 import { StreamingEngine } from "../session/engine.ts";
 import { OpusLayouts } from "../session/opus_layout.ts";
@@ -28,7 +31,16 @@ import {
   C_SENDER_ERRORS,
   C_SENDER_PACKETS,
   C_SOURCE_PERIODS,
+  C_STRIDE,
   C_TOTAL_PACKETS,
+  CS_BYTES,
+  CS_PACKETS,
+  CS_RR_AT_MS,
+  CS_RR_CUMULATIVE_LOST,
+  CS_RR_FRACTION_LOST,
+  CS_RR_JITTER_MS,
+  CS_RR_REPORTS,
+  CS_RR_RTT_MS,
   type FromWorker,
   type InitMessage,
   type ToWorker,
@@ -43,6 +55,7 @@ export type Post = (msg: FromWorker, transfer?: Transferable[]) => void;
 
 export class AudioPlaneCore {
   private sender: PacketSender | null = null;
+  private rtcpSocket: DenoRtcpSocket | null = null;
   private engine: StreamingEngine | null = null;
   private readonly counters: Float64Array;
   private readonly sources = new Map<number, Source>();
@@ -86,13 +99,23 @@ export class AudioPlaneCore {
   /** Opens the UDP socket (in this thread: its sender is this thread's) and the engine. */
   async open(): Promise<{ localPort: number; kind: string }> {
     const i = this.init;
-    const sender = await createSender(
-      i.sender.kind,
-      { ...i.sender },
-      (reason) => this.log.warn("udp sender fallback", { reason }),
+    const { rtp: sender, rtcp } = await openPortPair(
+      i.sender.hostname,
+      i.sender.port,
+      (port) =>
+        createSender(
+          i.sender.kind,
+          { ...i.sender, port },
+          (reason) => this.log.warn("udp sender fallback", { reason }),
+        ),
+      i.sender.dscp,
+      (msg, fields) => this.log.warn(msg, fields),
     );
     const opus = new OpusLayouts();
     this.sender = sender;
+    this.rtcpSocket = rtcp;
+    const agent = new RtcpAgent(rtcp, this.clock, cryptoRandom, rtcpCname(i.sender.hostname));
+    rtcp.run((data, from) => agent.receive(data, from));
     this.engine = new StreamingEngine({
       sender,
       clock: this.clock,
@@ -104,6 +127,7 @@ export class AudioPlaneCore {
       opusLayout: i.opus ? opus.create.bind(opus) : undefined,
       latenessBuffer: i.lateness,
       captureToWireBuffer: i.captureToWire,
+      rtcp: agent,
       onClientError: (clientId, e) =>
         this.post({
           type: "client_error",
@@ -122,8 +146,7 @@ export class AudioPlaneCore {
         const sender = m.relayMaxDatagramBytes === null
           ? undefined
           : new RelaySender(this.relay, m.slot, m.relayMaxDatagramBytes);
-        this.counters[C_CLIENTS + 2 * m.slot] = 0;
-        this.counters[C_CLIENTS + 2 * m.slot + 1] = 0;
+        this.counters.fill(0, C_CLIENTS + C_STRIDE * m.slot, C_CLIENTS + C_STRIDE * (m.slot + 1));
         try {
           const stream = engine.addClient({ ...m, sender });
           this.slots.set(m.clientId, m.slot);
@@ -150,6 +173,11 @@ export class AudioPlaneCore {
         return;
       case "dscp":
         this.sender!.setDscp(m.dscp);
+        try {
+          this.rtcpSocket?.setDscp(m.dscp);
+        } catch (e) {
+          this.log.warn("rtcp socket left unmarked", { reason: (e as Error).message });
+        }
         return;
       case "aes67":
         this.aes67.configure(m.plan);
@@ -175,6 +203,7 @@ export class AudioPlaneCore {
         closeSpareWorkers();
         this.aes67.close();
         this.sender?.close();
+        this.rtcpSocket?.close();
         this.post({ type: "closed" });
         return;
       }
@@ -262,8 +291,19 @@ export class AudioPlaneCore {
     const active = this.active;
     for (let i = 0; i < active.length; i++) {
       const { stream, slot } = active[i];
-      c[C_CLIENTS + 2 * slot] = stream.packetsSent;
-      c[C_CLIENTS + 2 * slot + 1] = stream.bytesSent;
+      const at = C_CLIENTS + C_STRIDE * slot;
+      c[at + CS_PACKETS] = stream.packetsSent;
+      c[at + CS_BYTES] = stream.bytesSent;
+      const rr = stream.receiverReport;
+      if (rr !== null && c[at + CS_RR_REPORTS] !== rr.reports) {
+        c[at + CS_RR_FRACTION_LOST] = rr.fractionLost;
+        c[at + CS_RR_CUMULATIVE_LOST] = rr.cumulativeLost;
+        c[at + CS_RR_JITTER_MS] = rr.jitterMs;
+        c[at + CS_RR_RTT_MS] = rr.rttMs ?? NaN;
+        c[at + CS_RR_AT_MS] = rr.atMs;
+        // Last: a reader that sees the new count sees the figures it counts.
+        c[at + CS_RR_REPORTS] = rr.reports;
+      }
     }
     this.relay.publish();
     if (st.errors !== this.lastErrors) {

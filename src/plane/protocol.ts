@@ -21,7 +21,9 @@
  *
  *   [0] periods  [1] total packets  [2] sender packets  [3] sender bytes
  *   [4] sender errors  [5] source periods  [6..7] reserved
- *   [8 + 2·slot] client `slot`'s packets sent   [9 + 2·slot] its bytes sent
+ *   [8 + 8·slot …] client `slot`: packets sent, bytes sent, then its latest
+ *   RTCP receiver report: reports taken, fraction lost (0–1), cumulative lost,
+ *   jitter ms, round trip ms (NaN: none), arrival (epoch ms)
  *
  * Gates (Int32Array, one per slot, ./slot_gate.ts): the control plane stops a
  * client there synchronously; the worker passes a client's gate for each period.
@@ -41,9 +43,20 @@ export const C_SENDER_ERRORS = 4;
 /** Periods the running sources delivered (whether or not a client took them). */
 export const C_SOURCE_PERIODS = 5;
 export const C_CLIENTS = 8;
+/** Counters per client slot (offsets below, from `C_CLIENTS + C_STRIDE·slot`). */
+export const C_STRIDE = 8;
+export const CS_PACKETS = 0;
+export const CS_BYTES = 1;
+export const CS_RR_REPORTS = 2;
+export const CS_RR_FRACTION_LOST = 3;
+export const CS_RR_CUMULATIVE_LOST = 4;
+export const CS_RR_JITTER_MS = 5;
+export const CS_RR_RTT_MS = 6;
+export const CS_RR_AT_MS = 7;
 /** Client slots: more than max_clients can ever be (the contract caps it far lower). */
 export const MAX_CLIENT_SLOTS = 1024;
-export const COUNTER_BYTES = (C_CLIENTS + 2 * MAX_CLIENT_SLOTS) * Float64Array.BYTES_PER_ELEMENT;
+export const COUNTER_BYTES = (C_CLIENTS + C_STRIDE * MAX_CLIENT_SLOTS) *
+  Float64Array.BYTES_PER_ELEMENT;
 
 export interface InitMessage {
   type: "init";

@@ -14,6 +14,7 @@ import {
 import { LatencyWindow } from "../session/latency_window.ts";
 import { LatenessHistogram } from "../session/lateness.ts";
 import type { PlaneSender } from "./audio_plane.ts";
+import type { ReceiverReportStats } from "../session/rtcp_agent.ts";
 import { GateControl } from "./slot_gate.ts";
 import {
   C_CLIENTS,
@@ -21,23 +22,51 @@ import {
   C_SENDER_BYTES,
   C_SENDER_ERRORS,
   C_SENDER_PACKETS,
+  C_STRIDE,
   C_TOTAL_PACKETS,
+  CS_BYTES,
+  CS_PACKETS,
+  CS_RR_AT_MS,
+  CS_RR_CUMULATIVE_LOST,
+  CS_RR_FRACTION_LOST,
+  CS_RR_JITTER_MS,
+  CS_RR_REPORTS,
+  CS_RR_RTT_MS,
   MAX_CLIENT_SLOTS,
   type ToWorker,
 } from "./protocol.ts";
 
 class RemoteStream implements StreamCounters {
-  private frozen: [number, number] | null = null;
-  constructor(private readonly counters: Float64Array, readonly slot: number) {}
+  private frozen: [number, number, ReceiverReportStats | null] | null = null;
+  private readonly at: number;
+  constructor(private readonly counters: Float64Array, readonly slot: number) {
+    this.at = C_CLIENTS + C_STRIDE * slot;
+  }
   get packetsSent(): number {
-    return this.frozen?.[0] ?? this.counters[C_CLIENTS + 2 * this.slot];
+    return this.frozen?.[0] ?? this.counters[this.at + CS_PACKETS];
   }
   get bytesSent(): number {
-    return this.frozen?.[1] ?? this.counters[C_CLIENTS + 2 * this.slot + 1];
+    return this.frozen?.[1] ?? this.counters[this.at + CS_BYTES];
+  }
+  get receiverReport(): ReceiverReportStats | null {
+    if (this.frozen) return this.frozen[2];
+    const c = this.counters;
+    const at = this.at;
+    const reports = c[at + CS_RR_REPORTS];
+    if (!(reports > 0)) return null;
+    const rtt = c[at + CS_RR_RTT_MS];
+    return {
+      reports,
+      fractionLost: c[at + CS_RR_FRACTION_LOST],
+      cumulativeLost: c[at + CS_RR_CUMULATIVE_LOST],
+      jitterMs: c[at + CS_RR_JITTER_MS],
+      rttMs: Number.isNaN(rtt) ? null : rtt,
+      atMs: c[at + CS_RR_AT_MS],
+    };
   }
   /** Keeps the last counts once the slot is released (another client may reuse it). */
   freeze(): void {
-    this.frozen = [this.packetsSent, this.bytesSent];
+    this.frozen = [this.packetsSent, this.bytesSent, this.receiverReport];
   }
 }
 

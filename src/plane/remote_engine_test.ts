@@ -5,6 +5,7 @@ import { LatencyWindow } from "../session/latency_window.ts";
 import { LATENESS_BYTES } from "../session/lateness.ts";
 import {
   C_CLIENTS,
+  C_STRIDE,
   C_TOTAL_PACKETS,
   COUNTER_BYTES,
   MAX_CLIENT_SLOTS,
@@ -75,13 +76,13 @@ Deno.test("counters come from shared memory; a removed client keeps its last cou
   const { counters, sent, engine } = setup();
   const a = engine.addClient(params("a"));
   const slotA = sent[0].type === "add" ? sent[0].slot : -1;
-  counters[C_CLIENTS + 2 * slotA] = 90;
-  counters[C_CLIENTS + 2 * slotA + 1] = 9000;
+  counters[C_CLIENTS + C_STRIDE * slotA] = 90;
+  counters[C_CLIENTS + C_STRIDE * slotA + 1] = 9000;
   counters[C_TOTAL_PACKETS] = 90;
   assert.equal(a.packetsSent, 90);
   assert.equal(engine.totalPackets, 90);
   assert.equal(engine.removeClient("a"), a);
-  counters[C_CLIENTS + 2 * slotA] = 0; // the worker zeroes a slot for its next client
+  counters[C_CLIENTS + C_STRIDE * slotA] = 0; // the worker zeroes a slot for its next client
   assert.equal(a.packetsSent, 90);
   assert.equal(a.bytesSent, 9000);
   assert.equal(engine.active, false);

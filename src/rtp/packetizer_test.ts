@@ -24,12 +24,13 @@ for (const channels of [1, 16, 32]) {
               );
             }
           }
-          const full = plan.frameCounts[0];
+          const most = plan.frameCounts[0];
           assert.ok(
-            plan.frameCounts.slice(0, -1).every((n) => n === full),
-            "all full but the last",
+            plan.frameCounts.every((n, i) =>
+              (n === most || n === most - 1) && (i === 0 || n <= plan.frameCounts[i - 1])
+            ),
+            `even split, larger packets first: ${plan.frameCounts}`,
           );
-          assert.ok(plan.frameCounts.at(-1)! <= full, "the last takes the remainder");
           const framesFit = Math.floor((1400 - MAX_HEADER_BYTES) / (channels * bps));
           assert.equal(plan.packets, Math.ceil(frames / framesFit), "no more packets than needed");
         }
@@ -46,4 +47,14 @@ Deno.test("frames per packet time round 2.5 ms at 44.1 kHz", () => {
   assert.equal(framesPerPacketTime(48000, 5), 240);
   assert.equal(framesPerPacketTime(44100, 2.5), 110);
   assert.equal(framesPerPacketTime(48000, 1), 48);
+});
+
+Deno.test("a packet time that needs two datagrams is split evenly (2 ch × L24: 120 + 120, not 228 + 12)", () => {
+  const plan = planPackets(240, 2 * 3, 1400);
+  assert.deepEqual(plan.frameCounts, [120, 120]);
+  assert.deepEqual(plan.frameOffsets, [0, 120]);
+  // 32 ch × L24: 14 frames fit; 18 packets of 14 or 13 frames.
+  const big = planPackets(240, 32 * 3, 1400);
+  assert.equal(big.packets, 18);
+  assert.deepEqual(big.frameCounts, [...Array(6).fill(14), ...Array(12).fill(13)]);
 });

@@ -10,18 +10,23 @@
  *   m=audio <client udp port> RTP/AVP 96
  *   a=rtpmap:96 L24/48000/16          (RFC 3551 §4.5.11 / RFC 3190 §4)
  *   a=ptime:5
+ *   a=rtcp:<server rtp port + 1>         (RFC 3605: where the server takes receiver reports)
  *   a=recvonly
- *   a=extmap:1 urn:m32-server:capture-time-ms
- *   a=extmap:2 urn:m32-server:event-flags
+ *   a=extmap:1 urn:x-m32-server:capture-time-ms   (RFC 8285 §5: a URI of our own, not urn:ietf)
+ *   a=extmap:2 urn:x-m32-server:event-flags
  *   a=x-m32-channels:1,5,32
- * Opus (RFC 7587 §7 and multistream as in RFC 7845 family 255):
+ * Opus, several channels (multistream as in RFC 7845 family 255):
  *   a=rtpmap:97 multiopus/48000/16
  *   a=fmtp:97 channel_mapping=0,1,...;num_streams=16;coupled_streams=0
+ * Opus, one channel: one mono stream is a plain Opus packet, labelled as RFC 7587 §7 says
+ * (always `/2`; mono said by `sprop-stereo=0`), so stock tools (ffmpeg) play it:
+ *   a=rtpmap:97 opus/48000/2
+ *   a=fmtp:97 sprop-stereo=0
  */
 import { EXT_ID_CAPTURE_TIME, EXT_ID_EVENT_FLAGS } from "./packet.ts";
 
-export const EXT_URI_CAPTURE_TIME = "urn:m32-server:capture-time-ms";
-export const EXT_URI_EVENT_FLAGS = "urn:m32-server:event-flags";
+export const EXT_URI_CAPTURE_TIME = "urn:x-m32-server:capture-time-ms";
+export const EXT_URI_EVENT_FLAGS = "urn:x-m32-server:event-flags";
 
 export interface SdpParams {
   serverIp: string;
@@ -37,6 +42,8 @@ export interface SdpParams {
   ptimeMs: number;
   sessionId: number;
   sessionVersion: number;
+  /** The server's RTCP port (its RTP port + 1), announced as `a=rtcp:`. */
+  rtcpPort?: number;
 }
 
 export function buildSdp(p: SdpParams): string {
@@ -49,7 +56,10 @@ export function buildSdp(p: SdpParams): string {
     "t=0 0",
     `m=audio ${p.udpPort} RTP/AVP ${p.payloadType}`,
   ];
-  if (p.encoding === "opus") {
+  if (p.encoding === "opus" && n === 1) {
+    lines.push(`a=rtpmap:${p.payloadType} opus/${p.clockRate}/2`);
+    lines.push(`a=fmtp:${p.payloadType} sprop-stereo=0`);
+  } else if (p.encoding === "opus") {
     lines.push(`a=rtpmap:${p.payloadType} multiopus/${p.clockRate}/${n}`);
     lines.push(
       `a=fmtp:${p.payloadType} channel_mapping=${[...Array(n).keys()].join(",")};` +
@@ -58,8 +68,9 @@ export function buildSdp(p: SdpParams): string {
   } else {
     lines.push(`a=rtpmap:${p.payloadType} ${p.encoding}/${p.clockRate}/${n}`);
   }
+  lines.push(`a=ptime:${p.ptimeMs}`);
+  if (p.rtcpPort !== undefined) lines.push(`a=rtcp:${p.rtcpPort}`);
   lines.push(
-    `a=ptime:${p.ptimeMs}`,
     "a=recvonly",
     `a=extmap:${EXT_ID_CAPTURE_TIME} ${EXT_URI_CAPTURE_TIME}`,
     `a=extmap:${EXT_ID_EVENT_FLAGS} ${EXT_URI_EVENT_FLAGS}`,

@@ -79,6 +79,8 @@ export function assembleControl(
     canProduceRate: (rate) => features.resample || rate === config().audio.native_sample_rate,
     opusAvailable: () => features.opus,
     serverIpFor: (ip) => (hostname !== "0.0.0.0" ? hostname : localAddressFor(ip)),
+    // The audio plane binds RTCP on its RTP port + 1 (src/net/rtcp_socket.ts).
+    rtcpPort: () => sender.localPort + 1,
     onStreamingChange: audio.syncCapture,
   });
   const sweep = setInterval(() => sessions.sweep(), SWEEP_INTERVAL_MS);

@@ -6,6 +6,7 @@ import type { Period } from "../audio/source.ts";
 import type { PacketSender, UdpDestination } from "../net/sender.ts";
 import { EVENT_TIME_SYNC, NO_EXTENSION, writeRtpHeader } from "../rtp/packet.ts";
 import type { StreamLayout } from "./layout.ts";
+import type { ReceiverReportStats, StreamRtcp } from "./rtcp_agent.ts";
 
 /** Where a client's periods come from: the rate stream it listens to, updated every period. */
 export interface PeriodSlot {
@@ -15,6 +16,17 @@ export interface PeriodSlot {
 export class ClientStream {
   packetsSent = 0;
   bytesSent = 0;
+  /** RTP payload bytes sent (the SR's octet count, RFC 3550 §6.4.1: no headers). */
+  payloadBytesSent = 0;
+  /** RTP timestamp and capture time (epoch ms) of the last packet sent: the SR's mapping. */
+  lastRtpTimestamp = 0;
+  lastCaptureMs = 0;
+  /** RTCP state of a UDP client (src/session/rtcp_agent.ts); null for a browser transport. */
+  rtcp: StreamRtcp | null = null;
+
+  get receiverReport(): ReceiverReportStats | null {
+    return this.rtcp?.lastReport ?? null;
+  }
   /** Periods in which this client's stream failed (the engine counts; see engine.ts). */
   errors = 0;
   /**
@@ -55,12 +67,13 @@ export class ClientStream {
       }
       const slot = sender.slot();
       const payload = layout.packetPayloads[k];
+      const timestamp = (this.timestampBase + layout.blockRtpTime + offset) >>> 0;
       const headerLen = writeRtpHeader(
         slot,
         this.marker,
         layout.payloadType,
         this.sequence,
-        this.timestampBase + layout.blockRtpTime + offset,
+        timestamp,
         this.ssrc,
         ext,
         ext === NO_EXTENSION ? 0 : EVENT_TIME_SYNC,
@@ -72,6 +85,9 @@ export class ClientStream {
       this.sequence = (this.sequence + 1) & 0xffff;
       this.packetsSent++;
       this.bytesSent += len;
+      this.payloadBytesSent += payload.length;
+      this.lastRtpTimestamp = timestamp;
+      this.lastCaptureMs = captureMs;
     }
   }
 }

@@ -29,6 +29,7 @@ import { PcmLayout, pcmLayoutKey } from "./pcm_layout.ts";
 import { LatencyWindow } from "./latency_window.ts";
 import { LatenessHistogram } from "./lateness.ts";
 import { type OpusTier, opusTierKey } from "./opus_layout.ts";
+import type { ReceiverReportStats, RtcpAgent } from "./rtcp_agent.ts";
 
 /** A factory for Opus layouts (src/session/opus_layout.ts), keyed like PCM ones. */
 export type LayoutFactory = (
@@ -86,6 +87,8 @@ interface RateStream extends PeriodSlot {
 export interface StreamCounters {
   readonly packetsSent: number;
   readonly bytesSent: number;
+  /** The client's latest RTCP receiver report (UDP clients that send them), else null. */
+  readonly receiverReport: ReceiverReportStats | null;
 }
 
 /** The recent capture → wire latencies the stats line and the adaptation read. */
@@ -131,6 +134,8 @@ export interface EngineOptions {
   latenessBuffer?: ArrayBufferLike;
   /** Likewise for the capture → wire window (LatencyWindow.bytes(CAPTURE_TO_WIRE_WINDOW)). */
   captureToWireBuffer?: ArrayBufferLike;
+  /** RTCP for the UDP clients (sender reports, BYE, receiver reports): ./rtcp_agent.ts. */
+  rtcp?: RtcpAgent;
 }
 
 /** Periods in the capture → wire window: 10 s of 5 ms periods. */
@@ -154,6 +159,8 @@ export class StreamingEngine implements EngineControl {
   clientErrors = 0;
   /** Flushes of the shared UDP sender that threw (its own errors are counted, never thrown). */
   senderErrors = 0;
+  /** Periods whose RTCP reports threw. */
+  rtcpErrors = 0;
   /** Layouts that threw this period, so their other clients skip a half-rendered payload. */
   private readonly failedLayouts = new Map<StreamLayout, unknown>();
   /** Clients that failed for the first time this period, reported after the flush. */
@@ -192,6 +199,8 @@ export class StreamingEngine implements EngineControl {
     );
     this.clients.set(p.clientId, stream);
     this.refreshLists();
+    // Only UDP clients have a `udp_port + 1`; browser transports get no RTCP.
+    if (!p.sender) this.opts.rtcp?.add(stream);
     if (this.clientList.length === 1) this.opts.onActiveChange?.(true);
     return stream;
   }
@@ -201,6 +210,13 @@ export class StreamingEngine implements EngineControl {
     if (!stream) return undefined;
     this.clients.delete(clientId);
     this.refreshLists();
+    if (stream.rtcp) {
+      try {
+        this.opts.rtcp?.remove(stream);
+      } catch (e) {
+        this.opts.log?.warn("rtcp bye failed", { client: clientId, error: e as Error });
+      }
+    }
     this.releaseLayout(stream.layout);
     this.releaseRate(stream.input as RateStream);
     if (stream.errors > 1) {
@@ -335,6 +351,15 @@ export class StreamingEngine implements EngineControl {
       }
     }
     const wire = this.opts.clock.now();
+    if (this.opts.rtcp) {
+      try {
+        this.opts.rtcp.afterPeriod(wire);
+      } catch (e) {
+        if (this.rtcpErrors++ === 0) {
+          this.opts.log?.error("rtcp reports failed (counted from now on)", { error: e as Error });
+        }
+      }
+    }
     this.captureToWire.add(wire - period.captureTimeMs);
     this.lateness.add(wire - period.captureTimeMs - (period.frames * 1000) / period.sampleRate);
     if (this.failedLayouts.size > 0) this.failedLayouts.clear();

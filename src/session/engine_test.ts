@@ -123,12 +123,12 @@ Deno.test("one period becomes each client's packets, then one flush", () => {
   assert.equal(sender.flushes, 2);
   const toA = sender.sent.filter((s) => s.port === 7000).map((s) => parseRtp(s.bytes));
   const toB = sender.sent.filter((s) => s.port === 7001).map((s) => parseRtp(s.bytes));
-  // 2 ch × L24 × 240 frames = 1440 bytes: 228 frames (1368 bytes) then 12 per period
+  // 2 ch × L24 × 240 frames = 1440 bytes: two packets of 120 frames per period (an even split)
   assert.deepEqual(toA.map((p) => [p.ssrc, p.sequence, p.timestamp, p.marker]), [
     [11, 100, 1480, true],
-    [11, 101, 1708, false],
+    [11, 101, 1600, false],
     [11, 102, 1720, false],
-    [11, 103, 1948, false],
+    [11, 103, 1840, false],
   ]);
   assert.deepEqual(toB.map((p) => p.sequence), [65535, 0], "sequence wraps");
   assert.ok(toA[0].captureTimeMs > 0 && toA.slice(1).every((p) => p.captureTimeMs === -1));

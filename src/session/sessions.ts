@@ -92,6 +92,8 @@ export interface SessionEnv {
   opusAvailable(): boolean;
   /** The server's own address as seen from `clientIp` (for SDP `c=`). */
   serverIpFor(clientIp: string): string;
+  /** The server's RTCP port (RTP port + 1), for SDP `a=rtcp:`. */
+  rtcpPort?(): number;
   /** Streaming started or stopped somewhere: the server starts/stops capture. */
   onStreamingChange(): void;
 }
@@ -211,6 +213,7 @@ export class SessionManager {
       ptimeMs: cfg.audio.ptime_ms,
       sessionId: s.ssrc,
       sessionVersion: cfg.config_version,
+      rtcpPort: this.env.rtcpPort?.(),
     });
     if (s.stream) this.restartStream(s);
     else if (s.requested) this.startStream(s);
@@ -368,6 +371,7 @@ export class SessionManager {
         ptimeMs: ptime,
         sessionId: s.ssrc >>> 0,
         sessionVersion: cfg.config_version,
+        rtcpPort: this.env.rtcpPort?.(),
       }),
     };
   }

@@ -81,6 +81,9 @@ export class Probe {
     this.receiving = (async () => {
       try {
         for await (const [data] of this.udp!) {
+          // RTCP that lands here (another session's SRs to its udp_port + 1, when the kernel
+          // gave two probes adjacent ports) is told apart as RFC 5761 §4 does: PT 200–204.
+          if (data.length >= 2 && data[1] >= 200 && data[1] <= 204) continue;
           this.packets.push({ info: parseRtp(data), bytes: data, at: performance.now() });
           this.wake();
         }

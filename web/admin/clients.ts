@@ -50,10 +50,32 @@ export function renderClients(clients: ClientView[], now: number): void {
       cell("a_col_loss", "num", quality(q ? q.packet_loss_rate * 100 : null, 0.5, 2, 2, " %")),
       cell("a_col_jitter", "num", quality(q?.jitter_ms, 10, 30, 1, " ms")),
       cell("a_col_latency", "num", quality(q?.latency_ms, 50, 100, 1, " ms")),
+      cell("a_col_rtcp", "num rtcp", rtcpFigures(c.rtcp)),
       h("td", { class: "c-action" }, disconnect),
     );
   });
   $("clients-body").replaceChildren(...rows);
+}
+
+/** The client's latest RTCP receiver report (UDP clients), or a dash. */
+function rtcpFigures(r: ClientView["rtcp"]): HTMLSpanElement {
+  if (r === null) return h("span", { class: "muted", title: t("a_rtcp_none") }, "—");
+  const loss = r.fraction_lost * 100;
+  const cls = loss >= 2 || r.jitter_ms >= 30
+    ? "q-bad"
+    : loss >= 0.5 || r.jitter_ms >= 10
+    ? "q-warn"
+    : "q-ok";
+  return h(
+    "span",
+    { class: cls, title: t("a_rtcp_title") },
+    t("a_rtcp_figures", {
+      loss: loss.toFixed(1),
+      lost: r.cumulative_lost,
+      jitter: r.jitter_ms.toFixed(1),
+      rtt: r.round_trip_ms === null ? "—" : `${r.round_trip_ms.toFixed(1)} ms`,
+    }),
+  );
 }
 
 async function disconnectClient(id: string, button: HTMLButtonElement): Promise<void> {

@@ -441,6 +441,12 @@ export const EN = {
   a_aes67_clock_system: "System clock (no PTP lock), MAC {mac}",
   a_aes67_saved: "Saved. Phones keep streaming.",
   a_aes67_fix: "Fix the highlighted fields.",
+  // --- RTCP receiver reports in the admin client list (issue #14) ---
+  a_col_rtcp: "RTCP report",
+  a_rtcp_figures: "loss {loss} % · {lost} lost · jitter {jitter} ms · RTT {rtt}",
+  a_rtcp_title:
+    "The phone's latest RTCP receiver report: loss since its previous report, packets lost in all, interarrival jitter, round trip",
+  a_rtcp_none: "No RTCP receiver report from this client (browser transports send none)",
 } as const;
 
 export type MessageKey = keyof typeof EN;

@@ -445,4 +445,10 @@ export const KO: Record<MessageKey, string> = {
   a_aes67_clock_system: "시스템 클럭 (PTP 동기 없음), MAC {mac}",
   a_aes67_saved: "저장했습니다. 폰 연결은 그대로 유지됩니다.",
   a_aes67_fix: "표시된 칸을 고쳐 주세요.",
+  // --- RTCP receiver reports in the admin client list (issue #14) ---
+  a_col_rtcp: "RTCP 수신 보고",
+  a_rtcp_figures: "손실 {loss} % · 누적 {lost}개 · 지터 {jitter} ms · 왕복 {rtt}",
+  a_rtcp_title:
+    "폰이 보낸 최신 RTCP 수신 보고: 직전 보고 이후 손실률, 지금까지 잃은 패킷 수, 도착 간격 지터, 왕복 시간",
+  a_rtcp_none: "이 클라이언트의 RTCP 수신 보고가 없습니다 (브라우저 전송 방식은 보내지 않습니다)",
 };
