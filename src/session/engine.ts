@@ -159,7 +159,7 @@ export class StreamingEngine implements EngineControl {
   private rateList: RateStream[] = [];
   /** Capture timestamp → last datagram of the period handed to the kernel, ms. */
   readonly captureToWire: LatencyWindow;
-  /** Period's scheduled time (its last frame captured) → its last datagram handed to the kernel. */
+  /** Period's scheduled time (its last frame captured) → its last datagram handed to the kernel (paced: its first batch). */
   readonly lateness: LatenessHistogram;
   periods = 0;
   totalPackets = 0;
