@@ -8,7 +8,7 @@ import { createSender } from "../net/create_sender.ts";
 import { StreamingEngine } from "../session/engine.ts";
 import { OpusLayouts } from "../session/opus_layout.ts";
 import type { AudioPlane, AudioPlaneOptions } from "./audio_plane.ts";
-import { MAX_NATIVE_PERIOD_FRAMES } from "./plane_core.ts";
+import { MAX_NATIVE_PERIOD_FRAMES, PHASE_EARLY_MS } from "./plane_core.ts";
 import { getLogger } from "../util/log.ts";
 import { openPortPair, rtcpCname } from "../net/rtcp_socket.ts";
 import { RtcpAgent } from "../session/rtcp_agent.ts";
@@ -43,10 +43,29 @@ export async function openMainPlane(o: AudioPlaneOptions): Promise<AudioPlane> {
     log: getLogger("engine"),
     onClientError: o.onClientError,
     rtcp: agent,
+    pace: true,
   });
+  // Paced sending (engine `pace`): a timer for each period's held packets.
+  let phaseTimer: ReturnType<typeof setTimeout> | undefined;
+  const phase = () => {
+    phaseTimer = undefined;
+    engine.runDue(o.clock.now() + PHASE_EARLY_MS);
+    arm();
+  };
+  const arm = () => {
+    if (phaseTimer !== undefined || !Number.isFinite(engine.nextDueMs)) return;
+    phaseTimer = setTimeout(phase, Math.max(0, Math.floor(engine.nextDueMs - o.clock.now())));
+  };
   let ptimeMs = o.cfg.audio.ptime_ms;
+<<<<<<< HEAD
   const reblocker = Reblocker.packetTimes(() => ptimeMs, engine.onPeriod);
   const aes67 = new Aes67Output(o.clock, getLogger("aes67"), realtimeMs);
+=======
+  const reblocker = Reblocker.packetTimes(() => ptimeMs, (p) => {
+    engine.onPeriod(p);
+    arm();
+  });
+>>>>>>> i14-pacing
   return {
     kind: "main",
     engine,
@@ -92,7 +111,11 @@ export async function openMainPlane(o: AudioPlaneOptions): Promise<AudioPlane> {
       );
     },
     close() {
+<<<<<<< HEAD
       aes67.close();
+=======
+      if (phaseTimer !== undefined) clearTimeout(phaseTimer);
+>>>>>>> i14-pacing
       sender.close();
       rtcp.close();
       return Promise.resolve();

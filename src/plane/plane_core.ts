@@ -51,6 +51,9 @@ import { GateWorker } from "./slot_gate.ts";
 /** The resampler's largest input (as on the main-thread plane): 20 ms at 48 kHz and more. */
 export const MAX_NATIVE_PERIOD_FRAMES = 4096;
 
+/** Paced sending: how early a held packet may leave (timers fire on whole milliseconds). */
+export const PHASE_EARLY_MS = 1;
+
 export type Post = (msg: FromWorker, transfer?: Transferable[]) => void;
 
 export class AudioPlaneCore {
@@ -67,6 +70,7 @@ export class AudioPlaneCore {
   private ptimeMs = 5;
   private readonly reblocker = Reblocker.packetTimes(() => this.ptimeMs, (p) => this.period(p));
   private lastErrors = 0;
+  private phaseTimer: ReturnType<typeof setTimeout> | undefined;
   private sinkErrors = 0;
   /**
    * One frame timeline across the sources opened while clients stream (a
@@ -128,6 +132,7 @@ export class AudioPlaneCore {
       latenessBuffer: i.lateness,
       captureToWireBuffer: i.captureToWire,
       rtcp: agent,
+      pace: true,
       onClientError: (clientId, e) =>
         this.post({
           type: "client_error",
@@ -202,6 +207,8 @@ export class AudioPlaneCore {
         await Promise.all(all.map((s) => s.stop().catch(() => {})));
         closeSpareWorkers();
         this.aes67.close();
+        if (this.phaseTimer !== undefined) clearTimeout(this.phaseTimer);
+        this.phaseTimer = undefined;
         this.sender?.close();
         this.rtcpSocket?.close();
         this.post({ type: "closed" });
@@ -278,7 +285,40 @@ export class AudioPlaneCore {
         if (!active[i].stream.gated) gate.release(active[i].slot);
       }
     }
+    this.armPhase();
   }
+
+  /** Paced sending: a timer for the period's held packets (engine `pace`). */
+  private armPhase(): void {
+    const due = this.engine!.nextDueMs;
+    if (this.phaseTimer !== undefined || !Number.isFinite(due)) return;
+    // Whole milliseconds (the runtime's timers), rounded down: a packet goes at most
+    // PHASE_EARLY_MS early, never held past its time by the rounding.
+    this.phaseTimer = setTimeout(this.phase, Math.max(0, Math.floor(due - this.clock.now())));
+  }
+
+  private readonly phase = (): void => {
+    this.phaseTimer = undefined;
+    const engine = this.engine!;
+    const gate = this.gate;
+    const active = this.active;
+    for (let i = 0; i < active.length; i++) {
+      active[i].stream.gated = !gate.acquire(active[i].slot);
+    }
+    try {
+      engine.runDue(this.clock.now() + PHASE_EARLY_MS);
+      this.publish(engine);
+    } catch (e) {
+      if (this.sinkErrors++ === 0) {
+        this.log.error("audio plane paced send failed", { error: (e as Error).message });
+      }
+    } finally {
+      for (let i = 0; i < active.length; i++) {
+        if (!active[i].stream.gated) gate.release(active[i].slot);
+      }
+    }
+    this.armPhase();
+  };
 
   private publish(engine: StreamingEngine): void {
     const c = this.counters;

@@ -8,9 +8,8 @@
  * hold them: sizes differ by at most one frame, the larger ones first (240
  * frames of 2 × L24 → 120 + 120, not 228 + 12, whose timestamps step unevenly
  * while the packets leave together: stock receivers measured 4.7 ms of RFC 3550
- * jitter on a perfect loopback). A client's packet time still leaves in one
- * sendmmsg call, as at most two UDP GSO messages (udp(7): equal segments, a
- * shorter last one).
+ * jitter on a perfect loopback). The engine paces the packets after the first
+ * by their timestamp offsets (src/session/engine.ts `pace`).
  */
 import { EXT_BYTES, RTP_HEADER_BYTES } from "./packet.ts";
 

@@ -51,13 +51,21 @@ export class ClientStream {
     private readonly extIntervalMs: number,
   ) {}
 
-  /** Writes and queues the packets its layout rendered for this period. */
-  emit(): void {
+  /** The next of this period's packets to send (paced sending: ./engine.ts `pace`). */
+  nextPacket = 0;
+
+  /**
+   * Writes and queues this period's packets `nextPacket … upTo − 1` (all by
+   * default); returns how many.
+   */
+  emit(upTo = this.layout.packetCount): number {
     const sender = this.sender;
     const layout = this.layout;
-    const n = layout.packetCount;
+    const from = this.nextPacket;
+    const n = Math.min(upTo, layout.packetCount);
+    this.nextPacket = n;
     const msPerTick = 1000 / layout.rtpClockRate;
-    for (let k = 0; k < n; k++) {
+    for (let k = from; k < n; k++) {
       const offset = layout.packetRtpOffsets[k];
       const captureMs = layout.blockCaptureMs + offset * msPerTick;
       let ext = NO_EXTENSION;
@@ -89,5 +97,6 @@ export class ClientStream {
       this.lastRtpTimestamp = timestamp;
       this.lastCaptureMs = captureMs;
     }
+    return n > from ? n - from : 0;
   }
 }

@@ -136,6 +136,14 @@ export interface EngineOptions {
   captureToWireBuffer?: ArrayBufferLike;
   /** RTCP for the UDP clients (sender reports, BYE, receiver reports): ./rtcp_agent.ts. */
   rtcp?: RtcpAgent;
+  /**
+   * Paced sending: a packet time split over several packets sends only its
+   * first at once; packet k is due `offset_k / clock rate` later (the audio
+   * plane calls `runDue` from a timer at `nextDueMs`), so packets leave as far
+   * apart as their timestamps and RFC 3550 jitter stays near 0. A receiver's
+   * playout delay is set by each packet time's first packet, which is not held.
+   */
+  pace?: boolean;
 }
 
 /** Periods in the capture → wire window: 10 s of 5 ms periods. */
@@ -151,7 +159,7 @@ export class StreamingEngine implements EngineControl {
   private rateList: RateStream[] = [];
   /** Capture timestamp → last datagram of the period handed to the kernel, ms. */
   readonly captureToWire: LatencyWindow;
-  /** Period's scheduled time (its last frame captured) → its last datagram handed to the kernel. */
+  /** Period's scheduled time (its last frame captured) → its last datagram handed to the kernel (paced: its first batch). */
   readonly lateness: LatenessHistogram;
   periods = 0;
   totalPackets = 0;
@@ -163,6 +171,11 @@ export class StreamingEngine implements EngineControl {
   rtcpErrors = 0;
   /** Layouts that threw this period, so their other clients skip a half-rendered payload. */
   private readonly failedLayouts = new Map<StreamLayout, unknown>();
+  /** Paced sending: clients with packets of this period still held, and when they were sent from. */
+  private readonly pending: ClientStream[] = [];
+  private pendingBaseMs = 0;
+  /** When the next held packet is due (epoch ms; Infinity: none held). */
+  nextDueMs = Infinity;
   /** Clients that failed for the first time this period, reported after the flush. */
   private readonly newlyFailed: ClientStream[] = [];
   private readonly newlyFailedErrors: unknown[] = [];
@@ -285,6 +298,8 @@ export class StreamingEngine implements EngineControl {
 
   /** The source's period callback: the whole hot path. */
   readonly onPeriod = (period: Period): void => {
+    // The previous period's held packets go first: rendering overwrites their payloads.
+    if (this.pending.length > 0) this.runDue(Infinity);
     if (this.clientList.length === 0) return;
     const seq = ++this.periods;
     // 1. once per rate in use
@@ -334,13 +349,14 @@ export class StreamingEngine implements EngineControl {
         this.clientFailed(c, e);
         continue;
       }
+      c.nextPacket = 0;
       try {
-        c.emit();
+        this.totalPackets += c.emit(this.opts.pace ? firstBatch(layout) : layout.packetCount);
       } catch (e) {
         this.clientFailed(c, e);
         continue;
       }
-      this.totalPackets += layout.packetCount;
+      if (c.nextPacket < layout.packetCount) this.pending.push(c);
     }
     for (let i = 0; i < this.senderList.length; i++) {
       const sender = this.senderList[i];
@@ -351,6 +367,8 @@ export class StreamingEngine implements EngineControl {
       }
     }
     const wire = this.opts.clock.now();
+    this.pendingBaseMs = wire;
+    this.nextDueMs = this.pending.length > 0 ? this.earliestDue() : Infinity;
     if (this.opts.rtcp) {
       try {
         this.opts.rtcp.afterPeriod(wire);
@@ -365,6 +383,55 @@ export class StreamingEngine implements EngineControl {
     if (this.failedLayouts.size > 0) this.failedLayouts.clear();
     if (this.newlyFailed.length > 0) this.reportFailures();
   };
+
+  /**
+   * Paced sending: sends the held packets due by `limitMs` (epoch ms;
+   * Infinity: all of them), flushes, and sets `nextDueMs` to the next one due.
+   */
+  runDue(limitMs: number): void {
+    const pending = this.pending;
+    if (pending.length === 0) return;
+    let kept = 0;
+    for (let i = 0; i < pending.length; i++) {
+      const c = pending[i];
+      const layout = c.layout;
+      if (c.gated || this.clients.get(c.clientId) !== c) continue;
+      const msPerTick = 1000 / layout.rtpClockRate;
+      let upTo = c.nextPacket;
+      while (
+        upTo < layout.packetCount &&
+        this.pendingBaseMs + layout.packetRtpOffsets[upTo] * msPerTick <= limitMs
+      ) upTo++;
+      try {
+        this.totalPackets += c.emit(upTo);
+      } catch (e) {
+        this.clientFailed(c, e);
+        continue;
+      }
+      if (c.nextPacket < layout.packetCount) pending[kept++] = c;
+    }
+    pending.length = kept;
+    for (let i = 0; i < this.senderList.length; i++) {
+      const sender = this.senderList[i];
+      try {
+        sender.flush();
+      } catch (e) {
+        this.flushFailed(sender, e);
+      }
+    }
+    this.nextDueMs = kept > 0 ? this.earliestDue() : Infinity;
+    if (this.newlyFailed.length > 0) this.reportFailures();
+  }
+
+  private earliestDue(): number {
+    let due = Infinity;
+    for (let i = 0; i < this.pending.length; i++) {
+      const c = this.pending[i];
+      const t = (c.layout.packetRtpOffsets[c.nextPacket] * 1000) / c.layout.rtpClockRate;
+      if (t < due) due = t;
+    }
+    return this.pendingBaseMs + due;
+  }
 
   private clientFailed(c: ClientStream, error: unknown): void {
     this.clientErrors++;
@@ -409,6 +476,13 @@ export class StreamingEngine implements EngineControl {
     failed.length = 0;
     errors.length = 0;
   }
+}
+
+/** Packets sent at once when pacing: those at the packet time's first instant (Opus groups: all). */
+function firstBatch(layout: StreamLayout): number {
+  let n = 1;
+  while (n < layout.packetCount && layout.packetRtpOffsets[n] === 0) n++;
+  return n;
 }
 
 function closeConverter(rs: RateStream): void {
