@@ -57,15 +57,11 @@ export async function openMainPlane(o: AudioPlaneOptions): Promise<AudioPlane> {
     phaseTimer = setTimeout(phase, Math.max(0, Math.floor(engine.nextDueMs - o.clock.now())));
   };
   let ptimeMs = o.cfg.audio.ptime_ms;
-<<<<<<< HEAD
-  const reblocker = Reblocker.packetTimes(() => ptimeMs, engine.onPeriod);
-  const aes67 = new Aes67Output(o.clock, getLogger("aes67"), realtimeMs);
-=======
   const reblocker = Reblocker.packetTimes(() => ptimeMs, (p) => {
     engine.onPeriod(p);
     arm();
   });
->>>>>>> i14-pacing
+  const aes67 = new Aes67Output(o.clock, getLogger("aes67"), realtimeMs);
   return {
     kind: "main",
     engine,
@@ -111,11 +107,8 @@ export async function openMainPlane(o: AudioPlaneOptions): Promise<AudioPlane> {
       );
     },
     close() {
-<<<<<<< HEAD
       aes67.close();
-=======
       if (phaseTimer !== undefined) clearTimeout(phaseTimer);
->>>>>>> i14-pacing
       sender.close();
       rtcp.close();
       return Promise.resolve();
