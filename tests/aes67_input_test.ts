@@ -462,7 +462,9 @@ for (const clock of ["utc", "tai"] as const) {
             } ms (n ${added.length})`,
         );
         assert.ok(pct(lat, 0.5) >= AGE_MS, `p50 ${pct(lat, 0.5)} ms: not from the media clock`);
-        assert.ok(pct(lat, 0.5) < AGE_MS + 200, `p50 ${pct(lat, 0.5)} ms`);
+        // Not a timing budget: the wrong clock reading is off by seconds (TAI − UTC is 37 s, an
+        // RTP timestamp taken for the other epoch by far more), a loaded host by well under one.
+        assert.ok(pct(lat, 0.5) < AGE_MS + 5000, `p50 ${pct(lat, 0.5)} ms: the wrong epoch`);
         assert.match(srv.output(), new RegExp(`the media clock \\(${clock.toUpperCase()}\\)`));
       } finally {
         await probe?.close();
