@@ -1,0 +1,155 @@
+/**
+ * A thread of the Wi-Fi bench that runs only impairment relays (./relay_host.ts
+ * starts it and speaks to it). Two kinds, one per worker:
+ *
+ *   "udp"  src/net/poll_relay.ts: one synchronous ppoll loop over every UDP
+ *          relay's socket (RTP, QUIC, DTLS/SCTP), sub-millisecond sends
+ *   "tcp"  src/net/tcp_delay_relay.ts on this worker's own event loop (the
+ *          WebSocket's relay; its timers are the runtime's, whole ms)
+ *
+ * Either way the thread asks for timer slack of 1 ns and a nice value of
+ * `nice` for itself only (root): the relays stand for the network, so the
+ * host's load must not be their jitter. Commands come as messages; the udp
+ * loop blocks in ppoll, so the host bumps a shared counter before posting and
+ * the loop returns to the event loop to take the message.
+ */
+/// <reference lib="deno.worker" />
+import { type PolledRelay, PollRelayLoop, raiseThreadPriority } from "../../src/net/poll_relay.ts";
+import { TcpDelayRelay } from "../../src/net/tcp_delay_relay.ts";
+import type { ImpairedDirection } from "../../src/net/impairment_relay.ts";
+import type { Lateness } from "../../src/net/lateness.ts";
+import { type ModelSpec, type RecordingModel, recordingModel } from "./recording_model.ts";
+
+export type WorkerKind = "udp" | "tcp";
+
+export type RelayCommand =
+  | { op: "init"; kind: WorkerKind; nice: number; ctl: SharedArrayBuffer }
+  | {
+    op: "udp";
+    id: number;
+    model: ModelSpec;
+    target: { hostname: string; port: number };
+    impaired: ImpairedDirection;
+  }
+  | {
+    op: "tcp";
+    id: number;
+    model: ModelSpec;
+    target: { hostname: string; port: number };
+    retransmitMs?: number;
+  }
+  /** Lateness counted afresh from now (the bench's window start). */
+  | { op: "resetLateness"; id: number }
+  | { op: "report"; id: number }
+  | { op: "close"; id: number }
+  | { op: "stop"; id: number };
+
+interface Entry {
+  model: RecordingModel;
+  lateness: Lateness;
+  stats: () => unknown;
+  close: () => Promise<void> | void;
+}
+
+const entries = new Map<number, Entry>();
+let kind: WorkerKind = "udp";
+let ctl: Int32Array | null = null;
+let handled = 0;
+let stopped = false;
+let priority: { slack: boolean; nice: boolean } = { slack: false, nice: false };
+const loop = new PollRelayLoop();
+
+function reply(id: number, body: Record<string, unknown>): void {
+  self.postMessage({ id, ...body });
+}
+
+async function handle(m: RelayCommand): Promise<void> {
+  switch (m.op) {
+    case "init":
+      kind = m.kind;
+      ctl = new Int32Array(m.ctl);
+      priority = raiseThreadPriority(m.nice);
+      if (kind === "udp") void runLoop();
+      return;
+    case "udp": {
+      const model = recordingModel(m.model);
+      const r: PolledRelay = loop.add({ target: m.target, model, impaired: m.impaired });
+      entries.set(m.id, {
+        model,
+        lateness: r.link.lateness,
+        stats: () => r.stats,
+        close: () => loop.remove(r),
+      });
+      reply(m.id, { port: r.port });
+      return;
+    }
+    case "tcp": {
+      const model = recordingModel(m.model);
+      const r = new TcpDelayRelay({ target: m.target, model, retransmitMs: m.retransmitMs });
+      entries.set(m.id, {
+        model,
+        lateness: r.lateness,
+        stats: () => r.stats,
+        close: () => r.close(),
+      });
+      reply(m.id, { port: r.port });
+      return;
+    }
+    case "resetLateness":
+      for (const e of entries.values()) e.lateness.reset();
+      reply(m.id, {});
+      return;
+    case "report": {
+      const e = entries.get(m.id);
+      if (!e) return reply(m.id, { error: "no such relay" });
+      reply(m.id, {
+        stats: e.stats(),
+        lateness: e.lateness.summary(),
+        spikes: e.model.spikes,
+        drops: e.model.drops,
+        packets: e.model.inner.counters.packets,
+        priority,
+      });
+      return;
+    }
+    case "close": {
+      const e = entries.get(m.id);
+      entries.delete(m.id);
+      await e?.close();
+      reply(m.id, {});
+      return;
+    }
+    case "stop":
+      for (const e of entries.values()) await e.close();
+      entries.clear();
+      stopped = true;
+      reply(m.id, {});
+      return;
+  }
+}
+
+self.onmessage = async (e: MessageEvent<RelayCommand>) => {
+  try {
+    await handle(e.data);
+  } catch (err) {
+    const id = (e.data as { id?: number }).id;
+    if (id !== undefined) reply(id, { error: String(err) });
+  } finally {
+    handled++;
+  }
+};
+
+const yieldToEvents = () => new Promise((r) => setTimeout(r, 0));
+
+/** The udp worker's life: the poll loop, back to the event loop only when a command waits. */
+async function runLoop(): Promise<void> {
+  const pending = () => ctl !== null && Atomics.load(ctl, 0) !== handled;
+  while (!stopped) {
+    if (pending() || loop.size === 0) {
+      await yieldToEvents();
+      if (loop.size === 0 && !pending()) await new Promise((r) => setTimeout(r, 2));
+      continue;
+    }
+    loop.runUntil(performance.timeOrigin + performance.now() + 1000, pending);
+  }
+}
