@@ -8,12 +8,15 @@
  */
 import type { ImpairedDirection } from "../../src/net/impairment_relay.ts";
 import type { LatenessSummary } from "../../src/net/lateness.ts";
+import type { ThreadPriority } from "../../src/net/poll_relay.ts";
 import type { SpikeRecord } from "../../src/net/wifi_impairment.ts";
 import type { ModelSpec } from "./recording_model.ts";
 import type { RelayCommand, WorkerKind } from "./relay_worker.ts";
 
 /** The relay threads' nice value (a root bench; otherwise they run at the bench's own). */
 export const RELAY_NICE = -10;
+/** The UDP relay thread's SCHED_FIFO priority (0: none). */
+export const RELAY_RT_PRIORITY = 10;
 
 export interface RelayReport {
   stats: Record<string, number>;
@@ -21,7 +24,7 @@ export interface RelayReport {
   spikes: SpikeRecord[];
   drops: number[];
   packets: number;
-  priority: { slack: boolean; nice: boolean };
+  priority: ThreadPriority;
 }
 
 export interface HostedRelay {
@@ -39,14 +42,14 @@ class RelayThread {
   private readonly waiting = new Map<number, (r: Reply) => void>();
   private nextId = 1;
 
-  constructor(kind: WorkerKind, nice: number) {
+  constructor(kind: WorkerKind, nice: number, rt: number) {
     this.worker = new Worker(new URL("./relay_worker.ts", import.meta.url), { type: "module" });
     this.worker.onmessage = (e: MessageEvent<Reply>) => {
       const w = this.waiting.get(e.data.id);
       this.waiting.delete(e.data.id);
       w?.(e.data);
     };
-    this.post({ op: "init", kind, nice, ctl: this.ctl.buffer as SharedArrayBuffer });
+    this.post({ op: "init", kind, nice, rt, ctl: this.ctl.buffer as SharedArrayBuffer });
   }
 
   /** Sends a command; the poll loop sees the counter and comes back for it. */
@@ -77,11 +80,11 @@ export class RelayHost {
   private udpThread: RelayThread | null = null;
   private tcpThread: RelayThread | null = null;
 
-  constructor(readonly nice = RELAY_NICE) {}
+  constructor(readonly nice = RELAY_NICE, readonly rt = RELAY_RT_PRIORITY) {}
 
   private thread(kind: WorkerKind): RelayThread {
-    if (kind === "udp") return this.udpThread ??= new RelayThread("udp", this.nice);
-    return this.tcpThread ??= new RelayThread("tcp", this.nice);
+    if (kind === "udp") return this.udpThread ??= new RelayThread("udp", this.nice, this.rt);
+    return this.tcpThread ??= new RelayThread("tcp", this.nice, 0);
   }
 
   private async hosted(kind: WorkerKind, cmd: Reply): Promise<HostedRelay> {

@@ -8,13 +8,18 @@
  *          WebSocket's relay; its timers are the runtime's, whole ms)
  *
  * Either way the thread asks for timer slack of 1 ns and a nice value of
- * `nice` for itself only (root): the relays stand for the network, so the
- * host's load must not be their jitter. Commands come as messages; the udp
+ * `nice` for itself only, and the udp loop for SCHED_FIFO at `rt` (root): the
+ * relays stand for the network, so the host's load must not be their jitter. Commands come as messages; the udp
  * loop blocks in ppoll, so the host bumps a shared counter before posting and
  * the loop returns to the event loop to take the message.
  */
 /// <reference lib="deno.worker" />
-import { type PolledRelay, PollRelayLoop, raiseThreadPriority } from "../../src/net/poll_relay.ts";
+import {
+  type PolledRelay,
+  PollRelayLoop,
+  raiseThreadPriority,
+  type ThreadPriority,
+} from "../../src/net/poll_relay.ts";
 import { TcpDelayRelay } from "../../src/net/tcp_delay_relay.ts";
 import type { ImpairedDirection } from "../../src/net/impairment_relay.ts";
 import type { Lateness } from "../../src/net/lateness.ts";
@@ -23,7 +28,7 @@ import { type ModelSpec, type RecordingModel, recordingModel } from "./recording
 export type WorkerKind = "udp" | "tcp";
 
 export type RelayCommand =
-  | { op: "init"; kind: WorkerKind; nice: number; ctl: SharedArrayBuffer }
+  | { op: "init"; kind: WorkerKind; nice: number; rt: number; ctl: SharedArrayBuffer }
   | {
     op: "udp";
     id: number;
@@ -56,7 +61,7 @@ let kind: WorkerKind = "udp";
 let ctl: Int32Array | null = null;
 let handled = 0;
 let stopped = false;
-let priority: { slack: boolean; nice: boolean } = { slack: false, nice: false };
+let priority: ThreadPriority = { slack: false, nice: false, rt: false };
 const loop = new PollRelayLoop();
 
 function reply(id: number, body: Record<string, unknown>): void {
@@ -68,7 +73,8 @@ async function handle(m: RelayCommand): Promise<void> {
     case "init":
       kind = m.kind;
       ctl = new Int32Array(m.ctl);
-      priority = raiseThreadPriority(m.nice);
+      // Real time only for the poll loop (it sleeps in ppoll); the tcp worker's event loop gets the nice value.
+      priority = raiseThreadPriority(m.nice, kind === "udp" ? m.rt : 0);
       if (kind === "udp") void runLoop();
       return;
     case "udp": {
