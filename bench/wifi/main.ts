@@ -248,6 +248,12 @@ export interface Row {
    * were) and through one on the relay thread, over the window: their send lateness.
    */
   probe?: { inline: LatenessSummary; thread: LatenessSummary };
+  /**
+   * Where the playout latency goes, medians of the page's status sampled every 5 s: capture →
+   * receipt (the server, the relay, the browser's network path), the jitter buffer's delay, the
+   * engine's lead (scheduled buffers) or render quantum (worklet).
+   */
+  parts?: { receiptMs: number; delayMs: number; leadMs: number };
 }
 
 export interface RunOptions {
@@ -451,14 +457,23 @@ export async function runProfile(o: RunOptions): Promise<Row[]> {
     const loads: number[] = [loadAverage()];
     /** Seconds each page showed the Wi-Fi warning (sampled every WARN_SAMPLE_S). */
     const warned = new Map<Listener, number>();
+    /** Per listener, samples of capture → receipt, jitter-buffer delay and lead (ms). */
+    const parts = new Map<Listener, { receipt: number[]; delay: number[]; lead: number[] }>();
     while (systemClock.now() < to) {
       await new Promise((r) => setTimeout(r, 1000));
       for (const l of listeners) await l.drain();
       if (++tick % WARN_SAMPLE_S === 0) {
         loads.push(loadAverage());
         for (const l of listeners) {
-          const n = (await l.status()).network as { state?: string } | undefined;
+          // deno-lint-ignore no-explicit-any
+          const st = (await l.status()) as any;
+          const n = st.network as { state?: string } | undefined;
           if (n?.state === "unstable") warned.set(l, (warned.get(l) ?? 0) + WARN_SAMPLE_S);
+          const p = parts.get(l) ?? { receipt: [], delay: [], lead: [] };
+          parts.set(l, p);
+          if (Number.isFinite(st.latency_ms)) p.receipt.push(st.latency_ms);
+          if (Number.isFinite(st.jb?.delayMs)) p.delay.push(st.jb.delayMs);
+          if (Number.isFinite(st.leadMs)) p.lead.push(st.leadMs);
         }
       }
       if (systemClock.now() - lastLog > 60_000) {
@@ -515,6 +530,12 @@ export async function runProfile(o: RunOptions): Promise<Row[]> {
         },
         load,
         probe: probeResult,
+        parts: (() => {
+          const p = parts.get(l);
+          return p
+            ? { receiptMs: median(p.receipt), delayMs: median(p.delay), leadMs: median(p.lead) }
+            : undefined;
+        })(),
       });
     }
     return rows;
@@ -525,6 +546,33 @@ export async function runProfile(o: RunOptions): Promise<Row[]> {
     await server.stop();
     await host.stop();
   }
+}
+
+function median(v: number[]): number {
+  if (v.length === 0) return NaN;
+  const s = [...v].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+/** Where each row's latency goes (medians over the window; "rest": p50 minus the parts). */
+export function partsTable(rows: Row[]): string {
+  const f = (
+    v: number | undefined,
+  ) => (v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(1));
+  const lines = [
+    "| profile | transport | playout | latency p50 (ms) | capture → receipt | jitter-buffer delay | lead / quantum | rest |",
+    "|---|---|---|---|---|---|---|---|",
+  ];
+  for (const r of rows) {
+    const p = r.parts, lat = r.figures.latency.p50;
+    const rest = p && lat !== null ? lat - p.receiptMs - p.delayMs - p.leadMs : NaN;
+    lines.push(
+      `| ${r.profile} | ${r.transport} | ${r.playout} | ${f(lat ?? undefined)} | ${
+        f(p?.receiptMs)
+      } | ${f(p?.delayMs)} | ${f(p?.leadMs)} | ${f(rest)} |`,
+    );
+  }
+  return lines.join("\n");
 }
 
 /** The relay's own lateness (old runs: only their maximum, `maxLateMs`). */
@@ -614,6 +662,7 @@ if (import.meta.main && Deno.args[0] === "--render") {
   }
   console.log(table(rows));
   console.log("\n" + probeTable(rows));
+  console.log("\n" + partsTable(rows));
 } else if (import.meta.main) {
   const { values: v } = parseArgs({
     args: Deno.args,
@@ -653,6 +702,7 @@ if (import.meta.main && Deno.args[0] === "--render") {
     );
     console.log(table(rows));
     console.log("\n" + probeTable(rows));
+    console.log("\n" + partsTable(rows));
   }
   await Deno.mkdir(v.out, { recursive: true });
   const file = `${v.out}/${v.label}.json`;
