@@ -37,7 +37,11 @@ Deno.test("poll relay (to-target): the model's survivors reach the target in due
   });
   try {
     for (let v = 0; v < 6; v++) {
-      await server.send(new Uint8Array([v]), { transport: "udp", hostname: "127.0.0.1", port: relay.port });
+      await server.send(new Uint8Array([v]), {
+        transport: "udp",
+        hostname: "127.0.0.1",
+        port: relay.port,
+      });
     }
     loop.runUntil(performance.timeOrigin + performance.now() + 150);
     assert.deepEqual(await receiveN(target, 5), [3, 5, 2, 4, 0]);
