@@ -253,7 +253,7 @@ export interface Row {
    * receipt (the server, the relay, the browser's network path), the jitter buffer's delay, the
    * engine's lead (scheduled buffers) or render quantum (worklet).
    */
-  parts?: { receiptMs: number; delayMs: number; leadMs: number };
+  parts?: { receiptMs: number; delayMs: number; leadMs: number; clockOffsetMs?: number };
 }
 
 export interface RunOptions {
@@ -458,7 +458,10 @@ export async function runProfile(o: RunOptions): Promise<Row[]> {
     /** Seconds each page showed the Wi-Fi warning (sampled every WARN_SAMPLE_S). */
     const warned = new Map<Listener, number>();
     /** Per listener, samples of capture → receipt, jitter-buffer delay and lead (ms). */
-    const parts = new Map<Listener, { receipt: number[]; delay: number[]; lead: number[] }>();
+    const parts = new Map<
+      Listener,
+      { receipt: number[]; delay: number[]; lead: number[]; offset: number[] }
+    >();
     while (systemClock.now() < to) {
       await new Promise((r) => setTimeout(r, 1000));
       for (const l of listeners) await l.drain();
@@ -469,11 +472,12 @@ export async function runProfile(o: RunOptions): Promise<Row[]> {
           const st = (await l.status()) as any;
           const n = st.network as { state?: string } | undefined;
           if (n?.state === "unstable") warned.set(l, (warned.get(l) ?? 0) + WARN_SAMPLE_S);
-          const p = parts.get(l) ?? { receipt: [], delay: [], lead: [] };
+          const p = parts.get(l) ?? { receipt: [], delay: [], lead: [], offset: [] };
           parts.set(l, p);
           if (Number.isFinite(st.latency_ms)) p.receipt.push(st.latency_ms);
           if (Number.isFinite(st.jb?.delayMs)) p.delay.push(st.jb.delayMs);
           if (Number.isFinite(st.leadMs)) p.lead.push(st.leadMs);
+          if (Number.isFinite(st.clockOffsetMs)) p.offset.push(st.clockOffsetMs);
         }
       }
       if (systemClock.now() - lastLog > 60_000) {
@@ -533,7 +537,12 @@ export async function runProfile(o: RunOptions): Promise<Row[]> {
         parts: (() => {
           const p = parts.get(l);
           return p
-            ? { receiptMs: median(p.receipt), delayMs: median(p.delay), leadMs: median(p.lead) }
+            ? {
+              receiptMs: median(p.receipt),
+              delayMs: median(p.delay),
+              leadMs: median(p.lead),
+              clockOffsetMs: median(p.offset),
+            }
             : undefined;
         })(),
       });
@@ -560,8 +569,8 @@ export function partsTable(rows: Row[]): string {
     v: number | undefined,
   ) => (v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(1));
   const lines = [
-    "| profile | transport | playout | latency p50 (ms) | capture → receipt | jitter-buffer delay | lead / quantum | rest |",
-    "|---|---|---|---|---|---|---|---|",
+    "| profile | transport | playout | latency p50 (ms) | capture → receipt | jitter-buffer delay | lead / quantum | rest | clock sync's error (in the figures) |",
+    "|---|---|---|---|---|---|---|---|---|",
   ];
   for (const r of rows) {
     const p = r.parts, lat = r.figures.latency.p50;
