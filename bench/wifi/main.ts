@@ -578,7 +578,7 @@ export function partsTable(rows: Row[]): string {
     lines.push(
       `| ${r.profile} | ${r.transport} | ${r.playout} | ${f(lat ?? undefined)} | ${
         f(p?.receiptMs)
-      } | ${f(p?.delayMs)} | ${f(p?.leadMs)} | ${f(rest)} |`,
+      } | ${f(p?.delayMs)} | ${f(p?.leadMs)} | ${f(rest)} | ${f(p?.clockOffsetMs)} |`,
     );
   }
   return lines.join("\n");
