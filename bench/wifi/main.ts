@@ -591,26 +591,28 @@ function relayLate(r: Row): string {
   return typeof max === "number" ? `– / – / ${max.toFixed(1)}` : "–";
 }
 
-/** The probe's lateness, inline (the bench's thread) against the relay thread, per profile run. */
+/** The probe's lateness, inline (the bench's thread) against the relay thread, per run. */
 export function probeTable(rows: Row[]): string {
-  const seen = new Set<string>();
+  // Rows of one run share its probe: one pair of lines per run, named by its listeners.
+  const runs = new Map<string, Row[]>();
+  for (const r of rows) {
+    if (!r.probe) continue;
+    const k = JSON.stringify([r.profile, r.probe, r.load]);
+    runs.set(k, [...(runs.get(k) ?? []), r]);
+  }
   const lines = [
-    "| run | relay | lateness p50 / p99 / max (ms) | > 1 ms late | load avg (mean / max) |",
+    "| run (listeners) | relay | lateness p50 / p99 / max (ms) | > 1 ms late | load avg (mean / max) |",
     "|---|---|---|---|---|",
   ];
-  for (const r of rows) {
-    if (!r.probe || seen.has(String(r.profile))) continue;
-    seen.add(String(r.profile));
+  for (const rs of runs.values()) {
+    const r = rs[0], p = r.probe!;
+    const name = `${r.profile} (${rs.map((x) => x.transport).join(", ")})`;
+    const load = r.load ? `${r.load.mean.toFixed(2)} / ${r.load.max.toFixed(2)}` : "–";
     for (
-      const [k, l] of [["bench thread (as before)", r.probe.inline], [
-        "relay thread",
-        r.probe.thread,
-      ]] as const
+      const [k, l] of [["bench thread (as before)", p.inline], ["relay thread", p.thread]] as const
     ) {
       lines.push(
-        `| ${r.profile} | ${k} | ${fmtLate(l)} | ${(100 * l.over1Ms).toFixed(1)} % | ${
-          r.load ? `${r.load.mean.toFixed(2)} / ${r.load.max.toFixed(2)}` : "–"
-        } |`,
+        `| ${name} | ${k} | ${fmtLate(l)} | ${(100 * l.over1Ms).toFixed(1)} % | ${load} |`,
       );
     }
   }
