@@ -161,7 +161,7 @@ async function pageListener(
 
 async function udpListener(httpPort: number, host: RelayHost, m: ModelSpec): Promise<Listener> {
   const real = openUdpSource(0, "127.0.0.1");
-  const relay = await host.udp(m, { hostname: "127.0.0.1", port: real.port }, "to-target");
+  const relay = await host.udp(m, { hostname: "127.0.0.1", port: real.port }, "to-target", true);
   const client = new ReferenceClient({
     server: `http://127.0.0.1:${httpPort}`,
     udp: { port: relay.port, receive: (b) => real.receive(b), close: () => real.close() },
@@ -238,6 +238,8 @@ export interface Row {
     packets: number;
     stats: unknown;
     lateness?: LatenessSummary;
+    /** RTP (the reference client): how late the server's packets reached the relay. */
+    sendLateness?: LatenessSummary;
     /** The relay thread got its 1 ns timer slack / its nice value. */
     priority?: { slack: boolean; nice: boolean; rt?: boolean };
   };
@@ -503,6 +505,13 @@ export async function runProfile(o: RunOptions): Promise<Row[]> {
     for (const l of listeners) {
       await l.drain();
       const rep = await l.relay();
+      if (rep?.sendLateness) {
+        log(
+          `[WIFI] ${o.profile}: server's RTP at the relay, late p50/p99/max ${
+            fmtLate(rep.sendLateness)
+          } ms`,
+        );
+      }
       const relay = {
         spikes: rep?.spikes ?? [],
         drops: rep?.drops ?? [],
@@ -530,6 +539,7 @@ export async function runProfile(o: RunOptions): Promise<Row[]> {
           packets: rep?.packets ?? 0,
           stats: rep?.stats,
           lateness: rep?.lateness,
+          sendLateness: rep?.sendLateness,
           priority: rep?.priority,
         },
         load,

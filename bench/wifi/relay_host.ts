@@ -21,6 +21,8 @@ export const RELAY_RT_PRIORITY = 10;
 export interface RelayReport {
   stats: Record<string, number>;
   lateness: LatenessSummary;
+  /** RTP relays: how late the server's packets reached the relay (before the model). */
+  sendLateness?: LatenessSummary;
   spikes: SpikeRecord[];
   drops: number[];
   packets: number;
@@ -102,8 +104,9 @@ export class RelayHost {
     model: ModelSpec,
     target: { hostname: string; port: number },
     impaired: ImpairedDirection,
+    rtp = false,
   ): Promise<HostedRelay> {
-    return this.hosted("udp", { op: "udp", model, target, impaired });
+    return this.hosted("udp", { op: "udp", model, target, impaired, rtp });
   }
 
   tcp(

@@ -22,7 +22,8 @@ import {
 } from "../../src/net/poll_relay.ts";
 import { TcpDelayRelay } from "../../src/net/tcp_delay_relay.ts";
 import type { ImpairedDirection } from "../../src/net/impairment_relay.ts";
-import type { Lateness } from "../../src/net/lateness.ts";
+import { Lateness } from "../../src/net/lateness.ts";
+import { WindowedMin } from "../../src/client/windowed_min.ts";
 import { type ModelSpec, type RecordingModel, recordingModel } from "./recording_model.ts";
 
 export type WorkerKind = "udp" | "tcp";
@@ -35,6 +36,8 @@ export type RelayCommand =
     model: ModelSpec;
     target: { hostname: string; port: number };
     impaired: ImpairedDirection;
+    /** Plain RTP comes in (the reference client's relay): measure how evenly the server sent it. */
+    rtp?: boolean;
   }
   | {
     op: "tcp";
@@ -52,8 +55,39 @@ export type RelayCommand =
 interface Entry {
   model: RecordingModel;
   lateness: Lateness;
+  /** RTP relays: each packet's arrival at the relay against its timestamp (./relay_host.ts). */
+  sendLateness?: Lateness;
   stats: () => unknown;
   close: () => Promise<void> | void;
+}
+
+/**
+ * How late the server's RTP packets reach the relay (before the model): arrival − RTP timestamp
+ * (48 kHz), less its minimum over the last 2 s, as the jitter buffer measures lateness. On
+ * loopback that is the server's send timing and the host's, which no Wi-Fi model adds.
+ */
+class RtpArrival {
+  readonly lateness = new Lateness();
+  private readonly base = new WindowedMin(2000);
+  private lastTs = 0;
+  private tsU = 0;
+  private started = false;
+  note(d: Uint8Array, atMs: number): void {
+    if (d.length < 12 || (d[0] & 0xc0) !== 0x80) return;
+    const ts = ((d[4] << 24) | (d[5] << 16) | (d[6] << 8) | d[7]) >>> 0;
+    if (!this.started) {
+      this.started = true;
+      this.lastTs = ts;
+    }
+    const step = (ts - this.lastTs) | 0;
+    if (step > 0) {
+      this.tsU += step;
+      this.lastTs = ts;
+    }
+    const transit = atMs - ((this.tsU + (step < 0 ? step : 0)) * 1000) / 48000;
+    this.base.add(transit, atMs);
+    this.lateness.add(transit - this.base.value);
+  }
 }
 
 const entries = new Map<number, Entry>();
@@ -79,10 +113,17 @@ async function handle(m: RelayCommand): Promise<void> {
       return;
     case "udp": {
       const model = recordingModel(m.model);
-      const r: PolledRelay = loop.add({ target: m.target, model, impaired: m.impaired });
+      const send = m.rtp ? new RtpArrival() : undefined;
+      const r: PolledRelay = loop.add({
+        target: m.target,
+        model,
+        impaired: m.impaired,
+        observe: send ? (d, at) => send.note(d, at) : undefined,
+      });
       entries.set(m.id, {
         model,
         lateness: r.link.lateness,
+        sendLateness: send?.lateness,
         stats: () => r.stats,
         close: () => loop.remove(r),
       });
@@ -102,7 +143,10 @@ async function handle(m: RelayCommand): Promise<void> {
       return;
     }
     case "resetLateness":
-      for (const e of entries.values()) e.lateness.reset();
+      for (const e of entries.values()) {
+        e.lateness.reset();
+        e.sendLateness?.reset();
+      }
       reply(m.id, {});
       return;
     case "report": {
@@ -111,6 +155,7 @@ async function handle(m: RelayCommand): Promise<void> {
       reply(m.id, {
         stats: e.stats(),
         lateness: e.lateness.summary(),
+        sendLateness: e.sendLateness?.summary(),
         spikes: e.model.spikes,
         drops: e.model.drops,
         packets: e.model.inner.counters.packets,

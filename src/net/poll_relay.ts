@@ -135,6 +135,8 @@ export interface PollRelayOptions {
   clock?: Clock;
   capacity?: number;
   slotBytes?: number;
+  /** Called for every datagram of the impaired direction with its arrival time and the model's answer. */
+  observe?: (data: Uint8Array, atMs: number, delayMs: number) => void;
 }
 
 export interface PollRelayStats extends LinkStats {
