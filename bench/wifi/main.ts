@@ -678,7 +678,11 @@ if (import.meta.main && Deno.args[0] === "--render") {
   const rows: Row[] = [];
   for (const f of Deno.args.slice(1)) {
     const d = JSON.parse(await Deno.readTextFile(f));
-    const tag = f.includes("before") ? " (before)" : "";
+    const tag = f.includes("before-playout")
+      ? " (playout before)"
+      : f.includes("before")
+      ? " (before)"
+      : "";
     for (const r of d.rows) rows.push({ ...r, profile: `${r.profile}${tag}` });
   }
   console.log(table(rows));
