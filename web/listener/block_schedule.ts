@@ -12,10 +12,14 @@
  *
  * The lead covers the main thread's timer (a tick late) and the audio
  * thread's render bursts: when the schedule runs dry (`underrun`) it grows by
- * LEAD_STEP_MS and the floor it may shrink back to rises to the lead that
- * ran dry; after LEAD_QUIET_S without one the lead steps down by
- * LEAD_SHRINK_MS towards the floor, and after FLOOR_QUIET_S the floor itself
- * steps back down towards LEAD_START_MS.
+ * LEAD_STEP_MS; after LEAD_QUIET_S without one it steps down by
+ * LEAD_SHRINK_MS, not below a floor. An underrun right after a step down
+ * means that step was one too many: the floor rises to the lead before it,
+ * so the lead does not keep shrinking into the next underrun (a click each
+ * time); after FLOOR_QUIET_S without an underrun the floor steps back down
+ * towards LEAD_START_MS. Underruns in a row while the lead grows (a page
+ * loading) leave the floor alone, so the lead comes back down from them at
+ * LEAD_SHRINK_MS per LEAD_QUIET_S.
  */
 
 /** Block length (ms of media per AudioBufferSourceNode). */
@@ -39,6 +43,8 @@ export class BlockSchedule {
   next = 0;
   private steadySince = 0;
   private floorSince = 0;
+  /** The last lead change was a step down (an underrun now raises the floor). */
+  private shrank = false;
 
   constructor(public dur = BLOCK_MS / 1000) {}
 
@@ -57,7 +63,13 @@ export class BlockSchedule {
     if (this.next < now + DRY_S) {
       if (this.next !== 0) {
         this.underruns++;
-        this.floorMs = Math.min(LEAD_MAX_MS, Math.max(this.floorMs, this.leadMs));
+        if (this.shrank) {
+          this.floorMs = Math.min(
+            LEAD_MAX_MS,
+            Math.max(this.floorMs, this.leadMs + LEAD_SHRINK_MS),
+          );
+        }
+        this.shrank = false;
         this.leadMs = Math.min(LEAD_MAX_MS, this.leadMs + LEAD_STEP_MS);
         this.floorSince = now;
       } else if (this.floorSince === 0) this.floorSince = now;
@@ -67,6 +79,7 @@ export class BlockSchedule {
       // Quiet again: give latency back (the schedule drains to the smaller lead).
       this.leadMs = Math.max(this.floorMs, this.leadMs - LEAD_SHRINK_MS);
       this.steadySince = now;
+      this.shrank = true;
     }
     if (now - this.floorSince > FLOOR_QUIET_S && this.floorMs > LEAD_START_MS) {
       this.floorMs = Math.max(LEAD_START_MS, this.floorMs - LEAD_SHRINK_MS);
