@@ -195,6 +195,7 @@ export class PolledRelay {
       timers: noTimers,
       capacity: opts.capacity,
       slotBytes: opts.slotBytes,
+      observe: opts.observe,
     });
   }
 

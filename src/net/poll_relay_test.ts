@@ -29,11 +29,13 @@ async function receiveN(c: Deno.DatagramConn, n: number): Promise<number[]> {
 Deno.test("poll relay (to-target): the model's survivors reach the target in due order, the drops never", async () => {
   const target = udp(), server = udp();
   const loop = new PollRelayLoop();
+  const observed: [number, number][] = [];
   // Sent 0..5: 0 held 30 ms, 1 dropped, 2 and 4 held 10 ms, 3 and 5 at once.
   const relay = loop.add({
     target: { hostname: "127.0.0.1", port: port(target) },
     model: new Scripted([30, DROP, 10, 0, 10, 0]),
     impaired: "to-target",
+    observe: (d, _at, delay) => void observed.push([d[0], delay]),
   });
   try {
     for (let v = 0; v < 6; v++) {
@@ -51,6 +53,8 @@ Deno.test("poll relay (to-target): the model's survivors reach the target in due
     assert.equal(s.forwarded, 5);
     assert.equal(relay.link.lateness.count, 5); // every held datagram's lateness measured
     assert.equal(relay.link.pending, 0);
+    // Each offered datagram is shown to the observer with the model's answer (the bench's RTP timing).
+    assert.deepEqual(observed, [[0, 30], [1, DROP], [2, 10], [3, 0], [4, 10], [5, 0]]);
   } finally {
     loop.close();
     target.close();
