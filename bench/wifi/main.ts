@@ -28,17 +28,23 @@
 import { parseArgs } from "node:util";
 import type { Page } from "playwright-core";
 import { launchChromium } from "../../tests/helpers/browser.ts";
-import { DROP, type ImpairmentModel } from "../../src/net/impairment.ts";
 import { UdpImpairmentRelay } from "../../src/net/impairment_relay.ts";
-import { TcpDelayRelay } from "../../src/net/tcp_delay_relay.ts";
 import { TCP_RTO_MIN_MS } from "../../src/net/in_order_delay.ts";
-import { type SpikeRecord, WifiImpairment } from "../../src/net/wifi_impairment.ts";
+import type { LatenessSummary } from "../../src/net/lateness.ts";
 import { WIFI_PROFILES, type WifiProfileName } from "../../src/net/wifi_profile.ts";
 import { ReferenceClient } from "../../src/client/session.ts";
 import { openUdpSource } from "../../src/client/udp_source.ts";
 import { libopusDecoderFactory } from "../../src/client/opus_ffi.ts";
 import { systemClock } from "../../src/util/clock.ts";
 import { candidatesToRelay, withoutCandidates } from "./sdp.ts";
+import { type ModelSpec, recordingModel } from "./recording_model.ts";
+import {
+  type HostedRelay,
+  RELAY_NICE,
+  RELAY_RT_PRIORITY,
+  RelayHost,
+  type RelayReport,
+} from "./relay_host.ts";
 import { spawnJsonChild } from "../../src/loadtest/server_handle.ts";
 import {
   figures,
@@ -63,28 +69,10 @@ const SEED_OFFSET: Record<Transport, number> = {
   udp: 4,
 };
 
-/** A model that also notes the send time of every packet it drops. */
-class RecordingModel implements ImpairmentModel {
-  readonly drops: number[] = [];
-  constructor(readonly inner: WifiImpairment) {}
-  decide(sendMs: number): number {
-    const d = this.inner.decide(sendMs);
-    if (d === DROP) this.drops.push(sendMs);
-    return d;
-  }
-  get lastInSpike(): boolean {
-    return this.inner.lastInSpike;
-  }
-  get spikes(): SpikeRecord[] {
-    return this.inner.spikeLog;
-  }
-}
-
 interface Listener {
   transport: Transport;
-  /** The relay's own counters (forwarded, its own losses, …). */
-  relayStats?: () => unknown;
-  model: RecordingModel;
+  /** The relay's counters, its model's spikes and drops, its send lateness (on its thread). */
+  relay: () => Promise<RelayReport | null>;
   retransmitMs?: number;
   record: ListenerRecord;
   /** Moves what the listener recorded since the last call into `record`. */
@@ -124,12 +112,6 @@ async function spawnServer(httpsPort: number, wtPublicPort: number): Promise<Ser
   };
 }
 
-function model(profile: WifiProfileName, seed: number, spikesPerMin?: number): RecordingModel {
-  const p = structuredClone(WIFI_PROFILES[profile]);
-  if (spikesPerMin !== undefined && p.spikes) p.spikes.per_min = spikesPerMin;
-  return new RecordingModel(new WifiImpairment(p, seed));
-}
-
 /** Calls the page's test hook `__m32[fn]()` (web/listener/listener.ts). */
 // deno-lint-ignore no-explicit-any
 type Hooked = any;
@@ -143,8 +125,11 @@ async function pageListener(
   transport: Exclude<Transport, "udp">,
   page: Page,
   url: string,
-  m: RecordingModel,
-  extra: { close: () => Promise<void>; retransmitMs?: number; stats: () => unknown },
+  extra: {
+    close: () => Promise<void>;
+    retransmitMs?: number;
+    relay: () => Promise<RelayReport | null>;
+  },
 ): Promise<Listener> {
   await page.goto(url);
   await page.click("#start");
@@ -158,9 +143,8 @@ async function pageListener(
   const record: ListenerRecord = { latency: [], gaps: [] };
   return {
     transport,
-    model: m,
     retransmitMs: extra.retransmitMs,
-    relayStats: extra.stats,
+    relay: extra.relay,
     record,
     drain: async () => {
       const d = await hook(page, "drainTrace");
@@ -175,13 +159,9 @@ async function pageListener(
   };
 }
 
-function udpListener(httpPort: number, m: RecordingModel): Listener {
+async function udpListener(httpPort: number, host: RelayHost, m: ModelSpec): Promise<Listener> {
   const real = openUdpSource(0, "127.0.0.1");
-  const relay = new UdpImpairmentRelay({
-    target: { transport: "udp", hostname: "127.0.0.1", port: real.port },
-    model: m,
-    impaired: "to-target",
-  });
+  const relay = await host.udp(m, { hostname: "127.0.0.1", port: real.port }, "to-target", true);
   const client = new ReferenceClient({
     server: `http://127.0.0.1:${httpPort}`,
     udp: { port: relay.port, receive: (b) => real.receive(b), close: () => real.close() },
@@ -206,8 +186,7 @@ function udpListener(httpPort: number, m: RecordingModel): Listener {
   const scratch: number[] = [];
   return {
     transport: "udp",
-    model: m,
-    relayStats: () => relay.stats,
+    relay: () => relay.report(),
     record,
     drain: () => {
       jb.events.drainInto(scratch);
@@ -249,8 +228,34 @@ export interface Row {
   statusBefore: Record<string, unknown>;
   /** Pages: seconds of the window the Wi-Fi warning was up (sampled every 5 s). */
   warnedSeconds?: number | null;
-  /** In the window: the model's spikes and drops; since the start: packets it decided. */
-  relay: { spikes: number; drops: number; packets: number; stats: unknown };
+  /**
+   * In the window: the model's spikes and drops, and how late the relay sent what it held;
+   * since the start: packets it decided.
+   */
+  relay: {
+    spikes: number;
+    drops: number;
+    packets: number;
+    stats: unknown;
+    lateness?: LatenessSummary;
+    /** RTP (the reference client): how late the server's packets reached the relay. */
+    sendLateness?: LatenessSummary;
+    /** The relay thread got its 1 ns timer slack / its nice value. */
+    priority?: { slack: boolean; nice: boolean; rt?: boolean };
+  };
+  /** The host over the window: 1-minute load average (mean, max of samples every 5 s). */
+  load?: { mean: number; max: number };
+  /**
+   * The same 5 ms probe stream through a relay on the bench's own thread (as the relays
+   * were) and through one on the relay thread, over the window: their send lateness.
+   */
+  probe?: { inline: LatenessSummary; thread: LatenessSummary };
+  /**
+   * Where the playout latency goes, medians of the page's status sampled every 5 s: capture →
+   * receipt (the server, the relay, the browser's network path), the jitter buffer's delay, the
+   * engine's lead (scheduled buffers) or render quantum (worklet).
+   */
+  parts?: { receiptMs: number; delayMs: number; leadMs: number; clockOffsetMs?: number };
 }
 
 export interface RunOptions {
@@ -260,22 +265,89 @@ export interface RunOptions {
   seconds: number;
   transports: Transport[];
   spikesPerMin?: number;
+  /** The plain-http pages' playout engine (the page's default unless told). */
+  httpPlayout: string;
+  /** The relay threads' nice value (default RELAY_NICE) and the UDP one's SCHED_FIFO priority. */
+  relayNice?: number;
+  relayRt?: number;
   log?: (line: string) => void;
+}
+
+/** The 1-minute load average (Linux), NaN elsewhere. */
+function loadAverage(): number {
+  try {
+    return Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * A 5 ms stream (a page's packet rate) through two relays of the same profile and seed: one on
+ * the bench's own thread (UdpImpairmentRelay, runtime timers: how the bench's relays ran before)
+ * and one on the relay thread. Their lateness, side by side, in the same run.
+ */
+async function startProbe(host: RelayHost, m: ModelSpec) {
+  const sink = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const sinkPort = (sink.addr as Deno.NetAddr).port;
+  const draining = (async () => {
+    const b = new Uint8Array(2048);
+    for (;;) {
+      try {
+        await sink.receive(b);
+      } catch {
+        return;
+      }
+    }
+  })();
+  const target = { hostname: "127.0.0.1", port: sinkPort };
+  const inline = new UdpImpairmentRelay({
+    target: { transport: "udp", ...target },
+    model: recordingModel(m),
+    impaired: "to-target",
+  });
+  const thread = await host.udp(m, target, "to-target");
+  const src = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const pkt = new Uint8Array(300);
+  const to = (port: number) => ({ transport: "udp" as const, hostname: "127.0.0.1", port });
+  const timer = setInterval(() => {
+    src.send(pkt, to(inline.port)).catch(() => {});
+    src.send(pkt, to(thread.port)).catch(() => {});
+  }, 5);
+  return {
+    reset: () => inline.link.lateness.reset(),
+    async stop(): Promise<{ inline: LatenessSummary; thread: LatenessSummary }> {
+      clearInterval(timer);
+      await new Promise((r) => setTimeout(r, 300));
+      const out = {
+        inline: inline.link.lateness.summary(),
+        thread: (await thread.report()).lateness,
+      };
+      await inline.close();
+      await thread.close();
+      src.close();
+      sink.close();
+      await draining;
+      return out;
+    },
+  };
 }
 
 /** One profile: a server, the listeners behind their relays, the figures. */
 export async function runProfile(o: RunOptions): Promise<Row[]> {
   const log = o.log ?? ((l: string) => console.error(l));
-  const seed = (t: Transport) => o.seed * 1000 + SEED_OFFSET[t];
-  const models = Object.fromEntries(
-    ALL.map((t) => [t, model(o.profile, seed(t), o.spikesPerMin)]),
-  ) as Record<Transport, RecordingModel>;
-  const httpsPort = freePort();
-  const wtRelay = new UdpImpairmentRelay({
-    target: { transport: "udp", hostname: "127.0.0.1", port: httpsPort },
-    model: models.webtransport,
-    impaired: "from-target",
+  const spec = (t: Transport): ModelSpec => ({
+    profile: o.profile,
+    seed: o.seed * 1000 + SEED_OFFSET[t],
+    spikesPerMin: o.spikesPerMin,
   });
+  const host = new RelayHost(o.relayNice ?? RELAY_NICE, o.relayRt ?? RELAY_RT_PRIORITY);
+  const httpsPort = freePort();
+  const wtRelay = await host.udp(
+    spec("webtransport"),
+    { hostname: "127.0.0.1", port: httpsPort },
+    "from-target",
+  );
   const server = await spawnServer(httpsPort, wtRelay.port);
   const { ctx } = await launchChromium({
     viewport: { width: 390, height: 844 },
@@ -284,30 +356,32 @@ export async function runProfile(o: RunOptions): Promise<Row[]> {
     ignoreHTTPSErrors: true,
   });
   const listeners: Listener[] = [];
+  const probe = await startProbe(host, { profile: o.profile, seed: o.seed * 1000 + 9 });
+  let probeResult: { inline: LatenessSummary; thread: LatenessSummary } | undefined;
   try {
     for (const t of o.transports) {
       log(`[WIFI] ${o.profile}: starting ${t}`);
       if (t === "websocket") {
-        const relay = new TcpDelayRelay({
-          target: { hostname: "127.0.0.1", port: server.httpPort },
-          model: models.websocket,
-        });
+        const relay = await host.tcp(
+          spec("websocket"),
+          { hostname: "127.0.0.1", port: server.httpPort },
+          TCP_RTO_MIN_MS,
+        );
         listeners.push(
           await pageListener(
             t,
             await ctx.newPage(),
-            `http://127.0.0.1:${relay.port}/?transport=websocket&playout=buffer`,
-            models.websocket,
+            `http://127.0.0.1:${relay.port}/?transport=websocket&playout=${o.httpPlayout}`,
             {
               close: () => relay.close(),
               retransmitMs: TCP_RTO_MIN_MS,
-              stats: () => relay.stats,
+              relay: () => relay.report(),
             },
           ),
         );
       } else if (t === "datachannel") {
         const page = await ctx.newPage();
-        let relay: UdpImpairmentRelay | null = null;
+        let relay: HostedRelay | null = null;
         let relayTarget = "";
         await page.routeWebSocket(/\/listen/, (ws) => {
           const server = ws.connectToServer();
@@ -321,38 +395,37 @@ export async function runProfile(o: RunOptions): Promise<Row[]> {
               server.send(JSON.stringify(m));
             } else server.send(msg);
           });
+          // In order: an answer waits for its relay (on the relay thread), what follows waits for it.
+          let chain: Promise<void> = Promise.resolve();
           server.onMessage((msg) => {
-            if (typeof msg === "string" && msg.includes('"webrtc_answer"')) {
-              const m = JSON.parse(msg);
-              const probe = candidatesToRelay(m.sdp, "127.0.0.1", 0);
-              if (probe.target) {
-                const key = `${probe.target.port}`;
-                if (key !== relayTarget) {
-                  void relay?.close();
-                  relay = new UdpImpairmentRelay({
-                    target: { transport: "udp", ...probe.target },
-                    model: models.datachannel,
-                    impaired: "from-target",
-                  });
-                  relayTarget = key;
+            chain = chain.then(async () => {
+              if (typeof msg === "string" && msg.includes('"webrtc_answer"')) {
+                const m = JSON.parse(msg);
+                const probe = candidatesToRelay(m.sdp, "127.0.0.1", 0);
+                if (probe.target) {
+                  const key = `${probe.target.port}`;
+                  if (key !== relayTarget) {
+                    void relay?.close();
+                    relay = await host.udp(spec("datachannel"), probe.target, "from-target");
+                    relayTarget = key;
+                  }
+                  m.sdp = candidatesToRelay(m.sdp, "127.0.0.1", relay!.port).sdp;
+                  ws.send(JSON.stringify(m));
+                  return;
                 }
-                m.sdp = candidatesToRelay(m.sdp, "127.0.0.1", relay!.port).sdp;
-                ws.send(JSON.stringify(m));
-                return;
               }
-            }
-            ws.send(msg);
+              ws.send(msg);
+            }).catch((e) => log(`[WIFI] datachannel signalling: ${e}`));
           });
         });
         listeners.push(
           await pageListener(
             t,
             page,
-            `http://127.0.0.1:${server.httpPort}/?transport=datachannel&playout=buffer`,
-            models.datachannel,
+            `http://127.0.0.1:${server.httpPort}/?transport=datachannel&playout=${o.httpPlayout}`,
             {
-              close: async () => await (relay as UdpImpairmentRelay | null)?.close(),
-              stats: () => (relay as UdpImpairmentRelay | null)?.stats,
+              close: async () => await (relay as HostedRelay | null)?.close(),
+              relay: async () => (await (relay as HostedRelay | null)?.report()) ?? null,
             },
           ),
         );
@@ -362,12 +435,11 @@ export async function runProfile(o: RunOptions): Promise<Row[]> {
             t,
             await ctx.newPage(),
             `https://127.0.0.1:${httpsPort}/?transport=webtransport&playout=worklet`,
-            models.webtransport,
-            { close: () => Promise.resolve(), stats: () => wtRelay.stats },
+            { close: () => Promise.resolve(), relay: () => wtRelay.report() },
           ),
         );
       } else {
-        listeners.push(udpListener(server.httpPort, models.udp));
+        listeners.push(await udpListener(server.httpPort, host, spec("udp")));
       }
     }
     log(`[WIFI] ${o.profile}: all streaming; warm-up ${o.warmupS} s`);
@@ -379,18 +451,35 @@ export async function runProfile(o: RunOptions): Promise<Row[]> {
       l.record.gaps.length = 0;
       before.set(l, await l.status());
     }
+    await host.resetLateness();
+    probe.reset();
     const from = systemClock.now();
     const to = from + o.seconds * 1000;
     let lastLog = from, tick = 0;
+    const loads: number[] = [loadAverage()];
     /** Seconds each page showed the Wi-Fi warning (sampled every WARN_SAMPLE_S). */
     const warned = new Map<Listener, number>();
+    /** Per listener, samples of capture → receipt, jitter-buffer delay and lead (ms). */
+    const parts = new Map<
+      Listener,
+      { receipt: number[]; delay: number[]; lead: number[]; offset: number[] }
+    >();
     while (systemClock.now() < to) {
       await new Promise((r) => setTimeout(r, 1000));
       for (const l of listeners) await l.drain();
       if (++tick % WARN_SAMPLE_S === 0) {
+        loads.push(loadAverage());
         for (const l of listeners) {
-          const n = (await l.status()).network as { state?: string } | undefined;
+          // deno-lint-ignore no-explicit-any
+          const st = (await l.status()) as any;
+          const n = st.network as { state?: string } | undefined;
           if (n?.state === "unstable") warned.set(l, (warned.get(l) ?? 0) + WARN_SAMPLE_S);
+          const p = parts.get(l) ?? { receipt: [], delay: [], lead: [], offset: [] };
+          parts.set(l, p);
+          if (Number.isFinite(st.latency_ms)) p.receipt.push(st.latency_ms);
+          if (Number.isFinite(st.jb?.delayMs)) p.delay.push(st.jb.delayMs);
+          if (Number.isFinite(st.leadMs)) p.lead.push(st.leadMs);
+          if (Number.isFinite(st.clockOffsetMs)) p.offset.push(st.clockOffsetMs);
         }
       }
       if (systemClock.now() - lastLog > 60_000) {
@@ -402,12 +491,30 @@ export async function runProfile(o: RunOptions): Promise<Row[]> {
     // Gap events are stamped when the missing packet would have come: those of the last
     // second are still to be played; let them be, then drain once more.
     await new Promise((r) => setTimeout(r, 1000));
+    probeResult = await probe.stop();
+    const load = {
+      mean: loads.reduce((a, b) => a + b, 0) / loads.length,
+      max: Math.max(...loads),
+    };
+    log(
+      `[WIFI] ${o.profile}: load ${load.mean.toFixed(2)} (max ${load.max.toFixed(2)}); ` +
+        `probe relay lateness p50/p99/max inline ${fmtLate(probeResult.inline)}, ` +
+        `thread ${fmtLate(probeResult.thread)}`,
+    );
     const rows: Row[] = [];
     for (const l of listeners) {
       await l.drain();
+      const rep = await l.relay();
+      if (rep?.sendLateness) {
+        log(
+          `[WIFI] ${o.profile}: server's RTP at the relay, late p50/p99/max ${
+            fmtLate(rep.sendLateness)
+          } ms`,
+        );
+      }
       const relay = {
-        spikes: l.model.spikes,
-        drops: l.model.drops,
+        spikes: rep?.spikes ?? [],
+        drops: rep?.drops ?? [],
         retransmitMs: l.retransmitMs,
       };
       const status = await l.status();
@@ -419,7 +526,9 @@ export async function runProfile(o: RunOptions): Promise<Row[]> {
       rows.push({
         profile: o.profile,
         transport: l.transport,
-        playout: PLAYOUT[l.transport],
+        playout: l.transport === "udp" || l.transport === "webtransport"
+          ? PLAYOUT[l.transport]
+          : `${o.httpPlayout} (http)`,
         figures: figures(l.record, relay, from, end),
         status,
         statusBefore: before.get(l)!,
@@ -427,18 +536,101 @@ export async function runProfile(o: RunOptions): Promise<Row[]> {
         relay: {
           spikes: relay.spikes.filter((s) => s.startMs >= from && s.startMs < end).length,
           drops: relay.drops.filter((d) => d >= from && d < end).length,
-          packets: l.model.inner.counters.packets,
-          stats: l.relayStats?.(),
+          packets: rep?.packets ?? 0,
+          stats: rep?.stats,
+          lateness: rep?.lateness,
+          sendLateness: rep?.sendLateness,
+          priority: rep?.priority,
         },
+        load,
+        probe: probeResult,
+        parts: (() => {
+          const p = parts.get(l);
+          return p
+            ? {
+              receiptMs: median(p.receipt),
+              delayMs: median(p.delay),
+              leadMs: median(p.lead),
+              clockOffsetMs: median(p.offset),
+            }
+            : undefined;
+        })(),
       });
     }
     return rows;
   } finally {
+    if (!probeResult) await probe.stop().catch(() => {});
     for (const l of listeners) await l.close().catch(() => {});
     await ctx.close().catch(() => {});
     await server.stop();
-    await wtRelay.close();
+    await host.stop();
   }
+}
+
+function median(v: number[]): number {
+  if (v.length === 0) return NaN;
+  const s = [...v].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+/** Where each row's latency goes (medians over the window; "rest": p50 minus the parts). */
+export function partsTable(rows: Row[]): string {
+  const f = (
+    v: number | undefined,
+  ) => (v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(1));
+  const lines = [
+    "| profile | transport | playout | latency p50 (ms) | capture → receipt | jitter-buffer delay | lead / quantum | rest | clock sync's error (in the figures) |",
+    "|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const r of rows) {
+    const p = r.parts, lat = r.figures.latency.p50;
+    const rest = p && lat !== null ? lat - p.receiptMs - p.delayMs - p.leadMs : NaN;
+    lines.push(
+      `| ${r.profile} | ${r.transport} | ${r.playout} | ${f(lat ?? undefined)} | ${
+        f(p?.receiptMs)
+      } | ${f(p?.delayMs)} | ${f(p?.leadMs)} | ${f(rest)} | ${f(p?.clockOffsetMs)} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** The relay's own lateness (old runs: only their maximum, `maxLateMs`). */
+function relayLate(r: Row): string {
+  if (r.relay.lateness) return fmtLate(r.relay.lateness);
+  const max = (r.relay.stats as { maxLateMs?: number } | undefined)?.maxLateMs;
+  return typeof max === "number" ? `– / – / ${max.toFixed(1)}` : "–";
+}
+
+/** The probe's lateness, inline (the bench's thread) against the relay thread, per run. */
+export function probeTable(rows: Row[]): string {
+  // Rows of one run share its probe: one pair of lines per run, named by its listeners.
+  const runs = new Map<string, Row[]>();
+  for (const r of rows) {
+    if (!r.probe) continue;
+    const k = JSON.stringify([r.profile, r.probe, r.load]);
+    runs.set(k, [...(runs.get(k) ?? []), r]);
+  }
+  const lines = [
+    "| run (listeners) | relay | lateness p50 / p99 / max (ms) | > 1 ms late | load avg (mean / max) |",
+    "|---|---|---|---|---|",
+  ];
+  for (const rs of runs.values()) {
+    const r = rs[0], p = r.probe!;
+    const name = `${r.profile} (${rs.map((x) => x.transport).join(", ")})`;
+    const load = r.load ? `${r.load.mean.toFixed(2)} / ${r.load.max.toFixed(2)}` : "–";
+    for (
+      const [k, l] of [["bench thread (as before)", p.inline], ["relay thread", p.thread]] as const
+    ) {
+      lines.push(
+        `| ${name} | ${k} | ${fmtLate(l)} | ${(100 * l.over1Ms).toFixed(1)} % | ${load} |`,
+      );
+    }
+  }
+  return lines.join("\n");
+}
+
+function fmtLate(l: LatenessSummary | undefined): string {
+  return l ? `${l.p50Ms.toFixed(2)} / ${l.p99Ms.toFixed(2)} / ${l.maxMs.toFixed(1)}` : "–";
 }
 
 const f1 = (v: number | null) => (v === null ? "–" : v.toFixed(1));
@@ -446,8 +638,8 @@ const f1 = (v: number | null) => (v === null ? "–" : v.toFixed(1));
 /** The table (markdown): one row per profile and transport. */
 export function table(rows: Row[]): string {
   const head =
-    "| profile | transport | playout | latency p50 / p95 (ms) | gaps outside spikes: late / lost per 10 min (packets) | gaps in spikes per 10 min (packets) | spikes | recovered ≤ 10 s | slowest recovery (s) | resyncs (in spikes) | jitter-buffer delay at end (ms) | schedule underruns per 10 min (lead at end, ms) | Wi-Fi warning shown (s) |";
-  const sep = "|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+    "| profile | transport | playout | latency p50 / p95 (ms) | gaps outside spikes: late / lost per 10 min (packets) | gaps in spikes per 10 min (packets) | spikes | recovered ≤ 10 s | slowest recovery (s) | resyncs (in spikes) | jitter-buffer delay at end (ms) | schedule underruns per 10 min (lead at end, ms) | Wi-Fi warning shown (s) | relay late p50 / p99 / max (ms) | load avg (mean / max) |";
+  const sep = "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
   const lines = rows.map((r) => {
     const f = r.figures, s = f.seconds;
     const g = (c: { events: number; packets: number }) =>
@@ -474,7 +666,9 @@ export function table(rows: Row[]): string {
       g(f.gaps.spike)
     } | ${f.spikes.length} | ${ok} of ${rec.length} | ${slowest} | ${f.resyncs.total} (${f.resyncs.inSpike}) | ${
       jb ? Number(jb.delayMs).toFixed(0) : "–"
-    } | ${under} | ${r.warnedSeconds ?? "–"} |`;
+    } | ${under} | ${r.warnedSeconds ?? "–"} | ${relayLate(r)} | ${
+      r.load ? `${r.load.mean.toFixed(2)} / ${r.load.max.toFixed(2)}` : "–"
+    } |`;
   });
   return [head, sep, ...lines].join("\n");
 }
@@ -484,10 +678,16 @@ if (import.meta.main && Deno.args[0] === "--render") {
   const rows: Row[] = [];
   for (const f of Deno.args.slice(1)) {
     const d = JSON.parse(await Deno.readTextFile(f));
-    const tag = f.includes("before") ? " (before)" : "";
+    const tag = f.includes("before-playout")
+      ? " (playout before)"
+      : f.includes("before")
+      ? " (before)"
+      : "";
     for (const r of d.rows) rows.push({ ...r, profile: `${r.profile}${tag}` });
   }
   console.log(table(rows));
+  console.log("\n" + probeTable(rows));
+  console.log("\n" + partsTable(rows));
 } else if (import.meta.main) {
   const { values: v } = parseArgs({
     args: Deno.args,
@@ -499,6 +699,9 @@ if (import.meta.main && Deno.args[0] === "--render") {
       transports: { type: "string", default: ALL.join(",") },
       out: { type: "string", default: "docs/loadtest/wifi" },
       label: { type: "string", default: "wifi" },
+      "http-playout": { type: "string", default: "buffer" },
+      "relay-nice": { type: "string", default: String(RELAY_NICE) },
+      "relay-rt": { type: "string", default: String(RELAY_RT_PRIORITY) },
     },
   });
   const profiles = v.profiles.split(",") as WifiProfileName[];
@@ -517,9 +720,14 @@ if (import.meta.main && Deno.args[0] === "--render") {
         warmupS: Number(v.warmup),
         seconds: Number(v.minutes) * 60,
         transports,
+        httpPlayout: v["http-playout"],
+        relayNice: Number(v["relay-nice"]),
+        relayRt: Number(v["relay-rt"]),
       }),
     );
     console.log(table(rows));
+    console.log("\n" + probeTable(rows));
+    console.log("\n" + partsTable(rows));
   }
   await Deno.mkdir(v.out, { recursive: true });
   const file = `${v.out}/${v.label}.json`;

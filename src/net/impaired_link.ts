@@ -15,6 +15,7 @@
 import { type Clock, systemClock, systemTimers, type TimerId, type Timers } from "../util/clock.ts";
 import { DelayQueue } from "./delay_queue.ts";
 import { DROP, type ImpairmentModel } from "./impairment.ts";
+import { Lateness } from "./lateness.ts";
 
 /** Sends a held datagram; a returned promise keeps its slot until it settles. */
 export type LinkSend = (data: Uint8Array) => Promise<unknown> | void;
@@ -56,6 +57,8 @@ export class ImpairedLink {
     oversize: 0,
     maxLateMs: 0,
   };
+  /** Every sent datagram's lateness (send − due, ms): p50/p99/max for the bench. */
+  readonly lateness = new Lateness();
   private readonly queue: DelayQueue;
   private readonly clock: Clock;
   private readonly timers: Timers;
@@ -84,6 +87,11 @@ export class ImpairedLink {
   /** Datagrams held, not yet sent. */
   get pending(): number {
     return this.queue.size;
+  }
+
+  /** When the earliest held datagram is due (ms on the link's clock; Infinity: none). */
+  get nextDueMs(): number {
+    return this.queue.peekDue();
   }
 
   /** Resolves once nothing is held and every send has settled. */
@@ -124,6 +132,7 @@ export class ImpairedLink {
       const slot = q.pop();
       const late = now - q.dueOf(slot);
       if (late > this.stats.maxLateMs) this.stats.maxLateMs = late;
+      this.lateness.add(late);
       this.sendSlot(slot);
     }
     const next = q.peekDue();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../util/clock.ts";
 import { ImpairedLink } from "./impaired_link.ts";
+import { LATENESS_BIN_MS } from "./lateness.ts";
 import { DROP, type ImpairmentModel } from "./impairment.ts";
 import { WifiImpairment } from "./wifi_impairment.ts";
 import { WIFI_PROFILES } from "./wifi_profile.ts";
@@ -86,6 +87,27 @@ Deno.test("link measures how late its timer let a datagram go", () => {
 
   assert.equal(link.stats.forwarded, 1);
   assert.equal(link.stats.maxLateMs, 4.5);
+});
+
+Deno.test("link keeps every datagram's lateness (p50, p99, max) and names its next due time", () => {
+  const clock = new ManualClock(0);
+  const stalled = new ManualClock(0); // a poll loop drives it: flush whenever nextDueMs has come
+  const link = new ImpairedLink(new Scripted(Array(100).fill(2)), () => {}, {
+    clock,
+    timers: stalled,
+  });
+  assert.equal(link.nextDueMs, Infinity);
+  for (let i = 0; i < 100; i++) {
+    link.offer(one(i));
+    assert.equal(link.nextDueMs, clock.now() + 2);
+    clock.set(clock.now() + 2 + (i === 50 ? 9 : 0)); // on time but for one, 9 ms late
+    link.flush();
+  }
+  const s = link.lateness.summary();
+  assert.equal(s.count, 100);
+  assert.ok(s.p50Ms <= LATENESS_BIN_MS, `p50 ${s.p50Ms}`);
+  assert.equal(s.maxMs, 9);
+  assert.equal(link.nextDueMs, Infinity);
 });
 
 Deno.test("link under stage-ap sends exactly the model's survivors, in the order of their due times", () => {

@@ -16,6 +16,7 @@
 import { type Clock, systemClock, systemTimers, type Timers } from "../util/clock.ts";
 import type { ImpairmentModel } from "./impairment.ts";
 import { InOrderDelay, type InOrderDelayStats, TCP_RTO_MIN_MS } from "./in_order_delay.ts";
+import { Lateness } from "./lateness.ts";
 
 export interface TcpDelayRelayOptions {
   target: { hostname: string; port: number };
@@ -40,6 +41,8 @@ export class TcpDelayRelay {
   readonly port: number;
   readonly addr: Deno.NetAddr;
   readonly delay: InOrderDelay;
+  /** Each held chunk's lateness (write start − release time, ms): the runtime's timers. */
+  readonly lateness = new Lateness();
   private readonly listener: Deno.Listener;
   private readonly clock: Clock;
   private readonly timers: Timers;
@@ -139,6 +142,7 @@ export class TcpDelayRelay {
         // Chained: a chunk is written after the one before it, never before its release time.
         writing = writing.then(async () => {
           await this.sleepUntil(at);
+          this.lateness.add(this.clock.now() - at);
           await writeAll(to, chunk);
           this.bytesDelayed += chunk.length;
         }).catch(() => {

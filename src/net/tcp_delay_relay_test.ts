@@ -61,4 +61,5 @@ Deno.test("tcp relay delivers the server's bytes intact and in order, loss turne
   assert.ok(s.chunks > 1, `${s.chunks} chunks`);
   assert.equal(s.chunks, model.counters.packets);
   assert.equal(s.retransmitted, model.counters.droppedRandom + model.counters.droppedBurst);
+  assert.equal(relay.lateness.count, s.chunks); // every chunk's write measured against its release
 });

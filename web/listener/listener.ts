@@ -932,6 +932,8 @@ class ListenerApp {
           }
           : null,
         clockSynced: this.conn.clock.synced,
+        // Server − page clock as the sync estimates it (0 on one machine: the sync's error).
+        clockOffsetMs: this.conn.clock.offsetMs,
         /** Whether the page tells the musician the Wi-Fi is the problem, and why. */
         network: {
           state: this.health.state,

@@ -17,7 +17,8 @@
  * Reads are paced by the audio clock, not the timer: the block that plays at
  * context time t is read with now = wall(t + block) − lead, so the jitter
  * buffer sees evenly spaced reads and its delay target is kept; the schedule
- * lead adds to it. Playout latency is measured per block as
+ * lead adds to it, and nothing else does (./block_schedule.ts: when blocks
+ * are rendered, and how the lead follows the underruns). Playout latency is measured per block as
  *
  *   capture→playout = wall(play time of the newest packet's last frame)
  *                     + clock offset − capture time of that frame
@@ -29,18 +30,10 @@ import type { JitterThresholds } from "../../src/client/api.ts";
 import { OutputMeter } from "../../src/client/output_meter.ts";
 import { AudioWallClock, LATENCY_WINDOW, OutputAnalyser } from "./audio_output.ts";
 import { PlayoutTrace } from "./playout_trace.ts";
+import { BLOCK_MS, BlockSchedule } from "./block_schedule.ts";
 
 export type PlayoutMode = "buffer" | "script";
 
-/** Block length of the buffer scheduler (ms of media per AudioBufferSourceNode). */
-export const BLOCK_MS = 5;
-/** How far ahead of the audio clock blocks are scheduled; grows after an underrun. */
-export const LEAD_START_MS = 25;
-export const LEAD_MAX_MS = 120;
-const LEAD_STEP_MS = 10;
-/** After this long without an underrun the lead steps back down by LEAD_SHRINK_MS (to LEAD_START_MS). */
-const LEAD_QUIET_S = 10;
-const LEAD_SHRINK_MS = 5;
 const TICK_MS = 5;
 export const SCRIPT_FRAMES = 512;
 /** Meter decay per block (peak hold falls ~20 dB/s). */
@@ -54,10 +47,9 @@ export class Playout {
   levels = new Float32Array(0);
   /** The mix as played (post-fader, post-limiter): decayed peak and clipped blocks. */
   readonly master = new OutputMeter();
-  underruns = 0;
-  leadMs = LEAD_START_MS;
-  /** Audio-clock time of the last underrun or lead change. */
-  private steadySince = 0;
+  /** The buffer engine's schedule and lead; the script engine reports its own lead. */
+  private readonly schedule = new BlockSchedule();
+  private scriptLeadMs = 0;
   mode: PlayoutMode;
   /** Recent capture→playout latencies (ms). */
   readonly latencies: number[] = [];
@@ -67,7 +59,7 @@ export class Playout {
   private mixer: StereoMixer | null = null;
   private ids: number[] = [];
   private rate = 48000;
-  private next = 0;
+  private readonly starts: number[] = [];
   private timer: ReturnType<typeof setInterval> | undefined;
   private script: ScriptProcessorNode | null = null;
   private block = new Float32Array(0);
@@ -95,7 +87,7 @@ export class Playout {
     this.rate = rate;
     this.levels = new Float32Array(ids.length);
     this.mixer = new StereoMixer(rate);
-    this.next = 0;
+    this.schedule.restart(Math.round((rate * BLOCK_MS) / 1000) / rate);
     this.startEngine();
   }
 
@@ -113,8 +105,11 @@ export class Playout {
         const out = e.outputBuffer;
         const dur = out.length / this.rate;
         // The block plays from playbackTime; read it as due at that time minus the lead.
-        this.leadMs = (e.playbackTime - this.ctx.currentTime) * 1000 + dur * 1000;
-        const nowMs = Math.min(this.wall.at(e.playbackTime + dur) - this.leadMs, this.wallNow());
+        this.scriptLeadMs = (e.playbackTime - this.ctx.currentTime) * 1000 + dur * 1000;
+        const nowMs = Math.min(
+          this.wall.at(e.playbackTime + dur) - this.scriptLeadMs,
+          this.wallNow(),
+        );
         this.render(out.length, nowMs, e.playbackTime);
         const l = out.getChannelData(0), r = out.getChannelData(1);
         for (let f = 0; f < out.length; f++) {
@@ -145,32 +140,26 @@ export class Playout {
     void this.ctx.close();
   }
 
+  /** Schedule underruns (the buffer engine's schedule ran dry). */
+  get underruns(): number {
+    return this.schedule.underruns;
+  }
+
+  /** How far ahead of the audio clock the mix is read and scheduled (ms). */
+  get leadMs(): number {
+    return this.mode === "script" ? this.scriptLeadMs : this.schedule.leadMs;
+  }
+
   private tick(): void {
     if (!this.mixer || this.ctx.state !== "running") return;
     this.wall.sync();
-    const now = this.ctx.currentTime;
     const frames = Math.round((this.rate * BLOCK_MS) / 1000);
-    const dur = frames / this.rate;
-    if (this.next < now + 0.002) {
-      if (this.next !== 0) {
-        this.underruns++;
-        this.leadMs = Math.min(LEAD_MAX_MS, this.leadMs + LEAD_STEP_MS);
-      }
-      this.next = now + this.leadMs / 1000 - dur;
-      this.steadySince = now;
-    } else if (this.leadMs > LEAD_START_MS && now - this.steadySince > LEAD_QUIET_S) {
-      // Quiet again: give latency back (the schedule drains to the smaller lead).
-      this.leadMs = Math.max(LEAD_START_MS, this.leadMs - LEAD_SHRINK_MS);
-      this.steadySince = now;
-    }
-    const horizon = now + this.leadMs / 1000;
-    while (this.next < horizon) {
-      // A block earlier than the horizon, so the cap (never ask for the future) rarely bites.
-      const nowMs = Math.min(
-        this.wall.at(this.next + dur) - this.leadMs - BLOCK_MS,
-        this.wallNow(),
-      );
-      this.render(frames, nowMs, this.next);
+    const sched = this.schedule;
+    sched.plan(this.ctx.currentTime, this.starts);
+    for (const start of this.starts) {
+      // Read as due at its end minus the lead (capped: a mapping's noise never asks the future).
+      const nowMs = Math.min(this.wall.at(sched.readAt(start)), this.wallNow());
+      this.render(frames, nowMs, start);
       const buf = this.ctx.createBuffer(2, frames, this.rate);
       const l = buf.getChannelData(0), r = buf.getChannelData(1);
       for (let f = 0; f < frames; f++) {
@@ -180,8 +169,7 @@ export class Playout {
       const src = this.ctx.createBufferSource();
       src.buffer = buf;
       src.connect(this.analyser.node);
-      src.start(this.next);
-      this.next += dur;
+      src.start(start);
     }
   }
 
