@@ -1,6 +1,6 @@
 /**
  * A wired LAN of boxes in network namespaces, for AES67 tests (multicast
- * between boxes, docs/aes67-input.md "Testing"):
+ * between boxes, docs/aes67.md "What the tests showed"):
  *
  *   root namespace: bridge m32br<tag> 10.214.N.1/24 (the test process, a phone)
  *        ├── veth ─ namespace m32-<tag>-0: eth0 10.214.N.2/24   ("box A")
