@@ -144,7 +144,7 @@ Deno.test({
       await page.waitForSelector("#confirm[open]");
       assert.match(
         await page.textContent("#confirm-text") ?? "",
-        /^Saving the AES67 input restarts audio on 1 phone\./,
+        /^Saving the AES67 input reopens the audio source: the sound stops briefly on 1 phone; no phone is disconnected\.$/,
       );
       await page.click("#confirm-cancel");
       await page.waitForSelector("#confirm", { state: "hidden" });

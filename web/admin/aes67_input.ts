@@ -227,7 +227,7 @@ async function onSave(ev: Event): Promise<void> {
   state.saving++;
   try {
     // Every change of aes67.input reopens the source: the phones hear a gap.
-    if (!(await confirmRestart("a_what_aes67_input"))) {
+    if (!(await confirmRestart("a_what_aes67_input", "a_confirm_source"))) {
       inputChanged();
       flash($("aes67-in-status"), () => t("a_not_saved"));
       return;

@@ -457,6 +457,8 @@ export const EN = {
   a_aes67_in_pill: "Source: {state}",
   a_aes67_in_pick_one: "Choose a session or type one in.",
   a_aes67_in_saved: "Saved. The source reopens; phones keep their sessions.",
+  a_confirm_source:
+    "Saving {what} reopens the audio source: the sound stops briefly on {phones}; no phone is disconnected.",
   a_what_aes67_input: "the AES67 input",
 } as const;
 
