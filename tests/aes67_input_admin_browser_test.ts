@@ -138,8 +138,21 @@ Deno.test({
       );
       assert.equal(fits, true, "the page is wider than the phone");
 
-      // A phone streams (from now: it sends no heartbeat): the switch asks first; Cancel sends nothing.
+      // A phone streams (from now: it sends no heartbeat).
       phone = await streamingClient(base);
+      // With the input off, a session is only stored: nothing is asked, the source stays.
+      await page.uncheck("#aes67-in-enabled");
+      await page.check('#aes67-in-list input[value="Stage A 2"]');
+      await page.click("#aes67-in-save");
+      await page.waitForSelector(
+        '#aes67-in-status:text-is("Saved. The source stays as it is until the input is turned on.")',
+      );
+      assert.equal(await page.isVisible("#confirm"), false);
+      let cfg = (await call(base, "GET", "/api/admin/config", { cookie })).body;
+      assert.deepEqual(cfg.aes67.input, { enabled: false, session: "Stage A 2" });
+      // Turning it on with the sender: the switch asks first; Cancel sends nothing.
+      await page.check("#aes67-in-enabled");
+      await page.check('#aes67-in-list input[value="Stage A"]');
       await page.click("#aes67-in-save");
       await page.waitForSelector("#confirm[open]");
       assert.match(
@@ -148,8 +161,8 @@ Deno.test({
       );
       await page.click("#confirm-cancel");
       await page.waitForSelector("#confirm", { state: "hidden" });
-      let cfg = (await call(base, "GET", "/api/admin/config", { cookie })).body;
-      assert.deepEqual(cfg.aes67.input, { enabled: false, session: "" });
+      cfg = (await call(base, "GET", "/api/admin/config", { cookie })).body;
+      assert.deepEqual(cfg.aes67.input, { enabled: false, session: "Stage A 2" });
 
       await page.click("#aes67-in-save");
       await page.waitForSelector("#confirm[open]");

@@ -5,10 +5,10 @@
  * (GET /api/admin/aes67/sessions, refreshed every 5 s), one of them chosen —
  * a sender's name (all its streams `name 1`, `name 2`…), one stream's `s=`
  * line, or an SDP file path typed in — and the input turned on or off
- * (PATCH /api/admin/config `aes67.input`). Any change of `aes67.input`
- * reopens the source (src/server.ts): the phones hear a gap and keep their
- * sessions, so the save asks first when phones are streaming
- * (./confirm.ts). The source's state and its error (a stream that
+ * (PATCH /api/admin/config `aes67.input`). A change the source depends on
+ * (on/off, or the session while it is the source: src/config/wire.ts)
+ * reopens the source: the phones hear a gap and keep their sessions, so the
+ * save asks first when phones are streaming (./confirm.ts). The source's state and its error (a stream that
  * vanished) come from each live snapshot (renderAes67Source).
  */
 import type {
@@ -17,6 +17,7 @@ import type {
   SaveAnswer,
   StatusView,
 } from "../../src/admin/api_types.ts";
+import { aes67InputSignature } from "../../src/config/wire.ts";
 import { api } from "./api.ts";
 import { confirmRestart } from "./confirm.ts";
 import { $, $button, $form, $input, flash, h, messageOf } from "./dom.ts";
@@ -222,12 +223,16 @@ function onType(): void {
 async function onSave(ev: Event): Promise<void> {
   ev.preventDefault();
   const input = edits();
-  if (Object.keys(input).length === 0) return;
+  const before = stored;
+  if (!before || Object.keys(input).length === 0) return;
   $button("aes67-in-save").disabled = true;
   state.saving++;
   try {
-    // Every change of aes67.input reopens the source: the phones hear a gap.
-    if (!(await confirmRestart("a_what_aes67_input", "a_confirm_source"))) {
+    // A change the source depends on reopens it (src/config/wire.ts): the phones hear a gap.
+    const viaCli = source?.mode === "aes67";
+    const next = { ...before, ...input };
+    const reopens = aes67InputSignature(before, viaCli) !== aes67InputSignature(next, viaCli);
+    if (reopens && !(await confirmRestart("a_what_aes67_input", "a_confirm_source"))) {
       inputChanged();
       flash($("aes67-in-status"), () => t("a_not_saved"));
       return;
@@ -235,7 +240,7 @@ async function onSave(ev: Event): Promise<void> {
     const r = await api<SaveAnswer>("PATCH", "/config", { aes67: { input } });
     state.lastVersion = r.config_version;
     await loadAes67Input();
-    flash($("aes67-in-status"), () => t("a_aes67_in_saved"));
+    flash($("aes67-in-status"), () => t(reopens ? "a_aes67_in_saved" : "a_aes67_in_stored"));
   } catch (e) {
     flash($("aes67-in-status"), () => messageOf(e), true);
     inputChanged();

@@ -459,6 +459,7 @@ export const EN = {
   a_aes67_in_saved: "Saved. The source reopens; phones keep their sessions.",
   a_confirm_source:
     "Saving {what} reopens the audio source: the sound stops briefly on {phones}; no phone is disconnected.",
+  a_aes67_in_stored: "Saved. The source stays as it is until the input is turned on.",
   a_what_aes67_input: "the AES67 input",
 } as const;
 
