@@ -15,6 +15,7 @@ import { effectiveSourceMode, sourcePeriodMs } from "./audio/source_factory.ts";
 import { installAdmin, openAdminAuth } from "./admin/mod.ts";
 import { assembleAes67Input } from "./aes67/mod.ts";
 import { ConfigStore } from "./config/store.ts";
+import { aes67InputSignature } from "./config/wire.ts";
 import { createApp } from "./http/app.ts";
 import type { ServerContext } from "./http/context.ts";
 import { listenerExtension } from "./listener/mod.ts";
@@ -85,13 +86,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     closers.add("aes67 output", () => aes67.close());
     closers.add("aes67 config", store.onChange(() => aes67.apply()));
-    // The AES67 input turned on or off, or another session chosen: the source reopens
-    // (like a swapped device: phones hear a gap, their sessions go on).
-    let inputKey = JSON.stringify(config().aes67.input);
+    // The AES67 input turned on or off, or another session chosen while it is the source: the
+    // source reopens (like a swapped device: phones hear a gap, their sessions go on).
+    const inputSignature = () => aes67InputSignature(config().aes67.input, opts.source === "aes67");
+    let inputKey = inputSignature();
     closers.add(
       "aes67 input config",
       store.onChange(() => {
-        const key = JSON.stringify(config().aes67.input);
+        const key = inputSignature();
         if (key === inputKey) return;
         inputKey = key;
         void audio.capture.restart();

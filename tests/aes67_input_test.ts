@@ -1,5 +1,5 @@
 /**
- * AES67 input with real peers (docs/protocol.md §13, docs/aes67-input.md):
+ * AES67 input with real peers (docs/protocol.md §13, docs/aes67.md):
  * on a LAN of network namespaces (./helpers/netns.ts), GStreamer's
  * rtpL24pay multicasts from "box A", our server runs as "box B" with
  * `--source aes67`, and a phone (this process) streams from B. SAP
@@ -234,7 +234,7 @@ Deno.test({
     let probe: Probe | null = null;
     try {
       // One stream: two GStreamer branches drift apart by up to ~90 ms on a loaded host
-      // (docs/aes67-input.md); several streams are checked below with that allowed for.
+      // (docs/aes67.md); several streams are checked below with that allowed for.
       const streams = [{ file: await idFile(dir, 1, 4), group: GROUP1, channels: 4 }];
       gst = gstSender(lan, streams);
       await Deno.writeTextFile(`${dir}/a.sdp`, sdpFile(lan, streams));

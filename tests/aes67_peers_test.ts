@@ -1,65 +1,22 @@
 /**
  * Independent AES67 peers (issue #14 item 4, docs/aes67.md "Checking a box
  * with stock tools"): the server runs in a network namespace of its own (a
- * veth pair, the default route on `va`, so `interface: ""` picks it), with
- * the output on and the test signal's `id` mode; in the same namespace
+ * box of ./helpers/netns.ts's LAN, its default route on `eth0`, so
+ * `interface: ""` picks it), with the output on and the test signal's `id`
+ * mode; in the same namespace
  *
  *   - GStreamer 1.22 (`udpsrc multicast-group=… ! rtpjitterbuffer ! rtpL24depay`)
  *     decodes stream 1 and every sample of channel n carries n;
  *   - ffmpeg (`-i sap://239.255.255.255:9875`) finds a stream from its SAP
  *     announcement and decodes it exactly;
- *   - tcpdump on `va` sees the packets' spacing (printed) and their TOS.
+ *   - tcpdump on `eth0` sees the packets' spacing (printed) and their TOS.
  *
  * Needs root (network namespaces); skipped with the reason where not.
  */
 import assert from "node:assert/strict";
 import { ConfigStore } from "../src/config/store.ts";
+import { createLan, namespacesUnavailable } from "./helpers/netns.ts";
 import { ROOT } from "./helpers/process_server.ts";
-
-const NS = `m32aes67-${Deno.pid}`;
-
-async function run(cmd: string[], opts: { ok?: boolean } = {}): Promise<Deno.CommandOutput> {
-  const out = await new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
-  if (opts.ok !== false && !out.success) {
-    throw new Error(`${cmd.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return out;
-}
-
-const inNs = (cmd: string[]) => ["ip", "netns", "exec", NS, ...cmd];
-
-async function tool(name: string): Promise<boolean> {
-  return (await run(["sh", "-c", `command -v ${name}`], { ok: false })).success;
-}
-
-/** Why this machine cannot run the test, or "". */
-async function cannot(): Promise<string> {
-  if (Deno.uid() !== 0) return "needs root for network namespaces";
-  for (const t of ["ip", "gst-launch-1.0", "ffmpeg", "tcpdump"]) {
-    if (!(await tool(t))) return `${t} is not installed: run \`bash .ci/setup test\``;
-  }
-  const probe = await run(["ip", "netns", "add", `${NS}-probe`], { ok: false });
-  if (!probe.success) {
-    return `no network namespaces here: ${new TextDecoder().decode(probe.stderr)}`;
-  }
-  await run(["ip", "netns", "del", `${NS}-probe`], { ok: false });
-  return "";
-}
-
-async function setUpNamespace(): Promise<void> {
-  await run(["ip", "netns", "add", NS]);
-  await run(["ip", "-n", NS, "link", "set", "lo", "up"]);
-  await run(["ip", "-n", NS, "link", "add", "va", "type", "veth", "peer", "name", "vb"]);
-  await run(["ip", "-n", NS, "addr", "add", "10.67.0.1/24", "dev", "va"]);
-  await run(["ip", "-n", NS, "link", "set", "va", "up"]);
-  await run(["ip", "-n", NS, "link", "set", "vb", "up"]);
-  await run(["ip", "-n", NS, "route", "add", "default", "via", "10.67.0.2", "dev", "va"]);
-}
 
 /** Inter-packet gaps (µs) and TOS bytes of IPv4/UDP packets to `group` in a pcap file. */
 function pcapPackets(buf: Uint8Array, group: string) {
@@ -106,17 +63,18 @@ function s24be(raw: Uint8Array, n: number): number[][] {
   return frames;
 }
 
-const reason = await cannot();
+const reason = await namespacesUnavailable(["gst-launch-1.0", "ffmpeg", "tcpdump"]);
 
 Deno.test({
   name:
     "AES67 peers: GStreamer and ffmpeg (from SAP) decode the box's streams exactly; tcpdump sees 1 ms spacing and TOS 34 << 2",
-  ignore: reason !== "",
+  ignore: reason !== null,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "m32-aes67-" });
-    await setUpNamespace();
+    const lan = await createLan(1, { defaultRoute: true });
+    const inNs = (cmd: string[]) => ["ip", "netns", "exec", lan.boxes[0].ns, ...cmd];
     const children: Deno.ChildProcess[] = [];
     const spawn = (cmd: string[]) => {
       const c = new Deno.Command(cmd[0], {
@@ -137,7 +95,7 @@ Deno.test({
         inNs([
           "tcpdump",
           "-i",
-          "va",
+          "eth0",
           "-n",
           "-U",
           "-c",
@@ -271,7 +229,7 @@ Deno.test({
         }
         await c.status.catch(() => {});
       }
-      await run(["ip", "netns", "del", NS], { ok: false });
+      await lan.close();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },

@@ -1,6 +1,6 @@
 /**
  * The AES67 output on a PTP clock with a real ptp4l (linuxptp), between two
- * network namespaces joined by a veth pair: the box's namespace runs ptp4l as
+ * network namespaces on one bridge (./helpers/netns.ts): the box's namespace runs ptp4l as
  * the grandmaster (software timestamps), the other a ptp4l client that must
  * hear that grandmaster. The box reads its ptp4l with pmc and says so in
  * /health (`clock: "ptp"`, the grandmaster's id) and in every SDP
@@ -16,10 +16,9 @@ import assert from "node:assert/strict";
 import { ConfigStore } from "../src/config/store.ts";
 import { readSapHeader } from "../src/aes67/sap_packet.ts";
 import { eui64Text } from "../src/aes67/ptp.ts";
+import { createLan, namespacesUnavailable } from "./helpers/netns.ts";
 import { ROOT } from "./helpers/process_server.ts";
 
-const A = `m32ptp-a-${Deno.pid}`;
-const B = `m32ptp-b-${Deno.pid}`;
 const dec = new TextDecoder();
 
 async function run(cmd: string[], ok = true): Promise<Deno.CommandOutput> {
@@ -33,20 +32,7 @@ async function run(cmd: string[], ok = true): Promise<Deno.CommandOutput> {
   return out;
 }
 
-async function cannot(): Promise<string> {
-  if (Deno.uid() !== 0) return "needs root for network namespaces";
-  for (const t of ["ip", "ptp4l", "pmc", "curl"]) {
-    if (!(await run(["sh", "-c", `command -v ${t}`], false)).success) {
-      return `${t} is not installed: run \`bash .ci/setup test\``;
-    }
-  }
-  const probe = await run(["ip", "netns", "add", `${A}-probe`], false);
-  if (!probe.success) return `no network namespaces here: ${dec.decode(probe.stderr)}`;
-  await run(["ip", "netns", "del", `${A}-probe`], false);
-  return "";
-}
-
-const reason = await cannot();
+const reason = await namespacesUnavailable(["ptp4l", "pmc", "curl"]);
 
 async function pmc(ns: string, uds: string, ...what: string[]): Promise<string> {
   const args = what.flatMap((w) => [`GET ${w}`]);
@@ -68,11 +54,14 @@ async function until<T>(what: string, f: () => Promise<T | null>, ms = 30_000): 
 
 Deno.test({
   name: "AES67 with ptp4l: the box as grandmaster between namespaces, /health and the SDP name it",
-  ignore: reason !== "",
+  ignore: reason !== null,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "m32-ptp-" });
+    // Box A (the server and the grandmaster) and B (a PTP client), both on eth0.
+    const lan = await createLan(2, { defaultRoute: true });
+    const [A, B] = lan.boxes.map((b) => b.ns);
     const children: Deno.ChildProcess[] = [];
     const spawn = (cmd: string[], env: Record<string, string> = {}) => {
       const c = new Deno.Command(cmd[0], {
@@ -86,30 +75,6 @@ Deno.test({
       return c;
     };
     try {
-      await run(["ip", "netns", "add", A]);
-      await run(["ip", "netns", "add", B]);
-      await run([
-        "ip",
-        "-n",
-        A,
-        "link",
-        "add",
-        "va",
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "vb",
-        "netns",
-        B,
-      ]);
-      await run(["ip", "-n", A, "addr", "add", "10.69.0.1/24", "dev", "va"]);
-      await run(["ip", "-n", B, "addr", "add", "10.69.0.2/24", "dev", "vb"]);
-      for (const [ns, dev] of [[A, "va"], [B, "vb"]]) {
-        await run(["ip", "-n", ns, "link", "set", "lo", "up"]);
-        await run(["ip", "-n", ns, "link", "set", dev, "up"]);
-      }
-      await run(["ip", "-n", A, "route", "add", "default", "via", "10.69.0.2", "dev", "va"]);
       const udsA = `${dir}/ptp4l-a`;
       const udsB = `${dir}/ptp4l-b`;
       // Neither ptp4l touches the clock: the grandmaster only serves it, the client runs free.
@@ -121,8 +86,8 @@ Deno.test({
         `${dir}/b.cfg`,
         `[global]\nslaveOnly 1\nfree_running 1\nuds_address ${udsB}\n`,
       );
-      spawn(["ip", "netns", "exec", A, "ptp4l", "-i", "va", "-S", "-f", `${dir}/a.cfg`]);
-      spawn(["ip", "netns", "exec", B, "ptp4l", "-i", "vb", "-S", "-f", `${dir}/b.cfg`]);
+      spawn(["ip", "netns", "exec", A, "ptp4l", "-i", "eth0", "-S", "-f", `${dir}/a.cfg`]);
+      spawn(["ip", "netns", "exec", B, "ptp4l", "-i", "eth0", "-S", "-f", `${dir}/b.cfg`]);
       const gmA = await until("ptp4l A as grandmaster", async () => {
         const t = await pmc(A, udsA, "PORT_DATA_SET", "DEFAULT_DATA_SET");
         const id = /clockIdentity\s+(\S+)/.exec(t)?.[1];
@@ -147,7 +112,7 @@ Deno.test({
         "eval",
         `
         const c = Deno.listenDatagram({ transport: "udp", hostname: "239.255.255.255", port: 9875, reuseAddress: true });
-        await c.joinMulticastV4("239.255.255.255", "10.69.0.1");
+        await c.joinMulticastV4("239.255.255.255", "${lan.boxes[0].address}");
         const [d] = await c.receive();
         await Deno.stdout.write(d);
         Deno.exit(0);
@@ -212,8 +177,7 @@ Deno.test({
         }
         await c.status.catch(() => {});
       }
-      await run(["ip", "netns", "del", A], false);
-      await run(["ip", "netns", "del", B], false);
+      await lan.close();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },

@@ -67,6 +67,9 @@ const NAMES = new Set([
   "TTL",
   "IGMP",
   "MAC",
+  // AES67 input card: the discovery protocol and the session file format.
+  "SAP",
+  "SDP",
 ]);
 
 /** The musicians' channel names: data, shown as the engineer typed them. */

@@ -38,3 +38,18 @@ export function patchChangesWire(
     Object.keys(patch[section] ?? {}).some((key) => !overridden.has(`${section}.${key}`))
   );
 }
+
+/**
+ * What of `aes67.input` the audio source depends on (docs/aes67.md): the
+ * session only while the source is the AES67 input — `input.enabled`, or
+ * `--source aes67` for this run (`sourceIsAes67`) — and nothing otherwise
+ * (a session chosen while the input is off is only stored). A change of this
+ * signature reopens the source (src/server.ts): the phones hear a gap and
+ * keep their sessions, so the admin page asks first.
+ */
+export function aes67InputSignature(
+  input: Readonly<Config["aes67"]["input"]>,
+  sourceIsAes67 = false,
+): string {
+  return input.enabled || sourceIsAes67 ? JSON.stringify([input.enabled, input.session]) : "off";
+}

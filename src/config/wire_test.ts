@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DEFAULT_CONFIG, defaultChannels } from "./types.ts";
-import { mappingSignature, patchChangesWire, wireSignature } from "./wire.ts";
+import { aes67InputSignature, mappingSignature, patchChangesWire, wireSignature } from "./wire.ts";
 
 const cfg = { ...structuredClone(DEFAULT_CONFIG), config_version: 1 };
 
@@ -36,4 +36,17 @@ Deno.test("renaming a channel keeps the wire signature; reordering or disabling 
   assert.notEqual(wireSignature(cfg, swapped), base);
   assert.notEqual(wireSignature({ ...cfg, network: { ...cfg.network, dscp: 0 } }, channels), base);
   assert.equal(wireSignature({ ...cfg, jitter: { interpolate: 1, drop: 2 } }, channels), base);
+});
+
+Deno.test("aes67.input reopens the source only when the source is (or becomes) the AES67 input", () => {
+  const sig = aes67InputSignature;
+  const off = { enabled: false, session: "" };
+  // Off: choosing a session only stores it.
+  assert.equal(sig({ enabled: false, session: "Stage A" }), sig(off));
+  // Turning it on or off, or another session while on, reopens the source.
+  assert.notEqual(sig({ enabled: true, session: "Stage A" }), sig({ ...off, session: "Stage A" }));
+  assert.notEqual(sig({ enabled: true, session: "Stage A" }), sig({ enabled: true, session: "B" }));
+  assert.equal(sig({ enabled: true, session: "B" }), sig({ enabled: true, session: "B" }));
+  // `--source aes67` for this run reads the stored session even with the input off.
+  assert.notEqual(sig({ enabled: false, session: "B" }, true), sig(off, true));
 });

@@ -1,15 +1,19 @@
 /**
  * A wired LAN of boxes in network namespaces, for AES67 tests (multicast
- * between boxes, docs/aes67-input.md "Testing"):
+ * between boxes, docs/aes67.md "What the tests showed"):
  *
  *   root namespace: bridge m32br<tag> 10.214.N.1/24 (the test process, a phone)
  *        ├── veth ─ namespace m32-<tag>-0: eth0 10.214.N.2/24   ("box A")
  *        └── veth ─ namespace m32-<tag>-1: eth0 10.214.N.3/24   ("box B")
  *
  * Each box has a multicast route (224.0.0.0/4 dev eth0) and nothing else, so
- * its multicast goes on the wire; the bridge floods multicast (snooping off:
- * there is no IGMP querier on a test LAN). Needs root (CAP_NET_ADMIN) and
- * iproute2; `lanUnavailable()` says why not where they are missing.
+ * its multicast goes on the wire; with `defaultRoute` its default route is
+ * eth0 too (via the bridge), so a server's `interface: ""` (the default
+ * route's) picks eth0. The bridge floods multicast (snooping off: there is no
+ * IGMP querier on a test LAN). Needs root (CAP_NET_ADMIN) and iproute2;
+ * `lanUnavailable()` says why not where they are missing, and
+ * `namespacesUnavailable()` also tries to make a namespace and looks for the
+ * test's tools. Used by the AES67 tests (input, box to box, peers, ptp4l).
  */
 
 export interface LanBox {
@@ -56,9 +60,37 @@ export function lanUnavailable(): string | null {
   return null;
 }
 
+/**
+ * Why no LAN can be made here, or null: `lanUnavailable()`, then each of
+ * `tools` on PATH, then a namespace actually made and removed (a container
+ * may refuse it even to root).
+ */
+export async function namespacesUnavailable(tools: string[] = []): Promise<string | null> {
+  const why = lanUnavailable();
+  if (why) return why;
+  for (const t of tools) {
+    const r = await new Deno.Command("sh", { args: ["-c", `command -v ${t}`], stdout: "null" })
+      .output();
+    if (!r.success) return `${t} is not installed: run \`bash .ci/setup test\``;
+  }
+  const probe = `m32-probe-${Deno.pid}`;
+  try {
+    await ip(["netns", "add", probe]);
+  } catch (e) {
+    return `no network namespaces here: ${(e as Error).message}`;
+  }
+  await ip(["netns", "del", probe]).catch(() => {});
+  return null;
+}
+
+export interface LanOptions {
+  /** Each box's default route is eth0, via the bridge's address. */
+  defaultRoute?: boolean;
+}
+
 let made = 0;
 
-export async function createLan(boxes: number): Promise<Lan> {
+export async function createLan(boxes: number, opts: LanOptions = {}): Promise<Lan> {
   const tag = `${Deno.pid % 10000}${made++}`;
   const subnet = `10.214.${(Deno.pid + made * 37) % 250}`;
   const bridge = `m32br${tag}`;
@@ -95,6 +127,9 @@ export async function createLan(boxes: number): Promise<Lan> {
       await ip(["addr", "add", `${subnet}.${i + 2}/24`, "dev", "eth0"], ns);
       await ip(["link", "set", "eth0", "up"], ns);
       await ip(["route", "add", "224.0.0.0/4", "dev", "eth0"], ns);
+      if (opts.defaultRoute) {
+        await ip(["route", "add", "default", "via", `${subnet}.1`, "dev", "eth0"], ns);
+      }
       lan.boxes.push({ ns, address: `${subnet}.${i + 2}` });
     }
   } catch (e) {

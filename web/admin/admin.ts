@@ -8,7 +8,7 @@
  *   clients.ts   connected clients       charts.ts    quality charts
  *   channels.ts  channel table           settings.ts  configuration form
  *   qr.ts        phone QR code           https.ts     secure listener page
- *   aes67.ts     AES67 output
+ *   aes67.ts     AES67 output        aes67_input.ts  AES67 input
  *   forms.ts     message, password       live.ts      the live feed
  */
 import type { LoginProbe } from "../../src/admin/api_types.ts";
@@ -16,6 +16,7 @@ import { startI18n } from "../i18n/dom.ts";
 import { onLanguageChange } from "../i18n/i18n.ts";
 import { api } from "./api.ts";
 import { renderAes67, wireAes67 } from "./aes67.ts";
+import { renderAes67Input, wireAes67Input } from "./aes67_input.ts";
 import { channelsDirty, renderChannels, wireChannels } from "./channels.ts";
 import { $, byId } from "./dom.ts";
 import { wireForms } from "./forms.ts";
@@ -31,6 +32,7 @@ function relabel(): void {
   renderChannels();
   renderHttps();
   renderAes67();
+  renderAes67Input();
   renderQr();
   redrawSnapshot();
 }
@@ -43,6 +45,7 @@ function wire(): void {
   wireChannels();
   wireHttps();
   wireAes67();
+  wireAes67Input();
   wireQr();
   wireForms();
   globalThis.addEventListener("beforeunload", (ev) => {

@@ -18,16 +18,20 @@ export function phones(n: number): string {
 
 /**
  * Resolves true to go ahead with the save, false when the admin cancelled;
- * `what` names what is saved ("a_what_channels").
+ * `what` names what is saved ("a_what_channels"), `text` says what happens
+ * to the phones (default: their streams restart and they reconnect).
  */
-export async function confirmRestart(what: MessageKey): Promise<boolean> {
+export async function confirmRestart(
+  what: MessageKey,
+  text: MessageKey = "a_confirm_text",
+): Promise<boolean> {
   const clients = await api<ClientView[]>("GET", "/clients");
   const streaming = clients.filter((c) => c.streaming).length;
   if (streaming === 0) return true;
   const dialog = byId("confirm", HTMLDialogElement);
   localText(
     $("confirm-text"),
-    () => t("a_confirm_text", { what: t(what), phones: phones(streaming) }),
+    () => t(text, { what: t(what), phones: phones(streaming) }),
   );
   localText($button("confirm-ok"), () => t("a_confirm_ok_n", { phones: phones(streaming) }));
   return await new Promise<boolean>((resolve) => {

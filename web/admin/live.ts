@@ -14,6 +14,7 @@ import { renderClients } from "./clients.ts";
 import { $, h } from "./dom.ts";
 import { loadHttps } from "./https.ts";
 import { renderLog, renderStatus } from "./overview.ts";
+import { renderAes67Source } from "./aes67_input.ts";
 import { loadQr } from "./qr.ts";
 import { loadConfig, settingsDirty } from "./settings.ts";
 import { state } from "./state.ts";
@@ -87,6 +88,7 @@ let latest: Snapshot | null = null;
 export function redrawSnapshot(): void {
   if (!latest) return;
   renderStatus(latest.status);
+  renderAes67Source(latest.status.source);
   renderClients(latest.clients, latest.time);
   renderLog(latest.status.recent_log);
   drawCharts(latest.time);
@@ -96,6 +98,7 @@ function onSnapshot(msg: Snapshot): void {
   latest = msg;
   const st = msg.status;
   renderStatus(st);
+  renderAes67Source(st.source);
   renderClients(msg.clients, msg.time);
   renderLog(st.recent_log);
   const p = msg.point;

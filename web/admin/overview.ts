@@ -33,6 +33,8 @@ export function renderStatus(st: StatusView): void {
   health.className = `pill ${st.status === "ok" ? "pill-ok" : "pill-warn"}`;
   $("st-source").textContent = src.kind === "test"
     ? t("a_src_test")
+    : src.kind === "aes67"
+    ? src.description || "AES67"
     : `ALSA ${src.description || ""}`;
   // The same state as /health: idle, starting, running or error.
   const srcState = SOURCE_STATE[src.state] ? t(SOURCE_STATE[src.state]) : src.state;

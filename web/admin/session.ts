@@ -9,6 +9,7 @@ import { loadChannels } from "./channels.ts";
 import { $, $button, $form, $input, messageOf } from "./dom.ts";
 import { loadHttps } from "./https.ts";
 import { loadAes67 } from "./aes67.ts";
+import { loadAes67Input } from "./aes67_input.ts";
 import { onSessionEnded, startLive, stopLive } from "./live.ts";
 import { loadQr } from "./qr.ts";
 import { loadConfig } from "./settings.ts";
@@ -29,7 +30,14 @@ export async function showApp(): Promise<void> {
   $("app-view").hidden = false;
   $("logout").hidden = false;
   $("live-state").hidden = false;
-  await Promise.all([loadConfig(), loadChannels(), loadQr(), loadHttps(), loadAes67()]);
+  await Promise.all([
+    loadConfig(),
+    loadChannels(),
+    loadQr(),
+    loadHttps(),
+    loadAes67(),
+    loadAes67Input(),
+  ]);
   startLive();
 }
 

@@ -447,6 +447,26 @@ export const EN = {
   a_rtcp_title:
     "The phone's latest RTCP receiver report: loss since its previous report, packets lost in all, interarrival jitter, round trip",
   a_rtcp_none: "No RTCP receiver report from this client (browser transports send none)",
+  // AES67 input card (web/admin/aes67_input.ts)
+  a_aes67_in_title: "AES67 input (wired network)",
+  a_aes67_in_enable: "Serve the phones from the chosen AES67 session instead of the console",
+  a_aes67_in_heard: "Sessions heard on the network (SAP)",
+  a_aes67_in_session:
+    "Session: a sender's name, one stream's name, or the path of an SDP file on the box",
+  a_aes67_in_help:
+    "Choosing a sender takes all its streams, channels in stream order. A stream that stops is retried; the phones keep their sessions.",
+  a_aes67_in_detail: "{groups} · {n} ch · {ptime} · from {origin} · clock {clock} · heard {heard}",
+  a_aes67_in_sender: "{name}: all {n} streams",
+  a_aes67_in_sender_detail: "{n} channels · from {origin}",
+  a_aes67_in_none: "No AES67 session heard yet (senders announce every 30 s).",
+  a_aes67_in_not_listening: "Not listening for sessions: {error}",
+  a_aes67_in_pill: "Source: {state}",
+  a_aes67_in_pick_one: "Choose a session or type one in.",
+  a_aes67_in_saved: "Saved. The source reopens; phones keep their sessions.",
+  a_confirm_source:
+    "Saving {what} reopens the audio source: the sound stops briefly on {phones}; no phone is disconnected.",
+  a_aes67_in_stored: "Saved. The source stays as it is until the input is turned on.",
+  a_what_aes67_input: "the AES67 input",
 } as const;
 
 export type MessageKey = keyof typeof EN;

@@ -451,4 +451,24 @@ export const KO: Record<MessageKey, string> = {
   a_rtcp_title:
     "폰이 보낸 최신 RTCP 수신 보고: 직전 보고 이후 손실률, 지금까지 잃은 패킷 수, 도착 간격 지터, 왕복 시간",
   a_rtcp_none: "이 클라이언트의 RTCP 수신 보고가 없습니다 (브라우저 전송 방식은 보내지 않습니다)",
+  // AES67 입력 카드 (web/admin/aes67_input.ts)
+  a_aes67_in_title: "AES67 입력 (유선 네트워크)",
+  a_aes67_in_enable: "콘솔 대신 선택한 AES67 세션의 오디오를 폰에 보내기",
+  a_aes67_in_heard: "네트워크에서 찾은 세션 (SAP)",
+  a_aes67_in_session: "세션: 송출 장치 이름, 스트림 하나의 이름, 또는 박스에 있는 SDP 파일 경로",
+  a_aes67_in_help:
+    "송출 장치를 고르면 그 장치의 스트림을 모두 받고, 채널은 스트림 순서대로 이어집니다. 끊긴 스트림은 다시 시도하며, 폰 연결은 그대로 유지됩니다.",
+  a_aes67_in_detail:
+    "{groups} · {n}채널 · {ptime} · 보낸 곳 {origin} · 클럭 {clock} · {heard} 수신",
+  a_aes67_in_sender: "{name}: 스트림 {n}개 전부",
+  a_aes67_in_sender_detail: "{n}채널 · 보낸 곳 {origin}",
+  a_aes67_in_none: "아직 찾은 AES67 세션이 없습니다 (송출 장치는 30초마다 알립니다).",
+  a_aes67_in_not_listening: "세션을 찾고 있지 않습니다: {error}",
+  a_aes67_in_pill: "소스: {state}",
+  a_aes67_in_pick_one: "세션을 고르거나 직접 입력해 주세요.",
+  a_aes67_in_saved: "저장했습니다. 소스를 다시 열며, 폰 연결은 그대로 유지됩니다.",
+  a_confirm_source:
+    "{what} 저장하면 오디오 소스를 다시 열어 {phones}에서 소리가 잠깐 끊깁니다. 연결은 그대로 유지됩니다.",
+  a_aes67_in_stored: "저장했습니다. 입력을 켜기 전까지 소스는 그대로입니다.",
+  a_what_aes67_input: "AES67 입력 설정을",
 };
