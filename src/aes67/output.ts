@@ -20,6 +20,12 @@
  * and beyond DRIFT_REANCHOR_SAMPLES the anchor is taken again (a timestamp
  * jump a receiver sees as a discontinuity).
  *
+ * RTCP (RFC 3550 §6, issue #14 item 5): every RTCP_INTERVAL_MS each stream
+ * sends a sender report (the NTP ↔ RTP mapping of now, its packet and
+ * payload octet counts) with SDES CNAME `m32-server@<interface address>` to
+ * its group's port 5005 (RTP port + 1, announced as `a=rtcp:` in the SDP);
+ * a stream that stops (off, or a new plan) says BYE.
+ *
  * Nothing is allocated per packet: buffers, destinations and channel index
  * tables are built in `configure`.
  */
@@ -27,11 +33,12 @@ import type { Period } from "../audio/source.ts";
 import { SendmmsgSender } from "../net/sendmmsg_sender.ts";
 import type { PacketSender, UdpDestination } from "../net/sender.ts";
 import { writeRtpHeader } from "../rtp/packet.ts";
+import { writeBye, writeSdesCname, writeSenderReport } from "../rtp/rtcp.ts";
 import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
 import { setMulticastSending } from "./multicast.ts";
 import { aes67FramesPerPacket, L24_BYTES } from "./plan.ts";
-import { AES67_PAYLOAD_TYPE, AES67_RTP_PORT } from "./sdp_build.ts";
+import { AES67_PAYLOAD_TYPE, AES67_RTCP_PORT, AES67_RTP_PORT } from "./sdp_build.ts";
 
 /** What the control plane hands the audio plane (plain data: it crosses to the worker). */
 export interface Aes67SendPlan {
@@ -75,12 +82,20 @@ export function idleAes67Status(): Aes67SendStatus {
 
 /** 10 ms at 48 kHz: beyond this the timestamps are anchored again. */
 export const DRIFT_REANCHOR_SAMPLES = 480;
+/** Sender reports per stream: RFC 3550's minimum interval for a small session. */
+export const RTCP_INTERVAL_MS = 5000;
+/** The SDES CNAME of every stream: this box on the sending interface. */
+export const aes67Cname = (address: string) => `m32-server@${address}`;
 const RTP_HEADER = 12;
 const MAX_DATAGRAM = RTP_HEADER + 1440;
 const TWO_32 = 2 ** 32;
 
 interface StreamState {
   dest: UdpDestination;
+  rtcpDest: UdpDestination;
+  packets: number;
+  /** Payload octets sent (RFC 3550 §6.4.1). */
+  octets: number;
   /** Source channel index (id − 1) of each stream channel. */
   indexes: Int32Array;
   ssrc: number;
@@ -94,6 +109,7 @@ export class Aes67Output {
   private block: Int32Array = new Int32Array(0);
   private blockFrames = 0;
   private blockChannels = 0;
+  private blockRate = 48000;
   private fill = 0;
   private blockFrameIndex = 0;
   private blockCaptureMs = 0;
@@ -105,6 +121,11 @@ export class Aes67Output {
   private realtimeOffsetMs = 0;
   private lastStatusMs = 0;
   private first = true;
+  /** The last packet time's RTP timestamp and its capture instant on CLOCK_REALTIME (ms). */
+  private lastTs = 0;
+  private lastRealtimeMs = 0;
+  private nextRtcpMs = 0;
+  private cname: Uint8Array = new Uint8Array(0);
   readonly status: Aes67SendStatus = idleAes67Status();
 
   constructor(
@@ -123,6 +144,7 @@ export class Aes67Output {
 
   /** A new plan (null: off). Between periods; the socket is reopened. */
   configure(plan: Aes67SendPlan | null): void {
+    this.bye();
     this.sender?.close();
     this.sender = null;
     this.plan = plan;
@@ -137,8 +159,13 @@ export class Aes67Output {
     try {
       const sender = this.openSender(plan);
       this.sender = sender;
+      this.cname = new TextEncoder().encode(aes67Cname(plan.address)).subarray(0, 255);
+      this.nextRtcpMs = 0;
       this.streams = plan.streams.map((s) => ({
         dest: sender.destination(s.group, AES67_RTP_PORT),
+        rtcpDest: sender.destination(s.group, AES67_RTCP_PORT),
+        packets: 0,
+        octets: 0,
         indexes: Int32Array.from(s.channels, (id) => id - 1),
         ssrc: s.ssrc >>> 0,
         sequence: s.sequence & 0xffff,
@@ -159,6 +186,7 @@ export class Aes67Output {
     if (size !== this.blockFrames || p.channels !== this.blockChannels) {
       this.blockFrames = size;
       this.blockChannels = p.channels;
+      this.blockRate = p.sampleRate;
       this.block = new Int32Array(size * p.channels);
       this.fill = 0;
     }
@@ -190,6 +218,10 @@ export class Aes67Output {
       }
     }
     const now = this.clock.now();
+    if (now >= this.nextRtcpMs && this.streams.length > 0 && this.streams[0].packets > 0) {
+      this.nextRtcpMs = now + RTCP_INTERVAL_MS;
+      this.reports(now);
+    }
     if (now - this.lastStatusMs >= 1000) {
       this.lastStatusMs = now;
       this.realtimeOffsetMs = this.realtime() - now;
@@ -215,6 +247,8 @@ export class Aes67Output {
     }
     this.status.driftSamples = drift;
     const ts = ((this.blockFrameIndex + this.anchor) % TWO_32 + TWO_32) % TWO_32;
+    this.lastTs = ts;
+    this.lastRealtimeMs = this.blockCaptureMs + this.realtimeOffsetMs;
     const data = this.block;
     const streams = this.streams;
     const marker = this.first;
@@ -239,8 +273,41 @@ export class Aes67Output {
         }
       }
       sender.commit(o, st.dest);
+      st.packets++;
+      st.octets += o - RTP_HEADER;
     }
     sender.flush();
+  }
+
+  /**
+   * SR + SDES CNAME per stream (+ BYE when `bye`): the NTP time is now on
+   * CLOCK_REALTIME, the RTP timestamp the last packet time's advanced by the
+   * frames since its capture instant.
+   */
+  private reports(now: number, bye = false): void {
+    const sender = this.sender!;
+    const nowRealtime = now + this.realtimeOffsetMs;
+    const rate = this.blockRate;
+    const ts = (this.lastTs + Math.round(((nowRealtime - this.lastRealtimeMs) * rate) / 1000)) >>>
+      0;
+    for (const st of this.streams) {
+      const buf = sender.slot();
+      let off = writeSenderReport(buf, 0, st.ssrc, nowRealtime, ts, st.packets, st.octets);
+      off = writeSdesCname(buf, off, st.ssrc, this.cname);
+      if (bye) off = writeBye(buf, off, st.ssrc);
+      sender.commit(off, st.rtcpDest);
+    }
+    sender.flush();
+  }
+
+  /** A stream that stops says so (RFC 3550 §6.6), if it sent anything. */
+  private bye(): void {
+    if (!this.sender || this.streams.length === 0 || this.streams[0].packets === 0) return;
+    try {
+      this.reports(this.clock.now(), true);
+    } catch (e) {
+      this.log.warn("aes67 output could not send its RTCP BYE", { error: e as Error });
+    }
   }
 
   private publish(): void {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { Period } from "../audio/source.ts";
 import type { PacketSender, UdpDestination } from "../net/sender.ts";
 import { parseRtp } from "../rtp/packet.ts";
+import { parseRtcp, unixMsFromNtp } from "../rtp/rtcp.ts";
 import { ManualClock } from "../util/clock.ts";
 import { getLogger } from "../util/log.ts";
 import { Aes67Output, type Aes67SendPlan, DRIFT_REANCHOR_SAMPLES } from "./output.ts";
@@ -39,6 +40,9 @@ class KeepingSender implements PacketSender {
     this.closed = true;
   }
 }
+
+/** The RTP datagrams (port 5004), not RTCP (5005). */
+const rtp = (s: KeepingSender) => s.sent.filter((d) => d.to.endsWith(":5004"));
 
 const RATE = 48000;
 /** Sample value of channel `ch` (1-based) in frame `f`: distinct, 24-bit, sign included. */
@@ -126,19 +130,20 @@ Deno.test("AES67 output: L24 of the stream's channels, per-stream sequence and S
   const silent = sender.sent.find((s) => s.to === "239.69.83.2:5004")!.data.subarray(12);
   assert.ok(silent.every((b) => b === 0));
   // One flush per packet time: the streams' packets of one ms leave together.
-  assert.equal(sender.flushes, 20);
+  assert.equal(new Set(rtp(sender).map((s) => s.flush)).size, 20);
+  assert.equal(rtp(sender).length, 40);
 });
 
 Deno.test("AES67 output: 125 µs packets from 1 ms periods; 4 ms packets gather four", () => {
   const a = setUp(plan({ ptimeUs: 125 }));
   a.out.push(period(0, 48, 32, START_MS));
-  assert.equal(a.sender.sent.length, 16);
+  assert.equal(rtp(a.sender).length, 16);
   assert.equal(a.sender.sent[0].data.length, 12 + 6 * 2 * 3);
   const b = setUp(plan({ ptimeUs: 4000 }));
   for (let i = 0; i < 3; i++) b.out.push(period(48 * i, 48, 32, START_MS + i));
   assert.equal(b.sender.sent.length, 0);
   b.out.push(period(144, 48, 32, START_MS + 3));
-  assert.equal(b.sender.sent.length, 2);
+  assert.equal(rtp(b.sender).length, 2);
   assert.equal(b.sender.sent[0].data.length, 12 + 192 * 2 * 3);
 });
 
@@ -155,12 +160,49 @@ Deno.test("AES67 output: a jump on the source timeline or a drift past 10 ms anc
   // A gap in frame indexes (an overrun) drops the partial packet and anchors at the new frame.
   out.push(period(1000, 24, 32, START_MS + 100));
   out.push(period(1024, 24, 32, START_MS + 100.5));
-  const last = parseRtp(sender.sent.at(-2)!.data).timestamp;
+  const last = parseRtp(rtp(sender).at(-2)!.data).timestamp;
   assert.equal(last, Math.round((START_MS + 100) * 48) % 2 ** 32);
-  // Off: the socket closes, nothing more is sent.
-  const before = sender.sent.length;
+  // Off: the socket closes, no more audio is sent.
+  const before = rtp(sender).length;
   out.configure(null);
   assert.equal(sender.closed, true);
   assert.equal(out.active, false);
-  assert.equal(before, sender.sent.length);
+  assert.equal(before, rtp(sender).length);
+});
+
+Deno.test("AES67 output: RTCP sender reports every 5 s per stream (NTP ↔ RTP of now, counts, CNAME), BYE when it stops", () => {
+  const { clock, sender, out } = setUp(plan(), 0.5);
+  const rtcpOf = (group: string) =>
+    sender.sent.filter((s) => s.to === `${group}:5005`).map((s) => parseRtcp(s.data)!);
+  // 6 s of 1 ms periods.
+  for (let i = 0; i < 6000; i++) {
+    out.push(period(48 * i, 48, 32, START_MS + i));
+    clock.advance(1);
+  }
+  const reports = rtcpOf("239.69.83.1");
+  assert.equal(reports.length, 2, "one at the start, one 5 s later");
+  const [sr, sdes] = reports[1];
+  assert.equal(sr.type, "sr");
+  assert.equal(sdes.type, "sdes");
+  if (sr.type !== "sr" || sdes.type !== "sdes") return;
+  assert.equal(sr.ssrc, 0x11111111);
+  assert.equal(sdes.chunks[0].cname, "m32-server@10.0.0.1");
+  // Sent right after the packet time captured at START_MS + 5000, at that instant (clock and
+  // realtime 0.5 ms apart).
+  const ntpMs = unixMsFromNtp(sr.ntpSeconds, sr.ntpFraction);
+  assert.ok(Math.abs(ntpMs - (START_MS + 5000 + 0.5)) < 0.01, `NTP ${ntpMs}`);
+  // Its RTP timestamp is the media clock at that instant, as the stream's own packets have it.
+  const t0 = Math.round((START_MS + 0.5) * 48) % 2 ** 32;
+  const at5000 = rtp(sender).filter((d) => d.to.startsWith("239.69.83.1:"))[5000];
+  assert.equal(parseRtp(at5000.data).timestamp, (t0 + 5000 * 48) % 2 ** 32);
+  assert.equal(sr.rtpTimestamp, (t0 + 5000 * 48) % 2 ** 32);
+  assert.equal(sr.packetCount, 5001);
+  assert.equal(sr.octetCount, 5001 * 48 * 2 * 3);
+  assert.equal(rtcpOf("239.69.83.2").length, 2);
+  // Off: a BYE per stream, then the socket closes.
+  out.configure(null);
+  const last = rtcpOf("239.69.83.2").at(-1)!;
+  assert.deepEqual(last.map((p) => p.type), ["sr", "sdes", "bye"]);
+  const bye = last[2];
+  assert.ok(bye.type === "bye" && bye.ssrcs[0] === 0x22222222);
 });

@@ -13,6 +13,7 @@
  *   a=ptime:<ms>
  *   a=ts-refclk:ptp=IEEE1588-2008:<grandmaster>:<domain>   (or localmac=<MAC>)
  *   a=mediaclk:direct=<offset>
+ *   a=rtcp:5005                      (sender reports and BYE go to the group's RTP port + 1)
  *   a=recvonly
  *
  * Pure: the caller supplies everything (the output plan, the clock).
@@ -20,6 +21,8 @@
 
 /** The RTP port every AES67 stream uses (§13). */
 export const AES67_RTP_PORT = 5004;
+/** Its RTCP port (RTP + 1, RFC 3550 §11), named in the SDP's `a=rtcp:` (RFC 3605). */
+export const AES67_RTCP_PORT = 5005;
 export const AES67_PAYLOAD_TYPE = 96;
 
 /** What the SDP says about the media clock. */
@@ -80,6 +83,7 @@ export function buildStreamSdp(p: StreamSdpParams): string {
     `a=ptime:${ptimeText(p.ptimeUs)}`,
     `a=ts-refclk:${refclkText(p.refclk)}`,
     `a=mediaclk:direct=${p.mediaclkOffset}`,
+    `a=rtcp:${AES67_RTCP_PORT}`,
     "a=recvonly",
   ];
   return lines.join("\r\n") + "\r\n";

@@ -20,7 +20,7 @@ const params = {
   mediaclkOffset: 0,
 };
 
-Deno.test("SDP of a stream: every §13 line, CRLF, in order", () => {
+Deno.test("SDP of a stream: every §13 line and where its RTCP goes, CRLF, in order", () => {
   assert.equal(
     buildStreamSdp(params),
     [
@@ -35,6 +35,7 @@ Deno.test("SDP of a stream: every §13 line, CRLF, in order", () => {
       "a=ptime:0.333",
       "a=ts-refclk:ptp=IEEE1588-2008:00-1D-C1-FF-FE-12-34-56:0",
       "a=mediaclk:direct=0",
+      "a=rtcp:5005",
       "a=recvonly",
       "",
     ].join("\r\n"),
