@@ -10,6 +10,7 @@
  *   - ffmpeg (`-i sap://239.255.255.255:9875`) finds a stream from its SAP
  *     announcement and decodes it exactly;
  *   - tcpdump on `eth0` sees the packets' spacing (printed) and their TOS.
+ *   - tshark decodes the stream's RTCP (port 5005): a sender report with SDES CNAME.
  *
  * Needs root (network namespaces); skipped with the reason where not.
  */
@@ -63,11 +64,11 @@ function s24be(raw: Uint8Array, n: number): number[][] {
   return frames;
 }
 
-const reason = await namespacesUnavailable(["gst-launch-1.0", "ffmpeg", "tcpdump"]);
+const reason = await namespacesUnavailable(["gst-launch-1.0", "ffmpeg", "tcpdump", "tshark"]);
 
 Deno.test({
   name:
-    "AES67 peers: GStreamer and ffmpeg (from SAP) decode the box's streams exactly; tcpdump sees 1 ms spacing and TOS 34 << 2",
+    "AES67 peers: GStreamer and ffmpeg (from SAP) decode the box's streams exactly; tcpdump sees 1 ms spacing and TOS 34 << 2; tshark reads its RTCP sender report",
   ignore: reason !== null,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -104,6 +105,32 @@ Deno.test({
           `${dir}/out.pcap`,
           "dst",
           "239.69.83.1",
+          "and",
+          "udp",
+          "dst",
+          "port",
+          "5004",
+        ]),
+      );
+      // The stream's RTCP: its first sender report goes with the first packet time.
+      const rtcpPcap = spawn(
+        inNs([
+          "tcpdump",
+          "-i",
+          "eth0",
+          "-n",
+          "-U",
+          "-c",
+          "1",
+          "-w",
+          `${dir}/rtcp.pcap`,
+          "dst",
+          "239.69.83.1",
+          "and",
+          "udp",
+          "dst",
+          "port",
+          "5005",
         ]),
       );
       const gst = spawn(inNs([
@@ -164,8 +191,8 @@ Deno.test({
             setTimeout(() => rej(new Error(`timed out: ${what}`)), ms)
           ),
         ]);
-      const [g, f, t] = await within(
-        Promise.all([gst.output(), ffmpeg.output(), pcap.output()]),
+      const [g, f, t, r] = await within(
+        Promise.all([gst.output(), ffmpeg.output(), pcap.output(), rtcpPcap.output()]),
         60_000,
         "GStreamer, ffmpeg and tcpdump",
       );
@@ -173,6 +200,27 @@ Deno.test({
       assert.ok(g.success, `gst-launch: ${dec.decode(g.stderr)}`);
       assert.ok(f.success, `ffmpeg: ${dec.decode(f.stderr)}`);
       assert.ok(t.success, `tcpdump: ${dec.decode(t.stderr)}`);
+      assert.ok(r.success, `tcpdump (RTCP): ${dec.decode(r.stderr)}`);
+      // tshark reads it as RTCP: a sender report and the SDES CNAME, from stream 1's SSRC.
+      const ts = await new Deno.Command("tshark", {
+        args: [
+          "-r",
+          `${dir}/rtcp.pcap`,
+          "-d",
+          "udp.port==5005,rtcp",
+          "-T",
+          "fields",
+          "-e",
+          "rtcp.pt",
+          "-e",
+          "rtcp.sdes.text",
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const rtcpText = dec.decode(ts.stdout).trim();
+      assert.ok(ts.success, `tshark: ${dec.decode(ts.stderr)}`);
+      assert.match(rtcpText, /^200,202\tm32-server@/, `tshark: ${rtcpText}`);
 
       // GStreamer: 1000 packets of 48 frames, 8 channels. Its L24 depayloader maps RTP's
       // default channel order onto GStreamer's positions for 5, 6 and 8 channels
