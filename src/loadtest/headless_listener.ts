@@ -17,6 +17,7 @@
  * extension, clock-synced) → receive, per packet, into a histogram.
  */
 import { RTCPeerConnection as WeriftPeerConnection } from "werift";
+import { ackEverySecondPacket, type WeriftSctp } from "../listener/sctp_tuning.ts";
 import {
   type ListenerAck,
   ListenerConnection,
@@ -73,8 +74,15 @@ export function listenerMix(i: number, mapped: readonly number[]): ListenerMix {
 
 /** The runtime the page's connection gets here: werift for WebRTC, Deno's WebTransport. */
 export const DENO_PLATFORM: ListenerPlatform = {
-  peerConnection: () =>
-    new WeriftPeerConnection({ iceServers: [], iceUseIpv6: false }) as unknown as RTCPeerConnection,
+  peerConnection: () => {
+    const pc = new WeriftPeerConnection({ iceServers: [], iceUseIpv6: false });
+    // Acknowledge like the page's Chrome (every second packet), not every packet.
+    pc.connectionStateChange.subscribe((state) => {
+      const sctp = (pc.sctpTransport as unknown as { sctp?: WeriftSctp } | undefined)?.sctp;
+      if (state === "connected" && sctp) ackEverySecondPacket(sctp);
+    });
+    return pc as unknown as RTCPeerConnection;
+  },
   webTransport: () => typeof WebTransport !== "undefined",
 };
 
