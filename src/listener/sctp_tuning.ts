@@ -130,6 +130,25 @@ const DTLS_CLIENT = 1;
 const RESOLVED = Promise.resolve();
 
 /**
+ * SCTP's congestion window never falls below this much of the stream. The
+ * audio is produced at its rate whatever the window says: a window smaller
+ * than the stream's rate × the time its acknowledgements take only moves the
+ * loss from the wire to the sender's backlog limit (src/listener/
+ * channel_sender.ts MAX_BACKLOG_MS), and werift halves the window on each loss
+ * and drops it to one packet after a retransmission timeout (measured at 20
+ * listeners on the 2-core box: windows of 4–8 KiB, 20–35 packets in flight,
+ * SACKs 0.2–1 s late, up to 8 timeouts per listener in 20 s, half the stream
+ * dropped at the sender). A phone's SACKs can be that late on Wi-Fi power
+ * saving too. The same stream over UDP (the RTP path) has no window at all;
+ * what is in flight longer than this is abandoned at the retransmission
+ * timeout (unreliable chunks are never resent).
+ */
+export const WINDOW_FLOOR_MS = 1000;
+/** The floor's floor, and the floor before the stream's rate is known (its first second). */
+const INITIAL_WINDOW_FLOOR = 64 * 1024;
+const RATE_WINDOW_MS = 1000;
+
+/**
  * A DATA chunk as werift's SCTP keeps it in its queues (werift does not
  * export its own class): the fields its transmit and SACK code reads, and
  * `bytes` for werift's own serializer.
@@ -302,14 +321,31 @@ export class SctpAudioWriter {
   };
   errors = 0;
   lastError = "";
+  /** Retransmission timeouts (no SACK for an RTO: the window falls to one packet). */
+  timeouts = 0;
+  /** The congestion window's floor now (bytes): a second of the stream, at least 64 KiB. */
+  windowFloor = INITIAL_WINDOW_FLOOR;
+  private rateStartMs = NaN;
+  private rateBytes = 0;
 
   constructor(
     private readonly sctp: WeriftSctp,
     private readonly streamId: number,
     /** RFC 8831 maxRetransmits of the channel (0: never resent). */
     private readonly maxRetransmits = 0,
+    private readonly now: () => number = () => performance.now(),
   ) {
     honourPartialReliability(sctp);
+    // The window never falls below what the stream sends in WINDOW_FLOOR_MS.
+    let cwnd = (sctp as unknown as { cwnd: number }).cwnd;
+    Object.defineProperty(sctp, "cwnd", {
+      configurable: true,
+      enumerable: true,
+      get: () => Math.max(cwnd, this.windowFloor),
+      set: (v: number) => {
+        cwnd = v;
+      },
+    });
     // werift fires its flush event after each transmission for `send()`'s
     // waiters; with none (this writer never waits) it would still start an
     // async function per call.
@@ -318,6 +354,12 @@ export class SctpAudioWriter {
     flush.execute = (...args: unknown[]) => {
       if (flush.event.stack.length === 0 && flush.event.promiseStack.length === 0) return;
       execute(...args);
+    };
+    const t3 = sctp as unknown as { timer3Expired: () => void };
+    const expired = t3.timer3Expired;
+    t3.timer3Expired = () => {
+      this.timeouts++;
+      expired();
     };
     const sendChunk = sctp.sendChunk;
     sctp.sendChunk = (chunk) => {
@@ -366,7 +408,26 @@ export class SctpAudioWriter {
     sctp.outboundQueue.push(chunk);
     this.pending.push(chunk);
     this.queuedBytes += chunk.bookSize;
+    this.measure(chunk.bookSize);
     sctp.transmit().catch(this.onError);
+  }
+
+  /** The stream's byte rate over each second sets the window's floor. */
+  private measure(bytes: number): void {
+    const now = this.now();
+    if (Number.isNaN(this.rateStartMs)) {
+      this.rateStartMs = now;
+      return;
+    }
+    this.rateBytes += bytes;
+    const span = now - this.rateStartMs;
+    if (span < RATE_WINDOW_MS) return;
+    this.windowFloor = Math.max(
+      INITIAL_WINDOW_FLOOR,
+      Math.round((this.rateBytes / span) * WINDOW_FLOOR_MS),
+    );
+    this.rateStartMs = now;
+    this.rateBytes = 0;
   }
 
   // The DTLS record sealer, once the handshake has chosen an AES-GCM suite.

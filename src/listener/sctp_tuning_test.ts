@@ -27,6 +27,8 @@ interface Wire {
   received: Buffer[];
   /** Drops server → client DATA packets with these TSNs the first time they are sent. */
   dropTsn: Set<number>;
+  /** Drops every client → server packet (the peer's SACKs are lost or very late). */
+  blockAcks: boolean;
   close(): Promise<void>;
 }
 
@@ -48,6 +50,7 @@ async function wire(): Promise<Wire> {
     sacks: 0,
     received: [] as Buffer[],
     dropTsn: new Set<number>(),
+    blockAcks: false,
   } as Wire;
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const fake = (role: string) => ({
@@ -78,7 +81,7 @@ async function wire(): Promise<Wire> {
   };
   cd.sendData = (buf) => {
     if (chunkTypes(buf).includes(SACK)) w.sacks++;
-    deliver(sd, buf);
+    if (!w.blockAcks) deliver(sd, buf);
     return Promise.resolve();
   };
   const st = new RTCSctpTransport();
@@ -195,7 +198,7 @@ Deno.test({
       const writer = new SctpAudioWriter(w.server, 0);
       assert.equal(writer.maxMessageBytes, w.server.maxPayloadSize);
       assert.throws(() => writer.send(message(0, writer.maxMessageBytes + 1)), RangeError);
-      // 20 full-size messages at once: more than the initial congestion window (3 MTU).
+      // 20 full-size messages at once: they wait for the transmission running.
       const sent: Buffer[] = [];
       for (let i = 0; i < 20; i++) {
         const m = message(i, writer.maxMessageBytes);
@@ -211,6 +214,45 @@ Deno.test({
       const got = [...w.received].sort((a, b) => a[0] - b[0]);
       assert.deepEqual(got.map((b) => Buffer.compare(b, sent[b[0]])), new Array(20).fill(0));
       assert.equal(writer.errors, 0);
+    } finally {
+      await w.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "sctp: late acknowledgements and a retransmission timeout do not throttle the stream below its rate",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const w = await wire();
+    try {
+      let now = 0;
+      const writer = new SctpAudioWriter(w.server, 0, 0, () => now);
+      const size = writer.maxMessageBytes;
+      // A second of a 200-packet-a-second PCM stream: ≈ 232 KB/s.
+      for (let i = 0; i < 201; i++) {
+        now = i * 5;
+        writer.send(message(i, size));
+        await new Promise((r) => setTimeout(r, 0));
+      }
+      await until(() => w.received.length === 201);
+      assert.ok(writer.windowFloor >= 200 * size, `floor ${writer.windowFloor}`);
+      // The phone's SACKs stop coming (a busy box, Wi-Fi power saving) and the timer fires:
+      // werift falls to a window of one packet.
+      w.blockAcks = true;
+      (w.server as unknown as { timer3Expired(): void }).timer3Expired();
+      assert.equal(writer.timeouts, 1);
+      const before = w.dataSent.length;
+      for (let i = 0; i < 100; i++) {
+        now += 5;
+        writer.send(message(i, size));
+        await new Promise((r) => setTimeout(r, 0));
+      }
+      // Half a second of the stream is on the wire, not held at the sender.
+      assert.equal(w.dataSent.length - before, 100);
+      assert.equal(writer.bufferedAmount, 0);
     } finally {
       await w.close();
     }
