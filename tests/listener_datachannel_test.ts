@@ -4,12 +4,14 @@
  * (src/loadtest/headless_listener.ts DENO_PLATFORM) against the server.
  * A PCM stream's RTP packets are built to fit one SCTP DATA chunk, so each
  * packet costs the server one SCTP packet, one DTLS record and one UDP send
- * (werift's SCTP would split a 1400-byte packet in two).
+ * (werift's SCTP would split a 1400-byte packet in two). They go through the
+ * server's own SCTP/DTLS record path, and the listener's SACKs come back through it.
  */
 import assert from "node:assert/strict";
 import { ListenerConnection } from "../web/listener/connection.ts";
 import { DENO_PLATFORM } from "../src/loadtest/headless_listener.ts";
 import { DATACHANNEL_MAX_DATAGRAM_BYTES } from "../src/listener/webrtc_peer.ts";
+import { sctpWriterStats } from "../src/listener/sctp_tuning.ts";
 import { parseRtp, PT_PCM } from "../src/rtp/packet.ts";
 import { startToneServer } from "./listener_helpers.ts";
 
@@ -19,6 +21,7 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     const { server, dataDir } = await startToneServer({ channels: 16 });
+    const stats0 = { ...sctpWriterStats };
     const sizes: number[] = [];
     let ssrc = -1;
     let done: () => void;
@@ -60,6 +63,13 @@ Deno.test({
       assert.ok(max <= DATACHANNEL_MAX_DATAGRAM_BYTES, `a ${max}-byte packet is two SCTP chunks`);
       // 8 channels × 240 frames × 3 bytes a period: split to the budget, not into small pieces.
       assert.ok(max > DATACHANNEL_MAX_DATAGRAM_BYTES - 100, `largest packet ${max} bytes`);
+      // The server's own record path carried them (src/listener/sctp_tuning.ts), and the
+      // listener's acknowledgements (every second packet) came back through it.
+      const sealed = sctpWriterStats.sealedRecords - stats0.sealedRecords;
+      const sacks = sctpWriterStats.plainSacks - stats0.plainSacks;
+      assert.ok(sealed >= 400, `${sealed} records sealed`);
+      assert.ok(sacks >= 100 && sacks <= sealed * 0.75, `${sacks} SACKs for ${sealed} records`);
+      assert.equal(sctpWriterStats.badRecords - stats0.badRecords, 0);
     } finally {
       conn.stop();
       await server.close();

@@ -22,7 +22,7 @@
  *   werift built each through four to eight Buffer copies.
  */
 import { Buffer } from "node:buffer";
-import { createCipheriv } from "node:crypto";
+import { createCipheriv, createDecipheriv } from "node:crypto";
 import { isIP } from "node:net";
 
 // ---------------------------------------------------------------------------
@@ -59,20 +59,23 @@ interface AeadCipher {
   serverNonce?: Buffer;
 }
 
+/** A UDP transport of werift's ICE (one per local host candidate). */
+interface UdpTransport {
+  type?: string;
+  closed?: boolean;
+  socket?: { send(buf: Uint8Array, port: number, address: string): void };
+  onData?: (data: Buffer, addr: [string, number]) => void;
+}
+
 /** werift's ICE connection (ice/src/ice.ts) as far as sending goes. */
 interface IceConnection {
   canSendApplicationData(): boolean;
+  protocols?: { transport?: UdpTransport }[];
   nominated?: {
     remoteAddr: [string, number];
     packetsSent: number;
     bytesSent: number;
-    protocol?: {
-      transport?: {
-        type?: string;
-        closed?: boolean;
-        socket?: { send(buf: Uint8Array, port: number, address: string): void };
-      };
-    };
+    protocol?: { transport?: UdpTransport };
   };
 }
 
@@ -86,6 +89,14 @@ interface DtlsSocket {
 /** werift's SCTP association. */
 export interface WeriftSctp {
   localPort: number;
+  localVerificationTag: number;
+  handleData(data: Buffer): Promise<void>;
+  receiveSackChunk(chunk: {
+    cumulativeTsn: number;
+    advertisedRwnd: number;
+    gaps: [number, number][];
+    duplicates: number[];
+  }): Promise<void>;
   remotePort?: number;
   remoteVerificationTag: number;
   localTsn: number;
@@ -128,6 +139,21 @@ const DTLS_HEADER = 13;
 const DTLS_APPLICATION_DATA = 23;
 const DTLS_CLIENT = 1;
 const RESOLVED = Promise.resolve();
+const SACK = 3;
+/** An SCTP packet holding one SACK with no gap and no duplicate: common header + 16. */
+const PLAIN_SACK_BYTES = SCTP_COMMON_HEADER + 16;
+
+/** What the tuned DataChannels did, over the process (diagnostics and tests). */
+export const sctpWriterStats = {
+  /** DTLS records sealed by the writer (werift's record path not taken). */
+  sealedRecords: 0,
+  /** Records from the peer opened by the writer's inbound path (werift's ICE/DTLS layers skipped). */
+  openedRecords: 0,
+  /** Of them, plain SACKs handed straight to the association's SACK handling. */
+  plainSacks: 0,
+  /** Records the inbound path could not open (dropped, as werift would). */
+  badRecords: 0,
+};
 
 /**
  * SCTP's congestion window never falls below this much of the stream. The
@@ -445,7 +471,97 @@ export class SctpAudioWriter {
       return null;
     }
     this.seal = socket;
+    this.attachInbound(socket);
     return socket;
+  }
+
+  /**
+   * The peer's DTLS application data (its SACKs), taken off the nominated
+   * pair's UDP socket before werift's STUN parser, ICE connection, two event
+   * fan-outs and DTLS record parser: opened here (AES-GCM) and handed to the
+   * association — a plain SACK (no gap, no duplicate: nearly all of them)
+   * straight to its SACK handling. Anything else (STUN, handshake, alerts,
+   * another address) goes the way it went.
+   */
+  private attachInbound(socket: DtlsSocket): void {
+    for (const protocol of socket.transport.socket?.ice?.protocols ?? []) {
+      const udp = protocol.transport;
+      if (udp?.type === "udp" && udp.onData) this.takeRecords(socket, udp, udp.onData);
+    }
+  }
+
+  private takeRecords(
+    socket: DtlsSocket,
+    udp: UdpTransport,
+    passOn: (data: Buffer, addr: [string, number]) => void,
+  ): void {
+    const sctp = this.sctp;
+    const iv = Buffer.alloc(12);
+    const aad = Buffer.alloc(13);
+    const onError = this.onError;
+    udp.onData = (data, addr) => {
+      if (
+        data.length < DTLS_HEADER + 8 + 16 + SCTP_COMMON_HEADER ||
+        data[0] !== DTLS_APPLICATION_DATA ||
+        data.readUInt16BE(11) !== data.length - DTLS_HEADER ||
+        data.readUInt16BE(3) !== socket.dtls.epoch
+      ) {
+        return passOn(data, addr);
+      }
+      const plain = this.open(socket, data, iv, aad);
+      if (!plain) return;
+      sctpWriterStats.openedRecords++;
+      if (
+        plain.length === PLAIN_SACK_BYTES && plain[12] === SACK &&
+        plain.readUInt32BE(4) === sctp.localVerificationTag >>> 0 &&
+        plain.readUInt16BE(24) === 0 && plain.readUInt16BE(26) === 0
+      ) {
+        const sum = plain.readUInt32LE(8);
+        plain.writeUInt32LE(0, 8);
+        if (crc32c(plain) !== sum) return;
+        sctpWriterStats.plainSacks++;
+        sctp.receiveSackChunk({
+          cumulativeTsn: plain.readUInt32BE(16),
+          advertisedRwnd: plain.readUInt32BE(20),
+          gaps: [],
+          duplicates: [],
+        }).catch(onError);
+        return;
+      }
+      sctp.handleData(plain).catch(onError);
+    };
+  }
+
+  /** The plaintext of one DTLS 1.2 AES-GCM record from the peer, or null (dropped). */
+  private open(socket: DtlsSocket, data: Buffer, iv: Buffer, aad: Buffer): Buffer | null {
+    const cipher = socket.cipher.cipher as AeadCipher;
+    const weAreClient = socket.cipher.sessionType === DTLS_CLIENT;
+    const key = weAreClient ? cipher.serverWriteKey! : cipher.clientWriteKey!;
+    const salt = weAreClient ? cipher.serverNonce! : cipher.clientNonce!;
+    const plainLength = data.length - DTLS_HEADER - 8 - 16;
+    iv[0] = salt[0];
+    iv[1] = salt[1];
+    iv[2] = salt[2];
+    iv[3] = salt[3];
+    data.copy(iv, 4, DTLS_HEADER, DTLS_HEADER + 8);
+    data.copy(aad, 0, 3, 11); // epoch ‖ sequence number
+    aad[8] = DTLS_APPLICATION_DATA;
+    aad[9] = data[1];
+    aad[10] = data[2];
+    aad.writeUInt16BE(plainLength, 11);
+    try {
+      const gcm = createDecipheriv(cipher.blockAlgorithm as "aes-128-gcm", key, iv, {
+        authTagLength: 16,
+      });
+      gcm.setAuthTag(data.subarray(data.length - 16));
+      gcm.setAAD(aad, { plaintextLength: plainLength });
+      const plain = gcm.update(data.subarray(DTLS_HEADER + 8, data.length - 16));
+      gcm.final();
+      return plain;
+    } catch {
+      sctpWriterStats.badRecords++;
+      return null;
+    }
   }
 
   private ipPair: unknown = null;
@@ -521,6 +637,7 @@ export class SctpAudioWriter {
     iv.copy(record, 13, 4, 12); // the explicit nonce
     body.copy(record, 21);
     tag.copy(record, 21 + body.length);
+    sctpWriterStats.sealedRecords++;
     // Straight to the nominated pair's UDP socket (werift's path is four async
     // layers: DTLS transport → ICE transport → ICE connection → STUN protocol).
     const ice = socket.transport.socket?.ice;
