@@ -227,6 +227,13 @@ export function honourPartialReliability(sctp: WeriftSctp): void {
       chunk.sentCount > chunk.maxRetransmits) ||
       (chunk.expiry !== undefined && chunk.expiry < Date.now() / 1000);
     if (!abandon) return false;
+    const whole = SCTP_DATA_FIRST_FRAG | SCTP_DATA_LAST_FRAG;
+    if ((chunk.flags & whole) === whole) {
+      // A message of one chunk (every audio packet): nothing else to find in the queue.
+      chunk.abandoned = true;
+      chunk.retransmit = false;
+      return true;
+    }
     const q = this.sentQueue;
     const at = q.indexOf(chunk);
     if (at < 0) {
