@@ -89,6 +89,16 @@ interface DtlsSocket {
 /** werift's SCTP association. */
 export interface WeriftSctp {
   localPort: number;
+  readonly isStopped: boolean;
+  forwardTsnChunk?: { readonly type: number };
+  timer3Handle?: unknown;
+  timer3Start(): void;
+  fastRecoveryExit?: number;
+  flightSize: number;
+  cwnd: number;
+  readonly peerRwnd: number;
+  flightSizeIncrease(chunk: WeriftDataChunk): void;
+  transmitOnce(): Promise<void>;
   localVerificationTag: number;
   handleData(data: Buffer): Promise<void>;
   receiveSackChunk(chunk: {
@@ -226,7 +236,10 @@ export function honourPartialReliability(sctp: WeriftSctp): void {
     const abandon = (chunk.maxRetransmits !== undefined &&
       chunk.sentCount > chunk.maxRetransmits) ||
       (chunk.expiry !== undefined && chunk.expiry < Date.now() / 1000);
-    if (!abandon) return false;
+    if (!abandon) {
+      mayRetransmit.add(this); // werift marks it for retransmission
+      return false;
+    }
     const whole = SCTP_DATA_FIRST_FRAG | SCTP_DATA_LAST_FRAG;
     if ((chunk.flags & whole) === whole) {
       // A message of one chunk (every audio packet): nothing else to find in the queue.
@@ -255,6 +268,44 @@ export function honourPartialReliability(sctp: WeriftSctp): void {
       if (c.flags & SCTP_DATA_LAST_FRAG) break;
     }
     return true;
+  };
+}
+
+/** Associations where werift may have marked a chunk for retransmission. */
+const mayRetransmit = new WeakSet<WeriftSctp>();
+
+/**
+ * werift's transmitOnce walks the whole sent queue for chunks marked for
+ * retransmission before it sends anything new — per message, over a sent
+ * queue that holds up to a second of the stream (WINDOW_FLOOR_MS) while the
+ * SACKs are late. Unreliable chunks are never marked (they are abandoned);
+ * until one is, new chunks go out without the walk.
+ */
+function skipRetransmitScan(sctp: WeriftSctp): void {
+  const transmitOnce = sctp.transmitOnce;
+  sctp.transmitOnce = async function (this: WeriftSctp): Promise<void> {
+    if (mayRetransmit.has(this)) return transmitOnce.call(this);
+    if (this.isStopped) return;
+    if (this.forwardTsnChunk) {
+      await this.sendChunk(this.forwardTsnChunk).catch(() => {});
+      this.forwardTsnChunk = undefined;
+      if (!this.timer3Handle) this.timer3Start();
+    }
+    const burst = (this.fastRecoveryExit !== undefined ? 2 : 4) * this.maxPayloadSize;
+    const cwnd = Math.min(this.flightSize + burst, this.cwnd);
+    const q = this.outboundQueue;
+    while (q.length > 0 && this.flightSize < cwnd && this.peerRwnd > 0) {
+      const chunk = q[0];
+      if (chunk.bookSize > this.peerRwnd && this.flightSize > 0) break;
+      q.shift();
+      this.sentQueue.push(chunk);
+      this.flightSizeIncrease(chunk);
+      chunk.sentCount++;
+      chunk.sentTime = Date.now() / 1000;
+      await this.sendChunk(chunk).catch(() => {});
+      if (!this.timer3Handle) this.timer3Start();
+    }
+    this.flush.execute();
   };
 }
 
@@ -369,6 +420,7 @@ export class SctpAudioWriter {
     private readonly now: () => number = () => performance.now(),
   ) {
     honourPartialReliability(sctp);
+    skipRetransmitScan(sctp);
     // The window never falls below what the stream sends in WINDOW_FLOOR_MS.
     let cwnd = (sctp as unknown as { cwnd: number }).cwnd;
     Object.defineProperty(sctp, "cwnd", {

@@ -258,3 +258,30 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "sctp: beside the audio writer a reliable message lost on the wire is still resent",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const w = await wire();
+    try {
+      const writer = new SctpAudioWriter(w.server, 0);
+      const tsn = w.server.localTsn;
+      w.dropTsn.add(tsn);
+      // werift's own send, reliable (as its DCEP messages are)
+      void (w.server as unknown as {
+        send(s: number, p: number, d: Buffer, o: object): Promise<void>;
+      }).send(1, WEBRTC_BINARY, message(99), { ordered: false });
+      for (let i = 0; i < 10; i++) {
+        await new Promise((r) => setTimeout(r, 3));
+        writer.send(message(i));
+      }
+      await until(() => w.received.length === 11);
+      assert.ok(w.received.some((b) => b[0] === 99 && b.length === 200));
+      assert.equal(w.dataSent.filter((t) => t === tsn).length, 2);
+    } finally {
+      await w.close();
+    }
+  },
+});
