@@ -382,6 +382,132 @@ export function crc32c(b: Uint8Array, start = 0, end = b.length): number {
 }
 
 // ---------------------------------------------------------------------------
+// Inbound: the peer's records, opened off the UDP socket
+
+/** The association's DTLS socket once the handshake chose AES-GCM, else null. */
+function gcmSocket(sctp: WeriftSctp): DtlsSocket | null {
+  const socket = sctp.transport.dtls?.dtls;
+  const c = socket?.cipher?.cipher;
+  const gcm = !!c && typeof c.blockAlgorithm === "string" &&
+    c.blockAlgorithm.endsWith("-gcm") && c.nonceImplicitLength === 4 &&
+    c.nonceExplicitLength === 8 && c.authTagLength === 16;
+  return socket && gcm ? socket : null;
+}
+
+/**
+ * The peer's DTLS application data taken off the association's UDP sockets
+ * (one per local host candidate) before werift's STUN parser, ICE
+ * connection, two event fan-outs and DTLS record parser: opened here
+ * (AES-GCM) and handed to the association — a plain SACK (no gap, no
+ * duplicate: nearly all a sender gets) straight to its SACK handling.
+ * Anything else (STUN, handshake, alerts, a record that does not open) goes
+ * the way it went. Returns false while the handshake has not chosen AES-GCM.
+ */
+export function openRecordsDirectly(
+  sctp: WeriftSctp,
+  onError: (e: unknown) => void = () => {},
+): boolean {
+  const socket = gcmSocket(sctp);
+  if (!socket) return false;
+  for (const protocol of socket.transport.socket?.ice?.protocols ?? []) {
+    const udp = protocol.transport;
+    if (udp?.type === "udp" && udp.onData) takeRecords(sctp, socket, udp, udp.onData, onError);
+  }
+  return true;
+}
+
+function takeRecords(
+  sctp: WeriftSctp,
+  socket: DtlsSocket,
+  udp: UdpTransport,
+  passOn: (data: Buffer, addr: [string, number]) => void,
+  onError: (e: unknown) => void,
+): void {
+  const iv = Buffer.alloc(12);
+  const aad = Buffer.alloc(13);
+  udp.onData = (data, addr) => {
+    if (
+      data.length < DTLS_HEADER + 8 + 16 + SCTP_COMMON_HEADER ||
+      data[0] !== DTLS_APPLICATION_DATA ||
+      data.readUInt16BE(11) !== data.length - DTLS_HEADER ||
+      data.readUInt16BE(3) !== socket.dtls.epoch
+    ) {
+      return passOn(data, addr);
+    }
+    const plain = openRecord(socket, data, iv, aad);
+    if (!plain) return;
+    sctpWriterStats.openedRecords++;
+    if (
+      plain.length === PLAIN_SACK_BYTES && plain[12] === SACK &&
+      plain.readUInt32BE(4) === sctp.localVerificationTag >>> 0 &&
+      plain.readUInt16BE(24) === 0 && plain.readUInt16BE(26) === 0
+    ) {
+      const sum = plain.readUInt32LE(8);
+      plain.writeUInt32LE(0, 8);
+      if (crc32c(plain) !== sum) return;
+      sctpWriterStats.plainSacks++;
+      sctp.receiveSackChunk({
+        cumulativeTsn: plain.readUInt32BE(16),
+        advertisedRwnd: plain.readUInt32BE(20),
+        gaps: [],
+        duplicates: [],
+      }).catch(onError);
+      return;
+    }
+    sctp.handleData(plain).catch(onError);
+  };
+}
+
+/** The plaintext of one DTLS 1.2 AES-GCM record from the peer, or null (dropped). */
+function openRecord(socket: DtlsSocket, data: Buffer, iv: Buffer, aad: Buffer): Buffer | null {
+  const cipher = socket.cipher.cipher as AeadCipher;
+  const weAreClient = socket.cipher.sessionType === DTLS_CLIENT;
+  const key = weAreClient ? cipher.serverWriteKey! : cipher.clientWriteKey!;
+  const salt = weAreClient ? cipher.serverNonce! : cipher.clientNonce!;
+  const plainLength = data.length - DTLS_HEADER - 8 - 16;
+  iv[0] = salt[0];
+  iv[1] = salt[1];
+  iv[2] = salt[2];
+  iv[3] = salt[3];
+  data.copy(iv, 4, DTLS_HEADER, DTLS_HEADER + 8);
+  data.copy(aad, 0, 3, 11); // epoch ‖ sequence number
+  aad[8] = DTLS_APPLICATION_DATA;
+  aad[9] = data[1];
+  aad[10] = data[2];
+  aad.writeUInt16BE(plainLength, 11);
+  try {
+    const gcm = createDecipheriv(cipher.blockAlgorithm as "aes-128-gcm", key, iv, {
+      authTagLength: 16,
+    });
+    gcm.setAuthTag(data.subarray(data.length - 16));
+    gcm.setAAD(aad, { plaintextLength: plainLength });
+    const plain = gcm.update(data.subarray(DTLS_HEADER + 8, data.length - 16));
+    gcm.final();
+    return plain;
+  } catch {
+    sctpWriterStats.badRecords++;
+    return null;
+  }
+}
+
+/**
+ * A receiving peer's UDP sockets get a larger kernel receive buffer, so a
+ * stall of its event loop (the load test's listener threads on a busy box)
+ * is absorbed rather than dropped by the kernel.
+ */
+export function enlargeReceiveBuffers(sctp: WeriftSctp, bytes: number): void {
+  const socket = sctp.transport.dtls?.dtls;
+  for (const protocol of socket?.transport.socket?.ice?.protocols ?? []) {
+    const udp = protocol.transport as UdpTransport & {
+      socket?: { setRecvBufferSize?(n: number): void };
+    };
+    try {
+      udp?.socket?.setRecvBufferSize?.(bytes);
+    } catch { /* not supported: the default buffer */ }
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Sender
 
 /**
@@ -519,108 +645,15 @@ export class SctpAudioWriter {
   private seal: DtlsSocket | null | undefined;
   private sealer(): DtlsSocket | null {
     if (this.seal !== undefined) return this.seal;
-    const socket = this.sctp.transport.dtls?.dtls;
-    const c = socket?.cipher?.cipher;
-    const gcm = !!c && typeof c.blockAlgorithm === "string" &&
-      c.blockAlgorithm.endsWith("-gcm") && c.nonceImplicitLength === 4 &&
-      c.nonceExplicitLength === 8 && c.authTagLength === 16;
-    if (!socket || !gcm) {
+    const socket = gcmSocket(this.sctp);
+    if (!socket) {
       // Not (yet) a GCM suite: werift's own path. Decided again next time until connected.
-      if (socket?.cipher?.cipher) this.seal = null;
+      if (this.sctp.transport.dtls?.dtls?.cipher?.cipher) this.seal = null;
       return null;
     }
     this.seal = socket;
-    this.attachInbound(socket);
+    openRecordsDirectly(this.sctp, this.onError);
     return socket;
-  }
-
-  /**
-   * The peer's DTLS application data (its SACKs), taken off the nominated
-   * pair's UDP socket before werift's STUN parser, ICE connection, two event
-   * fan-outs and DTLS record parser: opened here (AES-GCM) and handed to the
-   * association — a plain SACK (no gap, no duplicate: nearly all of them)
-   * straight to its SACK handling. Anything else (STUN, handshake, alerts,
-   * another address) goes the way it went.
-   */
-  private attachInbound(socket: DtlsSocket): void {
-    for (const protocol of socket.transport.socket?.ice?.protocols ?? []) {
-      const udp = protocol.transport;
-      if (udp?.type === "udp" && udp.onData) this.takeRecords(socket, udp, udp.onData);
-    }
-  }
-
-  private takeRecords(
-    socket: DtlsSocket,
-    udp: UdpTransport,
-    passOn: (data: Buffer, addr: [string, number]) => void,
-  ): void {
-    const sctp = this.sctp;
-    const iv = Buffer.alloc(12);
-    const aad = Buffer.alloc(13);
-    const onError = this.onError;
-    udp.onData = (data, addr) => {
-      if (
-        data.length < DTLS_HEADER + 8 + 16 + SCTP_COMMON_HEADER ||
-        data[0] !== DTLS_APPLICATION_DATA ||
-        data.readUInt16BE(11) !== data.length - DTLS_HEADER ||
-        data.readUInt16BE(3) !== socket.dtls.epoch
-      ) {
-        return passOn(data, addr);
-      }
-      const plain = this.open(socket, data, iv, aad);
-      if (!plain) return;
-      sctpWriterStats.openedRecords++;
-      if (
-        plain.length === PLAIN_SACK_BYTES && plain[12] === SACK &&
-        plain.readUInt32BE(4) === sctp.localVerificationTag >>> 0 &&
-        plain.readUInt16BE(24) === 0 && plain.readUInt16BE(26) === 0
-      ) {
-        const sum = plain.readUInt32LE(8);
-        plain.writeUInt32LE(0, 8);
-        if (crc32c(plain) !== sum) return;
-        sctpWriterStats.plainSacks++;
-        sctp.receiveSackChunk({
-          cumulativeTsn: plain.readUInt32BE(16),
-          advertisedRwnd: plain.readUInt32BE(20),
-          gaps: [],
-          duplicates: [],
-        }).catch(onError);
-        return;
-      }
-      sctp.handleData(plain).catch(onError);
-    };
-  }
-
-  /** The plaintext of one DTLS 1.2 AES-GCM record from the peer, or null (dropped). */
-  private open(socket: DtlsSocket, data: Buffer, iv: Buffer, aad: Buffer): Buffer | null {
-    const cipher = socket.cipher.cipher as AeadCipher;
-    const weAreClient = socket.cipher.sessionType === DTLS_CLIENT;
-    const key = weAreClient ? cipher.serverWriteKey! : cipher.clientWriteKey!;
-    const salt = weAreClient ? cipher.serverNonce! : cipher.clientNonce!;
-    const plainLength = data.length - DTLS_HEADER - 8 - 16;
-    iv[0] = salt[0];
-    iv[1] = salt[1];
-    iv[2] = salt[2];
-    iv[3] = salt[3];
-    data.copy(iv, 4, DTLS_HEADER, DTLS_HEADER + 8);
-    data.copy(aad, 0, 3, 11); // epoch ‖ sequence number
-    aad[8] = DTLS_APPLICATION_DATA;
-    aad[9] = data[1];
-    aad[10] = data[2];
-    aad.writeUInt16BE(plainLength, 11);
-    try {
-      const gcm = createDecipheriv(cipher.blockAlgorithm as "aes-128-gcm", key, iv, {
-        authTagLength: 16,
-      });
-      gcm.setAuthTag(data.subarray(data.length - 16));
-      gcm.setAAD(aad, { plaintextLength: plainLength });
-      const plain = gcm.update(data.subarray(DTLS_HEADER + 8, data.length - 16));
-      gcm.final();
-      return plain;
-    } catch {
-      sctpWriterStats.badRecords++;
-      return null;
-    }
   }
 
   private ipPair: unknown = null;
