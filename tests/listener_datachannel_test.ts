@@ -77,3 +77,54 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "datachannel: a peer connection closed while the offer is made is not an unhandled rejection",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const { server, dataDir } = await startToneServer({ channels: 16 });
+    let offers = 0;
+    // What werift does when a reconnect closed the connection mid-negotiation.
+    const closedPc = () =>
+      ({
+        createDataChannel: () => ({}),
+        createOffer: () => {
+          offers++;
+          return Promise.resolve({ type: "offer", sdp: "" });
+        },
+        setLocalDescription: () => Promise.reject(new Error("RTCPeerConnection is closed")),
+        close: () => {},
+        iceGatheringState: "new",
+      }) as unknown as RTCPeerConnection;
+    const states: string[] = [];
+    const conn = new ListenerConnection(
+      new URL(server.url),
+      "datachannel",
+      {
+        prepare: () =>
+          Promise.resolve({ channels: [{ id: 1 }], sample_rate: 48000, compression: "opus" }),
+        onState: (s) => states.push(s),
+        onWelcome: () => {},
+        onAck: () => {},
+        onPacket: () => {},
+        onEvent: () => {},
+      },
+      () => performance.timeOrigin + performance.now(),
+      { ...DENO_PLATFORM, peerConnection: closedPc },
+    );
+    try {
+      conn.start();
+      const end = Date.now() + 10_000;
+      while (offers < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      // It tried, failed, and tried again: the rejection was handled, not thrown at the runtime.
+      assert.ok(offers >= 2, `${offers} offers`);
+      assert.ok(states.includes("reconnecting"), states.join(","));
+    } finally {
+      conn.stop();
+      await server.close();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
