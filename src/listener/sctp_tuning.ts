@@ -490,23 +490,6 @@ function openRecord(socket: DtlsSocket, data: Buffer, iv: Buffer, aad: Buffer): 
   }
 }
 
-/**
- * A receiving peer's UDP sockets get a larger kernel receive buffer, so a
- * stall of its event loop (the load test's listener threads on a busy box)
- * is absorbed rather than dropped by the kernel.
- */
-export function enlargeReceiveBuffers(sctp: WeriftSctp, bytes: number): void {
-  const socket = sctp.transport.dtls?.dtls;
-  for (const protocol of socket?.transport.socket?.ice?.protocols ?? []) {
-    const udp = protocol.transport as UdpTransport & {
-      socket?: { setRecvBufferSize?(n: number): void };
-    };
-    try {
-      udp?.socket?.setRecvBufferSize?.(bytes);
-    } catch { /* not supported: the default buffer */ }
-  }
-}
-
 // ---------------------------------------------------------------------------
 // Sender
 

@@ -19,13 +19,10 @@
 import { RTCPeerConnection as WeriftPeerConnection } from "werift";
 import {
   ackEverySecondPacket,
-  enlargeReceiveBuffers,
   openRecordsDirectly,
   type WeriftSctp,
 } from "../listener/sctp_tuning.ts";
 
-/** A headless listener's UDP receive buffer: ≈ 2 s of an 8-channel PCM stream. */
-const LISTENER_RECEIVE_BUFFER_BYTES = 2 * 1024 * 1024;
 import {
   type ListenerAck,
   ListenerConnection,
@@ -84,16 +81,15 @@ export function listenerMix(i: number, mapped: readonly number[]): ListenerMix {
 export const DENO_PLATFORM: ListenerPlatform = {
   peerConnection: () => {
     const pc = new WeriftPeerConnection({ iceServers: [], iceUseIpv6: false });
-    // Acknowledge like the page's Chrome (every second packet), not every packet; open the
-    // server's records off the socket (src/listener/sctp_tuning.ts) and give the sockets a
-    // larger receive buffer: twenty listeners share two threads of a 2-core box with the
-    // server, and what they cannot read in time must not read as the server's loss.
+    // Acknowledge like the page's Chrome (every second packet), not every packet, and open the
+    // server's records off the socket (src/listener/sctp_tuning.ts): twenty listeners share
+    // two threads of a 2-core box with the server. (A larger socket receive buffer was tried:
+    // a thread that falls behind then plays seconds-old packets instead of losing them.)
     pc.connectionStateChange.subscribe((state) => {
       const sctp = (pc.sctpTransport as unknown as { sctp?: WeriftSctp } | undefined)?.sctp;
       if (state !== "connected" || !sctp) return;
       ackEverySecondPacket(sctp);
       openRecordsDirectly(sctp);
-      enlargeReceiveBuffers(sctp, LISTENER_RECEIVE_BUFFER_BYTES);
     });
     return pc as unknown as RTCPeerConnection;
   },
