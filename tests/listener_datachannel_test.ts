@@ -4,12 +4,14 @@
  * (src/loadtest/headless_listener.ts DENO_PLATFORM) against the server.
  * A PCM stream's RTP packets are built to fit one SCTP DATA chunk, so each
  * packet costs the server one SCTP packet, one DTLS record and one UDP send
- * (werift's SCTP would split a 1400-byte packet in two).
+ * (werift's SCTP would split a 1400-byte packet in two). They go through the
+ * server's own SCTP/DTLS record path, and the listener's SACKs come back through it.
  */
 import assert from "node:assert/strict";
 import { ListenerConnection } from "../web/listener/connection.ts";
 import { DENO_PLATFORM } from "../src/loadtest/headless_listener.ts";
 import { DATACHANNEL_MAX_DATAGRAM_BYTES } from "../src/listener/webrtc_peer.ts";
+import { sctpWriterStats } from "../src/listener/sctp_tuning.ts";
 import { parseRtp, PT_PCM } from "../src/rtp/packet.ts";
 import { startToneServer } from "./listener_helpers.ts";
 
@@ -19,6 +21,7 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     const { server, dataDir } = await startToneServer({ channels: 16 });
+    const stats0 = { ...sctpWriterStats };
     const sizes: number[] = [];
     let ssrc = -1;
     let done: () => void;
@@ -64,6 +67,64 @@ Deno.test({
       const fit = Math.floor((DATACHANNEL_MAX_DATAGRAM_BYTES - headerBytes) / 24);
       const packets = Math.ceil(240 / fit);
       assert.equal(max, headerBytes + Math.ceil(240 / packets) * 24, `largest packet ${max} bytes`);
+      // The server's own record path carried them (src/listener/sctp_tuning.ts), and the
+      // listener's acknowledgements (every second packet) came back through it.
+      const sealed = sctpWriterStats.sealedRecords - stats0.sealedRecords;
+      const sacks = sctpWriterStats.plainSacks - stats0.plainSacks;
+      assert.ok(sealed >= 400, `${sealed} records sealed`);
+      assert.ok(sacks >= 100 && sacks <= sealed * 0.75, `${sacks} SACKs for ${sealed} records`);
+      assert.equal(sctpWriterStats.badRecords - stats0.badRecords, 0);
+    } finally {
+      conn.stop();
+      await server.close();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "datachannel: a peer connection closed while the offer is made is not an unhandled rejection",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const { server, dataDir } = await startToneServer({ channels: 16 });
+    let offers = 0;
+    // What werift does when a reconnect closed the connection mid-negotiation.
+    const closedPc = () =>
+      ({
+        createDataChannel: () => ({}),
+        createOffer: () => {
+          offers++;
+          return Promise.resolve({ type: "offer", sdp: "" });
+        },
+        setLocalDescription: () => Promise.reject(new Error("RTCPeerConnection is closed")),
+        close: () => {},
+        iceGatheringState: "new",
+      }) as unknown as RTCPeerConnection;
+    const states: string[] = [];
+    const conn = new ListenerConnection(
+      new URL(server.url),
+      "datachannel",
+      {
+        prepare: () =>
+          Promise.resolve({ channels: [{ id: 1 }], sample_rate: 48000, compression: "opus" }),
+        onState: (s) => states.push(s),
+        onWelcome: () => {},
+        onAck: () => {},
+        onPacket: () => {},
+        onEvent: () => {},
+      },
+      () => performance.timeOrigin + performance.now(),
+      { ...DENO_PLATFORM, peerConnection: closedPc },
+    );
+    try {
+      conn.start();
+      const end = Date.now() + 10_000;
+      while (offers < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      // It tried, failed, and tried again: the rejection was handled, not thrown at the runtime.
+      assert.ok(offers >= 2, `${offers} offers`);
+      assert.ok(states.includes("reconnecting"), states.join(","));
     } finally {
       conn.stop();
       await server.close();

@@ -15,6 +15,7 @@ import { freePort, startToneServer } from "./listener_helpers.ts";
 import { parseRtp, PT_OPUS, PT_PCM } from "../src/rtp/packet.ts";
 import {
   type BoundSession,
+  datagramChannel,
   type TransportCertificates,
   WEBTRANSPORT_MAX_DATAGRAM_BYTES,
   WebTransportServer,
@@ -426,4 +427,50 @@ Deno.test({
       server.close();
     }
   },
+});
+
+Deno.test("webtransport: after the first datagram the channel writes to the connection directly, each with the session's prefix", async () => {
+  // Deno's datagrams.writable as it is: the session id (one varint) in front of each datagram,
+  // handed to the QUIC connection's sendDatagram.
+  const onWire: Uint8Array[] = [];
+  const conn = {
+    sendDatagram(data: Uint8Array): Promise<void> {
+      onWire.push(data);
+      return Promise.resolve();
+    },
+  };
+  let written = 0;
+  const wt = {
+    datagrams: {
+      maxDatagramSize: 1150,
+      writable: new WritableStream<Uint8Array>({
+        write: async (chunk) => {
+          written++;
+          await Promise.resolve();
+          const d = new Uint8Array(chunk.length + 1);
+          d.set([0x00]);
+          d.set(chunk, 1);
+          await conn.sendDatagram(d);
+        },
+      }),
+    },
+  } as unknown as Pick<WebTransport, "datagrams">;
+  const channel = datagramChannel(wt, conn, () => true);
+  const packet = (i: number, n = 100 + i) => new Uint8Array(n).fill(i);
+  channel.send(packet(0));
+  channel.send(packet(1)); // before the first reached the connection: the writable still
+  assert.equal(channel.direct, false);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(channel.direct, true);
+  for (let i = 2; i < 10; i++) channel.send(packet(i));
+  assert.ok(channel.bufferedAmount > 0);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(written, 2, "datagrams after the first two went through the WritableStream");
+  assert.equal(onWire.length, 10);
+  onWire.forEach((d, i) => {
+    assert.equal(d[0], 0x00, `datagram ${i} lacks the session prefix`);
+    assert.deepEqual(d.subarray(1), packet(i));
+  });
+  assert.equal(channel.bufferedAmount, 0);
+  assert.throws(() => channel.send(new Uint8Array(1151)), RangeError);
 });

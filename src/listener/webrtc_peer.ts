@@ -17,8 +17,9 @@
  * reached the server at is added so loopback and LAN both work.
  */
 import { Buffer } from "node:buffer";
-import { RTCPeerConnection } from "werift";
+import { type RTCDataChannel, RTCPeerConnection } from "werift";
 import type { PacketChannel } from "./channel_sender.ts";
+import { SctpAudioWriter, type WeriftSctp } from "./sctp_tuning.ts";
 
 /**
  * The server's SCTP packet size (werift's default, 1191 bytes, as Chrome's):
@@ -62,22 +63,43 @@ export class WebRtcPeer {
       ordered: false,
       maxRetransmits: 0,
     });
-    const channel: PacketChannel = {
-      send: (bytes) => dc.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
-      get bufferedAmount() {
-        return dc.bufferedAmount;
-      },
-      get open() {
-        return dc.readyState === "open";
-      },
-    };
     dc.stateChanged.subscribe((state) => {
-      if (state === "open") this.events.onOpen(channel);
+      if (state === "open") this.events.onOpen(this.audioChannel(dc));
       else if (state === "closed") this.fail("data channel closed");
     });
     this.pc.connectionStateChange.subscribe((state) => {
       if (state === "failed" || state === "closed") this.fail(`peer connection ${state}`);
     });
+  }
+
+  /**
+   * The RTP channel as the sender sees it: messages go straight into the SCTP
+   * association (./sctp_tuning.ts), one DATA chunk each, never resent.
+   */
+  private audioChannel(dc: RTCDataChannel): PacketChannel {
+    const sctp = (this.pc.sctpTransport as unknown as { sctp?: WeriftSctp } | undefined)?.sctp;
+    if (!sctp) {
+      // Not reached with werift 0.25.2 (the association exists once the channel is open).
+      return {
+        send: (bytes) => dc.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
+        get bufferedAmount() {
+          return dc.bufferedAmount;
+        },
+        get open() {
+          return dc.readyState === "open";
+        },
+      };
+    }
+    const writer = new SctpAudioWriter(sctp, RTP_CHANNEL_ID, 0);
+    return {
+      send: (bytes) => writer.send(bytes),
+      get bufferedAmount() {
+        return writer.bufferedAmount;
+      },
+      get open() {
+        return dc.readyState === "open";
+      },
+    };
   }
 
   /** Answers the page's offer; the answer carries the server's host candidates. */

@@ -18,6 +18,12 @@
  */
 import { RTCPeerConnection as WeriftPeerConnection } from "werift";
 import {
+  ackEverySecondPacket,
+  openRecordsDirectly,
+  type WeriftSctp,
+} from "../listener/sctp_tuning.ts";
+
+import {
   type ListenerAck,
   ListenerConnection,
   type ListenerPlatform,
@@ -73,8 +79,20 @@ export function listenerMix(i: number, mapped: readonly number[]): ListenerMix {
 
 /** The runtime the page's connection gets here: werift for WebRTC, Deno's WebTransport. */
 export const DENO_PLATFORM: ListenerPlatform = {
-  peerConnection: () =>
-    new WeriftPeerConnection({ iceServers: [], iceUseIpv6: false }) as unknown as RTCPeerConnection,
+  peerConnection: () => {
+    const pc = new WeriftPeerConnection({ iceServers: [], iceUseIpv6: false });
+    // Acknowledge like the page's Chrome (every second packet), not every packet, and open the
+    // server's records off the socket (src/listener/sctp_tuning.ts): twenty listeners share
+    // two threads of a 2-core box with the server. (A larger socket receive buffer was tried:
+    // a thread that falls behind then plays seconds-old packets instead of losing them.)
+    pc.connectionStateChange.subscribe((state) => {
+      const sctp = (pc.sctpTransport as unknown as { sctp?: WeriftSctp } | undefined)?.sctp;
+      if (state !== "connected" || !sctp) return;
+      ackEverySecondPacket(sctp);
+      openRecordsDirectly(sctp);
+    });
+    return pc as unknown as RTCPeerConnection;
+  },
   webTransport: () => typeof WebTransport !== "undefined",
 };
 

@@ -375,7 +375,13 @@ export class ListenerConnection {
     this.after(DATACHANNEL_OPEN_TIMEOUT_MS, () => {
       if (!opened && this.pc === pc) this.dataChannelFailed("the data channel did not open");
     });
-    await pc.setLocalDescription(await pc.createOffer());
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+    } catch {
+      // Closed under us (a reconnect tore it down) or refused: never an unhandled rejection.
+      if (this.pc === pc) this.dataChannelFailed("the data channel did not open");
+      return;
+    }
     await new Promise<void>((resolve) => {
       if (pc.iceGatheringState === "complete") return resolve();
       pc.onicegatheringstatechange = () => pc.iceGatheringState === "complete" && resolve();

@@ -1,0 +1,730 @@
+/**
+ * werift 0.25.2's SCTP, tuned for one unreliable, unordered audio channel.
+ * werift is pure JavaScript; at 20 DataChannel listeners its send path cost the
+ * server ≈ 200 µs a packet on the main thread (docs/loadtest/listeners/
+ * datachannel-profile.md), and its SCTP did not honour partial reliability.
+ * Everything here works on a live association (`pc.sctpTransport.sctp`), on
+ * that instance only, and speaks standard SCTP on the wire (RFC 4960, RFC 3758):
+ *
+ * - `honourPartialReliability`: werift's abandon test is
+ *   `!!chunk.maxRetransmits && …`, so `maxRetransmits: 0` meant "retransmit
+ *   forever", and it marked the first DATA chunk of its sent queue abandoned
+ *   instead of the lost one. A lost unreliable message is now abandoned at its
+ *   first loss (a FORWARD-TSN moves the peer on), never resent stale.
+ * - `ackEverySecondPacket` (a receiver: the headless listener's werift): werift
+ *   acknowledges every DATA packet at once; Chrome's SCTP, like RFC 4960
+ *   §6.2, every second packet (or after 200 ms), at once only on a gap or a
+ *   duplicate. The headless listener now costs the server the SACKs a page does.
+ * - `SctpAudioWriter` (the server's send path): one message is one DATA chunk
+ *   queued straight into the association (no DCEP queue, no promise and event
+ *   per message), the SCTP packet built into one reused buffer with its CRC32c,
+ *   and sealed as one DTLS record (AES-GCM) in a single allocation, where
+ *   werift built each through four to eight Buffer copies.
+ */
+import { Buffer } from "node:buffer";
+import { createCipheriv, createDecipheriv } from "node:crypto";
+import { isIP } from "node:net";
+
+// ---------------------------------------------------------------------------
+// The parts of werift's internals used here (werift 0.25.2, lib/index.mjs).
+
+/** werift's DataChunk as its SCTP keeps it in the outbound and sent queues. */
+export interface WeriftDataChunk {
+  flags: number;
+  tsn: number;
+  streamId: number;
+  streamSeqNum: number;
+  protocol: number;
+  userData: Buffer;
+  abandoned: boolean;
+  acked: boolean;
+  misses: number;
+  retransmit: boolean;
+  sentCount: number;
+  bookSize: number;
+  expiry?: number;
+  maxRetransmits?: number;
+  sentTime?: number;
+  readonly type: number;
+}
+
+interface AeadCipher {
+  blockAlgorithm: string;
+  nonceImplicitLength: number;
+  nonceExplicitLength: number;
+  authTagLength: number;
+  clientWriteKey?: Buffer;
+  serverWriteKey?: Buffer;
+  clientNonce?: Buffer;
+  serverNonce?: Buffer;
+}
+
+/** A UDP transport of werift's ICE (one per local host candidate). */
+interface UdpTransport {
+  type?: string;
+  closed?: boolean;
+  socket?: { send(buf: Uint8Array, port: number, address: string): void };
+  onData?: (data: Buffer, addr: [string, number]) => void;
+}
+
+/** werift's ICE connection (ice/src/ice.ts) as far as sending goes. */
+interface IceConnection {
+  canSendApplicationData(): boolean;
+  protocols?: { transport?: UdpTransport }[];
+  nominated?: {
+    remoteAddr: [string, number];
+    packetsSent: number;
+    bytesSent: number;
+    protocol?: { transport?: UdpTransport };
+  };
+}
+
+/** werift's DtlsSocket (DtlsClient / DtlsServer) once connected. */
+interface DtlsSocket {
+  dtls: { version: { major: number; minor: number }; epoch: number; recordSequenceNumber: number };
+  cipher: { sessionType: number; cipher?: Partial<AeadCipher> };
+  transport: { send(buf: Buffer): Promise<unknown>; socket?: { ice?: IceConnection } };
+}
+
+/** werift's SCTP association. */
+export interface WeriftSctp {
+  localPort: number;
+  readonly isStopped: boolean;
+  forwardTsnChunk?: { readonly type: number };
+  timer3Handle?: unknown;
+  timer3Start(): void;
+  fastRecoveryExit?: number;
+  flightSize: number;
+  cwnd: number;
+  readonly peerRwnd: number;
+  flightSizeIncrease(chunk: WeriftDataChunk): void;
+  transmitOnce(): Promise<void>;
+  localVerificationTag: number;
+  handleData(data: Buffer): Promise<void>;
+  receiveSackChunk(chunk: {
+    cumulativeTsn: number;
+    advertisedRwnd: number;
+    gaps: [number, number][];
+    duplicates: number[];
+  }): Promise<void>;
+  remotePort?: number;
+  remoteVerificationTag: number;
+  localTsn: number;
+  lastReceivedTsn: number;
+  maxPayloadSize: number;
+  state: string;
+  outboundQueue: WeriftDataChunk[];
+  sentQueue: WeriftDataChunk[];
+  sackMisOrdered: Set<number>;
+  sackDuplicates: number[];
+  sackNeeded: boolean;
+  sackImmediate: boolean;
+  sackHasNewDataInPacket: boolean;
+  advertisedRwnd: number;
+  transport: { send(buf: Buffer): Promise<unknown>; dtls?: { dtls?: DtlsSocket } };
+  flush: {
+    execute: (...args: unknown[]) => void;
+    event: { stack: unknown[]; promiseStack: unknown[] };
+  };
+  transmit(): Promise<void>;
+  sendChunk(chunk: { readonly type: number; bytes?: Buffer }): Promise<unknown>;
+  maybeAbandon(chunk: WeriftDataChunk): boolean;
+  markReceived(tsn: number): boolean;
+  receiveDataChunk(chunk: WeriftDataChunk): void;
+  getInboundStream(streamId: number): {
+    addChunk(chunk: WeriftDataChunk): void;
+    popMessages(): Iterable<[number, number, Buffer]>;
+  };
+  receive(streamId: number, ppId: number, data: Buffer): void;
+}
+
+const SCTP_DATA_LAST_FRAG = 1;
+const SCTP_DATA_FIRST_FRAG = 2;
+const SCTP_DATA_UNORDERED = 4;
+/** DataChannel PPID of a binary message (RFC 8831). */
+export const WEBRTC_BINARY = 53;
+const SCTP_COMMON_HEADER = 12;
+const DATA_CHUNK_HEADER = 16;
+const DTLS_HEADER = 13;
+const DTLS_APPLICATION_DATA = 23;
+const DTLS_CLIENT = 1;
+const RESOLVED = Promise.resolve();
+const SACK = 3;
+/** An SCTP packet holding one SACK with no gap and no duplicate: common header + 16. */
+const PLAIN_SACK_BYTES = SCTP_COMMON_HEADER + 16;
+
+/** What the tuned DataChannels did, over the process (diagnostics and tests). */
+export const sctpWriterStats = {
+  /** DTLS records sealed by the writer (werift's record path not taken). */
+  sealedRecords: 0,
+  /** Records from the peer opened by the writer's inbound path (werift's ICE/DTLS layers skipped). */
+  openedRecords: 0,
+  /** Of them, plain SACKs handed straight to the association's SACK handling. */
+  plainSacks: 0,
+  /** Records the inbound path could not open (dropped, as werift would). */
+  badRecords: 0,
+};
+
+/**
+ * SCTP's congestion window never falls below this much of the stream. The
+ * audio is produced at its rate whatever the window says: a window smaller
+ * than the stream's rate × the time its acknowledgements take only moves the
+ * loss from the wire to the sender's backlog limit (src/listener/
+ * channel_sender.ts MAX_BACKLOG_MS), and werift halves the window on each loss
+ * and drops it to one packet after a retransmission timeout (measured at 20
+ * listeners on the 2-core box: windows of 4–8 KiB, 20–35 packets in flight,
+ * SACKs 0.2–1 s late, up to 8 timeouts per listener in 20 s, half the stream
+ * dropped at the sender). A phone's SACKs can be that late on Wi-Fi power
+ * saving too. The same stream over UDP (the RTP path) has no window at all;
+ * what is in flight longer than this is abandoned at the retransmission
+ * timeout (unreliable chunks are never resent).
+ */
+export const WINDOW_FLOOR_MS = 1000;
+/** The floor's floor, and the floor before the stream's rate is known (its first second). */
+const INITIAL_WINDOW_FLOOR = 64 * 1024;
+const RATE_WINDOW_MS = 1000;
+
+/**
+ * A DATA chunk as werift's SCTP keeps it in its queues (werift does not
+ * export its own class): the fields its transmit and SACK code reads, and
+ * `bytes` for werift's own serializer.
+ */
+class AudioDataChunk implements WeriftDataChunk {
+  flags = SCTP_DATA_UNORDERED | SCTP_DATA_FIRST_FRAG | SCTP_DATA_LAST_FRAG;
+  tsn = 0;
+  streamId = 0;
+  streamSeqNum = 0;
+  protocol = WEBRTC_BINARY;
+  abandoned = false;
+  acked = false;
+  misses = 0;
+  retransmit = false;
+  sentCount = 0;
+  bookSize: number;
+  expiry?: number = undefined;
+  maxRetransmits?: number;
+  sentTime?: number = undefined;
+  constructor(public userData: Buffer, maxRetransmits: number) {
+    this.bookSize = userData.length;
+    this.maxRetransmits = maxRetransmits;
+  }
+  get type(): number {
+    return 0;
+  }
+  get bytes(): Buffer {
+    const len = DATA_CHUNK_HEADER + this.userData.length;
+    const b = Buffer.alloc((len + 3) & ~3);
+    b[0] = 0;
+    b[1] = this.flags;
+    b.writeUInt16BE(len, 2);
+    b.writeUInt32BE(this.tsn >>> 0, 4);
+    b.writeUInt16BE(this.streamId, 8);
+    b.writeUInt16BE(this.streamSeqNum, 10);
+    b.writeUInt32BE(this.protocol >>> 0, 12);
+    b.set(this.userData, DATA_CHUNK_HEADER);
+    return b;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Partial reliability
+
+/** RFC 3758: abandon an unreliable chunk once its retransmissions or lifetime are used up. */
+export function honourPartialReliability(sctp: WeriftSctp): void {
+  sctp.maybeAbandon = function (this: WeriftSctp, chunk: WeriftDataChunk): boolean {
+    if (chunk.abandoned) return true;
+    const abandon = (chunk.maxRetransmits !== undefined &&
+      chunk.sentCount > chunk.maxRetransmits) ||
+      (chunk.expiry !== undefined && chunk.expiry < Date.now() / 1000);
+    if (!abandon) {
+      mayRetransmit.add(this); // werift marks it for retransmission
+      return false;
+    }
+    const whole = SCTP_DATA_FIRST_FRAG | SCTP_DATA_LAST_FRAG;
+    if ((chunk.flags & whole) === whole) {
+      // A message of one chunk (every audio packet): nothing else to find in the queue.
+      chunk.abandoned = true;
+      chunk.retransmit = false;
+      return true;
+    }
+    const q = this.sentQueue;
+    const at = q.indexOf(chunk);
+    if (at < 0) {
+      chunk.abandoned = true;
+      chunk.retransmit = false;
+      return true;
+    }
+    // Every fragment of the message goes with it.
+    for (let i = at; i >= 0; i--) {
+      const c = q[i];
+      c.abandoned = true;
+      c.retransmit = false;
+      if (c.flags & SCTP_DATA_FIRST_FRAG) break;
+    }
+    for (let i = at; i < q.length; i++) {
+      const c = q[i];
+      c.abandoned = true;
+      c.retransmit = false;
+      if (c.flags & SCTP_DATA_LAST_FRAG) break;
+    }
+    return true;
+  };
+}
+
+/** Associations where werift may have marked a chunk for retransmission. */
+const mayRetransmit = new WeakSet<WeriftSctp>();
+
+/**
+ * werift's transmitOnce walks the whole sent queue for chunks marked for
+ * retransmission before it sends anything new — per message, over a sent
+ * queue that holds up to a second of the stream (WINDOW_FLOOR_MS) while the
+ * SACKs are late. Unreliable chunks are never marked (they are abandoned);
+ * until one is, new chunks go out without the walk.
+ */
+function skipRetransmitScan(sctp: WeriftSctp): void {
+  const transmitOnce = sctp.transmitOnce;
+  sctp.transmitOnce = async function (this: WeriftSctp): Promise<void> {
+    if (mayRetransmit.has(this)) return transmitOnce.call(this);
+    if (this.isStopped) return;
+    if (this.forwardTsnChunk) {
+      await this.sendChunk(this.forwardTsnChunk).catch(() => {});
+      this.forwardTsnChunk = undefined;
+      if (!this.timer3Handle) this.timer3Start();
+    }
+    const burst = (this.fastRecoveryExit !== undefined ? 2 : 4) * this.maxPayloadSize;
+    const cwnd = Math.min(this.flightSize + burst, this.cwnd);
+    const q = this.outboundQueue;
+    while (q.length > 0 && this.flightSize < cwnd && this.peerRwnd > 0) {
+      const chunk = q[0];
+      if (chunk.bookSize > this.peerRwnd && this.flightSize > 0) break;
+      q.shift();
+      this.sentQueue.push(chunk);
+      this.flightSizeIncrease(chunk);
+      chunk.sentCount++;
+      chunk.sentTime = Date.now() / 1000;
+      await this.sendChunk(chunk).catch(() => {});
+      if (!this.timer3Handle) this.timer3Start();
+    }
+    this.flush.execute();
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Receiver: delayed acknowledgement
+
+/**
+ * Acknowledge every second DATA packet (or after werift's 200 ms SACK delay),
+ * at once only on a duplicate, a gap or a fragment — as Chrome does.
+ * In-order arrival skips werift's per-chunk sort and Set copies.
+ */
+export function ackEverySecondPacket(sctp: WeriftSctp): void {
+  const markReceived = sctp.markReceived;
+  sctp.markReceived = function (this: WeriftSctp, tsn: number): boolean {
+    if (this.sackMisOrdered.size === 0 && tsn === ((this.lastReceivedTsn + 1) >>> 0)) {
+      this.lastReceivedTsn = tsn;
+      if (this.sackDuplicates.length > 0) this.sackDuplicates = [];
+      return false;
+    }
+    return markReceived.call(this, tsn);
+  };
+  sctp.receiveDataChunk = function (this: WeriftSctp, chunk: WeriftDataChunk): void {
+    this.sackNeeded = true;
+    if (this.markReceived(chunk.tsn)) {
+      this.sackImmediate = true; // a duplicate
+      return;
+    }
+    this.sackHasNewDataInPacket = true;
+    if ((chunk.flags & SCTP_DATA_LAST_FRAG) === 0 || this.sackMisOrdered.size > 0) {
+      this.sackImmediate = true;
+    }
+    const stream = this.getInboundStream(chunk.streamId);
+    stream.addChunk(chunk);
+    this.advertisedRwnd -= chunk.userData.length;
+    for (const message of stream.popMessages()) {
+      this.advertisedRwnd += message[2].length;
+      this.receive(message[0], message[1], message[2]);
+    }
+  };
+}
+
+// ---------------------------------------------------------------------------
+// CRC32c (SCTP's checksum), slice-by-4
+
+const CRC_TABLES = (() => {
+  const t = new Int32Array(4 * 256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    t[n] = c;
+  }
+  for (let n = 0; n < 256; n++) {
+    let c = t[n];
+    for (let k = 1; k < 4; k++) {
+      c = t[c & 0xff] ^ (c >>> 8);
+      t[k * 256 + n] = c;
+    }
+  }
+  return t;
+})();
+
+/** CRC32c of `b[start, end)` (as SCTP computes it, the checksum field zeroed). */
+export function crc32c(b: Uint8Array, start = 0, end = b.length): number {
+  const t = CRC_TABLES;
+  let crc = -1;
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    crc ^= b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
+    crc = t[768 + (crc & 0xff)] ^ t[512 + ((crc >>> 8) & 0xff)] ^
+      t[256 + ((crc >>> 16) & 0xff)] ^ t[crc >>> 24];
+  }
+  for (; i < end; i++) crc = t[(crc ^ b[i]) & 0xff] ^ (crc >>> 8);
+  return ~crc >>> 0;
+}
+
+// ---------------------------------------------------------------------------
+// Inbound: the peer's records, opened off the UDP socket
+
+/** The association's DTLS socket once the handshake chose AES-GCM, else null. */
+function gcmSocket(sctp: WeriftSctp): DtlsSocket | null {
+  const socket = sctp.transport.dtls?.dtls;
+  const c = socket?.cipher?.cipher;
+  const gcm = !!c && typeof c.blockAlgorithm === "string" &&
+    c.blockAlgorithm.endsWith("-gcm") && c.nonceImplicitLength === 4 &&
+    c.nonceExplicitLength === 8 && c.authTagLength === 16;
+  return socket && gcm ? socket : null;
+}
+
+/**
+ * The peer's DTLS application data taken off the association's UDP sockets
+ * (one per local host candidate) before werift's STUN parser, ICE
+ * connection, two event fan-outs and DTLS record parser: opened here
+ * (AES-GCM) and handed to the association — a plain SACK (no gap, no
+ * duplicate: nearly all a sender gets) straight to its SACK handling.
+ * Anything else (STUN, handshake, alerts, a record that does not open) goes
+ * the way it went. Returns false while the handshake has not chosen AES-GCM.
+ */
+export function openRecordsDirectly(
+  sctp: WeriftSctp,
+  onError: (e: unknown) => void = () => {},
+): boolean {
+  const socket = gcmSocket(sctp);
+  if (!socket) return false;
+  for (const protocol of socket.transport.socket?.ice?.protocols ?? []) {
+    const udp = protocol.transport;
+    if (udp?.type === "udp" && udp.onData) takeRecords(sctp, socket, udp, udp.onData, onError);
+  }
+  return true;
+}
+
+function takeRecords(
+  sctp: WeriftSctp,
+  socket: DtlsSocket,
+  udp: UdpTransport,
+  passOn: (data: Buffer, addr: [string, number]) => void,
+  onError: (e: unknown) => void,
+): void {
+  const iv = Buffer.alloc(12);
+  const aad = Buffer.alloc(13);
+  udp.onData = (data, addr) => {
+    if (
+      data.length < DTLS_HEADER + 8 + 16 + SCTP_COMMON_HEADER ||
+      data[0] !== DTLS_APPLICATION_DATA ||
+      data.readUInt16BE(11) !== data.length - DTLS_HEADER ||
+      data.readUInt16BE(3) !== socket.dtls.epoch
+    ) {
+      return passOn(data, addr);
+    }
+    const plain = openRecord(socket, data, iv, aad);
+    if (!plain) return;
+    sctpWriterStats.openedRecords++;
+    if (
+      plain.length === PLAIN_SACK_BYTES && plain[12] === SACK &&
+      plain.readUInt32BE(4) === sctp.localVerificationTag >>> 0 &&
+      plain.readUInt16BE(24) === 0 && plain.readUInt16BE(26) === 0
+    ) {
+      const sum = plain.readUInt32LE(8);
+      plain.writeUInt32LE(0, 8);
+      if (crc32c(plain) !== sum) return;
+      sctpWriterStats.plainSacks++;
+      sctp.receiveSackChunk({
+        cumulativeTsn: plain.readUInt32BE(16),
+        advertisedRwnd: plain.readUInt32BE(20),
+        gaps: [],
+        duplicates: [],
+      }).catch(onError);
+      return;
+    }
+    sctp.handleData(plain).catch(onError);
+  };
+}
+
+/** The plaintext of one DTLS 1.2 AES-GCM record from the peer, or null (dropped). */
+function openRecord(socket: DtlsSocket, data: Buffer, iv: Buffer, aad: Buffer): Buffer | null {
+  const cipher = socket.cipher.cipher as AeadCipher;
+  const weAreClient = socket.cipher.sessionType === DTLS_CLIENT;
+  const key = weAreClient ? cipher.serverWriteKey! : cipher.clientWriteKey!;
+  const salt = weAreClient ? cipher.serverNonce! : cipher.clientNonce!;
+  const plainLength = data.length - DTLS_HEADER - 8 - 16;
+  iv[0] = salt[0];
+  iv[1] = salt[1];
+  iv[2] = salt[2];
+  iv[3] = salt[3];
+  data.copy(iv, 4, DTLS_HEADER, DTLS_HEADER + 8);
+  data.copy(aad, 0, 3, 11); // epoch ‖ sequence number
+  aad[8] = DTLS_APPLICATION_DATA;
+  aad[9] = data[1];
+  aad[10] = data[2];
+  aad.writeUInt16BE(plainLength, 11);
+  try {
+    const gcm = createDecipheriv(cipher.blockAlgorithm as "aes-128-gcm", key, iv, {
+      authTagLength: 16,
+    });
+    gcm.setAuthTag(data.subarray(data.length - 16));
+    gcm.setAAD(aad, { plaintextLength: plainLength });
+    const plain = gcm.update(data.subarray(DTLS_HEADER + 8, data.length - 16));
+    gcm.final();
+    return plain;
+  } catch {
+    sctpWriterStats.badRecords++;
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Sender
+
+/**
+ * Writes one unreliable, unordered message per `send()` into a werift SCTP
+ * association as one DATA chunk. `bufferedAmount` is the bytes queued and
+ * not yet sent (the congestion window holds them back), as the channel's
+ * `bufferedAmount` would count them.
+ */
+export class SctpAudioWriter {
+  /** The chunks queued in order; the head is dropped from the count once sent. */
+  private readonly pending: WeriftDataChunk[] = [];
+  private pendingHead = 0;
+  private queuedBytes = 0;
+  /** One SCTP packet, built here before it is sealed (never kept past the call). */
+  private readonly packet = Buffer.alloc(SCTP_COMMON_HEADER + DATA_CHUNK_HEADER + 2048);
+  private readonly iv = Buffer.alloc(12);
+  private readonly aad = Buffer.alloc(13);
+  private readonly onError = (e: unknown) => {
+    this.errors++;
+    this.lastError = (e as Error)?.message ?? String(e);
+  };
+  errors = 0;
+  lastError = "";
+  /** Retransmission timeouts (no SACK for an RTO: the window falls to one packet). */
+  timeouts = 0;
+  /** The congestion window's floor now (bytes): a second of the stream, at least 64 KiB. */
+  windowFloor = INITIAL_WINDOW_FLOOR;
+  private rateStartMs = NaN;
+  private rateBytes = 0;
+
+  constructor(
+    private readonly sctp: WeriftSctp,
+    private readonly streamId: number,
+    /** RFC 8831 maxRetransmits of the channel (0: never resent). */
+    private readonly maxRetransmits = 0,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    honourPartialReliability(sctp);
+    skipRetransmitScan(sctp);
+    // The window never falls below what the stream sends in WINDOW_FLOOR_MS.
+    let cwnd = (sctp as unknown as { cwnd: number }).cwnd;
+    Object.defineProperty(sctp, "cwnd", {
+      configurable: true,
+      enumerable: true,
+      get: () => Math.max(cwnd, this.windowFloor),
+      set: (v: number) => {
+        cwnd = v;
+      },
+    });
+    // werift fires its flush event after each transmission for `send()`'s
+    // waiters; with none (this writer never waits) it would still start an
+    // async function per call.
+    const flush = sctp.flush;
+    const execute = flush.execute;
+    flush.execute = (...args: unknown[]) => {
+      if (flush.event.stack.length === 0 && flush.event.promiseStack.length === 0) return;
+      execute(...args);
+    };
+    const t3 = sctp as unknown as { timer3Expired: () => void };
+    const expired = t3.timer3Expired;
+    t3.timer3Expired = () => {
+      this.timeouts++;
+      expired();
+    };
+    const sendChunk = sctp.sendChunk;
+    sctp.sendChunk = (chunk) => {
+      if (chunk.type === 0 && this.sealer()) return this.sendData(chunk as WeriftDataChunk);
+      return sendChunk.call(sctp, chunk);
+    };
+  }
+
+  /** The largest message that is one DATA chunk. */
+  get maxMessageBytes(): number {
+    return Math.min(
+      this.sctp.maxPayloadSize,
+      this.packet.length - SCTP_COMMON_HEADER - DATA_CHUNK_HEADER,
+    );
+  }
+
+  get bufferedAmount(): number {
+    const p = this.pending;
+    while (this.pendingHead < p.length && p[this.pendingHead].sentCount > 0) {
+      this.queuedBytes -= p[this.pendingHead].bookSize;
+      this.pendingHead++;
+    }
+    if (this.pendingHead === p.length) {
+      p.length = 0;
+      this.pendingHead = 0;
+    } else if (this.pendingHead > 64) {
+      p.splice(0, this.pendingHead);
+      this.pendingHead = 0;
+    }
+    return this.queuedBytes;
+  }
+
+  /** Queues `bytes` (kept until acknowledged or abandoned: never reused by the caller). */
+  send(bytes: Uint8Array): void {
+    const sctp = this.sctp;
+    if (bytes.length === 0 || bytes.length > this.maxMessageBytes) {
+      throw new RangeError(`a ${bytes.length}-byte message is not one DATA chunk`);
+    }
+    const chunk = new AudioDataChunk(
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      this.maxRetransmits,
+    );
+    chunk.tsn = sctp.localTsn;
+    chunk.streamId = this.streamId;
+    sctp.localTsn = (sctp.localTsn + 1) >>> 0;
+    sctp.outboundQueue.push(chunk);
+    this.pending.push(chunk);
+    this.queuedBytes += chunk.bookSize;
+    this.measure(chunk.bookSize);
+    sctp.transmit().catch(this.onError);
+  }
+
+  /** The stream's byte rate over each second sets the window's floor. */
+  private measure(bytes: number): void {
+    const now = this.now();
+    if (Number.isNaN(this.rateStartMs)) {
+      this.rateStartMs = now;
+      return;
+    }
+    this.rateBytes += bytes;
+    const span = now - this.rateStartMs;
+    if (span < RATE_WINDOW_MS) return;
+    this.windowFloor = Math.max(
+      INITIAL_WINDOW_FLOOR,
+      Math.round((this.rateBytes / span) * WINDOW_FLOOR_MS),
+    );
+    this.rateStartMs = now;
+    this.rateBytes = 0;
+  }
+
+  // The DTLS record sealer, once the handshake has chosen an AES-GCM suite.
+  private seal: DtlsSocket | null | undefined;
+  private sealer(): DtlsSocket | null {
+    if (this.seal !== undefined) return this.seal;
+    const socket = gcmSocket(this.sctp);
+    if (!socket) {
+      // Not (yet) a GCM suite: werift's own path. Decided again next time until connected.
+      if (this.sctp.transport.dtls?.dtls?.cipher?.cipher) this.seal = null;
+      return null;
+    }
+    this.seal = socket;
+    openRecordsDirectly(this.sctp, this.onError);
+    return socket;
+  }
+
+  private ipPair: unknown = null;
+  /** The pair's remote address is an IP literal (werift resolves a name first). */
+  private isIpPair(pair: { remoteAddr: [string, number] }): boolean {
+    if (pair === this.ipPair) return true;
+    if (!isIP(pair.remoteAddr[0])) return false;
+    this.ipPair = pair;
+    return true;
+  }
+
+  /** One DATA chunk as one SCTP packet as one DTLS record as one UDP datagram. */
+  private sendData(chunk: WeriftDataChunk): Promise<unknown> {
+    const sctp = this.sctp;
+    if (sctp.state === "closed" || sctp.remotePort === undefined) return Promise.resolve();
+    const socket = this.seal!;
+    const p = this.packet;
+    const data = chunk.userData;
+    const chunkLen = DATA_CHUNK_HEADER + data.length;
+    const padded = (chunkLen + 3) & ~3;
+    const len = SCTP_COMMON_HEADER + padded;
+    if (len > p.length) return sctp.sendChunk.call(sctp, chunk); // never for our sizes
+    p.writeUInt16BE(sctp.localPort, 0);
+    p.writeUInt16BE(sctp.remotePort, 2);
+    p.writeUInt32BE(sctp.remoteVerificationTag >>> 0, 4);
+    p.writeUInt32LE(0, 8);
+    p[12] = 0; // DATA
+    p[13] = chunk.flags;
+    p.writeUInt16BE(chunkLen, 14);
+    p.writeUInt32BE(chunk.tsn >>> 0, 16);
+    p.writeUInt16BE(chunk.streamId, 20);
+    p.writeUInt16BE(chunk.streamSeqNum, 22);
+    p.writeUInt32BE(chunk.protocol >>> 0, 24);
+    p.set(data, 28);
+    for (let i = 28 + data.length; i < len; i++) p[i] = 0;
+    p.writeUInt32LE(crc32c(p, 0, len), 8);
+
+    // DTLS 1.2 record, AEAD (RFC 5288): nonce = implicit salt (4) ‖ explicit (8: epoch ‖ seq).
+    const dtls = socket.dtls;
+    const cipher = socket.cipher.cipher as AeadCipher;
+    const isClient = socket.cipher.sessionType === DTLS_CLIENT;
+    const key = isClient ? cipher.clientWriteKey! : cipher.serverWriteKey!;
+    const salt = isClient ? cipher.clientNonce! : cipher.serverNonce!;
+    const seq = ++dtls.recordSequenceNumber;
+    const iv = this.iv;
+    iv[0] = salt[0];
+    iv[1] = salt[1];
+    iv[2] = salt[2];
+    iv[3] = salt[3];
+    iv.writeUInt16BE(dtls.epoch, 4);
+    iv.writeUIntBE(seq, 6, 6);
+    const version = (dtls.version.major << 8) | dtls.version.minor;
+    const aad = this.aad;
+    aad.writeUInt16BE(dtls.epoch, 0);
+    aad.writeUIntBE(seq, 2, 6);
+    aad[8] = DTLS_APPLICATION_DATA;
+    aad.writeUInt16BE(version, 9);
+    aad.writeUInt16BE(len, 11);
+    const gcm = createCipheriv(cipher.blockAlgorithm as "aes-128-gcm", key, iv, {
+      authTagLength: 16,
+    });
+    gcm.setAAD(aad, { plaintextLength: len });
+    const body = gcm.update(p.subarray(0, len));
+    gcm.final();
+    const tag = gcm.getAuthTag();
+    const fragment = 8 + body.length + 16;
+    const record = Buffer.allocUnsafe(DTLS_HEADER + fragment);
+    record[0] = DTLS_APPLICATION_DATA;
+    record[1] = dtls.version.major;
+    record[2] = dtls.version.minor;
+    iv.copy(record, 3, 4, 12); // epoch ‖ sequence number, as the header carries them
+    record.writeUInt16BE(fragment, 11);
+    iv.copy(record, 13, 4, 12); // the explicit nonce
+    body.copy(record, 21);
+    tag.copy(record, 21 + body.length);
+    sctpWriterStats.sealedRecords++;
+    // Straight to the nominated pair's UDP socket (werift's path is four async
+    // layers: DTLS transport → ICE transport → ICE connection → STUN protocol).
+    const ice = socket.transport.socket?.ice;
+    const pair = ice?.nominated;
+    const udp = pair?.protocol?.transport;
+    if (ice && pair && udp?.type === "udp" && udp.socket && !udp.closed && this.isIpPair(pair)) {
+      if (!ice.canSendApplicationData()) return RESOLVED;
+      udp.socket.send(record, pair.remoteAddr[1], pair.remoteAddr[0]);
+      pair.packetsSent++;
+      pair.bytesSent += record.length;
+      return RESOLVED;
+    }
+    return socket.transport.send(record);
+  }
+}
