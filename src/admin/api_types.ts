@@ -165,4 +165,4 @@ export interface ErrorAnswer {
   error: { code: string; message: string };
 }
 export type { Aes67View } from "../aes67/view.ts";
-export type { Aes67SessionView } from "../aes67/routes.ts";
+export type { Aes67SessionView } from "../aes67/view.ts";

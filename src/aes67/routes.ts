@@ -6,42 +6,11 @@
 import type { Hono } from "hono";
 import type { AppExtension } from "../http/app.ts";
 import type { SapSession } from "./sap_listener.ts";
+import type { Aes67SessionView } from "./view.ts";
+
+export type { Aes67SessionView };
 
 export const AES67_SESSIONS_PATH = "/api/admin/aes67/sessions";
-
-export interface Aes67SessionView {
-  /** The `s=` line. */
-  name: string;
-  /** The sender's address from `o=`. */
-  origin: string;
-  /** `o=` username and session id, which name the session across versions. */
-  session_id: string;
-  /** The multicast groups of its audio streams, in order. */
-  groups: string[];
-  /** Channels of all its streams. */
-  channels: number;
-  /** Channel names in order ("" where none is announced). */
-  labels: string[];
-  /** Packet time of the first stream (ms), or null when not announced. */
-  ptime_ms: number | null;
-  /** Its reference clock (`a=ts-refclk`), or "" when not announced. */
-  clock: string;
-  /** When the last announcement arrived (ISO 8601). */
-  last_heard: string;
-  /** The SAP packet's originating source. */
-  sap_source: string;
-  streams: {
-    group: string;
-    port: number;
-    ttl: number | null;
-    encoding: string;
-    sample_rate: number;
-    channels: number;
-    ptime_ms: number | null;
-    payload_type: number;
-    mediaclk: string;
-  }[];
-}
 
 export function sessionView(s: SapSession): Aes67SessionView {
   const streams = s.session.streams;

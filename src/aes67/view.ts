@@ -50,3 +50,38 @@ export interface Aes67View {
   /** The default route's interface (what `interface: ""` uses), or null. */
   default_interface: string | null;
 }
+
+/** One SAP session heard (`GET /api/admin/aes67/sessions`, ./routes.ts). */
+export interface Aes67SessionView {
+  /** The `s=` line. */
+  name: string;
+  /** The sender's address from `o=`. */
+  origin: string;
+  /** `o=` username and session id, which name the session across versions. */
+  session_id: string;
+  /** The multicast groups of its audio streams, in order. */
+  groups: string[];
+  /** Channels of all its streams. */
+  channels: number;
+  /** Channel names in order ("" where none is announced). */
+  labels: string[];
+  /** Packet time of the first stream (ms), or null when not announced. */
+  ptime_ms: number | null;
+  /** Its reference clock (`a=ts-refclk`), or "" when not announced. */
+  clock: string;
+  /** When the last announcement arrived (ISO 8601). */
+  last_heard: string;
+  /** The SAP packet's originating source. */
+  sap_source: string;
+  streams: {
+    group: string;
+    port: number;
+    ttl: number | null;
+    encoding: string;
+    sample_rate: number;
+    channels: number;
+    ptime_ms: number | null;
+    payload_type: number;
+    mediaclk: string;
+  }[];
+}
