@@ -70,6 +70,8 @@ const NAMES = new Set([
   // AES67 input card: the discovery protocol and the session file format.
   "SAP",
   "SDP",
+  // The admin clients table's receiver-report column: the protocol's name (RFC 3550).
+  "RTCP",
 ]);
 
 /** The musicians' channel names: data, shown as the engineer typed them. */
