@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { launchChromium, watchErrors } from "./helpers/browser.ts";
 import { call, login, PASSWORD, startAdminServer } from "./admin_helpers.ts";
+import { Probe } from "./helpers/probe.ts";
 
 const UI_TIMEOUT_MS = 15_000;
 
@@ -78,6 +79,65 @@ Deno.test({
       assert.deepEqual(errors, []);
     } finally {
       await ctx.close();
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "admin page: turning the AES67 output on while a phone streams asks first (the source reopens), Cancel stores nothing",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const { server } = await startAdminServer();
+    const base = server.url;
+    const { probe } = await Probe.streaming(base, { channels: [{ id: 1 }] });
+    const { ctx } = await launchChromium({
+      viewport: { width: 390, height: 844 },
+      timeoutMs: UI_TIMEOUT_MS,
+    });
+    try {
+      await probe.waitPackets(5);
+      const page = await ctx.newPage();
+      const errors = watchErrors(page);
+      await page.goto(`${base}/admin/`);
+      await page.fill("#login-password", PASSWORD);
+      await page.click("#login-form button[type=submit]");
+      await page.waitForSelector('#aes67-state:text-is("Off")');
+      const cookie = await login(base);
+      const enabled = async () =>
+        (await call(base, "GET", "/api/admin/config", { cookie })).body.aes67.output.enabled;
+
+      await page.check("#aes67-enabled");
+      await page.selectOption("#aes67-interface", "lo");
+      await page.click("#aes67-save");
+      await page.waitForSelector("#confirm[open]");
+      assert.equal(
+        await page.textContent("#confirm-text"),
+        "Saving the AES67 output on/off reopens the audio source: the sound stops briefly on 1 phone; no phone is disconnected.",
+      );
+      await page.click("#confirm-cancel");
+      await page.waitForSelector("#confirm[open]", { state: "detached" });
+      assert.equal(await enabled(), false, "Cancel sent nothing");
+
+      await page.click("#aes67-save");
+      await page.waitForSelector("#confirm[open]");
+      await page.click("#confirm-ok");
+      await page.waitForSelector('#aes67-state:text-is("Sending 4 streams")');
+      assert.equal(
+        await page.textContent("#aes67-status"),
+        "Saved. The source reopens once; phones keep their sessions.",
+      );
+      assert.equal(await enabled(), true);
+      // The phone's session went on: packets keep coming on the same session.
+      const seen = probe.packets.length;
+      await probe.waitPackets(seen + 20);
+      assert.equal(probe.closeCode, null);
+      assert.deepEqual(errors, []);
+    } finally {
+      await ctx.close();
+      await probe.close();
       await server.close();
     }
   },

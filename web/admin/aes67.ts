@@ -2,18 +2,23 @@
 /**
  * The AES67 output card: on/off, interface, addresses, packet time and the
  * rest of `aes67.output` (PATCH /api/admin/config — a change here never
- * restarts the phones' audio), and what the box sends now
+ * ends a phone's session; turning the output on or off while the packet time
+ * is not 1 ms changes the source's period, so the source reopens and the
+ * phones hear a gap: the save asks first, ./confirm.ts), and what the box sends now
  * (GET /api/admin/aes67: state, streams, clock). Refreshed every 5 s.
  */
 import type { Aes67View, Config } from "../../src/admin/api_types.ts";
 import { api } from "./api.ts";
 import { $, $button, $form, $input, byId, flash, h, messageOf } from "./dom.ts";
+import { confirmRestart } from "./confirm.ts";
 import { state } from "./state.ts";
 import { t } from "../i18n/i18n.ts";
 
 type Output = Config["aes67"]["output"];
 
 let stored: Output | null = null;
+/** The phones' packet time: the source runs 1 ms periods while the output is on (src/audio/source_factory.ts). */
+let ptimeMs = 5;
 let view: Aes67View | null = null;
 let timer: ReturnType<typeof setInterval> | null = null;
 
@@ -25,6 +30,7 @@ export async function loadAes67(): Promise<void> {
     api<Aes67View>("GET", "/aes67"),
   ]);
   stored = cfg.aes67.output;
+  ptimeMs = cfg.audio.ptime_ms;
   view = v;
   fillForm(stored);
   renderAes67();
@@ -160,10 +166,18 @@ async function onSave(ev: Event): Promise<void> {
   $button("aes67-save").disabled = true;
   state.saving++;
   try {
+    // On ↔ off changes the source's period unless the packet time is 1 ms: it reopens.
+    const reopens = output.enabled !== undefined && output.enabled !== stored?.enabled &&
+      ptimeMs !== 1;
+    if (reopens && !(await confirmRestart("a_what_aes67_output", "a_confirm_source"))) {
+      aes67Changed();
+      flash($("aes67-status"), () => t("a_not_saved"));
+      return;
+    }
     const r = await api<{ config_version: number }>("PATCH", "/config", { aes67: { output } });
     state.lastVersion = r.config_version;
     await loadAes67();
-    flash($("aes67-status"), () => t("a_aes67_saved"));
+    flash($("aes67-status"), () => t(reopens ? "a_aes67_saved_reopen" : "a_aes67_saved"));
   } catch (e) {
     flash($("aes67-status"), () => messageOf(e), true);
     aes67Changed();

@@ -467,6 +467,9 @@ export const EN = {
     "Saving {what} reopens the audio source: the sound stops briefly on {phones}; no phone is disconnected.",
   a_aes67_in_stored: "Saved. The source stays as it is until the input is turned on.",
   a_what_aes67_input: "the AES67 input",
+  // --- AES67 output on/off reopens the source (issue #14) ---
+  a_what_aes67_output: "the AES67 output on/off",
+  a_aes67_saved_reopen: "Saved. The source reopens once; phones keep their sessions.",
 } as const;
 
 export type MessageKey = keyof typeof EN;

@@ -471,4 +471,7 @@ export const KO: Record<MessageKey, string> = {
     "{what} 저장하면 오디오 소스를 다시 열어 {phones}에서 소리가 잠깐 끊깁니다. 연결은 그대로 유지됩니다.",
   a_aes67_in_stored: "저장했습니다. 입력을 켜기 전까지 소스는 그대로입니다.",
   a_what_aes67_input: "AES67 입력 설정을",
+  // --- AES67 output on/off reopens the source (issue #14) ---
+  a_what_aes67_output: "AES67 출력 켜기/끄기를",
+  a_aes67_saved_reopen: "저장했습니다. 소스를 한 번 다시 열며, 폰 연결은 그대로 유지됩니다.",
 };
