@@ -120,11 +120,13 @@ async function replug(audioPlane: "main" | "worker"): Promise<void> {
       `RTP advanced ${rtpMs} ms across the reopen, the capture clock ${captureMs} ms`,
     );
 
-    // The reference client resumed at once, not stuck: at most LATE_RESYNC_MS of packets were
-    // taken for late (the emulator's EOF delivers a burst ahead of real time before the fault).
+    // The reference client resumed at once, not stuck: at most two late-run windows of packets
+    // were taken for late (the emulator's EOF delivers a burst ahead of real time before the
+    // fault). One window (50 packets) was too tight: 53–59 on the main plane in 4 of 10 runs on
+    // the 2-core VM; a client stuck behind the reopen would take all 200+ packets since for late.
     const late = c.playout.latePackets - lateBefore;
     assert.ok(
-      late <= (LATE_RESYNC_MS / PACKET_MS + 1) * PACKETS_PER_PERIOD,
+      late <= (2 * LATE_RESYNC_MS / PACKET_MS + 1) * PACKETS_PER_PERIOD,
       `${late} packets late, ${c.playout.resyncs - resyncsBefore} resyncs`,
     );
     assert.equal(c.summary().reconnects, 0, "the session survived the unplug");
