@@ -4,21 +4,22 @@
  *   config store ─► audio path (RTP socket, engine, capture)   audio_pipeline.ts
  *               └─► control plane (sessions, config changes,   control_plane.ts
  *                   adaptation, metrics, stats lines)
+ *               └─► AES67 output, and source reopens on AES67   aes67_policy.ts
+ *                   settings
  *               └─► web (HTTP, HTTPS, WebTransport, admin)      web_service.ts
  *
  * Each part registers its closer as soon as it is open. Shutdown and a start
  * that fails half-way both run them newest first (closers.ts), so a failed
  * start leaves no socket, timer or database handle behind.
  */
-import { Aes67Service } from "./aes67/service.ts";
-import { effectiveSourceMode, sourcePeriodMs } from "./audio/source_factory.ts";
+import { effectiveSourceMode } from "./audio/source_factory.ts";
 import { installAdmin, openAdminAuth } from "./admin/mod.ts";
 import { assembleAes67Input } from "./aes67/mod.ts";
 import { ConfigStore } from "./config/store.ts";
-import { aes67InputSignature } from "./config/wire.ts";
 import { createApp } from "./http/app.ts";
 import type { ServerContext } from "./http/context.ts";
 import { listenerExtension } from "./listener/mod.ts";
+import { startAes67 } from "./server/aes67_policy.ts";
 import { assembleAudio } from "./server/audio_pipeline.ts";
 import { Closers } from "./server/closers.ts";
 import { assembleControl, warnSourceError } from "./server/control_plane.ts";
@@ -67,39 +68,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     );
     const { sessions } = control;
 
-    // The AES67 output: streams, SAP and the clock (src/aes67/); it never ends a phone session.
-    // Turning it on or off changes the source's period when the packet time is not 1 ms: the
-    // source reopens once (phones hear a gap, their sessions go on).
-    let sourcePeriod = sourcePeriodMs(config());
-    const aes67 = new Aes67Service({
-      config,
-      channels,
-      plane: audio.plane,
-      onEnabledChange: () => {
-        const period = sourcePeriodMs(config());
-        if (period !== sourcePeriod) void audio.capture.restart();
-        sourcePeriod = period;
-        audio.syncCapture();
-      },
-      log: getLogger("aes67"),
-      random: () => crypto.getRandomValues(new Uint32Array(1))[0],
-    });
-    closers.add("aes67 output", () => aes67.close());
-    closers.add("aes67 config", store.onChange(() => aes67.apply()));
-    // The AES67 input turned on or off, or another session chosen while it is the source: the
-    // source reopens (like a swapped device: phones hear a gap, their sessions go on).
-    const inputSignature = () => aes67InputSignature(config().aes67.input, opts.source === "aes67");
-    let inputKey = inputSignature();
-    closers.add(
-      "aes67 input config",
-      store.onChange(() => {
-        const key = inputSignature();
-        if (key === inputKey) return;
-        inputKey = key;
-        void audio.capture.restart();
-      }),
+    const aes67 = await startAes67(
+      { config, channels, store, audio, sourceIsAes67: opts.source === "aes67" },
+      closers,
     );
-    await aes67.start();
 
     const web = new WebService({
       ...opts,

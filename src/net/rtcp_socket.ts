@@ -4,12 +4,18 @@
  * throws: a client that does not listen on `udp_port + 1` answers with ICMP
  * port unreachable, which is counted and otherwise ignored.
  */
-import type { RtcpSocket } from "../session/rtcp_agent.ts";
 import { setDscp } from "./dscp.ts";
 import { findUdpSocketFd } from "./socket_fd.ts";
 
 /** The largest RTCP datagram read; longer ones are truncated and then refused by the parser. */
 const RECEIVE_BYTES = 1500;
+
+/** Where the RTCP agent (src/session/rtcp_agent.ts) sends its reports. */
+export interface RtcpSocket {
+  readonly localPort: number;
+  /** Fire and forget: a refused datagram (ICMP port unreachable…) is counted, never thrown. */
+  send(data: Uint8Array, hostname: string, port: number): void;
+}
 
 export class DenoRtcpSocket implements RtcpSocket {
   readonly localPort: number;

@@ -31,14 +31,9 @@ import {
 import { parseRtcp } from "../rtp/rtcp.ts";
 import type { Clock, Random } from "../util/clock.ts";
 import type { ClientStream } from "./client_stream.ts";
+import type { RtcpSocket } from "../net/rtcp_socket.ts";
 
 /** Where RTCP datagrams go: the server's socket on `rtp_port + 1` (src/net/rtcp_socket.ts). */
-export interface RtcpSocket {
-  readonly localPort: number;
-  /** Fire and forget: a refused datagram (ICMP port unreachable…) is counted, never thrown. */
-  send(data: Uint8Array, hostname: string, port: number): void;
-}
-
 /** The latest receiver report for a stream, as the admin client list shows it. */
 export interface ReceiverReportStats {
   /** Reports accepted for this stream. */

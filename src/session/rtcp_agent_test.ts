@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { StreamingEngine } from "./engine.ts";
-import {
-  RtcpAgent,
-  type RtcpSocket,
-  SR_INTERVAL_MAX_MS,
-  SR_INTERVAL_MIN_MS,
-} from "./rtcp_agent.ts";
+import { RtcpAgent, SR_INTERVAL_MAX_MS, SR_INTERVAL_MIN_MS } from "./rtcp_agent.ts";
+import type { RtcpSocket } from "../net/rtcp_socket.ts";
 import type { PacketSender, SenderStats, UdpDestination } from "../net/sender.ts";
 import { ManualClock, SeededRandom } from "../util/clock.ts";
 import { parseRtp } from "../rtp/packet.ts";
