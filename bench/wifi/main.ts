@@ -93,13 +93,19 @@ function freePort(): number {
   return port;
 }
 
-async function spawnServer(httpsPort: number, wtPublicPort: number): Promise<ServerChild> {
+async function spawnServer(
+  httpsPort: number,
+  wtPublicPort: number,
+  ptimeMs: number,
+): Promise<ServerChild> {
   const { child, info } = await spawnJsonChild([
     new URL("./server_proc.ts", import.meta.url).pathname,
     "--https-port",
     String(httpsPort),
     "--wt-public-port",
     String(wtPublicPort),
+    "--ptime",
+    String(ptimeMs),
   ], "wifi bench server");
   return {
     httpPort: info.http_port,
@@ -267,6 +273,8 @@ export interface RunOptions {
   spikesPerMin?: number;
   /** The plain-http pages' playout engine (the page's default unless told). */
   httpPlayout: string;
+  /** The server's packet time (`audio.ptime_ms`; default 5). */
+  ptimeMs?: number;
   /** The relay threads' nice value (default RELAY_NICE) and the UDP one's SCHED_FIFO priority. */
   relayNice?: number;
   relayRt?: number;
@@ -348,7 +356,7 @@ export async function runProfile(o: RunOptions): Promise<Row[]> {
     { hostname: "127.0.0.1", port: httpsPort },
     "from-target",
   );
-  const server = await spawnServer(httpsPort, wtRelay.port);
+  const server = await spawnServer(httpsPort, wtRelay.port, o.ptimeMs ?? 5);
   const { ctx } = await launchChromium({
     viewport: { width: 390, height: 844 },
     args: ["--autoplay-policy=no-user-gesture-required"],
@@ -526,9 +534,10 @@ export async function runProfile(o: RunOptions): Promise<Row[]> {
       rows.push({
         profile: o.profile,
         transport: l.transport,
-        playout: l.transport === "udp" || l.transport === "webtransport"
+        playout: (l.transport === "udp" || l.transport === "webtransport"
           ? PLAYOUT[l.transport]
-          : `${o.httpPlayout} (http)`,
+          : `${o.httpPlayout} (http)`) +
+          ((o.ptimeMs ?? 5) === 5 ? "" : `, ${o.ptimeMs} ms packets`),
         figures: figures(l.record, relay, from, end),
         status,
         statusBefore: before.get(l)!,
@@ -700,6 +709,7 @@ if (import.meta.main && Deno.args[0] === "--render") {
       out: { type: "string", default: "docs/loadtest/wifi" },
       label: { type: "string", default: "wifi" },
       "http-playout": { type: "string", default: "buffer" },
+      ptime: { type: "string", default: "5" },
       "relay-nice": { type: "string", default: String(RELAY_NICE) },
       "relay-rt": { type: "string", default: String(RELAY_RT_PRIORITY) },
     },
@@ -721,6 +731,7 @@ if (import.meta.main && Deno.args[0] === "--render") {
         seconds: Number(v.minutes) * 60,
         transports,
         httpPlayout: v["http-playout"],
+        ptimeMs: Number(v.ptime),
         relayNice: Number(v["relay-nice"]),
         relayRt: Number(v["relay-rt"]),
       }),

@@ -3,7 +3,8 @@
  * relays' and the reference client's): the real `startServer` in `tone` test
  * mode (channel id carries id × 100 Hz) with `--channels` channels, HTTPS on
  * `--https-port` (WebTransport on the same UDP port) and the WebTransport URL
- * pages are told naming `--wt-public-port` (the relay in front of it).
+ * pages are told naming `--wt-public-port` (the relay in front of it), packets
+ * of `--ptime` ms (the config's `audio.ptime_ms`).
  * Prints one JSON line ({"url","http_port","https_port"}) once listening;
  * SIGTERM closes it.
  */
@@ -18,6 +19,7 @@ const { values: v } = parseArgs({
     "https-port": { type: "string" },
     "wt-public-port": { type: "string" },
     channels: { type: "string", default: "8" },
+    ptime: { type: "string", default: "5" },
     "data-dir": { type: "string" },
   },
 });
@@ -36,7 +38,10 @@ const srv = await startServer({
 const store = srv.ctx.store;
 const n = Number(v.channels);
 // A fixed rate and no adaptation: the bench measures the network, not the server's reaction to it.
-store.patch({ audio: { test_mode: "tone" }, adaptation: { enabled: false } });
+store.patch({
+  audio: { test_mode: "tone", ptime_ms: Number(v.ptime) },
+  adaptation: { enabled: false },
+});
 const chans: ChannelConfig[] = store.getChannels().map((c) => ({
   ...c,
   enabled: c.id <= n,

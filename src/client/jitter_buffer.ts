@@ -83,6 +83,21 @@ export interface JitterBufferOptions {
   baseWindowMs?: number;
 }
 
+/** A jitter buffer's read timing, as `readTiming` hands it to another thread. */
+export interface ReadTiming {
+  /** Wall ms at which media position 0 (unwrapped) is read; NaN before reading started. */
+  offsetMs: number;
+  /** A raw RTP timestamp and its unwrapped position, to unwrap others by. */
+  tsRaw: number;
+  tsU: number;
+  rate: number;
+}
+
+/** `JitterBuffer.readTimeOf` from a copy of its timing. */
+export function readTimeFrom(t: ReadTiming, timestamp: number): number {
+  return t.offsetMs + ((t.tsU + ((timestamp - t.tsRaw) | 0)) * 1000) / t.rate;
+}
+
 export const DEFAULT_MIN_DELAY_MS = 5;
 export const DEFAULT_MARGIN_MS = 2;
 export const DEFAULT_BASE_WINDOW_MS = 2000;
@@ -229,6 +244,39 @@ export class JitterBuffer implements PacketSink {
   /** The target delay (ms) the read position is steered to. */
   get delayMs(): number {
     return Math.min(this.maxDelayMs, Math.max(this.minDelayMs, this.peakMs + this.marginMs));
+  }
+
+  /**
+   * The timing of a packet that will not be pushed (an Opus packet time dropped before decoding
+   * because a newer one was decoded first): its lateness still counts in the delay, so what
+   * comes that late is waited for next time.
+   */
+  noteTiming(timestamp: number, arrivalMs: number): void {
+    if (!this.started) return;
+    const tsU = this.lastTsU + ((timestamp - this.lastTsRaw) | 0);
+    const transit = arrivalMs - (tsU * 1000) / this.rate;
+    this.base.add(transit, arrivalMs);
+    this.measure(transit - this.base.value, arrivalMs);
+  }
+
+  /**
+   * When, by the timing now, the frame at RTP timestamp `timestamp` is read (wall ms): a packet
+   * starting there that comes later is concealed. NaN before reading started.
+   */
+  readTimeOf(timestamp: number): number {
+    if (!this.readInit) return NaN;
+    const tsU = this.lastTsU + ((timestamp - this.lastTsRaw) | 0);
+    return this.base.value + this.delayMs + (tsU * 1000) / this.rate;
+  }
+
+  /** What `readTimeOf` rests on, for a copy of it in another thread (`readTimeFrom`). */
+  get readTiming(): ReadTiming {
+    return {
+      offsetMs: this.readInit ? this.base.value + this.delayMs : NaN,
+      tsRaw: this.lastTsRaw,
+      tsU: this.lastTsU,
+      rate: this.rate,
+    };
   }
 
   /** Media held ahead of the read position (ms), up to the newest packet's end. */

@@ -10,6 +10,7 @@ import {
 } from "./opus.ts";
 import type { DecodedPacket, PacketSink } from "./playout.ts";
 import { RtpReceiver } from "./receiver.ts";
+import { JitterBuffer } from "./jitter_buffer.ts";
 
 /** What the scripted decoder conceals a lost packet with. */
 const PLC = -0.5;
@@ -83,6 +84,13 @@ Deno.test("Opus groups of one timestamp assemble into one frame; a lost group is
   a.push(1007, 5720, false, payload([7]), 30);
   assert.equal(out.length, 3, "waiting for the next time");
   a.push(1008, 5960, false, payload([1, 2]), 31);
+  // The late group at 20 came 8 ms after a newer time's first packet: the link reorders, so
+  // time 4 is held (not decoded) for up to 8 + 1 ms while time 3's group 0 may still come.
+  assert.equal(a.reorderWaitMs, 9);
+  assert.equal(out.length, 3, "time 4 held for time 3");
+  a.poll(39);
+  assert.equal(out.length, 3);
+  a.poll(40);
   assert.deepEqual(out[3], { index: 503, ts: 5720, frames: 240, first: [PLC, PLC, 7 / 256] });
   a.flush();
   assert.deepEqual(out[4].first, [1 / 256, 2 / 256, PLC]);
@@ -220,4 +228,136 @@ Deno.test("receiver without an Opus decoder counts Opus packets as undecoded", (
   const p = opusPacket(1, 0, true, payload([1]));
   r.receive(p, p.length, 0);
   assert.deepEqual([r.undecoded, sink.got.length, sink.got[0].frames], [1, 1, 0]);
+});
+
+/** A one-group stream: packet time k carries value k % 200 + 1 in every channel. */
+function oneGroup(counters = emptyOpusCounters()) {
+  const out: { index: number; v: number; arrival: number }[] = [];
+  const a = new OpusGroupAssembler(
+    scriptedFactory(),
+    [2],
+    48000,
+    (f) =>
+      out.push({ index: f.index, v: Math.round(firstFrame(f, 1)[0] * 256), arrival: f.arrivalMs }),
+    counters,
+  );
+  const push = (k: number, at: number) =>
+    a.push(7000 + k, (1000 + 240 * k) >>> 0, k === 0, payload([k % 200 + 1, k % 200 + 1]), at);
+  return { a, out, push, counters };
+}
+
+Deno.test("Opus: a packet time that overtook the one before it is held, and both are decoded in order", () => {
+  // Wi-Fi reorders: every 10th packet time comes 3 ms after the next one (5 ms packets).
+  const { a, out, push, counters } = oneGroup();
+  const order: [number, number][] = [];
+  for (let k = 0; k < 400; k++) {
+    const at = 5 * k + (k % 10 === 4 ? 8 : 0);
+    order.push([k, at]);
+  }
+  order.sort((x, y) => x[1] - y[1]);
+  for (const [k, at] of order) push(k, at);
+  a.poll(1e9);
+  // The first overtaken packet teaches the wait (before this change: each of the 40 was dropped).
+  assert.equal(counters.lateGroups, 1, "only the first reordered packet, which taught the wait");
+  assert.equal(a.reorderWaitMs, 4);
+  const idx = out.map((o) => o.index);
+  assert.deepEqual(idx, [...idx].sort((x, y) => x - y), "decoded in order");
+  assert.equal(out.length, 399);
+  for (const o of out) {
+    assert.equal(o.v, (o.index - 7000) % 200 + 1, `time ${o.index} decoded as itself`);
+  }
+  assert.ok(counters.heldGroups >= 39);
+  // a held packet keeps its own arrival time (the jitter buffer measures the link, not the wait)
+  const o5 = out.find((o) => o.index === 7005)!;
+  assert.equal(o5.arrival, 25);
+});
+
+Deno.test("Opus: on a reordering link a lost packet time holds the next ones only for the wait", () => {
+  const { a, out, push, counters } = oneGroup();
+  push(0, 0);
+  push(2, 5);
+  push(1, 12); // 7 ms after 2: dropped, teaches an 8 ms wait
+  assert.equal(counters.lateGroups, 1);
+  assert.equal(a.reorderWaitMs, 8);
+  push(3, 15);
+  push(5, 25); // time 4 is lost: 5 is held…
+  push(6, 30);
+  assert.deepEqual(out.map((o) => o.index), [7000, 7002, 7003], "5 and 6 held for 4");
+  push(7, 35); // …until 8 ms after 5 came (checked on each arrival)
+  assert.deepEqual(out.map((o) => o.index), [7000, 7002, 7003, 7005, 7006, 7007]);
+  assert.equal(counters.lateGroups, 1);
+});
+
+Deno.test("Opus: a link that never reordered holds nothing (a loss does not delay the next packet)", () => {
+  const { out, push, counters } = oneGroup();
+  push(0, 0);
+  push(1, 5);
+  push(3, 15); // 2 lost
+  assert.deepEqual(out.map((o) => o.index), [7000, 7001, 7003]);
+  assert.equal(counters.heldGroups, 0);
+});
+
+Deno.test("Opus: a full hold hands the held packet times on in order before taking a newer one", () => {
+  const { a, out, push, counters } = oneGroup();
+  a.deadline = () => 1e12; // the jitter buffer reads far later: only the hold's size limits it
+  push(0, 0);
+  for (let k = 2; k <= 17; k++) push(k, 5 * k); // 1 lost: 2…17 held (16)
+  assert.deepEqual(out.map((o) => o.index), [7000]);
+  push(18, 90); // no room: 1 is given up, 2…17 decoded in order, then 18
+  assert.deepEqual(out.map((o) => o.index - 7000), [
+    0,
+    ...Array.from({ length: 17 }, (_, i) => i + 2),
+  ]);
+  assert.equal(counters.lateGroups, 0);
+});
+
+Deno.test("Opus: with the jitter buffer's read time, a held packet waits until the awaited one is read", () => {
+  const { a, out, push } = oneGroup();
+  const late: number[] = [];
+  // frame t (48 kHz, from 1000) is read at (t − 1000) / 48 + 30 ms
+  a.deadline = (ts) => (ts - 1000) / 48 + 30;
+  a.onLate = (ts) => late.push(ts);
+  push(0, 0);
+  push(1, 5);
+  push(3, 15); // 2 missing: its read time is 10 + 30 = 40 ms (−1 ms safety)
+  push(4, 20);
+  push(5, 38);
+  assert.deepEqual(out.map((o) => o.index - 7000), [0, 1], "3…5 held");
+  push(2, 38.5); // it came in time: all in order
+  assert.deepEqual(out.map((o) => o.index - 7000), [0, 1, 2, 3, 4, 5]);
+  push(7, 45); // 6 missing, read at 60
+  a.poll(58.9);
+  assert.equal(out.length, 6);
+  a.poll(59);
+  assert.deepEqual(out.map((o) => o.index - 7000), [0, 1, 2, 3, 4, 5, 7]);
+  push(6, 61); // too late: dropped, its timing told to the sink
+  assert.deepEqual(late, [1000 + 240 * 6]);
+});
+
+Deno.test("receiver: an Opus packet that overtook the one before it reaches a jitter buffer, in order", () => {
+  // The real sink: the receiver gives the assembler the jitter buffer's read time.
+  const jb = new JitterBuffer({ thresholds: { interpolate: 100, drop: 200 }, minDelayMs: 20 });
+  const r = new RtpReceiver({
+    sink: jb,
+    offsetMs: () => 0,
+    nowMs: 0,
+    opusDecoder: scriptedFactory(),
+  });
+  r.setStream({ ssrc: 7, payloadType: PT_OPUS, encoding: "opus", clockRate: 48000, channels: [1] });
+  // Packet k comes at 5(k + 1) ms, but 40 comes 4 ms after 41 (9 ms late: within the 20 ms delay).
+  const arrivals = Array.from({ length: 80 }, (_, k) => ({ k, at: k === 40 ? 214 : 5 * (k + 1) }))
+    .sort((x, y) => x.at - y.at);
+  const out = new Float32Array(240);
+  let i = 0;
+  for (let t = 5; t <= 400; t += 5) {
+    while (i < arrivals.length && arrivals[i].at <= t) {
+      const { k, at } = arrivals[i++];
+      const p = opusPacket(100 + k, 240 * k, k === 0, payload([k + 1]));
+      r.receive(p, p.length, at);
+    }
+    jb.read(out, 240, t);
+  }
+  assert.equal(r.opus.lateGroups, 0, "nothing dropped for late (before: 40, after 41 was decoded)");
+  assert.equal(r.opus.heldGroups, 1, "41 was held for 40");
+  assert.equal(jb.concealedPackets, 0, "no gap");
 });

@@ -36,6 +36,13 @@ export interface PacketSink {
   reset(): void;
   readonly concealedPackets: number;
   readonly droppedPackets: number;
+  /**
+   * When the frame at `timestamp` (this stream's timeline) is read, wall ms (NaN: not known
+   * yet). The Opus assembler holds a reordered packet time until then, not longer.
+   */
+  readTimeOf?(timestamp: number): number;
+  /** The timing of a packet dropped before it could be pushed (it still counts in the delay). */
+  noteTiming?(timestamp: number, arrivalMs: number): void;
 }
 
 const TWO_32 = 0x1_0000_0000;

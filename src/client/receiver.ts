@@ -243,6 +243,9 @@ export class RtpReceiver {
           this.lastError = m;
         },
       );
+      const sink = this.opts.sink;
+      if (sink.readTimeOf) this.assembler.deadline = (ts) => sink.readTimeOf!(ts);
+      if (sink.noteTiming) this.assembler.onLate = (ts, at) => sink.noteTiming!(ts, at);
       this.assemblerKey = key;
     } catch (e) {
       this.decodeErrors++;

@@ -19,6 +19,7 @@ import { DROP } from "../net/impairment.ts";
 import { WifiImpairment } from "../net/wifi_impairment.ts";
 import { WIFI_PROFILES, type WifiProfile, type WifiProfileName } from "../net/wifi_profile.ts";
 import { quantile, recovery, type SpikeRecovery } from "./wifi_figures.ts";
+import { emptyOpusCounters, OpusGroupAssembler } from "../client/opus.ts";
 
 const RATE = 48000;
 const PACKET_MS = 5;
@@ -34,6 +35,16 @@ export interface SimOptions {
   /** Frames per read (default 128: the AudioWorklet's quantum). */
   readFrames?: number;
   jitterBuffer?: Partial<JitterBufferOptions>;
+  /**
+   * The packets are Opus (default false: PCM): they pass the page's Opus assembler
+   * (src/client/opus.ts, one group, a stand-in decoder) on their way to the jitter buffer, as
+   * every listener's Opus stream does; a packet it drops for late counts late.
+   */
+  opus?: boolean;
+  /** The assembler knows when the jitter buffer reads (default true; false: its own wait only). */
+  deadline?: boolean;
+  /** Packets the assembler drops for late still count in the jitter buffer's delay (default true). */
+  noteLate?: boolean;
 }
 
 export interface SimResult {
@@ -45,6 +56,10 @@ export interface SimResult {
   late: number;
   lateInSpike: number;
   resyncs: number;
+  /** Slots the jitter buffer concealed (a packet missing at its play time, lost or late, in part or whole). */
+  concealed: number;
+  /** Opus packets the assembler dropped for late (came after a newer packet time was decoded). */
+  assemblerLate: number;
   latencyP50: number | null;
   latencyP95: number | null;
   spikes: SpikeRecovery[];
@@ -92,19 +107,47 @@ export function simulate(o: SimOptions): SimResult {
   let late = 0, lateInSpike = 0, newest = -1, k = 0;
   const firstCounted = Math.ceil(((o.warmupS ?? 0) * 1000) / PACKET_MS);
   const end = T0 + n * PACKET_MS + 500;
+  const countLate = (seq: number) => {
+    if (seq < firstCounted) return;
+    if (inSpike[seq]) lateInSpike++;
+    else late++;
+  };
+  const deliver = (seq: number, at: number) => {
+    p.sequence = seq;
+    p.timestamp = (seq * FRAMES) >>> 0;
+    p.arrivalMs = at;
+    const before = jb.latePackets;
+    jb.push(p);
+    if (jb.latePackets > before) countLate(seq);
+    else if (seq > newest) newest = seq;
+  };
+  const opus = emptyOpusCounters();
+  const assembler = o.opus
+    ? new OpusGroupAssembler(
+      () => ({ decode: (payload, _out, lost) => payload === null ? lost : FRAMES, close() {} }),
+      [1],
+      RATE,
+      (f) => deliver(f.index, f.arrivalMs),
+      opus,
+    )
+    : null;
+  if (assembler !== null && o.deadline !== false) {
+    assembler.deadline = (ts) => jb.readTimeOf(ts);
+  }
+  if (assembler !== null && o.noteLate !== false) {
+    assembler.onLate = (ts, at) => jb.noteTiming(ts, at);
+  }
+  const payload = new Uint8Array(40);
   for (let now = T0 + readMs; now < end; now += readMs) {
     while (k < arrivals.length && arrivals[k].at <= now) {
       const { at, seq } = arrivals[k++];
-      p.sequence = seq;
-      p.timestamp = (seq * FRAMES) >>> 0;
-      p.arrivalMs = at;
-      const before = jb.latePackets;
-      jb.push(p);
-      if (jb.latePackets > before) {
-        if (seq < firstCounted) continue;
-        if (inSpike[seq]) lateInSpike++;
-        else late++;
-      } else if (seq > newest) newest = seq;
+      if (assembler === null) {
+        deliver(seq, at);
+        continue;
+      }
+      const dropped = opus.lateGroups;
+      assembler.push(seq, (seq * FRAMES) >>> 0, seq === 0, payload, at);
+      if (opus.lateGroups > dropped) countLate(seq);
     }
     jb.read(null, readFrames, now);
     if (newest >= 0 && jb.bufferedMs > 0) {
@@ -122,6 +165,8 @@ export function simulate(o: SimOptions): SimResult {
     late,
     lateInSpike,
     resyncs: jb.resyncs,
+    concealed: jb.concealedPackets,
+    assemblerLate: opus.lateGroups,
     latencyP50: quantile(lat, 0.5),
     latencyP95: quantile(lat, 0.95),
     spikes: model.spikeLog.map((s) => recovery(latency, s)),
@@ -137,12 +182,18 @@ if (import.meta.main) {
       profile: { type: "string", default: "stage-ap" },
       seed: { type: "string", default: "1" },
       minutes: { type: "string", default: "10" },
+      opus: { type: "boolean", default: false },
+      "no-deadline": { type: "boolean", default: false },
+      "no-note-late": { type: "boolean", default: false },
     },
   });
   const r = simulate({
     profile: WIFI_PROFILES[v.profile as WifiProfileName],
     seed: Number(v.seed),
     seconds: Number(v.minutes) * 60,
+    opus: v.opus,
+    deadline: !v["no-deadline"],
+    noteLate: !v["no-note-late"],
   });
   const rec = r.spikes.map((s) => s.recoveryMs);
   console.log(JSON.stringify(

@@ -22,7 +22,7 @@
 import { PageReceiver, type ReceiveStats } from "./page_receiver.ts";
 import { WorkletSink } from "./worklet_playout.ts";
 import type { ListenerAck } from "./connection.ts";
-import type { ToWorklet } from "./worklet.ts";
+import type { ToAudioWorkerPort, ToWorklet } from "./worklet.ts";
 import { DEFAULT_JITTER_THRESHOLDS } from "../../src/client/api.ts";
 
 /** Messages from the page. */
@@ -118,6 +118,9 @@ scope.onmessage = (e) => {
   switch (m.t) {
     case "port":
       port = m.port;
+      port.onmessage = (e: MessageEvent<ToAudioWorkerPort>) => {
+        if (e.data?.t === "timing") sink.applyTiming(e.data.timing);
+      };
       return;
     case "open":
       void open(m.id, m.url, m.hash);

@@ -19,7 +19,7 @@
  * Bundled on its own into web/gen/worklet.js (web/build.ts)
  * and served as /listener/worklet.js (script-src 'self' covers addModule).
  */
-import { JitterBuffer } from "../../src/client/jitter_buffer.ts";
+import { JitterBuffer, type ReadTiming } from "../../src/client/jitter_buffer.ts";
 import { DEFAULT_MASTER, type MasterSettings, StereoMixer } from "../../src/client/mixer.ts";
 import type { ChannelSettings } from "../../src/client/settings.ts";
 import { DEFAULT_JITTER_THRESHOLDS, type JitterThresholds } from "../../src/client/api.ts";
@@ -54,6 +54,8 @@ export type ToWorklet =
   /** A decoded packet, with the capture end of the newest packet and the clock offset then. */
   | { t: "packet"; p: DecodedPacket; offsetMs: number; newestCaptureEndMs: number }
   | { t: "reset" }
+  /** An Opus packet time the receiver dropped for late: its timing still counts in the delay. */
+  | { t: "late"; timestamp: number; arrivalMs: number }
   /** The audio worker's end of a MessageChannel: it sends packets and resets on it. */
   | { t: "port"; port: MessagePort }
   /**
@@ -61,6 +63,9 @@ export type ToWorklet =
    * newest capture end (NaN when the packets come from the audio worker: they carry both).
    */
   | { t: "clock"; wallOffsetMs: number; offsetMs: number; newestCaptureEndMs: number };
+
+/** What the processor tells the audio worker on its port. */
+export type ToAudioWorkerPort = { t: "timing"; timing: ReadTiming };
 
 /** Reports to the page. */
 export interface WorkletReport {
@@ -73,6 +78,8 @@ export interface WorkletReport {
   /** Concealment events since the last report: flat (atMs, packets, kind) triples (gap_log.ts). */
   gaps: number[];
   quanta: number;
+  /** When the jitter buffer reads what (the Opus receiver holds reordered packets until then). */
+  timing: ReadTiming;
   jb: {
     delayMs: number;
     jitterMs: number;
@@ -99,6 +106,8 @@ class PlayoutProcessor extends AudioWorkletProcessor {
   private offsetMs = 0;
   private newestCaptureEndMs = NaN;
   private lastReport = 0;
+  /** The audio worker's port (WebTransport): it is told the read timing too. */
+  private workerPort: MessagePort | null = null;
   private quanta = 0;
 
   constructor(options?: { processorOptions?: { thresholds?: JitterThresholds } }) {
@@ -125,6 +134,10 @@ class PlayoutProcessor extends AudioWorkletProcessor {
         return;
       case "port":
         m.port.onmessage = (e: MessageEvent<ToWorklet>) => this.onMessage(e.data);
+        this.workerPort = m.port;
+        return;
+      case "late":
+        this.jb.noteTiming(m.timestamp, m.arrivalMs);
         return;
       case "stream":
         this.ids = m.ids;
@@ -213,6 +226,7 @@ class PlayoutProcessor extends AudioWorkletProcessor {
       clips: this.master.clips,
       latencies: this.latencies,
       gaps: [],
+      timing: jb.readTiming,
       quanta: this.quanta,
       jb: {
         delayMs: jb.delayMs,
@@ -228,6 +242,9 @@ class PlayoutProcessor extends AudioWorkletProcessor {
     if (jb.events.size > 0) jb.events.drainInto(report.gaps);
     this.latencies = [];
     this.port.postMessage(report);
+    this.workerPort?.postMessage(
+      { t: "timing", timing: report.timing } satisfies ToAudioWorkerPort,
+    );
   }
 }
 

@@ -21,6 +21,7 @@ import { DEFAULT_MASTER, type MasterSettings } from "../../src/client/mixer.ts";
 import type { ChannelSettings } from "../../src/client/settings.ts";
 import type { JitterThresholds } from "../../src/client/api.ts";
 import type { ToWorklet, WorkletReport } from "./worklet.ts";
+import { readTimeFrom, type ReadTiming } from "../../src/client/jitter_buffer.ts";
 import { AudioWallClock, LATENCY_WINDOW, OutputAnalyser } from "./audio_output.ts";
 import { PlayoutTrace } from "./playout_trace.ts";
 
@@ -46,6 +47,8 @@ export class WorkletSink implements PacketSink {
   jitterMs = 0;
   bufferedMs = 0;
   private th: JitterThresholds;
+  /** The processor's read timing as last told (reports, or the worker's port). */
+  private timing: ReadTiming | null = null;
 
   constructor(
     thresholds: JitterThresholds,
@@ -74,10 +77,24 @@ export class WorkletSink implements PacketSink {
   }
 
   reset(): void {
+    this.timing = null;
     this.post({ t: "reset" });
   }
 
+  readTimeOf(timestamp: number): number {
+    return this.timing === null ? NaN : readTimeFrom(this.timing, timestamp);
+  }
+
+  noteTiming(timestamp: number, arrivalMs: number): void {
+    this.post({ t: "late", timestamp, arrivalMs });
+  }
+
+  applyTiming(t: ReadTiming): void {
+    this.timing = t;
+  }
+
   apply(r: WorkletReport): void {
+    this.timing = r.timing;
     this.concealedPackets = r.jb.concealed;
     this.droppedPackets = r.jb.dropped;
     this.skippedFrames = r.jb.skipped;
