@@ -543,7 +543,9 @@ export async function runProfile(o: RunOptions): Promise<Row[]> {
         statusBefore: before.get(l)!,
         warnedSeconds: l.transport === "udp" ? null : warned.get(l) ?? 0,
         relay: {
-          spikes: relay.spikes.filter((s) => s.startMs >= from && s.startMs < end).length,
+          spikes: relay.spikes.filter((s) =>
+            s.startMs >= from && s.startMs < end
+          ).length,
           drops: relay.drops.filter((d) => d >= from && d < end).length,
           packets: rep?.packets ?? 0,
           stats: rep?.stats,
