@@ -944,6 +944,7 @@ class ListenerApp {
         /** Opus group packets concealed by their decoder, and dropped as late. */
         concealedGroups: this.receiveStats()?.concealedGroups ?? 0,
         lateGroups: this.receiveStats()?.lateGroups ?? 0,
+        heldGroups: this.receiveStats()?.heldGroups ?? 0,
         /** Where datagrams are received and decoded: "worker" (WebTransport + worklet) or "main". */
         audioPath: this.viaWorker() ? "worker" : "main",
         ...(this.receiver ? this.metrics() : {}),

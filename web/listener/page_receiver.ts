@@ -33,6 +33,8 @@ export interface ReceiveStats {
   concealedGroups: number;
   /** Opus group packets that came after their packet time was played (dropped). */
   lateGroups: number;
+  /** Opus group packets held until the packet time before them came (decoded in order). */
+  heldGroups: number;
 }
 
 export class PageReceiver {
@@ -84,6 +86,7 @@ export class PageReceiver {
       totalBytes: r.bandwidth.totalBytes,
       concealedGroups: r.opus.concealedGroups,
       lateGroups: r.opus.lateGroups,
+      heldGroups: r.opus.heldGroups,
     };
   }
 

@@ -45,6 +45,7 @@ Deno.test("the page holds packets while a stream's wasm decoders instantiate, th
       totalBytes: r.rtp.bandwidth.totalBytes,
       concealedGroups: 0,
       lateGroups: 0,
+      heldGroups: 0,
     });
     assert.equal(r.newestCaptureEndMs, CAPTURE0_MS + TIMES * 5);
   } finally {
