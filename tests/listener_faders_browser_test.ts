@@ -38,11 +38,15 @@ async function scrollY(page: Page): Promise<number> {
 
 /** Scrolls `selector` to the viewport's middle and returns its box (viewport CSS px). */
 async function centred(page: Page, selector: string) {
+  // A fling from an earlier swipe (a swipe on a locked fader scrolls) would move the element
+  // after it is measured, and the tap would land on something else (CI, load 5: the lock's).
+  await settledScroll(page);
   await page.evaluate(
     (s) => (globalThis as any).document.querySelector(s).scrollIntoView({ block: "center" }),
     selector,
   );
   await page.evaluate(() => new Promise((r) => (globalThis as any).requestAnimationFrame(r)));
+  await settledScroll(page);
   const box = await page.locator(selector).boundingBox();
   assert.ok(box, `${selector} is not visible`);
   return box;
