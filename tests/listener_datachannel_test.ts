@@ -74,6 +74,10 @@ Deno.test({
       assert.ok(sealed >= 400, `${sealed} records sealed`);
       assert.ok(sacks >= 100 && sacks <= sealed * 0.75, `${sacks} SACKs for ${sealed} records`);
       assert.equal(sctpWriterStats.badRecords - stats0.badRecords, 0);
+      // Every record went out with sendto(2) on the ICE pair's own socket (src/net/
+      // fd_sendto.ts), none through node:dgram, and the listener opened each (the RTP above).
+      const direct = sctpWriterStats.directSends - stats0.directSends;
+      assert.equal(direct, sealed, `${direct} of ${sealed} records sent on the socket directly`);
     } finally {
       conn.stop();
       await server.close();

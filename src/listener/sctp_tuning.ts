@@ -18,12 +18,19 @@
  * - `SctpAudioWriter` (the server's send path): one message is one DATA chunk
  *   queued straight into the association (no DCEP queue, no promise and event
  *   per message), the SCTP packet built into one reused buffer with its CRC32c,
- *   and sealed as one DTLS record (AES-GCM) in a single allocation, where
- *   werift built each through four to eight Buffer copies.
+ *   and sealed as one DTLS record (AES-GCM) into another reused buffer, where
+ *   werift built each through four to eight Buffer copies. The record is
+ *   sealed with one long-lived libcrypto cipher per direction and association
+ *   (./dtls_gcm.ts; node:crypto when the library is missing) and sent with
+ *   sendto(2) on the ICE pair's own socket (../net/fd_sendto.ts; node:dgram
+ *   when that fails): nothing is allocated per record.
+ *   `M32_DTLS_CRYPTO=node` and `M32_DTLS_SEND=dgram` take the node:crypto and
+ *   node:dgram ways (A/B measurements).
  */
 import { Buffer } from "node:buffer";
-import { createCipheriv, createDecipheriv } from "node:crypto";
 import { isIP } from "node:net";
+import { type GcmAlgorithm, gcmCipher, type RecordCipher } from "./dtls_gcm.ts";
+import { FdDatagramSender } from "../net/fd_sendto.ts";
 
 // ---------------------------------------------------------------------------
 // The parts of werift's internals used here (werift 0.25.2, lib/index.mjs).
@@ -63,7 +70,10 @@ interface AeadCipher {
 interface UdpTransport {
   type?: string;
   closed?: boolean;
-  socket?: { send(buf: Uint8Array, port: number, address: string): void };
+  socket?: {
+    send(buf: Uint8Array, port: number, address: string): void;
+    address(): { port: number; address: string };
+  };
   onData?: (data: Buffer, addr: [string, number]) => void;
 }
 
@@ -163,6 +173,10 @@ export const sctpWriterStats = {
   plainSacks: 0,
   /** Records the inbound path could not open (dropped, as werift would). */
   badRecords: 0,
+  /** Records sent with sendto(2) on the pair's socket (the others through node:dgram). */
+  directSends: 0,
+  /** Of them, dropped by the kernel for a full socket buffer. */
+  directDrops: 0,
 };
 
 /**
@@ -388,10 +402,46 @@ export function crc32c(b: Uint8Array, start = 0, end = b.length): number {
 function gcmSocket(sctp: WeriftSctp): DtlsSocket | null {
   const socket = sctp.transport.dtls?.dtls;
   const c = socket?.cipher?.cipher;
-  const gcm = !!c && typeof c.blockAlgorithm === "string" &&
-    c.blockAlgorithm.endsWith("-gcm") && c.nonceImplicitLength === 4 &&
-    c.nonceExplicitLength === 8 && c.authTagLength === 16;
+  const gcm = !!c &&
+    (c.blockAlgorithm === "aes-128-gcm" || c.blockAlgorithm === "aes-256-gcm") &&
+    c.nonceImplicitLength === 4 && c.nonceExplicitLength === 8 && c.authTagLength === 16 &&
+    !!c.clientWriteKey && !!c.serverWriteKey && !!c.clientNonce && !!c.serverNonce;
   return socket && gcm ? socket : null;
+}
+
+/** One association's record ciphers: ours to seal, the peer's to open. */
+interface RecordCiphers {
+  sealKey: Uint8Array;
+  openKey: Uint8Array;
+  seal: RecordCipher;
+  open: RecordCipher;
+  /** The implicit nonce halves (RFC 5288 salt) of each direction. */
+  sealSalt: Uint8Array;
+  openSalt: Uint8Array;
+}
+const recordCiphers = new WeakMap<DtlsSocket, RecordCiphers>();
+
+/** The socket's ciphers, set up once per key (a new handshake's keys get new ones). */
+function ciphersOf(socket: DtlsSocket): RecordCiphers {
+  const cipher = socket.cipher.cipher as AeadCipher;
+  const weAreClient = socket.cipher.sessionType === DTLS_CLIENT;
+  const sealKey = weAreClient ? cipher.clientWriteKey! : cipher.serverWriteKey!;
+  const openKey = weAreClient ? cipher.serverWriteKey! : cipher.clientWriteKey!;
+  const known = recordCiphers.get(socket);
+  if (known && known.sealKey === sealKey && known.openKey === openKey) return known;
+  known?.seal.close();
+  known?.open.close();
+  const algorithm = cipher.blockAlgorithm as GcmAlgorithm;
+  const fresh: RecordCiphers = {
+    sealKey,
+    openKey,
+    seal: gcmCipher(algorithm, sealKey, "seal"),
+    open: gcmCipher(algorithm, openKey, "open"),
+    sealSalt: weAreClient ? cipher.clientNonce! : cipher.serverNonce!,
+    openSalt: weAreClient ? cipher.serverNonce! : cipher.clientNonce!,
+  };
+  recordCiphers.set(socket, fresh);
+  return fresh;
 }
 
 /**
@@ -425,6 +475,7 @@ function takeRecords(
 ): void {
   const iv = Buffer.alloc(12);
   const aad = Buffer.alloc(13);
+  let plain = Buffer.alloc(2048);
   udp.onData = (data, addr) => {
     if (
       data.length < DTLS_HEADER + 8 + 16 + SCTP_COMMON_HEADER ||
@@ -434,17 +485,18 @@ function takeRecords(
     ) {
       return passOn(data, addr);
     }
-    const plain = openRecord(socket, data, iv, aad);
-    if (!plain) return;
+    if (data.length > plain.length) plain = Buffer.alloc(data.length);
+    const length = openRecord(socket, data, iv, aad, plain);
+    if (length < 0) return;
     sctpWriterStats.openedRecords++;
     if (
-      plain.length === PLAIN_SACK_BYTES && plain[12] === SACK &&
+      length === PLAIN_SACK_BYTES && plain[12] === SACK &&
       plain.readUInt32BE(4) === sctp.localVerificationTag >>> 0 &&
       plain.readUInt16BE(24) === 0 && plain.readUInt16BE(26) === 0
     ) {
       const sum = plain.readUInt32LE(8);
       plain.writeUInt32LE(0, 8);
-      if (crc32c(plain) !== sum) return;
+      if (crc32c(plain, 0, PLAIN_SACK_BYTES) !== sum) return;
       sctpWriterStats.plainSacks++;
       sctp.receiveSackChunk({
         cumulativeTsn: plain.readUInt32BE(16),
@@ -454,40 +506,40 @@ function takeRecords(
       }).catch(onError);
       return;
     }
-    sctp.handleData(plain).catch(onError);
+    // werift keeps parts of the packet (its chunks' data): its own copy.
+    sctp.handleData(Buffer.from(plain.subarray(0, length))).catch(onError);
   };
 }
 
-/** The plaintext of one DTLS 1.2 AES-GCM record from the peer, or null (dropped). */
-function openRecord(socket: DtlsSocket, data: Buffer, iv: Buffer, aad: Buffer): Buffer | null {
-  const cipher = socket.cipher.cipher as AeadCipher;
-  const weAreClient = socket.cipher.sessionType === DTLS_CLIENT;
-  const key = weAreClient ? cipher.serverWriteKey! : cipher.clientWriteKey!;
-  const salt = weAreClient ? cipher.serverNonce! : cipher.clientNonce!;
+/**
+ * Opens one DTLS 1.2 AES-GCM record from the peer into `out`: the plaintext's
+ * length, or -1 when it does not open (dropped, as werift would).
+ */
+function openRecord(
+  socket: DtlsSocket,
+  data: Buffer,
+  iv: Buffer,
+  aad: Buffer,
+  out: Uint8Array,
+): number {
+  const ciphers = ciphersOf(socket);
+  const salt = ciphers.openSalt;
   const plainLength = data.length - DTLS_HEADER - 8 - 16;
   iv[0] = salt[0];
   iv[1] = salt[1];
   iv[2] = salt[2];
   iv[3] = salt[3];
-  data.copy(iv, 4, DTLS_HEADER, DTLS_HEADER + 8);
-  data.copy(aad, 0, 3, 11); // epoch ‖ sequence number
+  for (let i = 0; i < 8; i++) {
+    iv[4 + i] = data[DTLS_HEADER + i]; // the explicit nonce
+    aad[i] = data[3 + i]; // epoch ‖ sequence number
+  }
   aad[8] = DTLS_APPLICATION_DATA;
   aad[9] = data[1];
   aad[10] = data[2];
   aad.writeUInt16BE(plainLength, 11);
-  try {
-    const gcm = createDecipheriv(cipher.blockAlgorithm as "aes-128-gcm", key, iv, {
-      authTagLength: 16,
-    });
-    gcm.setAuthTag(data.subarray(data.length - 16));
-    gcm.setAAD(aad, { plaintextLength: plainLength });
-    const plain = gcm.update(data.subarray(DTLS_HEADER + 8, data.length - 16));
-    gcm.final();
-    return plain;
-  } catch {
-    sctpWriterStats.badRecords++;
-    return null;
-  }
+  if (ciphers.open.open(iv, aad, data, DTLS_HEADER + 8, data.length, out)) return plainLength;
+  sctpWriterStats.badRecords++;
+  return -1;
 }
 
 // ---------------------------------------------------------------------------
@@ -506,6 +558,10 @@ export class SctpAudioWriter {
   private queuedBytes = 0;
   /** One SCTP packet, built here before it is sealed (never kept past the call). */
   private readonly packet = Buffer.alloc(SCTP_COMMON_HEADER + DATA_CHUNK_HEADER + 2048);
+  /** One DTLS record around it: header, explicit nonce, ciphertext, tag (sent at once). */
+  private readonly record = Buffer.alloc(DTLS_HEADER + 8 + this.packet.length + 16);
+  /** Where the ciphertext starts in `record`. */
+  private readonly recordBody = this.record.subarray(DTLS_HEADER + 8);
   private readonly iv = Buffer.alloc(12);
   private readonly aad = Buffer.alloc(13);
   private readonly onError = (e: unknown) => {
@@ -676,10 +732,8 @@ export class SctpAudioWriter {
 
     // DTLS 1.2 record, AEAD (RFC 5288): nonce = implicit salt (4) ‖ explicit (8: epoch ‖ seq).
     const dtls = socket.dtls;
-    const cipher = socket.cipher.cipher as AeadCipher;
-    const isClient = socket.cipher.sessionType === DTLS_CLIENT;
-    const key = isClient ? cipher.clientWriteKey! : cipher.serverWriteKey!;
-    const salt = isClient ? cipher.clientNonce! : cipher.serverNonce!;
+    const ciphers = ciphersOf(socket);
+    const salt = ciphers.sealSalt;
     const seq = ++dtls.recordSequenceNumber;
     const iv = this.iv;
     iv[0] = salt[0];
@@ -695,23 +749,18 @@ export class SctpAudioWriter {
     aad[8] = DTLS_APPLICATION_DATA;
     aad.writeUInt16BE(version, 9);
     aad.writeUInt16BE(len, 11);
-    const gcm = createCipheriv(cipher.blockAlgorithm as "aes-128-gcm", key, iv, {
-      authTagLength: 16,
-    });
-    gcm.setAAD(aad, { plaintextLength: len });
-    const body = gcm.update(p.subarray(0, len));
-    gcm.final();
-    const tag = gcm.getAuthTag();
-    const fragment = 8 + body.length + 16;
-    const record = Buffer.allocUnsafe(DTLS_HEADER + fragment);
+    const record = this.record;
+    const fragment = 8 + len + 16;
+    const total = DTLS_HEADER + fragment;
+    ciphers.seal.seal(iv, aad, p, len, this.recordBody);
     record[0] = DTLS_APPLICATION_DATA;
     record[1] = dtls.version.major;
     record[2] = dtls.version.minor;
-    iv.copy(record, 3, 4, 12); // epoch ‖ sequence number, as the header carries them
+    for (let i = 4; i < 12; i++) {
+      record[i - 1] = iv[i]; // epoch ‖ sequence number, as the header carries them
+      record[i + 9] = iv[i]; // the explicit nonce
+    }
     record.writeUInt16BE(fragment, 11);
-    iv.copy(record, 13, 4, 12); // the explicit nonce
-    body.copy(record, 21);
-    tag.copy(record, 21 + body.length);
     sctpWriterStats.sealedRecords++;
     // Straight to the nominated pair's UDP socket (werift's path is four async
     // layers: DTLS transport → ICE transport → ICE connection → STUN protocol).
@@ -720,11 +769,58 @@ export class SctpAudioWriter {
     const udp = pair?.protocol?.transport;
     if (ice && pair && udp?.type === "udp" && udp.socket && !udp.closed && this.isIpPair(pair)) {
       if (!ice.canSendApplicationData()) return RESOLVED;
-      udp.socket.send(record, pair.remoteAddr[1], pair.remoteAddr[0]);
+      const [host, port] = pair.remoteAddr;
+      const direct = directSender(udp);
+      if (direct && direct.send(record, total, host, port)) {
+        sctpWriterStats.directSends++;
+        sctpWriterStats.directDrops += direct.dropped - this.directDropped;
+        this.directDropped = direct.dropped;
+      } else {
+        if (direct) noDirectSender(udp);
+        // node:dgram keeps the buffer until its send completes: a copy.
+        udp.socket.send(Buffer.from(record.subarray(0, total)), port, host);
+      }
       pair.packetsSent++;
-      pair.bytesSent += record.length;
+      pair.bytesSent += total;
       return RESOLVED;
     }
-    return socket.transport.send(record);
+    return socket.transport.send(Buffer.from(record.subarray(0, total)));
   }
+  private directDropped = 0;
+}
+
+// ---------------------------------------------------------------------------
+// sendto(2) on werift's sockets
+
+/** Per UDP transport of werift's ICE: its socket's sender, or null (node:dgram). */
+const directSenders = new WeakMap<UdpTransport, FdDatagramSender | null>();
+let directAllowed: boolean | undefined;
+
+function directSender(udp: UdpTransport): FdDatagramSender | null {
+  const known = directSenders.get(udp);
+  if (known !== undefined) return known;
+  if (directAllowed === undefined) {
+    try {
+      directAllowed = Deno.env.get("M32_DTLS_SEND") !== "dgram";
+    } catch {
+      directAllowed = true;
+    }
+  }
+  let sender: FdDatagramSender | null = null;
+  if (directAllowed) {
+    try {
+      // werift binds its host candidates' sockets to the wildcard address.
+      const bound = udp.socket!.address();
+      sender = FdDatagramSender.forPort(bound.port, bound.address);
+    } catch {
+      sender = null; // FFI or libc missing, or the socket is not found: node:dgram
+    }
+  }
+  directSenders.set(udp, sender);
+  return sender;
+}
+
+/** sendto failed on this socket for another reason than a full buffer: node:dgram from now on. */
+function noDirectSender(udp: UdpTransport): void {
+  directSenders.set(udp, null);
 }

@@ -77,6 +77,25 @@ export function listenerMix(i: number, mapped: readonly number[]): ListenerMix {
   };
 }
 
+/** The packet time the server streams at (5 ms: 240 frames at 48 kHz). */
+const PERIODS_PER_S = 200;
+/** About the RTP payload of a DataChannel or WebSocket datagram (src/listener/webrtc_peer.ts). */
+const PAYLOAD_BYTES = 1100;
+
+/**
+ * About the packets a second the server sends a listener with `mix`, to spread
+ * listeners over the load test's threads by the work they bring: an Opus
+ * listener gets one packet per packet time whatever its channel count, a
+ * PCM one its 24-bit samples cut into datagrams (8 channels at 48 kHz: six
+ * packets a packet time).
+ */
+export function mixPacketRate(mix: ListenerMix): number {
+  if (mix.compression === "opus") return PERIODS_PER_S;
+  const channels = mix.channels.length || 16;
+  const bytes = channels * (mix.sampleRate / PERIODS_PER_S) * 3;
+  return PERIODS_PER_S * Math.ceil(bytes / PAYLOAD_BYTES);
+}
+
 /** The runtime the page's connection gets here: werift for WebRTC, Deno's WebTransport. */
 export const DENO_PLATFORM: ListenerPlatform = {
   peerConnection: () => {
