@@ -102,6 +102,11 @@ const SYMBOLS = {
    *                const struct sockaddr *dest_addr, socklen_t addrlen)
    */
   sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
+  /**
+   * ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
+   *                  struct sockaddr *src_addr, socklen_t *addrlen)
+   */
+  recvfrom: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"], result: "isize" },
   /** int *__errno_location(void) — the calling thread's errno. */
   __errno_location: { parameters: [], result: "pointer" },
   /** int clock_gettime(clockid_t clk, struct timespec *tp) — timespec: i64 sec, i64 nsec. */

@@ -78,6 +78,10 @@ Deno.test({
       // fd_sendto.ts), none through node:dgram, and the listener opened each (the RTP above).
       const direct = sctpWriterStats.directSends - stats0.directSends;
       assert.equal(direct, sealed, `${direct} of ${sealed} records sent on the socket directly`);
+      // And the listener's SACKs were read off that socket by the writer's polls (recvfrom),
+      // node:dgram's receive loop stopped: all but the few before the first record.
+      const polled = sctpWriterStats.polledDatagrams - stats0.polledDatagrams;
+      assert.ok(polled >= sacks - 2 && polled > 0, `${polled} datagrams polled, ${sacks} SACKs`);
     } finally {
       conn.stop();
       await server.close();

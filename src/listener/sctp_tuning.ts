@@ -24,13 +24,16 @@
  *   (./dtls_gcm.ts; node:crypto when the library is missing) and sent with
  *   sendto(2) on the ICE pair's own socket (../net/fd_sendto.ts; node:dgram
  *   when that fails): nothing is allocated per record.
+ *   The peer's records on that socket are read with recvfrom(2) when the
+ *   writer sends (at most every POLL_MS) or every IDLE_POLL_MS, instead of
+ *   node:dgram's receive loop (a Buffer, an address and promises per SACK).
  *   `M32_DTLS_CRYPTO=node` and `M32_DTLS_SEND=dgram` take the node:crypto and
- *   node:dgram ways (A/B measurements).
+ *   node:dgram ways (A/B measurements; `dgram` for both send and receive).
  */
 import { Buffer } from "node:buffer";
 import { isIP } from "node:net";
 import { type GcmAlgorithm, gcmCipher, type RecordCipher } from "./dtls_gcm.ts";
-import { FdDatagramSender } from "../net/fd_sendto.ts";
+import { FdDatagramReader, FdDatagramSender } from "../net/fd_sendto.ts";
 
 // ---------------------------------------------------------------------------
 // The parts of werift's internals used here (werift 0.25.2, lib/index.mjs).
@@ -177,6 +180,8 @@ export const sctpWriterStats = {
   directSends: 0,
   /** Of them, dropped by the kernel for a full socket buffer. */
   directDrops: 0,
+  /** Datagrams read off the pair's socket by polling (node:dgram's receive stopped). */
+  polledDatagrams: 0,
 };
 
 /**
@@ -473,30 +478,47 @@ function takeRecords(
   passOn: (data: Buffer, addr: [string, number]) => void,
   onError: (e: unknown) => void,
 ): void {
+  const handle = recordHandler(sctp, socket, onError);
+  udp.onData = (data, addr) => {
+    if (!handle(data, data.length)) passOn(data, addr);
+  };
+}
+
+/**
+ * What takes the peer's records: `handle(data, length)` opens `data[0,
+ * length)` when it is an application-data record of the association's epoch
+ * (true: taken, or dropped when it does not open), else returns false (for
+ * werift). `data` is only read during the call.
+ */
+export function recordHandler(
+  sctp: WeriftSctp,
+  socket: DtlsSocket,
+  onError: (e: unknown) => void,
+): (data: Uint8Array, length: number) => boolean {
   const iv = Buffer.alloc(12);
   const aad = Buffer.alloc(13);
   let plain = Buffer.alloc(2048);
-  udp.onData = (data, addr) => {
+  return (data, length) => {
     if (
-      data.length < DTLS_HEADER + 8 + 16 + SCTP_COMMON_HEADER ||
+      length < DTLS_HEADER + 8 + 16 + SCTP_COMMON_HEADER ||
       data[0] !== DTLS_APPLICATION_DATA ||
-      data.readUInt16BE(11) !== data.length - DTLS_HEADER ||
-      data.readUInt16BE(3) !== socket.dtls.epoch
+      ((data[11] << 8) | data[12]) !== length - DTLS_HEADER ||
+      ((data[3] << 8) | data[4]) !== socket.dtls.epoch
     ) {
-      return passOn(data, addr);
+      return false;
     }
-    if (data.length > plain.length) plain = Buffer.alloc(data.length);
-    const length = openRecord(socket, data, iv, aad, plain);
-    if (length < 0) return;
+    if (length > plain.length) plain = Buffer.alloc(length);
+    const n = openRecord(socket, data, length, iv, aad, plain);
+    if (n < 0) return true;
     sctpWriterStats.openedRecords++;
     if (
-      length === PLAIN_SACK_BYTES && plain[12] === SACK &&
+      n === PLAIN_SACK_BYTES && plain[12] === SACK &&
       plain.readUInt32BE(4) === sctp.localVerificationTag >>> 0 &&
       plain.readUInt16BE(24) === 0 && plain.readUInt16BE(26) === 0
     ) {
       const sum = plain.readUInt32LE(8);
       plain.writeUInt32LE(0, 8);
-      if (crc32c(plain, 0, PLAIN_SACK_BYTES) !== sum) return;
+      if (crc32c(plain, 0, PLAIN_SACK_BYTES) !== sum) return true;
       sctpWriterStats.plainSacks++;
       sctp.receiveSackChunk({
         cumulativeTsn: plain.readUInt32BE(16),
@@ -504,10 +526,11 @@ function takeRecords(
         gaps: [],
         duplicates: [],
       }).catch(onError);
-      return;
+      return true;
     }
     // werift keeps parts of the packet (its chunks' data): its own copy.
-    sctp.handleData(Buffer.from(plain.subarray(0, length))).catch(onError);
+    sctp.handleData(Buffer.from(plain.subarray(0, n))).catch(onError);
+    return true;
   };
 }
 
@@ -517,14 +540,15 @@ function takeRecords(
  */
 function openRecord(
   socket: DtlsSocket,
-  data: Buffer,
+  data: Uint8Array,
+  length: number,
   iv: Buffer,
   aad: Buffer,
   out: Uint8Array,
 ): number {
   const ciphers = ciphersOf(socket);
   const salt = ciphers.openSalt;
-  const plainLength = data.length - DTLS_HEADER - 8 - 16;
+  const plainLength = length - DTLS_HEADER - 8 - 16;
   iv[0] = salt[0];
   iv[1] = salt[1];
   iv[2] = salt[2];
@@ -537,7 +561,7 @@ function openRecord(
   aad[9] = data[1];
   aad[10] = data[2];
   aad.writeUInt16BE(plainLength, 11);
-  if (ciphers.open.open(iv, aad, data, DTLS_HEADER + 8, data.length, out)) return plainLength;
+  if (ciphers.open.open(iv, aad, data, DTLS_HEADER + 8, length, out)) return plainLength;
   sctpWriterStats.badRecords++;
   return -1;
 }
@@ -658,26 +682,32 @@ export class SctpAudioWriter {
     sctp.outboundQueue.push(chunk);
     this.pending.push(chunk);
     this.queuedBytes += chunk.bookSize;
-    this.measure(chunk.bookSize);
+    const now = this.measure(chunk.bookSize);
     sctp.transmit().catch(this.onError);
+    const polled = this.polled;
+    if (polled !== undefined && now - this.lastPollMs >= POLL_MS) {
+      this.lastPollMs = now;
+      for (let i = 0; i < polled.length; i++) polled[i].poll(now);
+    }
   }
 
-  /** The stream's byte rate over each second sets the window's floor. */
-  private measure(bytes: number): void {
+  /** The stream's byte rate over each second sets the window's floor. Returns now. */
+  private measure(bytes: number): number {
     const now = this.now();
     if (Number.isNaN(this.rateStartMs)) {
       this.rateStartMs = now;
-      return;
+      return now;
     }
     this.rateBytes += bytes;
     const span = now - this.rateStartMs;
-    if (span < RATE_WINDOW_MS) return;
+    if (span < RATE_WINDOW_MS) return now;
     this.windowFloor = Math.max(
       INITIAL_WINDOW_FLOOR,
       Math.round((this.rateBytes / span) * WINDOW_FLOOR_MS),
     );
     this.rateStartMs = now;
     this.rateBytes = 0;
+    return now;
   }
 
   // The DTLS record sealer, once the handshake has chosen an AES-GCM suite.
@@ -771,6 +801,7 @@ export class SctpAudioWriter {
       if (!ice.canSendApplicationData()) return RESOLVED;
       const [host, port] = pair.remoteAddr;
       const direct = directSender(udp);
+      if (direct && this.polled === undefined) this.polled = this.pollSockets(ice, socket);
       if (direct && direct.send(record, total, host, port)) {
         sctpWriterStats.directSends++;
         sctpWriterStats.directDrops += direct.dropped - this.directDropped;
@@ -787,6 +818,26 @@ export class SctpAudioWriter {
     return socket.transport.send(Buffer.from(record.subarray(0, total)));
   }
   private directDropped = 0;
+  /** The association's sockets read by polling (node:dgram's receive stopped on them). */
+  private polled: PolledSocket[] | undefined;
+  private lastPollMs = 0;
+
+  /**
+   * Every UDP socket of the association's ICE (one per local host candidate:
+   * the peer may send from its side of another pair than the one sent on).
+   */
+  private pollSockets(ice: IceConnection, socket: DtlsSocket): PolledSocket[] {
+    const polled: PolledSocket[] = [];
+    for (const protocol of ice.protocols ?? []) {
+      const udp = protocol.transport;
+      if (udp?.type !== "udp" || !udp.socket || udp.closed) continue;
+      const direct = directSender(udp);
+      if (!direct) continue;
+      const p = pollSocket(udp, direct.fd, this.sctp, socket, this.onError, this.now);
+      if (p) polled.push(p);
+    }
+    return polled;
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -823,4 +874,107 @@ function directSender(udp: UdpTransport): FdDatagramSender | null {
 /** sendto failed on this socket for another reason than a full buffer: node:dgram from now on. */
 function noDirectSender(udp: UdpTransport): void {
   directSenders.set(udp, null);
+}
+
+// ---------------------------------------------------------------------------
+// recvfrom(2) on the pair's socket
+
+/** A sending writer reads its socket at most this often (a packet time: SACKs ≤ 2 ms late). */
+export const POLL_MS = 2;
+/** Every polled socket is read at least this often (a pause in the stream, STUN consent). */
+export const IDLE_POLL_MS = 20;
+/** Datagrams one poll reads at most (then the next poll goes on). */
+const POLL_BUDGET = 256;
+
+/**
+ * The pair's socket read with recvfrom(2) instead of node:dgram's receive
+ * loop: the peer's records go to the record handler, anything else (STUN,
+ * alerts) to werift's handler as a Buffer of its own, as node:dgram would
+ * have delivered it.
+ */
+class PolledSocket {
+  lastPollMs = 0;
+  constructor(
+    private readonly udp: UdpTransport,
+    private readonly reader: FdDatagramReader,
+    private readonly handle: (data: Uint8Array, length: number) => boolean,
+    private readonly now: () => number,
+  ) {}
+
+  poll(now = this.now()): void {
+    this.lastPollMs = now;
+    // werift sets `closed` before it closes the socket: the fd is never read after.
+    if (this.udp.closed) return void polledSockets.delete(this);
+    const reader = this.reader;
+    for (let budget = POLL_BUDGET; budget > 0; budget--) {
+      const n = reader.next();
+      if (n < 0) {
+        if (reader.lastErrno !== 0) polledSockets.delete(this); // not ours any more
+        return;
+      }
+      sctpWriterStats.polledDatagrams++;
+      if (this.handle(reader.buf, n)) continue;
+      this.udp.onData?.(
+        Buffer.from(reader.buf.subarray(0, n)),
+        [reader.fromHost, reader.fromPort],
+      );
+    }
+  }
+}
+
+const polledSockets = new Set<PolledSocket>();
+let idleTimer: ReturnType<typeof setInterval> | undefined;
+
+function idlePoll(): void {
+  const now = performance.now();
+  for (const p of polledSockets) if (now - p.lastPollMs >= IDLE_POLL_MS) p.poll(now);
+  if (polledSockets.size === 0 && idleTimer !== undefined) {
+    clearInterval(idleTimer);
+    idleTimer = undefined;
+  }
+}
+
+/** node:dgram's UDP handle of a werift socket (Deno: the socket's state symbol). */
+function dgramHandle(udp: UdpTransport): { recvStop(): number } | null {
+  const socket = udp.socket as unknown as Record<symbol, { handle?: { recvStop?: () => number } }>;
+  for (const sym of Object.getOwnPropertySymbols(socket)) {
+    if (sym.description !== "kStateSymbol") continue;
+    const handle = socket[sym]?.handle;
+    return typeof handle?.recvStop === "function" ? handle as { recvStop(): number } : null;
+  }
+  return null;
+}
+
+/** Stops node:dgram's receive loop on the pair's socket and reads it here; null if it cannot. */
+function pollSocket(
+  udp: UdpTransport,
+  fd: number,
+  sctp: WeriftSctp,
+  socket: DtlsSocket,
+  onError: (e: unknown) => void,
+  now: () => number,
+): PolledSocket | null {
+  if (!directAllowed) return null;
+  const handle = dgramHandle(udp);
+  if (!handle) return null;
+  let polled: PolledSocket;
+  try {
+    polled = new PolledSocket(
+      udp,
+      new FdDatagramReader(fd),
+      recordHandler(sctp, socket, onError),
+      now,
+    );
+  } catch {
+    return null;
+  }
+  // node:dgram's receive in flight still delivers one datagram (to werift's handler, as before).
+  handle.recvStop();
+  polledSockets.add(polled);
+  if (idleTimer === undefined) {
+    const timer = setInterval(idlePoll, IDLE_POLL_MS);
+    Deno.unrefTimer(timer);
+    idleTimer = timer;
+  }
+  return polled;
 }

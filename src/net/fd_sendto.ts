@@ -31,10 +31,26 @@ export interface SendtoCalls {
   errno(): number;
 }
 
-function libcCalls(): SendtoCalls {
-  const sys = libc();
-  return { sendto: sys.sendto, errno };
+/** recvfrom(2) as the reader calls it (tests wrap it). */
+export interface RecvfromCalls {
+  recvfrom(
+    fd: number,
+    buf: Uint8Array,
+    len: number | bigint,
+    flags: number,
+    addr: Uint8Array,
+    addrLen: Uint32Array,
+  ): number | bigint;
+  errno(): number;
 }
+
+function libcCalls(): SendtoCalls & RecvfromCalls {
+  const sys = libc();
+  return { sendto: sys.sendto, recvfrom: sys.recvfrom, errno };
+}
+
+/** recv(2): also report a datagram's real length when it did not fit. */
+export const MSG_TRUNC = 0x20;
 
 /** "a.b.c.d" as a u32, or -1 when it is not a dotted-quad IPv4 literal. */
 export function parseIpv4(host: string): number {
@@ -95,5 +111,70 @@ export class FdDatagramSender {
     }
     this.lastErrno = code;
     return false;
+  }
+}
+
+/** Reads the datagrams waiting on a socket, without blocking, into one reused buffer. */
+export class FdDatagramReader {
+  /** The last datagram read (its first `next()` bytes). */
+  readonly buf: Uint8Array;
+  /** Datagrams read, and those dropped for not fitting `buf`. */
+  received = 0;
+  truncated = 0;
+  /** The errno of the last read that failed otherwise than "nothing waiting" (0: none). */
+  lastErrno = 0;
+  private readonly addr = new Uint8Array(SOCKADDR_IN_BYTES);
+  private readonly addrLen = new Uint32Array(1);
+
+  constructor(
+    readonly fd: number,
+    size = 4096,
+    private readonly calls: RecvfromCalls = libcCalls(),
+  ) {
+    this.buf = new Uint8Array(size);
+  }
+
+  /**
+   * The length of the next datagram waiting, now in `buf`; -1 when none is
+   * waiting or the socket failed (`lastErrno`). A datagram larger than `buf`
+   * is dropped.
+   */
+  next(): number {
+    for (;;) {
+      this.addrLen[0] = SOCKADDR_IN_BYTES;
+      const n = Number(
+        this.calls.recvfrom(
+          this.fd,
+          this.buf,
+          this.buf.length,
+          MSG_DONTWAIT | MSG_TRUNC,
+          this.addr,
+          this.addrLen,
+        ),
+      );
+      if (n > this.buf.length) {
+        this.truncated++;
+        continue;
+      }
+      if (n >= 0) {
+        this.received++;
+        return n;
+      }
+      const code = this.calls.errno();
+      if (code === EINTR) continue;
+      if (code !== EAGAIN) this.lastErrno = code;
+      return -1;
+    }
+  }
+
+  /** The last datagram's source port. */
+  get fromPort(): number {
+    return (this.addr[2] << 8) | this.addr[3];
+  }
+
+  /** The last datagram's source address, dotted. */
+  get fromHost(): string {
+    const a = this.addr;
+    return `${a[4]}.${a[5]}.${a[6]}.${a[7]}`;
   }
 }
