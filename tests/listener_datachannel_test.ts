@@ -74,6 +74,9 @@ Deno.test({
       assert.ok(sealed >= 400, `${sealed} records sealed`);
       assert.ok(sacks >= 100 && sacks <= sealed * 0.75, `${sacks} SACKs for ${sealed} records`);
       assert.equal(sctpWriterStats.badRecords - stats0.badRecords, 0);
+      // The listener sealed its SACKs the same way (src/listener/sctp_tuning.ts
+      // sealRecordsDirectly) and the server opened every one of them.
+      assert.ok(sealed >= 400 + sacks, `${sealed} records sealed for 400 packets, ${sacks} SACKs`);
       // Every record went out with sendto(2) on the ICE pair's own socket (src/net/
       // fd_sendto.ts), none through node:dgram, and the listener opened each (the RTP above).
       const direct = sctpWriterStats.directSends - stats0.directSends;

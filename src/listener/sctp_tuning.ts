@@ -582,12 +582,6 @@ export class SctpAudioWriter {
   private queuedBytes = 0;
   /** One SCTP packet, built here before it is sealed (never kept past the call). */
   private readonly packet = Buffer.alloc(SCTP_COMMON_HEADER + DATA_CHUNK_HEADER + 2048);
-  /** One DTLS record around it: header, explicit nonce, ciphertext, tag (sent at once). */
-  private readonly record = Buffer.alloc(DTLS_HEADER + 8 + this.packet.length + 16);
-  /** Where the ciphertext starts in `record`. */
-  private readonly recordBody = this.record.subarray(DTLS_HEADER + 8);
-  private readonly iv = Buffer.alloc(12);
-  private readonly aad = Buffer.alloc(13);
   private readonly onError = (e: unknown) => {
     this.errors++;
     this.lastError = (e as Error)?.message ?? String(e);
@@ -721,17 +715,9 @@ export class SctpAudioWriter {
       return null;
     }
     this.seal = socket;
+    this.records = new RecordSender(socket);
     openRecordsDirectly(this.sctp, this.onError);
     return socket;
-  }
-
-  private ipPair: unknown = null;
-  /** The pair's remote address is an IP literal (werift resolves a name first). */
-  private isIpPair(pair: { remoteAddr: [string, number] }): boolean {
-    if (pair === this.ipPair) return true;
-    if (!isIP(pair.remoteAddr[0])) return false;
-    this.ipPair = pair;
-    return true;
   }
 
   /** One DATA chunk as one SCTP packet as one DTLS record as one UDP datagram. */
@@ -760,6 +746,61 @@ export class SctpAudioWriter {
     for (let i = 28 + data.length; i < len; i++) p[i] = 0;
     p.writeUInt32LE(crc32c(p, 0, len), 8);
 
+    const sent = this.records!.send(p, len);
+    const ice = this.records!.directIce;
+    if (ice && this.polled === undefined) this.polled = this.pollSockets(ice, socket);
+    return sent;
+  }
+  /** Seals and sends the SCTP packets (set with the sealer). */
+  private records: RecordSender | undefined;
+  /** The association's sockets read by polling (node:dgram's receive stopped on them). */
+  private polled: PolledSocket[] | undefined;
+  private lastPollMs = 0;
+
+  /**
+   * Every UDP socket of the association's ICE (one per local host candidate:
+   * the peer may send from its side of another pair than the one sent on).
+   */
+  private pollSockets(ice: IceConnection, socket: DtlsSocket): PolledSocket[] {
+    const polled: PolledSocket[] = [];
+    for (const protocol of ice.protocols ?? []) {
+      const udp = protocol.transport;
+      if (udp?.type !== "udp" || !udp.socket || udp.closed) continue;
+      const direct = directSender(udp);
+      if (!direct) continue;
+      const p = pollSocket(udp, direct.fd, this.sctp, socket, this.onError, this.now);
+      if (p) polled.push(p);
+    }
+    return polled;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// DTLS records out
+
+/**
+ * Seals SCTP packets as DTLS 1.2 AES-GCM records (one long-lived cipher, one
+ * reused record buffer) and sends each on the nominated pair's socket.
+ */
+class RecordSender {
+  private readonly iv = Buffer.alloc(12);
+  private readonly aad = Buffer.alloc(13);
+  private record = Buffer.alloc(DTLS_HEADER + 8 + 2048 + 16);
+  private recordBody = this.record.subarray(DTLS_HEADER + 8);
+  private ipPair: unknown = null;
+  private directDropped = 0;
+  /** The ICE connection once a record went out with sendto (else undefined). */
+  directIce: IceConnection | undefined;
+
+  constructor(private readonly socket: DtlsSocket) {}
+
+  /** Seals `p[0, len)` (a whole SCTP packet) and sends it. */
+  send(p: Uint8Array, len: number): Promise<unknown> {
+    const socket = this.socket;
+    if (DTLS_HEADER + 8 + len + 16 > this.record.length) {
+      this.record = Buffer.alloc(DTLS_HEADER + 8 + len + 16);
+      this.recordBody = this.record.subarray(DTLS_HEADER + 8);
+    }
     // DTLS 1.2 record, AEAD (RFC 5288): nonce = implicit salt (4) ‖ explicit (8: epoch ‖ seq).
     const dtls = socket.dtls;
     const ciphers = ciphersOf(socket);
@@ -801,8 +842,8 @@ export class SctpAudioWriter {
       if (!ice.canSendApplicationData()) return RESOLVED;
       const [host, port] = pair.remoteAddr;
       const direct = directSender(udp);
-      if (direct && this.polled === undefined) this.polled = this.pollSockets(ice, socket);
       if (direct && direct.send(record, total, host, port)) {
+        this.directIce = ice;
         sctpWriterStats.directSends++;
         sctpWriterStats.directDrops += direct.dropped - this.directDropped;
         this.directDropped = direct.dropped;
@@ -817,27 +858,28 @@ export class SctpAudioWriter {
     }
     return socket.transport.send(Buffer.from(record.subarray(0, total)));
   }
-  private directDropped = 0;
-  /** The association's sockets read by polling (node:dgram's receive stopped on them). */
-  private polled: PolledSocket[] | undefined;
-  private lastPollMs = 0;
 
-  /**
-   * Every UDP socket of the association's ICE (one per local host candidate:
-   * the peer may send from its side of another pair than the one sent on).
-   */
-  private pollSockets(ice: IceConnection, socket: DtlsSocket): PolledSocket[] {
-    const polled: PolledSocket[] = [];
-    for (const protocol of ice.protocols ?? []) {
-      const udp = protocol.transport;
-      if (udp?.type !== "udp" || !udp.socket || udp.closed) continue;
-      const direct = directSender(udp);
-      if (!direct) continue;
-      const p = pollSocket(udp, direct.fd, this.sctp, socket, this.onError, this.now);
-      if (p) polled.push(p);
-    }
-    return polled;
+  /** The pair's remote address is an IP literal (werift resolves a name first). */
+  private isIpPair(pair: { remoteAddr: [string, number] }): boolean {
+    if (pair === this.ipPair) return true;
+    if (!isIP(pair.remoteAddr[0])) return false;
+    this.ipPair = pair;
+    return true;
   }
+}
+
+/**
+ * Every SCTP packet of the association (a receiver's SACKs) sealed and sent by
+ * a RecordSender instead of werift's DTLS and ICE layers (a cipher object
+ * and five async calls per packet). Returns false while the handshake has not
+ * chosen AES-GCM.
+ */
+export function sealRecordsDirectly(sctp: WeriftSctp): boolean {
+  const socket = gcmSocket(sctp);
+  if (!socket) return false;
+  const records = new RecordSender(socket);
+  sctp.transport.send = (packet: Buffer) => records.send(packet, packet.length);
+  return true;
 }
 
 // ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import { RTCPeerConnection as WeriftPeerConnection } from "werift";
 import {
   ackEverySecondPacket,
   openRecordsDirectly,
+  sealRecordsDirectly,
   type WeriftSctp,
 } from "../listener/sctp_tuning.ts";
 
@@ -100,15 +101,17 @@ export function mixPacketRate(mix: ListenerMix): number {
 export const DENO_PLATFORM: ListenerPlatform = {
   peerConnection: () => {
     const pc = new WeriftPeerConnection({ iceServers: [], iceUseIpv6: false });
-    // Acknowledge like the page's Chrome (every second packet), not every packet, and open the
-    // server's records off the socket (src/listener/sctp_tuning.ts): twenty listeners share
-    // two threads of a 2-core box with the server. (A larger socket receive buffer was tried:
+    // Acknowledge like the page's Chrome (every second packet), not every packet, open the
+    // server's records off the socket and seal the SACKs with one long-lived cipher
+    // (src/listener/sctp_tuning.ts): twenty listeners share two threads of a 2-core box with
+    // the server, and a thread that falls behind loses datagrams at its sockets. (A larger socket receive buffer was tried:
     // a thread that falls behind then plays seconds-old packets instead of losing them.)
     pc.connectionStateChange.subscribe((state) => {
       const sctp = (pc.sctpTransport as unknown as { sctp?: WeriftSctp } | undefined)?.sctp;
       if (state !== "connected" || !sctp) return;
       ackEverySecondPacket(sctp);
       openRecordsDirectly(sctp);
+      sealRecordsDirectly(sctp);
     });
     return pc as unknown as RTCPeerConnection;
   },
