@@ -840,7 +840,8 @@ class RecordSender {
     const udp = pair?.protocol?.transport;
     if (ice && pair && udp?.type === "udp" && udp.socket && !udp.closed && this.isIpPair(pair)) {
       if (!ice.canSendApplicationData()) return RESOLVED;
-      const [host, port] = pair.remoteAddr;
+      const host = pair.remoteAddr[0];
+      const port = pair.remoteAddr[1];
       const direct = directSender(udp);
       if (direct && direct.send(record, total, host, port)) {
         this.directIce = ice;
