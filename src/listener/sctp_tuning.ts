@@ -329,6 +329,88 @@ function skipRetransmitScan(sctp: WeriftSctp): void {
 }
 
 // ---------------------------------------------------------------------------
+// Retransmission timer
+
+/** The timer calls the lazy T3 timer makes (tests drive them by hand). */
+export interface TimerCalls {
+  now(): number;
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const REAL_TIMERS: TimerCalls = {
+  now: () => performance.now(),
+  set: (fn, ms) => setTimeout(fn, ms),
+  clear: (h) => clearTimeout(h as number),
+};
+
+interface T3Sctp {
+  rto: number;
+  readonly isStopped: boolean;
+  timer3Handle?: unknown;
+  timer3Start(): void;
+  timer3Restart(): void;
+  timer3Cancel(): void;
+  timer3Expired(): void;
+}
+
+/**
+ * werift restarts the retransmission timer (T3-rtx) on every SACK that
+ * acknowledges data: a clearTimeout and a setTimeout (a Timeout object, two
+ * ops) per SACK — ≈ 3 200 a second at 20 listeners. Here one timer stays
+ * armed and a restart only moves the deadline; a timer that fires before the
+ * deadline arms itself again for the rest. It expires when werift's would
+ * (RFC 4960 §6.3.2: RTO after the last restart) and does what werift's does.
+ */
+export function lazyRetransmissionTimer(sctp: WeriftSctp, timers: TimerCalls = REAL_TIMERS): void {
+  const s = sctp as unknown as T3Sctp;
+  /** When the timer expires (ms, timers.now()); NaN while it does not run. */
+  let deadline = NaN;
+  let armed: unknown = undefined;
+  let armedFor = NaN;
+  const running = { lazyT3: true }; // werift only tests timer3Handle for truth
+  const fire = () => {
+    armed = undefined;
+    // Not running (cancelled, or expired by another way meanwhile), or closed.
+    if (Number.isNaN(deadline) || s.timer3Handle !== running || s.isStopped) return;
+    const left = deadline - timers.now();
+    if (left > 0) {
+      armedFor = deadline;
+      armed = timers.set(fire, left);
+      return;
+    }
+    deadline = NaN;
+    s.timer3Expired(); // clears timer3Handle, as werift's does
+  };
+  const run = () => {
+    const now = timers.now();
+    deadline = now + s.rto * 1000;
+    s.timer3Handle = running;
+    if (armed !== undefined && armedFor <= deadline) return;
+    if (armed !== undefined) timers.clear(armed); // the RTO shrank: fire sooner
+    armedFor = deadline;
+    armed = timers.set(fire, deadline - now);
+  };
+  s.timer3Start = function (this: T3Sctp) {
+    if (this.isStopped) return;
+    if (this.timer3Handle) throw new Error("T3 is running");
+    run();
+  };
+  s.timer3Restart = function (this: T3Sctp) {
+    if (this.isStopped) return;
+    run();
+  };
+  s.timer3Cancel = function (this: T3Sctp) {
+    deadline = NaN;
+    this.timer3Handle = undefined;
+    if (this.isStopped && armed !== undefined) {
+      timers.clear(armed); // closed: nothing left pending
+      armed = undefined;
+    }
+  };
+}
+
+// ---------------------------------------------------------------------------
 // Receiver: delayed acknowledgement
 
 /**
@@ -629,6 +711,7 @@ export class SctpAudioWriter {
       this.timeouts++;
       expired();
     };
+    lazyRetransmissionTimer(sctp);
     const sendChunk = sctp.sendChunk;
     sctp.sendChunk = (chunk) => {
       if (chunk.type === 0 && this.sealer()) return this.sendData(chunk as WeriftDataChunk);
