@@ -1025,6 +1025,7 @@ class PolledSocket {
     private readonly reader: FdDatagramReader,
     private readonly handle: (data: Uint8Array, length: number) => boolean,
     private readonly now: () => number,
+    private readonly onError: (e: unknown) => void,
   ) {}
 
   poll(now = this.now()): void {
@@ -1039,11 +1040,17 @@ class PolledSocket {
         return;
       }
       sctpWriterStats.polledDatagrams++;
-      if (this.handle(reader.buf, n)) continue;
-      this.udp.onData?.(
-        Buffer.from(reader.buf.subarray(0, n)),
-        [reader.fromHost, reader.fromPort],
-      );
+      // Whatever a peer sends must not throw into the writer or the timer (werift's own
+      // receive path catches its handler's errors too).
+      try {
+        if (this.handle(reader.buf, n)) continue;
+        this.udp.onData?.(
+          Buffer.from(reader.buf.subarray(0, n)),
+          [reader.fromHost, reader.fromPort],
+        );
+      } catch (e) {
+        this.onError(e);
+      }
     }
   }
 }
@@ -1090,6 +1097,7 @@ function pollSocket(
       new FdDatagramReader(fd),
       recordHandler(sctp, socket, onError),
       now,
+      onError,
     );
   } catch {
     return null;
