@@ -764,7 +764,7 @@ export class SctpAudioWriter {
     const polled = this.polled;
     if (polled !== undefined && now - this.lastPollMs >= POLL_MS) {
       this.lastPollMs = now;
-      for (let i = 0; i < polled.length; i++) polled[i].poll(now);
+      for (let i = 0; i < polled.length; i++) if (polled[i].active) polled[i].poll(now);
     }
   }
 
@@ -1009,6 +1009,8 @@ function noDirectSender(udp: UdpTransport): void {
 export const POLL_MS = 2;
 /** Every polled socket is read at least this often (a pause in the stream, STUN consent). */
 export const IDLE_POLL_MS = 20;
+/** A socket the writer's polls found empty this many times in a row is left to the idle timer. */
+const IDLE_AFTER_POLLS = 100;
 /** Datagrams one poll reads at most (then the next poll goes on). */
 const POLL_BUDGET = 256;
 
@@ -1020,6 +1022,12 @@ const POLL_BUDGET = 256;
  */
 class PolledSocket {
   lastPollMs = 0;
+  /**
+   * The peer's records arrive here (the writer polls it as it sends); a socket
+   * that got nothing for IDLE_AFTER_POLLS polls is read by the idle timer only.
+   */
+  active = false;
+  private empty = 0;
   constructor(
     private readonly udp: UdpTransport,
     private readonly reader: FdDatagramReader,
@@ -1035,6 +1043,12 @@ class PolledSocket {
     const reader = this.reader;
     for (let budget = POLL_BUDGET; budget > 0; budget--) {
       const n = reader.next();
+      if (n >= 0) {
+        this.active = true;
+        this.empty = 0;
+      } else if (budget === POLL_BUDGET && ++this.empty >= IDLE_AFTER_POLLS) {
+        this.active = false;
+      }
       if (n < 0) {
         if (reader.lastErrno !== 0) polledSockets.delete(this); // not ours any more
         return;
