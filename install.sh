@@ -12,7 +12,7 @@ set -euo pipefail
 
 NAME=m32-server
 DEFAULT_HOSTNAME=m32-server
-RUNTIME_PACKAGES=(libasound2 libopus0 libsamplerate0 avahi-daemon)
+RUNTIME_PACKAGES=(libasound2 libopus0 libsamplerate0 libssl3 avahi-daemon)
 DEFAULT_HTTP_PORT=8080
 DEFAULT_RTP_PORT=5004
 MIN_PASSWORD_LENGTH=8

@@ -97,6 +97,16 @@ const SYMBOLS = {
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
   /** int sendmmsg(int fd, struct mmsghdr *msgvec, unsigned int vlen, int flags) */
   sendmmsg: { parameters: ["i32", "pointer", "u32", "i32"], result: "i32" },
+  /**
+   * ssize_t sendto(int fd, const void *buf, size_t len, int flags,
+   *                const struct sockaddr *dest_addr, socklen_t addrlen)
+   */
+  sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
+  /**
+   * ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
+   *                  struct sockaddr *src_addr, socklen_t *addrlen)
+   */
+  recvfrom: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"], result: "isize" },
   /** int *__errno_location(void) — the calling thread's errno. */
   __errno_location: { parameters: [], result: "pointer" },
   /** int clock_gettime(clockid_t clk, struct timespec *tp) — timespec: i64 sec, i64 nsec. */

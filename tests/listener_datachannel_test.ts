@@ -74,6 +74,17 @@ Deno.test({
       assert.ok(sealed >= 400, `${sealed} records sealed`);
       assert.ok(sacks >= 100 && sacks <= sealed * 0.75, `${sacks} SACKs for ${sealed} records`);
       assert.equal(sctpWriterStats.badRecords - stats0.badRecords, 0);
+      // The listener sealed its SACKs the same way (src/listener/sctp_tuning.ts
+      // sealRecordsDirectly) and the server opened every one of them.
+      assert.ok(sealed >= 400 + sacks, `${sealed} records sealed for 400 packets, ${sacks} SACKs`);
+      // Every record went out with sendto(2) on the ICE pair's own socket (src/net/
+      // fd_sendto.ts), none through node:dgram, and the listener opened each (the RTP above).
+      const direct = sctpWriterStats.directSends - stats0.directSends;
+      assert.equal(direct, sealed, `${direct} of ${sealed} records sent on the socket directly`);
+      // And the listener's SACKs were read off that socket by the writer's polls (recvfrom),
+      // node:dgram's receive loop stopped: all but the few before the first record.
+      const polled = sctpWriterStats.polledDatagrams - stats0.polledDatagrams;
+      assert.ok(polled >= sacks - 2 && polled > 0, `${polled} datagrams polled, ${sacks} SACKs`);
     } finally {
       conn.stop();
       await server.close();
@@ -126,6 +137,84 @@ Deno.test({
       assert.ok(offers >= 2, `${offers} offers`);
       assert.ok(states.includes("reconnecting"), states.join(","));
     } finally {
+      conn.stop();
+      await server.close();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "datachannel: junk datagrams at the server's sockets (read by its polls) are dropped and the stream goes on",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const { server, dataDir } = await startToneServer({ channels: 16 });
+    const stats0 = { ...sctpWriterStats };
+    let pc: RTCPeerConnection | null = null;
+    let packets = 0;
+    const conn = new ListenerConnection(
+      new URL(server.url),
+      "datachannel",
+      {
+        prepare: () =>
+          Promise.resolve({
+            channels: [{ id: 1 }, { id: 2 }],
+            sample_rate: 48000,
+            compression: "none",
+          }),
+        onState: () => {},
+        onWelcome: () => {},
+        onAck: () => {},
+        onPacket: () => packets++,
+        onEvent: () => {},
+      },
+      () => performance.timeOrigin + performance.now(),
+      { ...DENO_PLATFORM, peerConnection: () => (pc = DENO_PLATFORM.peerConnection()) },
+    );
+    const junk = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    try {
+      conn.start();
+      const until = async (ok: () => boolean) => {
+        const end = Date.now() + 20_000;
+        while (!ok() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      };
+      await until(() => packets >= 200);
+      assert.ok(packets >= 200, `${packets} packets before the junk`);
+      // The server's host candidates, from its answer.
+      const ports = [
+        ...(pc!.remoteDescription?.sdp ?? "").matchAll(/ 127\.0\.0\.1 (\d+) typ host/g),
+      ]
+        .map((m) => Number(m[1]));
+      assert.ok(ports.length > 0, "no server candidate on 127.0.0.1");
+      const record = new Uint8Array(80);
+      record.set([23, 0xfe, 0xfd, 0, 1], 0); // application data, DTLS 1.2, epoch 1
+      record[11] = 0;
+      record[12] = 80 - 13; // its length: a well-formed header around junk that does not open
+      const datagrams = [
+        record,
+        new Uint8Array([0, 1, 0, 8, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3]), // a truncated STUN request
+        crypto.getRandomValues(new Uint8Array(300)),
+        new Uint8Array(0),
+        new Uint8Array([22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]), // a handshake header lying about its length
+      ];
+      for (let round = 0; round < 20; round++) {
+        for (const port of ports) {
+          for (const d of datagrams) {
+            await junk.send(d, { transport: "udp", hostname: "127.0.0.1", port });
+          }
+        }
+      }
+      const after = packets;
+      await until(() => packets >= after + 200);
+      assert.ok(packets >= after + 200, `${packets - after} packets after the junk`);
+      assert.equal(conn.state, "streaming");
+      // The forged records reached the record path and were dropped there, by the polls.
+      assert.ok(sctpWriterStats.badRecords - stats0.badRecords >= 20);
+      assert.ok(sctpWriterStats.polledDatagrams - stats0.polledDatagrams >= 100);
+    } finally {
+      junk.close();
       conn.stop();
       await server.close();
       await Deno.remove(dataDir, { recursive: true }).catch(() => {});

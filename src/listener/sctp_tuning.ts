@@ -18,12 +18,22 @@
  * - `SctpAudioWriter` (the server's send path): one message is one DATA chunk
  *   queued straight into the association (no DCEP queue, no promise and event
  *   per message), the SCTP packet built into one reused buffer with its CRC32c,
- *   and sealed as one DTLS record (AES-GCM) in a single allocation, where
- *   werift built each through four to eight Buffer copies.
+ *   and sealed as one DTLS record (AES-GCM) into another reused buffer, where
+ *   werift built each through four to eight Buffer copies. The record is
+ *   sealed with one long-lived libcrypto cipher per direction and association
+ *   (./dtls_gcm.ts; node:crypto when the library is missing) and sent with
+ *   sendto(2) on the ICE pair's own socket (../net/fd_sendto.ts; node:dgram
+ *   when that fails): nothing is allocated per record.
+ *   The peer's records on that socket are read with recvfrom(2) when the
+ *   writer sends (at most every POLL_MS) or every IDLE_POLL_MS, instead of
+ *   node:dgram's receive loop (a Buffer, an address and promises per SACK).
+ *   `M32_DTLS_CRYPTO=node` and `M32_DTLS_SEND=dgram` take the node:crypto and
+ *   node:dgram ways (A/B measurements; `dgram` for both send and receive).
  */
 import { Buffer } from "node:buffer";
-import { createCipheriv, createDecipheriv } from "node:crypto";
 import { isIP } from "node:net";
+import { type GcmAlgorithm, gcmCipher, type RecordCipher } from "./dtls_gcm.ts";
+import { FdDatagramReader, FdDatagramSender } from "../net/fd_sendto.ts";
 
 // ---------------------------------------------------------------------------
 // The parts of werift's internals used here (werift 0.25.2, lib/index.mjs).
@@ -63,7 +73,10 @@ interface AeadCipher {
 interface UdpTransport {
   type?: string;
   closed?: boolean;
-  socket?: { send(buf: Uint8Array, port: number, address: string): void };
+  socket?: {
+    send(buf: Uint8Array, port: number, address: string): void;
+    address(): { port: number; address: string };
+  };
   onData?: (data: Buffer, addr: [string, number]) => void;
 }
 
@@ -163,6 +176,12 @@ export const sctpWriterStats = {
   plainSacks: 0,
   /** Records the inbound path could not open (dropped, as werift would). */
   badRecords: 0,
+  /** Records sent with sendto(2) on the pair's socket (the others through node:dgram). */
+  directSends: 0,
+  /** Of them, dropped by the kernel for a full socket buffer. */
+  directDrops: 0,
+  /** Datagrams read off the pair's socket by polling (node:dgram's receive stopped). */
+  polledDatagrams: 0,
 };
 
 /**
@@ -310,6 +329,88 @@ function skipRetransmitScan(sctp: WeriftSctp): void {
 }
 
 // ---------------------------------------------------------------------------
+// Retransmission timer
+
+/** The timer calls the lazy T3 timer makes (tests drive them by hand). */
+export interface TimerCalls {
+  now(): number;
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const REAL_TIMERS: TimerCalls = {
+  now: () => performance.now(),
+  set: (fn, ms) => setTimeout(fn, ms),
+  clear: (h) => clearTimeout(h as number),
+};
+
+interface T3Sctp {
+  rto: number;
+  readonly isStopped: boolean;
+  timer3Handle?: unknown;
+  timer3Start(): void;
+  timer3Restart(): void;
+  timer3Cancel(): void;
+  timer3Expired(): void;
+}
+
+/**
+ * werift restarts the retransmission timer (T3-rtx) on every SACK that
+ * acknowledges data: a clearTimeout and a setTimeout (a Timeout object, two
+ * ops) per SACK — ≈ 3 200 a second at 20 listeners. Here one timer stays
+ * armed and a restart only moves the deadline; a timer that fires before the
+ * deadline arms itself again for the rest. It expires when werift's would
+ * (RFC 4960 §6.3.2: RTO after the last restart) and does what werift's does.
+ */
+export function lazyRetransmissionTimer(sctp: WeriftSctp, timers: TimerCalls = REAL_TIMERS): void {
+  const s = sctp as unknown as T3Sctp;
+  /** When the timer expires (ms, timers.now()); NaN while it does not run. */
+  let deadline = NaN;
+  let armed: unknown = undefined;
+  let armedFor = NaN;
+  const running = { lazyT3: true }; // werift only tests timer3Handle for truth
+  const fire = () => {
+    armed = undefined;
+    // Not running (cancelled, or expired by another way meanwhile), or closed.
+    if (Number.isNaN(deadline) || s.timer3Handle !== running || s.isStopped) return;
+    const left = deadline - timers.now();
+    if (left > 0) {
+      armedFor = deadline;
+      armed = timers.set(fire, left);
+      return;
+    }
+    deadline = NaN;
+    s.timer3Expired(); // clears timer3Handle, as werift's does
+  };
+  const run = () => {
+    const now = timers.now();
+    deadline = now + s.rto * 1000;
+    s.timer3Handle = running;
+    if (armed !== undefined && armedFor <= deadline) return;
+    if (armed !== undefined) timers.clear(armed); // the RTO shrank: fire sooner
+    armedFor = deadline;
+    armed = timers.set(fire, deadline - now);
+  };
+  s.timer3Start = function (this: T3Sctp) {
+    if (this.isStopped) return;
+    if (this.timer3Handle) throw new Error("T3 is running");
+    run();
+  };
+  s.timer3Restart = function (this: T3Sctp) {
+    if (this.isStopped) return;
+    run();
+  };
+  s.timer3Cancel = function (this: T3Sctp) {
+    deadline = NaN;
+    this.timer3Handle = undefined;
+    if (this.isStopped && armed !== undefined) {
+      timers.clear(armed); // closed: nothing left pending
+      armed = undefined;
+    }
+  };
+}
+
+// ---------------------------------------------------------------------------
 // Receiver: delayed acknowledgement
 
 /**
@@ -388,10 +489,46 @@ export function crc32c(b: Uint8Array, start = 0, end = b.length): number {
 function gcmSocket(sctp: WeriftSctp): DtlsSocket | null {
   const socket = sctp.transport.dtls?.dtls;
   const c = socket?.cipher?.cipher;
-  const gcm = !!c && typeof c.blockAlgorithm === "string" &&
-    c.blockAlgorithm.endsWith("-gcm") && c.nonceImplicitLength === 4 &&
-    c.nonceExplicitLength === 8 && c.authTagLength === 16;
+  const gcm = !!c &&
+    (c.blockAlgorithm === "aes-128-gcm" || c.blockAlgorithm === "aes-256-gcm") &&
+    c.nonceImplicitLength === 4 && c.nonceExplicitLength === 8 && c.authTagLength === 16 &&
+    !!c.clientWriteKey && !!c.serverWriteKey && !!c.clientNonce && !!c.serverNonce;
   return socket && gcm ? socket : null;
+}
+
+/** One association's record ciphers: ours to seal, the peer's to open. */
+interface RecordCiphers {
+  sealKey: Uint8Array;
+  openKey: Uint8Array;
+  seal: RecordCipher;
+  open: RecordCipher;
+  /** The implicit nonce halves (RFC 5288 salt) of each direction. */
+  sealSalt: Uint8Array;
+  openSalt: Uint8Array;
+}
+const recordCiphers = new WeakMap<DtlsSocket, RecordCiphers>();
+
+/** The socket's ciphers, set up once per key (a new handshake's keys get new ones). */
+function ciphersOf(socket: DtlsSocket): RecordCiphers {
+  const cipher = socket.cipher.cipher as AeadCipher;
+  const weAreClient = socket.cipher.sessionType === DTLS_CLIENT;
+  const sealKey = weAreClient ? cipher.clientWriteKey! : cipher.serverWriteKey!;
+  const openKey = weAreClient ? cipher.serverWriteKey! : cipher.clientWriteKey!;
+  const known = recordCiphers.get(socket);
+  if (known && known.sealKey === sealKey && known.openKey === openKey) return known;
+  known?.seal.close();
+  known?.open.close();
+  const algorithm = cipher.blockAlgorithm as GcmAlgorithm;
+  const fresh: RecordCiphers = {
+    sealKey,
+    openKey,
+    seal: gcmCipher(algorithm, sealKey, "seal"),
+    open: gcmCipher(algorithm, openKey, "open"),
+    sealSalt: weAreClient ? cipher.clientNonce! : cipher.serverNonce!,
+    openSalt: weAreClient ? cipher.serverNonce! : cipher.clientNonce!,
+  };
+  recordCiphers.set(socket, fresh);
+  return fresh;
 }
 
 /**
@@ -423,28 +560,47 @@ function takeRecords(
   passOn: (data: Buffer, addr: [string, number]) => void,
   onError: (e: unknown) => void,
 ): void {
+  const handle = recordHandler(sctp, socket, onError);
+  udp.onData = (data, addr) => {
+    if (!handle(data, data.length)) passOn(data, addr);
+  };
+}
+
+/**
+ * What takes the peer's records: `handle(data, length)` opens `data[0,
+ * length)` when it is an application-data record of the association's epoch
+ * (true: taken, or dropped when it does not open), else returns false (for
+ * werift). `data` is only read during the call.
+ */
+export function recordHandler(
+  sctp: WeriftSctp,
+  socket: DtlsSocket,
+  onError: (e: unknown) => void,
+): (data: Uint8Array, length: number) => boolean {
   const iv = Buffer.alloc(12);
   const aad = Buffer.alloc(13);
-  udp.onData = (data, addr) => {
+  let plain = Buffer.alloc(2048);
+  return (data, length) => {
     if (
-      data.length < DTLS_HEADER + 8 + 16 + SCTP_COMMON_HEADER ||
+      length < DTLS_HEADER + 8 + 16 + SCTP_COMMON_HEADER ||
       data[0] !== DTLS_APPLICATION_DATA ||
-      data.readUInt16BE(11) !== data.length - DTLS_HEADER ||
-      data.readUInt16BE(3) !== socket.dtls.epoch
+      ((data[11] << 8) | data[12]) !== length - DTLS_HEADER ||
+      ((data[3] << 8) | data[4]) !== socket.dtls.epoch
     ) {
-      return passOn(data, addr);
+      return false;
     }
-    const plain = openRecord(socket, data, iv, aad);
-    if (!plain) return;
+    if (length > plain.length) plain = Buffer.alloc(length);
+    const n = openRecord(socket, data, length, iv, aad, plain);
+    if (n < 0) return true;
     sctpWriterStats.openedRecords++;
     if (
-      plain.length === PLAIN_SACK_BYTES && plain[12] === SACK &&
+      n === PLAIN_SACK_BYTES && plain[12] === SACK &&
       plain.readUInt32BE(4) === sctp.localVerificationTag >>> 0 &&
       plain.readUInt16BE(24) === 0 && plain.readUInt16BE(26) === 0
     ) {
       const sum = plain.readUInt32LE(8);
       plain.writeUInt32LE(0, 8);
-      if (crc32c(plain) !== sum) return;
+      if (crc32c(plain, 0, PLAIN_SACK_BYTES) !== sum) return true;
       sctpWriterStats.plainSacks++;
       sctp.receiveSackChunk({
         cumulativeTsn: plain.readUInt32BE(16),
@@ -452,42 +608,44 @@ function takeRecords(
         gaps: [],
         duplicates: [],
       }).catch(onError);
-      return;
+      return true;
     }
-    sctp.handleData(plain).catch(onError);
+    // werift keeps parts of the packet (its chunks' data): its own copy.
+    sctp.handleData(Buffer.from(plain.subarray(0, n))).catch(onError);
+    return true;
   };
 }
 
-/** The plaintext of one DTLS 1.2 AES-GCM record from the peer, or null (dropped). */
-function openRecord(socket: DtlsSocket, data: Buffer, iv: Buffer, aad: Buffer): Buffer | null {
-  const cipher = socket.cipher.cipher as AeadCipher;
-  const weAreClient = socket.cipher.sessionType === DTLS_CLIENT;
-  const key = weAreClient ? cipher.serverWriteKey! : cipher.clientWriteKey!;
-  const salt = weAreClient ? cipher.serverNonce! : cipher.clientNonce!;
-  const plainLength = data.length - DTLS_HEADER - 8 - 16;
+/**
+ * Opens one DTLS 1.2 AES-GCM record from the peer into `out`: the plaintext's
+ * length, or -1 when it does not open (dropped, as werift would).
+ */
+function openRecord(
+  socket: DtlsSocket,
+  data: Uint8Array,
+  length: number,
+  iv: Buffer,
+  aad: Buffer,
+  out: Uint8Array,
+): number {
+  const ciphers = ciphersOf(socket);
+  const salt = ciphers.openSalt;
+  const plainLength = length - DTLS_HEADER - 8 - 16;
   iv[0] = salt[0];
   iv[1] = salt[1];
   iv[2] = salt[2];
   iv[3] = salt[3];
-  data.copy(iv, 4, DTLS_HEADER, DTLS_HEADER + 8);
-  data.copy(aad, 0, 3, 11); // epoch ‖ sequence number
+  for (let i = 0; i < 8; i++) {
+    iv[4 + i] = data[DTLS_HEADER + i]; // the explicit nonce
+    aad[i] = data[3 + i]; // epoch ‖ sequence number
+  }
   aad[8] = DTLS_APPLICATION_DATA;
   aad[9] = data[1];
   aad[10] = data[2];
   aad.writeUInt16BE(plainLength, 11);
-  try {
-    const gcm = createDecipheriv(cipher.blockAlgorithm as "aes-128-gcm", key, iv, {
-      authTagLength: 16,
-    });
-    gcm.setAuthTag(data.subarray(data.length - 16));
-    gcm.setAAD(aad, { plaintextLength: plainLength });
-    const plain = gcm.update(data.subarray(DTLS_HEADER + 8, data.length - 16));
-    gcm.final();
-    return plain;
-  } catch {
-    sctpWriterStats.badRecords++;
-    return null;
-  }
+  if (ciphers.open.open(iv, aad, data, DTLS_HEADER + 8, length, out)) return plainLength;
+  sctpWriterStats.badRecords++;
+  return -1;
 }
 
 // ---------------------------------------------------------------------------
@@ -506,8 +664,6 @@ export class SctpAudioWriter {
   private queuedBytes = 0;
   /** One SCTP packet, built here before it is sealed (never kept past the call). */
   private readonly packet = Buffer.alloc(SCTP_COMMON_HEADER + DATA_CHUNK_HEADER + 2048);
-  private readonly iv = Buffer.alloc(12);
-  private readonly aad = Buffer.alloc(13);
   private readonly onError = (e: unknown) => {
     this.errors++;
     this.lastError = (e as Error)?.message ?? String(e);
@@ -555,6 +711,7 @@ export class SctpAudioWriter {
       this.timeouts++;
       expired();
     };
+    lazyRetransmissionTimer(sctp);
     const sendChunk = sctp.sendChunk;
     sctp.sendChunk = (chunk) => {
       if (chunk.type === 0 && this.sealer()) return this.sendData(chunk as WeriftDataChunk);
@@ -602,26 +759,32 @@ export class SctpAudioWriter {
     sctp.outboundQueue.push(chunk);
     this.pending.push(chunk);
     this.queuedBytes += chunk.bookSize;
-    this.measure(chunk.bookSize);
+    const now = this.measure(chunk.bookSize);
     sctp.transmit().catch(this.onError);
+    const polled = this.polled;
+    if (polled !== undefined && now - this.lastPollMs >= POLL_MS) {
+      this.lastPollMs = now;
+      for (let i = 0; i < polled.length; i++) if (polled[i].active) polled[i].poll(now);
+    }
   }
 
-  /** The stream's byte rate over each second sets the window's floor. */
-  private measure(bytes: number): void {
+  /** The stream's byte rate over each second sets the window's floor. Returns now. */
+  private measure(bytes: number): number {
     const now = this.now();
     if (Number.isNaN(this.rateStartMs)) {
       this.rateStartMs = now;
-      return;
+      return now;
     }
     this.rateBytes += bytes;
     const span = now - this.rateStartMs;
-    if (span < RATE_WINDOW_MS) return;
+    if (span < RATE_WINDOW_MS) return now;
     this.windowFloor = Math.max(
       INITIAL_WINDOW_FLOOR,
       Math.round((this.rateBytes / span) * WINDOW_FLOOR_MS),
     );
     this.rateStartMs = now;
     this.rateBytes = 0;
+    return now;
   }
 
   // The DTLS record sealer, once the handshake has chosen an AES-GCM suite.
@@ -635,17 +798,9 @@ export class SctpAudioWriter {
       return null;
     }
     this.seal = socket;
+    this.records = new RecordSender(socket);
     openRecordsDirectly(this.sctp, this.onError);
     return socket;
-  }
-
-  private ipPair: unknown = null;
-  /** The pair's remote address is an IP literal (werift resolves a name first). */
-  private isIpPair(pair: { remoteAddr: [string, number] }): boolean {
-    if (pair === this.ipPair) return true;
-    if (!isIP(pair.remoteAddr[0])) return false;
-    this.ipPair = pair;
-    return true;
   }
 
   /** One DATA chunk as one SCTP packet as one DTLS record as one UDP datagram. */
@@ -674,12 +829,65 @@ export class SctpAudioWriter {
     for (let i = 28 + data.length; i < len; i++) p[i] = 0;
     p.writeUInt32LE(crc32c(p, 0, len), 8);
 
+    const sent = this.records!.send(p, len);
+    const ice = this.records!.directIce;
+    if (ice && this.polled === undefined) this.polled = this.pollSockets(ice, socket);
+    return sent;
+  }
+  /** Seals and sends the SCTP packets (set with the sealer). */
+  private records: RecordSender | undefined;
+  /** The association's sockets read by polling (node:dgram's receive stopped on them). */
+  private polled: PolledSocket[] | undefined;
+  private lastPollMs = 0;
+
+  /**
+   * Every UDP socket of the association's ICE (one per local host candidate:
+   * the peer may send from its side of another pair than the one sent on).
+   */
+  private pollSockets(ice: IceConnection, socket: DtlsSocket): PolledSocket[] {
+    const polled: PolledSocket[] = [];
+    for (const protocol of ice.protocols ?? []) {
+      const udp = protocol.transport;
+      if (udp?.type !== "udp" || !udp.socket || udp.closed) continue;
+      const direct = directSender(udp);
+      if (!direct) continue;
+      const p = pollSocket(udp, direct.fd, this.sctp, socket, this.onError, this.now);
+      if (p) polled.push(p);
+    }
+    return polled;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// DTLS records out
+
+/**
+ * Seals SCTP packets as DTLS 1.2 AES-GCM records (one long-lived cipher, one
+ * reused record buffer) and sends each on the nominated pair's socket.
+ */
+class RecordSender {
+  private readonly iv = Buffer.alloc(12);
+  private readonly aad = Buffer.alloc(13);
+  private record = Buffer.alloc(DTLS_HEADER + 8 + 2048 + 16);
+  private recordBody = this.record.subarray(DTLS_HEADER + 8);
+  private ipPair: unknown = null;
+  private directDropped = 0;
+  /** The ICE connection once a record went out with sendto (else undefined). */
+  directIce: IceConnection | undefined;
+
+  constructor(private readonly socket: DtlsSocket) {}
+
+  /** Seals `p[0, len)` (a whole SCTP packet) and sends it. */
+  send(p: Uint8Array, len: number): Promise<unknown> {
+    const socket = this.socket;
+    if (DTLS_HEADER + 8 + len + 16 > this.record.length) {
+      this.record = Buffer.alloc(DTLS_HEADER + 8 + len + 16);
+      this.recordBody = this.record.subarray(DTLS_HEADER + 8);
+    }
     // DTLS 1.2 record, AEAD (RFC 5288): nonce = implicit salt (4) ‖ explicit (8: epoch ‖ seq).
     const dtls = socket.dtls;
-    const cipher = socket.cipher.cipher as AeadCipher;
-    const isClient = socket.cipher.sessionType === DTLS_CLIENT;
-    const key = isClient ? cipher.clientWriteKey! : cipher.serverWriteKey!;
-    const salt = isClient ? cipher.clientNonce! : cipher.serverNonce!;
+    const ciphers = ciphersOf(socket);
+    const salt = ciphers.sealSalt;
     const seq = ++dtls.recordSequenceNumber;
     const iv = this.iv;
     iv[0] = salt[0];
@@ -695,23 +903,18 @@ export class SctpAudioWriter {
     aad[8] = DTLS_APPLICATION_DATA;
     aad.writeUInt16BE(version, 9);
     aad.writeUInt16BE(len, 11);
-    const gcm = createCipheriv(cipher.blockAlgorithm as "aes-128-gcm", key, iv, {
-      authTagLength: 16,
-    });
-    gcm.setAAD(aad, { plaintextLength: len });
-    const body = gcm.update(p.subarray(0, len));
-    gcm.final();
-    const tag = gcm.getAuthTag();
-    const fragment = 8 + body.length + 16;
-    const record = Buffer.allocUnsafe(DTLS_HEADER + fragment);
+    const record = this.record;
+    const fragment = 8 + len + 16;
+    const total = DTLS_HEADER + fragment;
+    ciphers.seal.seal(iv, aad, p, len, this.recordBody);
     record[0] = DTLS_APPLICATION_DATA;
     record[1] = dtls.version.major;
     record[2] = dtls.version.minor;
-    iv.copy(record, 3, 4, 12); // epoch ‖ sequence number, as the header carries them
+    for (let i = 4; i < 12; i++) {
+      record[i - 1] = iv[i]; // epoch ‖ sequence number, as the header carries them
+      record[i + 9] = iv[i]; // the explicit nonce
+    }
     record.writeUInt16BE(fragment, 11);
-    iv.copy(record, 13, 4, 12); // the explicit nonce
-    body.copy(record, 21);
-    tag.copy(record, 21 + body.length);
     sctpWriterStats.sealedRecords++;
     // Straight to the nominated pair's UDP socket (werift's path is four async
     // layers: DTLS transport → ICE transport → ICE connection → STUN protocol).
@@ -720,11 +923,206 @@ export class SctpAudioWriter {
     const udp = pair?.protocol?.transport;
     if (ice && pair && udp?.type === "udp" && udp.socket && !udp.closed && this.isIpPair(pair)) {
       if (!ice.canSendApplicationData()) return RESOLVED;
-      udp.socket.send(record, pair.remoteAddr[1], pair.remoteAddr[0]);
+      const host = pair.remoteAddr[0];
+      const port = pair.remoteAddr[1];
+      const direct = directSender(udp);
+      if (direct && direct.send(record, total, host, port)) {
+        this.directIce = ice;
+        sctpWriterStats.directSends++;
+        sctpWriterStats.directDrops += direct.dropped - this.directDropped;
+        this.directDropped = direct.dropped;
+      } else {
+        if (direct) noDirectSender(udp);
+        // node:dgram keeps the buffer until its send completes: a copy.
+        udp.socket.send(Buffer.from(record.subarray(0, total)), port, host);
+      }
       pair.packetsSent++;
-      pair.bytesSent += record.length;
+      pair.bytesSent += total;
       return RESOLVED;
     }
-    return socket.transport.send(record);
+    return socket.transport.send(Buffer.from(record.subarray(0, total)));
   }
+
+  /** The pair's remote address is an IP literal (werift resolves a name first). */
+  private isIpPair(pair: { remoteAddr: [string, number] }): boolean {
+    if (pair === this.ipPair) return true;
+    if (!isIP(pair.remoteAddr[0])) return false;
+    this.ipPair = pair;
+    return true;
+  }
+}
+
+/**
+ * Every SCTP packet of the association (a receiver's SACKs) sealed and sent by
+ * a RecordSender instead of werift's DTLS and ICE layers (a cipher object
+ * and five async calls per packet). Returns false while the handshake has not
+ * chosen AES-GCM.
+ */
+export function sealRecordsDirectly(sctp: WeriftSctp): boolean {
+  const socket = gcmSocket(sctp);
+  if (!socket) return false;
+  const records = new RecordSender(socket);
+  sctp.transport.send = (packet: Buffer) => records.send(packet, packet.length);
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// sendto(2) on werift's sockets
+
+/** Per UDP transport of werift's ICE: its socket's sender, or null (node:dgram). */
+const directSenders = new WeakMap<UdpTransport, FdDatagramSender | null>();
+let directAllowed: boolean | undefined;
+
+function directSender(udp: UdpTransport): FdDatagramSender | null {
+  const known = directSenders.get(udp);
+  if (known !== undefined) return known;
+  if (directAllowed === undefined) {
+    try {
+      directAllowed = Deno.env.get("M32_DTLS_SEND") !== "dgram";
+    } catch {
+      directAllowed = true;
+    }
+  }
+  let sender: FdDatagramSender | null = null;
+  if (directAllowed) {
+    try {
+      // werift binds its host candidates' sockets to the wildcard address.
+      const bound = udp.socket!.address();
+      sender = FdDatagramSender.forPort(bound.port, bound.address);
+    } catch {
+      sender = null; // FFI or libc missing, or the socket is not found: node:dgram
+    }
+  }
+  directSenders.set(udp, sender);
+  return sender;
+}
+
+/** sendto failed on this socket for another reason than a full buffer: node:dgram from now on. */
+function noDirectSender(udp: UdpTransport): void {
+  directSenders.set(udp, null);
+}
+
+// ---------------------------------------------------------------------------
+// recvfrom(2) on the pair's socket
+
+/** A sending writer reads its socket at most this often (a packet time: SACKs ≤ 2 ms late). */
+export const POLL_MS = 2;
+/** Every polled socket is read at least this often (a pause in the stream, STUN consent). */
+export const IDLE_POLL_MS = 20;
+/** A socket the writer's polls found empty this many times in a row is left to the idle timer. */
+const IDLE_AFTER_POLLS = 100;
+/** Datagrams one poll reads at most (then the next poll goes on). */
+const POLL_BUDGET = 256;
+
+/**
+ * The pair's socket read with recvfrom(2) instead of node:dgram's receive
+ * loop: the peer's records go to the record handler, anything else (STUN,
+ * alerts) to werift's handler as a Buffer of its own, as node:dgram would
+ * have delivered it.
+ */
+class PolledSocket {
+  lastPollMs = 0;
+  /**
+   * The peer's records arrive here (the writer polls it as it sends); a socket
+   * that got nothing for IDLE_AFTER_POLLS polls is read by the idle timer only.
+   */
+  active = false;
+  private empty = 0;
+  constructor(
+    private readonly udp: UdpTransport,
+    private readonly reader: FdDatagramReader,
+    private readonly handle: (data: Uint8Array, length: number) => boolean,
+    private readonly now: () => number,
+    private readonly onError: (e: unknown) => void,
+  ) {}
+
+  poll(now = this.now()): void {
+    this.lastPollMs = now;
+    // werift sets `closed` before it closes the socket: the fd is never read after.
+    if (this.udp.closed) return void polledSockets.delete(this);
+    const reader = this.reader;
+    for (let budget = POLL_BUDGET; budget > 0; budget--) {
+      const n = reader.next();
+      if (n >= 0) {
+        this.active = true;
+        this.empty = 0;
+      } else if (budget === POLL_BUDGET && ++this.empty >= IDLE_AFTER_POLLS) {
+        this.active = false;
+      }
+      if (n < 0) {
+        if (reader.lastErrno !== 0) polledSockets.delete(this); // not ours any more
+        return;
+      }
+      sctpWriterStats.polledDatagrams++;
+      // Whatever a peer sends must not throw into the writer or the timer (werift's own
+      // receive path catches its handler's errors too).
+      try {
+        if (this.handle(reader.buf, n)) continue;
+        this.udp.onData?.(
+          Buffer.from(reader.buf.subarray(0, n)),
+          [reader.fromHost, reader.fromPort],
+        );
+      } catch (e) {
+        this.onError(e);
+      }
+    }
+  }
+}
+
+const polledSockets = new Set<PolledSocket>();
+let idleTimer: ReturnType<typeof setInterval> | undefined;
+
+function idlePoll(): void {
+  const now = performance.now();
+  for (const p of polledSockets) if (now - p.lastPollMs >= IDLE_POLL_MS) p.poll(now);
+  if (polledSockets.size === 0 && idleTimer !== undefined) {
+    clearInterval(idleTimer);
+    idleTimer = undefined;
+  }
+}
+
+/** node:dgram's UDP handle of a werift socket (Deno: the socket's state symbol). */
+function dgramHandle(udp: UdpTransport): { recvStop(): number } | null {
+  const socket = udp.socket as unknown as Record<symbol, { handle?: { recvStop?: () => number } }>;
+  for (const sym of Object.getOwnPropertySymbols(socket)) {
+    if (sym.description !== "kStateSymbol") continue;
+    const handle = socket[sym]?.handle;
+    return typeof handle?.recvStop === "function" ? handle as { recvStop(): number } : null;
+  }
+  return null;
+}
+
+/** Stops node:dgram's receive loop on the pair's socket and reads it here; null if it cannot. */
+function pollSocket(
+  udp: UdpTransport,
+  fd: number,
+  sctp: WeriftSctp,
+  socket: DtlsSocket,
+  onError: (e: unknown) => void,
+  now: () => number,
+): PolledSocket | null {
+  if (!directAllowed) return null;
+  const handle = dgramHandle(udp);
+  if (!handle) return null;
+  let polled: PolledSocket;
+  try {
+    polled = new PolledSocket(
+      udp,
+      new FdDatagramReader(fd),
+      recordHandler(sctp, socket, onError),
+      now,
+      onError,
+    );
+  } catch {
+    return null;
+  }
+  // node:dgram's receive in flight still delivers one datagram (to werift's handler, as before).
+  handle.recvStop();
+  polledSockets.add(polled);
+  if (idleTimer === undefined) {
+    const timer = setInterval(idlePoll, IDLE_POLL_MS);
+    Deno.unrefTimer(timer);
+    idleTimer = timer;
+  }
+  return polled;
 }

@@ -11,7 +11,9 @@ import {
   ackEverySecondPacket,
   crc32c,
   honourPartialReliability,
+  lazyRetransmissionTimer,
   SctpAudioWriter,
+  type TimerCalls,
   WEBRTC_BINARY,
   type WeriftSctp,
 } from "./sctp_tuning.ts";
@@ -284,4 +286,81 @@ Deno.test({
       await w.close();
     }
   },
+});
+
+Deno.test("sctp: the retransmission timer is armed once for many restarts and expires an RTO after the last", () => {
+  let now = 0;
+  const pending = new Map<number, { at: number; fn: () => void }>();
+  let next = 0;
+  let sets = 0;
+  const timers: TimerCalls = {
+    now: () => now,
+    set: (fn, ms) => {
+      sets++;
+      pending.set(++next, { at: now + ms, fn });
+      return next;
+    },
+    clear: (h) => pending.delete(h as number),
+  };
+  /** Runs the timers due up to `t`, in order. */
+  const advance = (t: number) => {
+    for (;;) {
+      const due = [...pending].filter(([, p]) => p.at <= t).sort((a, b) => a[1].at - b[1].at)[0];
+      if (!due) break;
+      pending.delete(due[0]);
+      now = due[1].at;
+      due[1].fn();
+    }
+    now = t;
+  };
+  let expiries = 0;
+  const sctp = {
+    rto: 0.2,
+    isClosed: false,
+    get isStopped(): boolean {
+      return (this as { isClosed: boolean }).isClosed;
+    },
+    timer3Handle: undefined as unknown,
+    timer3Expired() {
+      (this as { timer3Handle: unknown }).timer3Handle = undefined;
+      expiries++;
+    },
+  } as unknown as WeriftSctp & {
+    timer3Expired(): void;
+    timer3Restart(): void;
+    timer3Cancel(): void;
+    isClosed: boolean;
+    rto: number;
+  };
+  lazyRetransmissionTimer(sctp, timers);
+  sctp.timer3Start();
+  assert.throws(() => sctp.timer3Start()); // werift's own check: started twice
+  // A SACK every 10 ms for a second: the timer moves, one real timer stays armed.
+  for (let t = 10; t <= 1000; t += 10) {
+    advance(t);
+    sctp.timer3Restart();
+  }
+  assert.equal(expiries, 0);
+  assert.ok(sets <= 6, `${sets} timers set for 100 restarts`);
+  // No SACK any more: it expires RTO (200 ms) after the last restart, not before.
+  advance(1199);
+  assert.equal(expiries, 0);
+  advance(1200);
+  assert.equal(expiries, 1);
+  assert.equal(sctp.timer3Handle, undefined);
+  // A smaller RTO on the next start fires at the smaller time.
+  sctp.timer3Start();
+  sctp.rto = 0.05;
+  sctp.timer3Restart();
+  advance(1250);
+  assert.equal(expiries, 2);
+  // Cancelled: it does not expire; closed: nothing stays pending.
+  sctp.timer3Start();
+  sctp.timer3Cancel();
+  advance(5000);
+  assert.equal(expiries, 2);
+  sctp.timer3Start();
+  sctp.isClosed = true;
+  sctp.timer3Cancel();
+  assert.equal(pending.size, 0);
 });

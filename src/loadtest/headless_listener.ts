@@ -20,6 +20,7 @@ import { RTCPeerConnection as WeriftPeerConnection } from "werift";
 import {
   ackEverySecondPacket,
   openRecordsDirectly,
+  sealRecordsDirectly,
   type WeriftSctp,
 } from "../listener/sctp_tuning.ts";
 
@@ -77,19 +78,40 @@ export function listenerMix(i: number, mapped: readonly number[]): ListenerMix {
   };
 }
 
+/** The packet time the server streams at (5 ms: 240 frames at 48 kHz). */
+const PERIODS_PER_S = 200;
+/** About the RTP payload of a DataChannel or WebSocket datagram (src/listener/webrtc_peer.ts). */
+const PAYLOAD_BYTES = 1100;
+
+/**
+ * About the packets a second the server sends a listener with `mix`, to spread
+ * listeners over the load test's threads by the work they bring: an Opus
+ * listener gets one packet per packet time whatever its channel count, a
+ * PCM one its 24-bit samples cut into datagrams (8 channels at 48 kHz: six
+ * packets a packet time).
+ */
+export function mixPacketRate(mix: ListenerMix): number {
+  if (mix.compression === "opus") return PERIODS_PER_S;
+  const channels = mix.channels.length || 16;
+  const bytes = channels * (mix.sampleRate / PERIODS_PER_S) * 3;
+  return PERIODS_PER_S * Math.ceil(bytes / PAYLOAD_BYTES);
+}
+
 /** The runtime the page's connection gets here: werift for WebRTC, Deno's WebTransport. */
 export const DENO_PLATFORM: ListenerPlatform = {
   peerConnection: () => {
     const pc = new WeriftPeerConnection({ iceServers: [], iceUseIpv6: false });
-    // Acknowledge like the page's Chrome (every second packet), not every packet, and open the
-    // server's records off the socket (src/listener/sctp_tuning.ts): twenty listeners share
-    // two threads of a 2-core box with the server. (A larger socket receive buffer was tried:
+    // Acknowledge like the page's Chrome (every second packet), not every packet, open the
+    // server's records off the socket and seal the SACKs with one long-lived cipher
+    // (src/listener/sctp_tuning.ts): twenty listeners share two threads of a 2-core box with
+    // the server, and a thread that falls behind loses datagrams at its sockets. (A larger socket receive buffer was tried:
     // a thread that falls behind then plays seconds-old packets instead of losing them.)
     pc.connectionStateChange.subscribe((state) => {
       const sctp = (pc.sctpTransport as unknown as { sctp?: WeriftSctp } | undefined)?.sctp;
       if (state !== "connected" || !sctp) return;
       ackEverySecondPacket(sctp);
       openRecordsDirectly(sctp);
+      sealRecordsDirectly(sctp);
     });
     return pc as unknown as RTCPeerConnection;
   },

@@ -30,6 +30,12 @@ export const NATIVE_LIBRARIES: readonly NativeLibrary[] = [
     purpose: "sample rates below the console's",
     need: "optional",
   },
+  {
+    file: "libcrypto.so.3",
+    pkg: "libssl3",
+    purpose: "the DataChannel's record encryption at its full rate (else node:crypto, slower)",
+    need: "optional",
+  },
 ];
 
 export interface PreflightResult {
