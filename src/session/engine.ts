@@ -351,7 +351,11 @@ export class StreamingEngine implements EngineControl {
       }
       c.nextPacket = 0;
       try {
-        this.totalPackets += c.emit(this.opts.pace ? firstBatch(layout) : layout.packetCount);
+        // Only RTP over UDP is paced: a browser transport (WebSocket, DataChannel, WebTransport)
+        // has its own sending (TCP, SCTP, QUIC), and each paced batch would wake the control
+        // plane's relay again (measured: +20 µs a packet at 20 WebSocket listeners).
+        const paced = this.opts.pace && c.sender === this.opts.sender;
+        this.totalPackets += c.emit(paced ? firstBatch(layout) : layout.packetCount);
       } catch (e) {
         this.clientFailed(c, e);
         continue;

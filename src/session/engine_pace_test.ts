@@ -106,3 +106,28 @@ Deno.test("paced: a removed or gated client's held packets are dropped", () => {
   assert.deepEqual(sender.sent.map((s) => [s.port, s.ts]), [[7000, 0], [7004, 0]]);
   assert.equal(e.nextDueMs, Infinity);
 });
+
+Deno.test("paced: a browser transport's packet time leaves whole, only RTP over UDP is paced", () => {
+  const { clock, sender, e, add } = setup();
+  const browser = new RecordingSender(clock);
+  add("udp", 7000, [1, 2]); // 120 + 120 frames: paced
+  e.addClient({
+    clientId: "page",
+    hostname: "127.0.0.1",
+    port: 7100,
+    spec: { channels: [1, 2], sampleRate: 48000, compression: "none", encoding: "L24" },
+    ssrc: 7100,
+    sequence: 0,
+    timestampBase: 0,
+    sender: browser,
+  });
+  const t0 = clock.now();
+  e.onPeriod(period(0, t0));
+  assert.deepEqual(browser.sent.map((s) => s.ts), [0, 120], "both halves at once");
+  assert.deepEqual(sender.sent.map((s) => s.ts), [0], "the UDP client's second half is held");
+  assert.equal(e.nextDueMs, t0 + 2.5);
+  clock.advance(2.5);
+  e.runDue(clock.now());
+  assert.deepEqual(sender.sent.map((s) => s.ts), [0, 120]);
+  assert.equal(browser.sent.length, 2, "nothing more for the page");
+});
