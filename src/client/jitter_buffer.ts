@@ -252,11 +252,7 @@ export class JitterBuffer implements PacketSink {
    * comes that late is waited for next time.
    */
   noteTiming(timestamp: number, arrivalMs: number): void {
-    if (!this.started) return;
-    const tsU = this.lastTsU + ((timestamp - this.lastTsRaw) | 0);
-    const transit = arrivalMs - (tsU * 1000) / this.rate;
-    this.base.add(transit, arrivalMs);
-    this.measure(transit - this.base.value, arrivalMs);
+    if (this.started) this.measureArrival(this.unwrap(timestamp), arrivalMs);
   }
 
   /**
@@ -265,8 +261,7 @@ export class JitterBuffer implements PacketSink {
    */
   readTimeOf(timestamp: number): number {
     if (!this.readInit) return NaN;
-    const tsU = this.lastTsU + ((timestamp - this.lastTsRaw) | 0);
-    return this.base.value + this.delayMs + (tsU * 1000) / this.rate;
+    return this.base.value + this.delayMs + (this.unwrap(timestamp) * 1000) / this.rate;
   }
 
   /** What `readTimeOf` rests on, for a copy of it in another thread (`readTimeFrom`). */
@@ -325,15 +320,12 @@ export class JitterBuffer implements PacketSink {
       if (this.started) this.reset();
       this.start(p);
     }
-    const d = (p.timestamp - this.lastTsRaw) | 0;
-    const tsU = this.lastTsU + d;
-    if (d > 0) {
+    const tsU = this.unwrap(p.timestamp);
+    if (tsU > this.lastTsU) {
       this.lastTsRaw = p.timestamp >>> 0;
       this.lastTsU = tsU;
     }
-    const transit = p.arrivalMs - (tsU * 1000) / this.rate;
-    this.base.add(transit, p.arrivalMs);
-    this.measure(transit - this.base.value, p.arrivalMs);
+    const transit = this.measureArrival(tsU, p.arrivalMs);
 
     const frames = p.frames > 0 ? p.frames : this.framesGuess;
     if (p.frames > 0) this.framesGuess = p.frames;
@@ -442,6 +434,19 @@ export class JitterBuffer implements PacketSink {
   }
 
   // ---- internals -----------------------------------------------------------
+
+  /** A timestamp's position on the unwrapped timeline of the newest packet's. */
+  private unwrap(timestamp: number): number {
+    return this.lastTsU + ((timestamp - this.lastTsRaw) | 0);
+  }
+
+  /** Feeds an arrival to the transit minimum and the lateness estimate; returns its transit. */
+  private measureArrival(tsU: number, arrivalMs: number): number {
+    const transit = arrivalMs - (tsU * 1000) / this.rate;
+    this.base.add(transit, arrivalMs);
+    this.measure(transit - this.base.value, arrivalMs);
+    return transit;
+  }
 
   /**
    * Watches for a run of late packets (`late`: this one came after its frames
