@@ -66,11 +66,27 @@ export async function bundleWeb(b: WebBundle): Promise<string> {
   }
 }
 
+/**
+ * Every bundle's text, built in parallel; if that fails (seen once on a first
+ * setup of a fresh machine, where the parallel `deno bundle`s shared cold
+ * caches), once more one at a time, so a first boot does not need a rerun.
+ */
+async function bundleAll(log?: (l: string) => void): Promise<string[]> {
+  try {
+    return await Promise.all(WEB_BUNDLES.map((b) => bundleWeb(b)));
+  } catch (e) {
+    log?.(`parallel bundling failed, building one at a time: ${(e as Error).message}`);
+    const texts: string[] = [];
+    for (const b of WEB_BUNDLES) texts.push(await bundleWeb(b));
+    return texts;
+  }
+}
+
 /** Builds every bundle; returns the outputs that were missing or stale. */
 export async function buildWeb(opts: { check?: boolean; log?: (l: string) => void } = {}) {
   const stale: string[] = [];
   await Deno.mkdir(GEN_DIR, { recursive: true });
-  const texts = await Promise.all(WEB_BUNDLES.map((b) => bundleWeb(b)));
+  const texts = await bundleAll(opts.log);
   for (const [i, b] of WEB_BUNDLES.entries()) {
     const path = GEN_DIR + b.output;
     const current = await Deno.readTextFile(path).catch(() => null);

@@ -193,3 +193,150 @@ Deno.test("a source restarting under a live 24 kHz stream (capture restart, conf
   third.stop();
   engine.removeClient("a");
 });
+
+/** `periods` periods of 240 frames (5 ms at 48 kHz), a different sine on each of 32 channels. */
+function sinePeriods(periods: number, frames = 240): Period[] {
+  return Array.from({ length: periods }, (_, k) => {
+    const data = new Int32Array(frames * CHANNELS);
+    for (let f = 0; f < frames; f++) {
+      const t = (k * frames + f) / 48000;
+      for (let c = 0; c < CHANNELS; c++) {
+        data[f * CHANNELS + c] = Math.round(Math.sin(2 * Math.PI * (110 + 173 * c) * t) * 2 ** 30);
+      }
+    }
+    return {
+      data,
+      frames,
+      channels: CHANNELS,
+      sampleRate: 48000,
+      frameIndex: k * frames,
+      captureTimeMs: 1_000_000 + k * 5,
+    };
+  });
+}
+
+/** Largest difference a float32 rounding can make in a left-justified sample (−120 dBFS). */
+const FLOAT_SLACK = 2 ** 11;
+
+Deno.test("a converter for a few channels converts only those, like one over every channel", () => {
+  for (const [, to] of CONVERSIONS.filter(([from]) => from === 48000)) {
+    const full = new ResamplingConverter(48000, to, 4096);
+    const part = new ResamplingConverter(48000, to, 4096);
+    part.setChannels([7, 3, 3]);
+    let frames = 0;
+    for (const p of sinePeriods(40)) {
+      const a = full.process(p);
+      const b = part.process(p);
+      assert.equal(b?.frames, a?.frames, `${to} Hz: the same frames come out`);
+      if (!a || !b) continue;
+      assert.equal(b.frameIndex, a.frameIndex);
+      assert.equal(b.captureTimeMs, a.captureTimeMs);
+      for (let f = 0; f < a.frames; f++) {
+        for (let c = 0; c < CHANNELS; c++) {
+          const got: number = b.data[f * CHANNELS + c];
+          if (c === 2 || c === 6) {
+            const want: number = a.data[f * CHANNELS + c];
+            assert(Math.abs(got - want) <= FLOAT_SLACK, `${to} Hz ch ${c + 1}: ${got} ≠ ${want}`);
+          } else {
+            assert.equal(got, 0, `${to} Hz: channel ${c + 1} is not converted`);
+          }
+        }
+      }
+      frames += a.frames;
+    }
+    assert(frames > 0);
+    full.close();
+    part.close();
+  }
+});
+
+Deno.test("phones joining and leaving a rate change its channels without restarting the others", () => {
+  // The set changes after 40, 80 and 120 periods; a period of 237 frames makes the change land
+  // at a filter phase that is not a whole 48000 → 44100 step (160 in, 147 out).
+  const changes = new Map<number, number[]>([[0, [3]], [40, [3, 9]], [80, [9]], [120, [9, 12]]]);
+  for (const [, to] of CONVERSIONS.filter(([from]) => from === 48000)) {
+    const full = new ResamplingConverter(48000, to, 4096);
+    const part = new ResamplingConverter(48000, to, 4096);
+    let wanted: number[] = [];
+    let nextIndex = -1;
+    for (const [k, p] of sinePeriods(160, 237).entries()) {
+      const change = changes.get(k);
+      if (change) {
+        part.setChannels(change);
+        wanted = change;
+      }
+      const a = full.process(p);
+      const b = part.process(p);
+      const label = `${to} Hz, period ${k}, channels ${wanted}`;
+      assert.equal(b?.frames, a?.frames, `${label}: the same frames come out`);
+      if (!a || !b) continue;
+      assert.equal(b.frameIndex, a.frameIndex, `${label}: no gap, no repeat`);
+      if (nextIndex >= 0) assert.equal(b.frameIndex, nextIndex, label);
+      nextIndex = b.frameIndex + b.frames;
+      for (let f = 0; f < a.frames; f++) {
+        for (const id of wanted) {
+          const got: number = b.data[f * CHANNELS + id - 1];
+          const want: number = a.data[f * CHANNELS + id - 1];
+          assert(Math.abs(got - want) <= FLOAT_SLACK, `${label}: ch ${id} ${got} ≠ ${want}`);
+        }
+      }
+      for (let c = 0; c < CHANNELS; c++) {
+        if (!wanted.includes(c + 1)) assert.equal(b.data[c], 0, `${label}: ch ${c + 1} silent`);
+      }
+    }
+    full.close();
+    part.close();
+  }
+});
+
+Deno.test("the engine converts a rate's channels that its clients receive, and no others", () => {
+  const told: number[][] = [];
+  const engine = new StreamingEngine({
+    sender: {
+      kind: "recording",
+      localPort: 5004,
+      maxDatagramBytes: 1400,
+      stats: { packets: 0, bytes: 0, errors: 0, lastError: "" },
+      destination: (hostname: string, port: number) => ({ hostname, port }),
+      slot: () => new Uint8Array(1400),
+      commit: () => {},
+      flush: () => {},
+      setDscp: () => {},
+      close: () => {},
+    },
+    clock: new ManualClock(),
+    extIntervalMs: 5000,
+    maxDatagramBytes: 1400,
+    rateConverter: (from, to) => {
+      const c = new ResamplingConverter(from, to, 4096);
+      const set = c.setChannels.bind(c);
+      c.setChannels = (ids) => {
+        told.push([...ids].sort((x, y) => x - y));
+        set(ids);
+      };
+      return c;
+    },
+  });
+  const add = (clientId: string, channels: number[]) =>
+    engine.addClient({
+      clientId,
+      hostname: "127.0.0.1",
+      port: 7000,
+      spec: { channels, sampleRate: 44100, compression: "none", encoding: "L24" },
+      ssrc: 1,
+      sequence: 0,
+      timestampBase: 0,
+    });
+  const periods = sinePeriods(4);
+  add("a", [1, 2]);
+  engine.onPeriod(periods[0]);
+  add("b", [2, 5]);
+  engine.onPeriod(periods[1]);
+  add("c", [5]);
+  engine.onPeriod(periods[2]);
+  engine.removeClient("a");
+  engine.onPeriod(periods[3]);
+  assert.deepEqual(told, [[1, 2], [1, 2, 5], [2, 5]]);
+  engine.removeClient("b");
+  engine.removeClient("c");
+});

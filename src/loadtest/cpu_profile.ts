@@ -1,6 +1,6 @@
 /**
  * Where a V8 CPU profile's time went (a `.cpuprofile` from `deno run
- * --cpu-prof`, e.g. the load test server's with `--server-flags "--cpu-prof
+ * --cpu-prof`, e.g. the load test server's with `--server-flags="--cpu-prof
  * --cpu-prof-dir=DIR"`): self time by function and by module, in percent of
  * the profile's wall time (so 100 % = one core busy all along).
  *

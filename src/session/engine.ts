@@ -78,6 +78,10 @@ interface RateStream extends PeriodSlot {
   rate: number;
   refs: number;
   converter: RateConverter | null;
+  /** Clients at this rate receiving each channel id: the converter converts only those. */
+  channelRefs: Map<number, number>;
+  /** The channel set changed since the converter was told. */
+  channelsChanged: boolean;
   /** Engine period in which the converter last threw (its clients get no packets then). */
   failedPeriod: number;
   error: unknown;
@@ -157,6 +161,8 @@ export class StreamingEngine implements EngineControl {
   private readonly layouts = new Map<string, StreamLayout>();
   private readonly rates = new Map<number, RateStream>();
   private rateList: RateStream[] = [];
+  /** Each client's channel ids, released from its rate stream when it leaves. */
+  private readonly channelsOf = new Map<ClientStream, readonly number[]>();
   /** Capture timestamp → last datagram of the period handed to the kernel, ms. */
   readonly captureToWire: LatencyWindow;
   /** Period's scheduled time (its last frame captured) → its last datagram handed to the kernel (paced: its first batch). */
@@ -197,7 +203,7 @@ export class StreamingEngine implements EngineControl {
   addClient(p: ClientStreamParams): ClientStream {
     this.removeClient(p.clientId);
     const layout = this.acquireLayout(p.spec);
-    const rate = this.acquireRate(layout.inputRate);
+    const rate = this.acquireRate(layout.inputRate, p.spec.channels);
     const sender = p.sender ?? this.opts.sender;
     const stream = new ClientStream(
       p.clientId,
@@ -211,6 +217,7 @@ export class StreamingEngine implements EngineControl {
       this.opts.extIntervalMs,
     );
     this.clients.set(p.clientId, stream);
+    this.channelsOf.set(stream, p.spec.channels);
     this.refreshLists();
     // Only UDP clients have a `udp_port + 1`; browser transports get no RTCP.
     if (!p.sender) this.opts.rtcp?.add(stream);
@@ -231,7 +238,8 @@ export class StreamingEngine implements EngineControl {
       }
     }
     this.releaseLayout(stream.layout);
-    this.releaseRate(stream.input as RateStream);
+    this.releaseRate(stream.input as RateStream, this.channelsOf.get(stream) ?? []);
+    this.channelsOf.delete(stream);
     if (stream.errors > 1) {
       this.opts.log?.warn("client stream errors", { client: clientId, errors: stream.errors });
     }
@@ -244,18 +252,37 @@ export class StreamingEngine implements EngineControl {
     this.senderList = [...new Set([this.opts.sender, ...this.clientList.map((c) => c.sender)])];
   }
 
-  private acquireRate(rate: number): RateStream {
+  private acquireRate(rate: number, channels: readonly number[]): RateStream {
     let rs = this.rates.get(rate);
     if (!rs) {
-      rs = { rate, refs: 0, converter: null, current: null, failedPeriod: 0, error: null };
+      rs = {
+        rate,
+        refs: 0,
+        converter: null,
+        current: null,
+        failedPeriod: 0,
+        error: null,
+        channelRefs: new Map(),
+        channelsChanged: true,
+      };
       this.rates.set(rate, rs);
       this.rateList = [...this.rates.values()];
     }
     rs.refs++;
+    for (const id of channels) {
+      const n = rs.channelRefs.get(id) ?? 0;
+      rs.channelRefs.set(id, n + 1);
+      if (n === 0) rs.channelsChanged = true;
+    }
     return rs;
   }
 
-  private releaseRate(rs: RateStream): void {
+  private releaseRate(rs: RateStream, channels: readonly number[]): void {
+    for (const id of channels) {
+      const n = (rs.channelRefs.get(id) ?? 1) - 1;
+      if (n > 0) rs.channelRefs.set(id, n);
+      else if (rs.channelRefs.delete(id)) rs.channelsChanged = true;
+    }
     if (--rs.refs > 0) return;
     closeConverter(rs);
     this.rates.delete(rs.rate);
@@ -316,6 +343,11 @@ export class StreamingEngine implements EngineControl {
             throw new Error(`no resampler for ${period.sampleRate} → ${rs.rate} Hz`);
           }
           rs.converter = this.opts.rateConverter(period.sampleRate, rs.rate);
+          rs.channelsChanged = true;
+        }
+        if (rs.channelsChanged) {
+          rs.channelsChanged = false;
+          rs.converter.setChannels?.([...rs.channelRefs.keys()]);
         }
         rs.current = rs.converter.process(period);
       } catch (e) {
