@@ -202,7 +202,10 @@ export class ResamplingConverter implements RateConverter {
       const room = this.carry.length / k - this.carryFrames;
       const count = Math.min(n - from, room);
       if (count > 0) {
-        this.carry.set(this.compactOut.subarray(from * k, (from + count) * k), this.carryFrames * k);
+        this.carry.set(
+          this.compactOut.subarray(from * k, (from + count) * k),
+          this.carryFrames * k,
+        );
         this.carryFrames += count;
       }
       produced += n;
