@@ -6,7 +6,7 @@
  *
  * Only the channels some client at that rate receives are converted
  * (`setChannels`): the others stay 0 in the output period. Resampling costs
- * per channel (32 channels at 44.1 kHz were ~9 % of a core on the load test's
+ * per channel (16 channels at 44.1 kHz were ~9 % of a core, profiled, on the load test's
  * box for a phone listening to six of them). When the set changes (a phone
  * joins or leaves) the converter is rebuilt for the new set and warmed up on
  * the last input frames it kept, from a point where the old one was in the
