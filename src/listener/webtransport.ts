@@ -35,6 +35,17 @@ export const WEBTRANSPORT_PATH = "/listener/wt";
  * (1–2) leave ≥ 1154 bytes.
  */
 export const WEBTRANSPORT_MAX_DATAGRAM_BYTES = 1150;
+/**
+ * quinn's BBR ("low-latency") instead of its default (CUBIC). A Wi-Fi delay
+ * spike (stage-ap: 40–80 ms more for 20–60 ms) makes the packets sent in it
+ * arrive after newer ones; QUIC declares them lost and CUBIC cuts its window,
+ * so the datagrams after the spike queued in the server for seconds and the
+ * page's jitter buffer, which covers the largest lateness of 8 s, rose by
+ * 6–15 ms and came back down 6–13 s later. BBR does not take reordering for
+ * congestion: the same spikes left the latency within 1–4 ms
+ * (docs/loadtest/wifi/README.md, "QUIC congestion control").
+ */
+export const QUIC_CONGESTION_CONTROL = "low-latency";
 /** How long a token may wait for its WebTransport session. */
 export const TOKEN_TTL_MS = 30_000;
 /** A session that does not finish the WebTransport handshake in time is dropped. */
@@ -265,6 +276,7 @@ export class WebTransportServer {
       alpnProtocols: ["h3"],
       keepAliveInterval: 2_000,
       maxIdleTimeout: 10_000,
+      congestionControl: QUIC_CONGESTION_CONTROL,
     });
     this.endpoint = endpoint;
     this.listener = listener;
