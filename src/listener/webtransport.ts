@@ -38,7 +38,7 @@ export const WEBTRANSPORT_MAX_DATAGRAM_BYTES = 1150;
 /**
  * quinn's BBR ("low-latency") instead of its default (CUBIC). A Wi-Fi delay
  * spike (stage-ap: 40–80 ms more for 20–60 ms) makes the packets sent in it
- * arrive after newer ones; QUIC declares them lost and CUBIC cuts its window,
+ * arrive after newer ones; QUIC (as we read it) declares them lost and CUBIC cuts its window,
  * so the datagrams after the spike queued in the server for seconds and the
  * page's jitter buffer, which covers the largest lateness of 8 s, rose by
  * 6–15 ms and came back down 6–13 s later. BBR does not take reordering for
