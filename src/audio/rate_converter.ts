@@ -54,10 +54,8 @@ export class ResamplingConverter implements RateConverter {
   /** The last input frames at full width (a ring), to warm a rebuilt resampler. */
   private history = new Int32Array(0);
   private historyFrames = 0;
-  /** Output frames to drop (a warmed resampler behind the old one) or to emit first (ahead). */
-  private skip = 0;
-  private carry = new Int32Array(0);
-  private carryFrames = 0;
+  /** Largest period the buffers are sized for. */
+  private maxIn = 0;
   /** Whole numbers of input frames that map to whole numbers of output frames (48000 → 44100: 160). */
   private readonly step: number;
 
@@ -87,7 +85,7 @@ export class ResamplingConverter implements RateConverter {
   }
 
   process(p: Period): Period | null {
-    if (p.channels !== this.width || p.frames > this.maxFrames()) this.rebuildAll(p);
+    if (p.channels !== this.width || p.frames > this.maxIn) this.rebuildAll(p);
     if (p.frameIndex !== this.expected) {
       // A gap in the source (start, overrun): restart the filter on the new timeline.
       this.restart(p);
@@ -115,35 +113,20 @@ export class ResamplingConverter implements RateConverter {
     this.rs = null;
   }
 
-  private maxFrames(): number {
-    return this.rs ? this.rs.maxInputFrames : -1;
-  }
-
   /** A new input width or a longer period: every buffer anew, the stream restarts. */
   private rebuildAll(p: Period): void {
     this.width = p.channels;
-    const maxIn = Math.max(this.maxInputFrames, p.frames);
+    this.maxIn = Math.max(this.maxInputFrames, p.frames);
     this.out.channels = p.channels;
     this.expected = -1;
-    // Sized by a resampler over every channel (the largest a channel set can need).
-    this.rs?.close();
-    this.rs = null;
-    const probe = new Resampler({
-      inputRate: this.inputRate,
-      outputRate: this.outputRate,
-      channels: 1,
-      maxInputFrames: maxIn,
-    });
-    const maxOut = probe.maxOutputFrames;
-    // Warming starts at most 2 × the priming length + one phase step back (rebuildForChannels).
-    const keep = 2 * probe.primeFrames + this.step;
-    probe.close();
-    this.out.data = new Int32Array(maxOut * p.channels);
-    this.compactIn = new Int32Array(maxIn * p.channels);
-    this.compactOut = new Int32Array(maxOut * p.channels);
-    this.carry = new Int32Array(maxOut * p.channels);
-    this.history = new Int32Array(keep * p.channels);
     this.rebuildForChannels(false);
+    // Sized for every channel (the most a channel set can need).
+    const maxOut = this.rs!.maxOutputFrames;
+    this.out.data = new Int32Array(maxOut * p.channels);
+    this.compactIn = new Int32Array(this.maxIn * p.channels);
+    this.compactOut = new Int32Array(maxOut * p.channels);
+    // Warming starts at most 2 × the priming length + one phase step back (rebuildForChannels).
+    this.history = new Int32Array((2 * this.rs!.primeFrames + this.step) * p.channels);
   }
 
   private restart(p: Period): void {
@@ -154,8 +137,6 @@ export class ResamplingConverter implements RateConverter {
     this.consumed = 0;
     this.emitted = 0;
     this.historyFrames = 0;
-    this.skip = 0;
-    this.carryFrames = 0;
   }
 
   /**
@@ -171,47 +152,31 @@ export class ResamplingConverter implements RateConverter {
       id <= width
     );
     this.columns = Int32Array.from(ids.length > 0 ? ids : [1], (id) => id - 1);
-    const maxIn = Math.max(this.maxInputFrames, this.compactIn.length / Math.max(1, width));
     this.rs?.close();
     this.rs = new Resampler({
       inputRate: this.inputRate,
       outputRate: this.outputRate,
       channels: this.columns.length,
-      maxInputFrames: maxIn,
+      maxInputFrames: this.maxIn,
     });
     // Channels no longer converted must not keep their last values.
     this.out.data.fill(0);
-    this.skip = 0;
-    this.carryFrames = 0;
     if (!warm) return;
     const back = 2 * this.rs.primeFrames;
+    // At most back + step − 1 frames before the end: all of it is in the ring (2 × priming + a
+    // step, or everything since the restart).
     const start = Math.max(0, Math.floor((this.consumed - back) / this.step) * this.step);
-    if (this.consumed - start > this.historyFrames) {
-      // Not enough kept (cannot happen: the ring holds 2 × priming + a step); start cold here.
-      this.rs.reset();
-      return;
-    }
-    // The warmed resampler's output frame 0 is the signal at input frame `start`.
+    // The warmed resampler's output frame 0 is the signal at input frame `start`; what it
+    // produces up to the end of the kept input was emitted already and is dropped.
     let produced = (start * this.outputRate) / this.inputRate;
-    const k = this.columns.length;
     for (let at = start; at < this.consumed;) {
       const frames = Math.min(this.rs.maxInputFrames, this.consumed - at);
-      const n = this.convertKept(at, frames);
-      // Output beyond what was already emitted (never seen: same filter, same phase) goes out first.
-      const from = Math.max(0, Math.min(n, this.emitted - produced));
-      const room = this.carry.length / k - this.carryFrames;
-      const count = Math.min(n - from, room);
-      if (count > 0) {
-        this.carry.set(
-          this.compactOut.subarray(from * k, (from + count) * k),
-          this.carryFrames * k,
-        );
-        this.carryFrames += count;
-      }
-      produced += n;
+      produced += this.convertKept(at, frames);
       at += frames;
     }
-    if (produced < this.emitted) this.skip = this.emitted - produced;
+    // Same filter, same phase: exactly what the old one emitted (the tests check every frame
+    // index). Were rounding ever to differ, the output timeline follows the new resampler.
+    this.emitted = produced;
   }
 
   /** Converts the kept input frames `at .. at+frames` (since restart); output in compactOut. */
@@ -239,27 +204,12 @@ export class ResamplingConverter implements RateConverter {
       const row = f * width;
       for (let c = 0; c < k; c++) ci[f * k + c] = src[row + cols[c]];
     }
-    let n = this.rs!.process(ci, frames, this.compactOut);
-    let from = 0;
-    if (this.skip > 0) {
-      from = Math.min(this.skip, n);
-      this.skip -= from;
-    }
-    let at = 0;
+    const n = this.rs!.process(ci, frames, this.compactOut);
     const co = this.compactOut;
-    if (this.carryFrames > 0) {
-      const carried = this.carryFrames;
-      for (let f = 0; f < carried; f++) {
-        for (let c = 0; c < k; c++) dst[f * width + cols[c]] = this.carry[f * k + c];
-      }
-      this.carryFrames = 0;
-      at = carried;
-    }
-    for (let f = from; f < n; f++) {
-      const row = (at + f - from) * width;
+    for (let f = 0; f < n; f++) {
+      const row = f * width;
       for (let c = 0; c < k; c++) dst[row + cols[c]] = co[f * k + c];
     }
-    n = at + n - from;
     return n;
   }
 
