@@ -32,10 +32,19 @@
  *   due_end(now) = (now − base − target) · rate / 1000
  *
  * The read position advances by `frames` per read and is steered towards
- * `due_end − frames` by skipping or repeating at most SLEW_FRACTION of a
- * block's frames (no resampling), or jumps when it is off by more than
- * `maxDelayMs`. So the buffer never drifts behind: what arrives after its
- * frames were played is dropped, not queued.
+ * `due_end − frames` by skipping or repeating media (no resampling: the pitch
+ * a musician tunes to stays put), at most SLEW_FRACTION of what is played, or
+ * jumps when it is off by more than `maxDelayMs`. So the buffer never drifts
+ * behind: what arrives after its frames were played is dropped, not queued.
+ *
+ * A skip or repeat is a splice, and a bare splice is a click: steering makes
+ * few of them (one per SPLICE_EVERY_MS at most, each up to SPLICE_MAX_MS),
+ * puts each where the media after the splice looks most like the media it
+ * replaces (the best normalised correlation of the channels' sum over the
+ * crossfade, among lengths from half the wanted step to the whole of it:
+ * a pitch period where there is one), and crossfades across it over XFADE_MS
+ * (raised cosine). Where nothing matches well (SPLICE_MATCH) it waits for a
+ * longer step, up to SPLICE_MAX_MS, so a tone finds its period.
  *
  * A gap (a lost or not-yet-arrived packet at its play time) is filled by the
  * mode of the current jitter against the client's thresholds:
@@ -119,8 +128,16 @@ export const OUTLIER_MAX_SHARE = 0.05;
 const OUTLIER_SHARE_WEIGHT = 1 / 2000;
 /** The outlier limit is worked out again every this many packets (a histogram walk). */
 const OUTLIER_LIMIT_EVERY = 16;
-/** At most this share of a block is skipped or repeated to steer the read position. */
+/** At most this share of what is played is skipped or repeated to steer the read position. */
 export const SLEW_FRACTION = 0.05;
+/** Steering splices at most once per this much media (ms)… */
+export const SPLICE_EVERY_MS = 20;
+/** …by at most this much (ms: a 100 Hz pitch period)… */
+export const SPLICE_MAX_MS = 10;
+/** …crossfading over this long (ms; at most one read's frames)… */
+export const XFADE_MS = 2;
+/** …where the media either side correlates at least this well, or at SPLICE_MAX_MS anyway. */
+export const SPLICE_MATCH = 0.8;
 /**
  * Steering works on a smoothed position error, with hysteresis: it starts
  * when the smoothed error exceeds STEER_START_MS and stops below DEADBAND_MS,
@@ -201,6 +218,21 @@ export class JitterBuffer implements PacketSink {
   /** Smoothed (dueStart − readPos), frames; and whether steering is on. */
   private errAvg = 0;
   private steering = false;
+  /** Frames read since the last splice, and since the last try for one. */
+  private sinceSplice = 0;
+  private sinceAttempt = 0;
+  /** Scratch: the channels' sum around a splice, and the media the crossfade fades out. */
+  private monoScratch = new Float32Array(0);
+  private xfade = new Float32Array(0);
+  /**
+   * The media last read, up to SPLICE_MAX_MS (a ring, interleaved): a repeat splices back into
+   * frames whose packets are gone. `histLen` frames end at the read position; `histAt` is where
+   * the next frame is written.
+   */
+  private history = new Float32Array(0);
+  private histFrames = 0;
+  private histLen = 0;
+  private histAt = 0;
   private prevSeq = -1;
   private gapMode: GapMode = "interpolate";
   private inGap = false;
@@ -371,11 +403,15 @@ export class JitterBuffer implements PacketSink {
     const dueStart = Math.round(
       ((nowMs - this.base.value - this.delayMs) * this.rate) / 1000 - frames,
     );
+    /** Frames of `xfade` (the media before a splice) to fade out over the block's start. */
+    let xfadeFrames = 0;
     if (!this.readInit) {
       this.readInit = true;
       this.readPos = dueStart;
       this.errAvg = 0;
       this.steering = false;
+      this.sinceSplice = 0;
+      this.histLen = 0;
     } else {
       const err = dueStart - this.readPos;
       const maxErr = (this.maxDelayMs * this.rate) / 1000;
@@ -386,21 +422,17 @@ export class JitterBuffer implements PacketSink {
         this.readPos = dueStart;
         this.errAvg = 0;
         this.steering = false;
+        this.histLen = 0;
       } else {
         this.errAvg += (err - this.errAvg) * ERROR_SMOOTHING;
         const abs = Math.abs(this.errAvg);
         if (abs > (STEER_START_MS * this.rate) / 1000) this.steering = true;
         else if (abs < (DEADBAND_MS * this.rate) / 1000) this.steering = false;
-        if (this.steering) {
-          const lim = Math.max(1, Math.ceil(frames * SLEW_FRACTION));
-          const step = Math.max(-lim, Math.min(lim, Math.round(this.errAvg)));
-          if (step > 0) this.skippedFrames += step;
-          else this.repeatedFrames -= step;
-          this.readPos += step;
-          this.errAvg -= step;
-        }
+        if (this.steering) xfadeFrames = this.steer(frames, out !== null);
       }
     }
+    this.sinceSplice += frames;
+    this.sinceAttempt += frames;
     let done = 0;
     while (done < frames) {
       const q = this.readPos + done;
@@ -430,10 +462,155 @@ export class JitterBuffer implements PacketSink {
         done += n;
       }
     }
+    if (out !== null && this.storeSamples) this.remember(out, frames);
+    if (xfadeFrames > 0 && out !== null) this.crossfade(out, xfadeFrames, frames);
     this.readPos += frames;
   }
 
   // ---- internals -----------------------------------------------------------
+
+  /**
+   * One steering decision before a read of `frames`: splices (moves the read position) when one
+   * is due and a good place, or a long enough wait, is found. Returns how many frames of the media
+   * it left (in `xfade`) to crossfade from; 0 for none.
+   */
+  private steer(frames: number, render: boolean): number {
+    const want = Math.round(this.errAvg);
+    // One attempt per SPLICE_EVERY_MS (a wait for a better match tries again that much later).
+    if (want === 0 || this.sinceAttempt < (SPLICE_EVERY_MS * this.rate) / 1000) return 0;
+    this.sinceAttempt = 0;
+    const max = Math.round((SPLICE_MAX_MS * this.rate) / 1000);
+    const budget = Math.min(max, Math.ceil(this.sinceSplice * SLEW_FRACTION));
+    let lim = Math.max(1, Math.min(Math.abs(want), budget));
+    const dir = want > 0 ? 1 : -1;
+    const k = Math.min(frames, Math.max(1, Math.round((XFADE_MS * this.rate) / 1000)));
+    const old = this.readPos;
+    let faded = 0;
+    // A repeat goes back at most as far as the media read since the last splice.
+    if (dir < 0 && render && this.storeSamples) lim = Math.min(lim, this.histLen);
+    if (lim === 0) return 0;
+    let step = dir * lim;
+    if (render && this.storeSamples && this.channels > 0) {
+      // The channels' sum from the earliest to the latest frame a candidate compares.
+      const lo = dir > 0 ? old : old - lim;
+      const n = (dir > 0 ? lim : 0) + k + (dir > 0 ? 0 : lim);
+      if (this.monoScratch.length < n) this.monoScratch = new Float32Array(n);
+      if (this.peek(this.monoScratch, lo, n, true)) {
+        const m = this.monoScratch;
+        const ref = old - lo; // where the media that would play next starts in `m`
+        let refEnergy = 0;
+        for (let f = 0; f < k; f++) refEnergy += m[ref + f] * m[ref + f];
+        let best = -2, bestStep = step;
+        for (let s = Math.ceil(lim / 2); s <= lim; s++) {
+          const at = ref + dir * s;
+          let dot = 0, energy = 0;
+          for (let f = 0; f < k; f++) {
+            dot += m[ref + f] * m[at + f];
+            energy += m[at + f] * m[at + f];
+          }
+          const corr = refEnergy > 1e-12 && energy > 1e-12
+            ? dot / Math.sqrt(refEnergy * energy)
+            : 1; // silence matches silence
+          if (corr > best + 1e-9) {
+            best = corr;
+            bestStep = dir * s;
+          }
+        }
+        // Nothing alike yet: wait for a longer step (a lower pitch's period), up to the most.
+        if (best < SPLICE_MATCH && budget < max && lim === budget) return 0;
+        step = bestStep;
+        const ch = this.channels;
+        if (this.xfade.length < k * ch) this.xfade = new Float32Array(k * ch);
+        if (this.peek(this.xfade, old, k, false)) faded = k;
+      }
+    }
+    if (step > 0) this.skippedFrames += step;
+    else this.repeatedFrames -= step;
+    this.readPos += step;
+    this.errAvg -= step;
+    this.sinceSplice = 0;
+    this.histLen = 0; // the media read from here on is contiguous again
+    return faded;
+  }
+
+  /** Appends the block just read (before any crossfade) to the history ring. */
+  private remember(out: Float32Array, frames: number): void {
+    const ch = this.channels;
+    if (ch === 0) return;
+    const size = Math.round((SPLICE_MAX_MS * this.rate) / 1000);
+    if (this.histFrames !== size || this.history.length !== size * ch) {
+      this.histFrames = size;
+      this.history = new Float32Array(size * ch);
+      this.histLen = 0;
+      this.histAt = 0;
+    }
+    const from = Math.max(0, frames - size); // only the last `size` frames matter
+    let f = from;
+    while (f < frames) {
+      const n = Math.min(frames - f, size - this.histAt);
+      this.history.set(out.subarray(f * ch, (f + n) * ch), this.histAt * ch);
+      this.histAt = (this.histAt + n) % size;
+      f += n;
+    }
+    this.histLen = Math.min(size, this.histLen + frames - from);
+  }
+
+  /** Fades from the media before the splice (`xfade`) into the block just rendered. */
+  private crossfade(out: Float32Array, k: number, frames: number): void {
+    const ch = this.channels;
+    const x = this.xfade;
+    for (let f = 0; f < k; f++) {
+      const w = 0.5 + 0.5 * Math.cos((Math.PI * (f + 0.5)) / k); // 1 → 0
+      const o = f * ch;
+      for (let c = 0; c < ch; c++) out[o + c] = w * x[o + c] + (1 - w) * out[o + c];
+    }
+    if (k === frames) this.last.set(out.subarray((k - 1) * ch, k * ch));
+  }
+
+  /**
+   * Copies the held media of frames [pos, pos + n) into `dst` (interleaved, or the channels'
+   * sum when `mono`) without playing it; false when part of it is not held (a gap).
+   */
+  private peek(dst: Float32Array, pos: number, n: number, mono: boolean): boolean {
+    const ch = this.channels;
+    let done = 0;
+    if (pos < this.readPos) { // already read: from the history
+      const back = this.readPos - pos;
+      if (back > this.histLen) return false;
+      const m = Math.min(n, back);
+      let at = (this.histAt - back + this.histFrames) % this.histFrames;
+      for (let f = 0; f < m; f++) {
+        const b = at * ch;
+        if (mono) {
+          let sum = 0;
+          for (let c = 0; c < ch; c++) sum += this.history[b + c];
+          dst[f] = sum;
+        } else for (let c = 0; c < ch; c++) dst[f * ch + c] = this.history[b + c];
+        if (++at === this.histFrames) at = 0;
+      }
+      done = m;
+    }
+    for (let i = 0; i < this.order.length && done < n; i++) {
+      const s = this.order[i];
+      const ts = this.slotTs[s], fr = this.slotFrames[s];
+      const q = pos + done;
+      if (ts + fr <= q) continue;
+      if (ts > q) return false;
+      const off = q - ts;
+      const m = Math.min(n - done, fr - off);
+      const data = this.slotData[s];
+      if (mono) {
+        for (let f = 0; f < m; f++) {
+          let sum = 0;
+          const b = (off + f) * ch;
+          for (let c = 0; c < ch; c++) sum += data[b + c];
+          dst[done + f] = sum;
+        }
+      } else dst.set(data.subarray(off * ch, (off + m) * ch), done * ch);
+      done += m;
+    }
+    return done >= n;
+  }
 
   /** A timestamp's position on the unwrapped timeline of the newest packet's. */
   private unwrap(timestamp: number): number {

@@ -365,3 +365,62 @@ Deno.test("jitter buffer does not resync for a burst of packets delayed by one s
   assert.equal(r.jb.resyncs, 0);
   assert.ok(r.jb.latePackets > 0 && r.jb.latePackets <= 40, `${r.jb.latePackets} late`);
 });
+
+/**
+ * A 440 Hz sine (amplitude 0.5) in 5 ms packets from a sender whose clock runs `ppm` fast or
+ * slow, read in 128-frame blocks: the steering must skip or repeat media, and a musician hears
+ * each bare skip or repeat as a click.
+ */
+function steeredSine(ppm: number): { out: Float32Array; jb: JitterBuffer } {
+  const jb = new JitterBuffer({ thresholds: { interpolate: 100, drop: 200 } });
+  const ratio = 1 + ppm / 1e6;
+  const seconds = 20;
+  const packets = (seconds * 1000) / 5;
+  const read = 128;
+  const reads = Math.floor((seconds * RATE) / read);
+  const out = new Float32Array(reads * read);
+  const samples = new Int32Array(FRAMES);
+  let next = 0;
+  for (let r = 0; r < reads; r++) {
+    const now = T0 + ((r + 1) * read * 1000) / RATE;
+    while (next < packets && T0 + 20 + (next * 5) / ratio <= now) {
+      for (let f = 0; f < FRAMES; f++) {
+        samples[f] = Math.round(
+          0.5 * 1e6 * Math.sin((2 * Math.PI * 440 * (next * FRAMES + f)) / RATE),
+        );
+      }
+      jb.push({
+        sequence: next,
+        timestamp: next * FRAMES,
+        clockRate: RATE,
+        arrivalMs: T0 + 20 + (next * 5) / ratio,
+        channels: 1,
+        frames: FRAMES,
+        samples,
+        fullScale: 1e6,
+      });
+      next++;
+    }
+    jb.read(out.subarray(r * read, (r + 1) * read), read, now);
+  }
+  return { out, jb };
+}
+
+for (const ppm of [2000, -2000]) {
+  Deno.test(`jitter buffer steers a ${ppm > 0 ? "fast" : "slow"} sender without clicks: splices are crossfaded`, () => {
+    const { out, jb } = steeredSine(ppm);
+    const steered = ppm > 0 ? jb.skippedFrames : jb.repeatedFrames;
+    assert.ok(steered > RATE * 20 * 0.001, `${steered} frames steered`); // it did follow the clock
+    assert.equal(jb.concealedPackets + jb.droppedPackets, 0);
+    // The sine moves at most 0.5 · 2π · 440 / 48000 ≈ 0.029 per frame; a bare splice jumps by up
+    // to the whole swing. Allow the crossfade's own slope on top.
+    const slope = 0.5 * 2 * Math.PI * 440 / RATE;
+    let clicks = 0, worst = 0;
+    for (let k = RATE + 1; k < out.length; k++) {
+      const d = Math.abs(out[k] - out[k - 1]);
+      if (d > 2 * slope) clicks++;
+      worst = Math.max(worst, d);
+    }
+    assert.equal(clicks, 0, `${clicks} clicks, the worst a step of ${worst.toFixed(3)}`);
+  });
+}
