@@ -230,6 +230,10 @@ export class JitterBuffer implements PacketSink {
    * the next frame is written.
    */
   private history = new Float32Array(0);
+  /** A repeat's frames (copied from the history when it is made), and how many were played. */
+  private replay = new Float32Array(0);
+  private replayLen = 0;
+  private replayAt = 0;
   private histFrames = 0;
   private histLen = 0;
   private histAt = 0;
@@ -412,6 +416,7 @@ export class JitterBuffer implements PacketSink {
       this.steering = false;
       this.sinceSplice = 0;
       this.histLen = 0;
+      this.replayLen = 0;
     } else {
       const err = dueStart - this.readPos;
       const maxErr = (this.maxDelayMs * this.rate) / 1000;
@@ -423,6 +428,7 @@ export class JitterBuffer implements PacketSink {
         this.errAvg = 0;
         this.steering = false;
         this.histLen = 0;
+        this.replayLen = 0;
       } else {
         this.errAvg += (err - this.errAvg) * ERROR_SMOOTHING;
         const abs = Math.abs(this.errAvg);
@@ -434,6 +440,15 @@ export class JitterBuffer implements PacketSink {
     this.sinceSplice += frames;
     this.sinceAttempt += frames;
     let done = 0;
+    if (this.replayAt < this.replayLen) { // a repeat's frames, from the history
+      const n = Math.min(frames, this.replayLen - this.replayAt);
+      if (out !== null && this.storeSamples && ch > 0) {
+        out.set(this.replay.subarray(this.replayAt * ch, (this.replayAt + n) * ch), 0);
+        this.last.set(out.subarray((n - 1) * ch, n * ch));
+      } else out?.fill(0, 0, n * Math.max(ch, 1));
+      this.replayAt += n;
+      done = n;
+    }
     while (done < frames) {
       const q = this.readPos + done;
       this.discardBefore(q);
@@ -523,6 +538,16 @@ export class JitterBuffer implements PacketSink {
         if (this.xfade.length < k * ch) this.xfade = new Float32Array(k * ch);
         if (this.peek(this.xfade, old, k, false)) faded = k;
       }
+    }
+    if (step < 0) {
+      // The repeated frames are played again from the history (their packets may be gone).
+      const n = -step, ch = this.channels;
+      if (render && this.storeSamples && ch > 0) {
+        if (this.replay.length < n * ch) this.replay = new Float32Array(n * ch);
+        if (!this.peek(this.replay, old - n, n, false)) this.replay.fill(0, 0, n * ch);
+      }
+      this.replayLen = n;
+      this.replayAt = 0;
     }
     if (step > 0) this.skippedFrames += step;
     else this.repeatedFrames -= step;

@@ -373,9 +373,10 @@ Deno.test("jitter buffer does not resync for a burst of packets delayed by one s
 function sineThrough(
   arrival: (i: number) => number,
   seconds = 20,
-): { out: Float32Array; jb: JitterBuffer } {
+): { out: Float32Array; jb: JitterBuffer; concealedAfter1s: number } {
   const jb = new JitterBuffer({ thresholds: { interpolate: 100, drop: 200 } });
   const packets = (seconds * 1000) / 5;
+  let concealedAt1s = 0, concealedAtEnd = 0;
   const order = Array.from({ length: packets }, (_, i) => i)
     .sort((a, b) => arrival(a) - arrival(b) || a - b);
   const read = 128;
@@ -404,8 +405,11 @@ function sineThrough(
       });
     }
     jb.read(out.subarray(r * read, (r + 1) * read), read, now);
+    if ((r + 1) * read <= RATE) concealedAt1s = jb.concealedFrames;
+    // (a fast sender's last packets come before the reads end: the stream runs out)
+    if ((r + 1) * read <= (seconds - 0.5) * RATE) concealedAtEnd = jb.concealedFrames;
   }
-  return { out, jb };
+  return { out, jb, concealedAfter1s: concealedAtEnd - concealedAt1s };
 }
 
 /** The sine moves at most 0.5 · 2π · 440 / 48000 ≈ 0.029 per frame: a step over twice that is a click. */
@@ -421,17 +425,24 @@ function clicks(out: Float32Array, from: number): { clicks: number; worst: numbe
 }
 
 /** A sender whose clock runs `ppm` fast or slow: the steering must skip or repeat media. */
-function steeredSine(ppm: number): { out: Float32Array; jb: JitterBuffer } {
+function steeredSine(
+  ppm: number,
+): { out: Float32Array; jb: JitterBuffer; concealedAfter1s: number } {
   const ratio = 1 + ppm / 1e6;
   return sineThrough((i) => 20 + (i * 5) / ratio);
 }
 
-for (const ppm of [2000, -2000]) {
-  Deno.test(`jitter buffer steers a ${ppm > 0 ? "fast" : "slow"} sender without clicks: splices are crossfaded`, () => {
-    const { out, jb } = steeredSine(ppm);
+for (const ppm of [2000, -2000, -5000]) {
+  Deno.test(`jitter buffer steers a sender ${ppm / 10_000} % off without clicks: splices are crossfaded`, () => {
+    const { out, jb, concealedAfter1s } = steeredSine(ppm);
     const steered = ppm > 0 ? jb.skippedFrames : jb.repeatedFrames;
     assert.ok(steered > RATE * 20 * 0.001, `${steered} frames steered`); // it did follow the clock
     assert.equal(jb.concealedPackets + jb.droppedPackets, 0);
+    assert.equal(
+      concealedAfter1s,
+      0,
+      "a splice plays media again or skips it, never a concealment",
+    );
     // A bare splice jumps by up to the sine's whole swing; a crossfade keeps to its slope.
     const c = clicks(out, RATE);
     assert.equal(c.clicks, 0, `${c.clicks} clicks, the worst a step of ${c.worst.toFixed(3)}`);
