@@ -230,13 +230,13 @@ export class JitterBuffer implements PacketSink {
    * the next frame is written.
    */
   private history = new Float32Array(0);
+  private histFrames = 0;
+  private histLen = 0;
+  private histAt = 0;
   /** A repeat's frames (copied from the history when it is made), and how many were played. */
   private replay = new Float32Array(0);
   private replayLen = 0;
   private replayAt = 0;
-  private histFrames = 0;
-  private histLen = 0;
-  private histAt = 0;
   private prevSeq = -1;
   private gapMode: GapMode = "interpolate";
   private inGap = false;
@@ -501,14 +501,15 @@ export class JitterBuffer implements PacketSink {
     const k = Math.min(frames, Math.max(1, Math.round((XFADE_MS * this.rate) / 1000)));
     const old = this.readPos;
     let faded = 0;
-    // A repeat goes back at most as far as the media read since the last splice.
+    // A repeat goes back at most as far as the media read since the last splice. (A skip may
+    // land past the media held: the stream is late, and its late run resyncs the buffer.)
     if (dir < 0 && render && this.storeSamples) lim = Math.min(lim, this.histLen);
-    if (lim === 0) return 0;
+    if (lim <= 0) return 0;
     let step = dir * lim;
     if (render && this.storeSamples && this.channels > 0) {
       // The channels' sum from the earliest to the latest frame a candidate compares.
       const lo = dir > 0 ? old : old - lim;
-      const n = (dir > 0 ? lim : 0) + k + (dir > 0 ? 0 : lim);
+      const n = lim + k;
       if (this.monoScratch.length < n) this.monoScratch = new Float32Array(n);
       if (this.peek(this.monoScratch, lo, n, true)) {
         const m = this.monoScratch;
