@@ -44,7 +44,9 @@
  * crossfade, among lengths from half the wanted step to the whole of it:
  * a pitch period where there is one), and crossfades across it over XFADE_MS
  * (raised cosine). Where nothing matches well (SPLICE_MATCH) it waits for a
- * longer step, up to SPLICE_MAX_MS, so a tone finds its period.
+ * longer step, up to SPLICE_MAX_MS, so a tone finds its period. A repeat plays
+ * its frames again from a history of what was read; where the media after a
+ * splice has not come, the crossfade starts from the last frame played.
  *
  * A gap (a lost or not-yet-arrived packet at its play time) is filled by the
  * mode of the current jitter against the client's thresholds:
@@ -54,6 +56,10 @@
  *                                   (or a fade while the next is not there)
  *   interpolate ≤ jitter < drop  → fade-out of the last frame (~20 ms)
  *   jitter ≥ drop                → silence
+ *
+ * A packet that comes after its start was concealed (or while the gap faded)
+ * is merged into: the concealment, faded on, crossfades into its media over
+ * XFADE_MS instead of jumping to it.
  *
  * When most packets over LATE_RESYNC_MS arrive after their frames were
  * played, spread over that time, the newest too (a Wi-Fi spike's are late,
@@ -233,6 +239,15 @@ export class JitterBuffer implements PacketSink {
   private histFrames = 0;
   private histLen = 0;
   private histAt = 0;
+  /**
+   * A merge out of a concealment: its last frame (`mergeFrom`, faded on as the gap would have
+   * been) crossfaded into the media over `mergeLen` frames, `mergeAt` of them done. The slot the
+   * concealment interpolated towards (−1: it faded), which needs no merge.
+   */
+  private mergeFrom = new Float32Array(0);
+  private mergeLen = 0;
+  private mergeAt = 0;
+  private concealedToward = -1;
   /** A repeat's frames (copied from the history when it is made), and how many were played. */
   private replay = new Float32Array(0);
   private replayLen = 0;
@@ -456,12 +471,16 @@ export class JitterBuffer implements PacketSink {
       if (s >= 0 && this.slotTs[s] <= q) {
         const off = q - this.slotTs[s];
         const n = Math.min(frames - done, this.slotFrames[s] - off);
+        // Back from a concealment that did not lead into these frames (the packet came after
+        // its start was concealed, or while the gap was fading out): merge into it, not jump.
+        if (this.inGap && (off > 0 || this.concealedToward !== s)) this.startMerge();
         this.play(s);
         if (out !== null) {
           const data = this.slotData[s];
           if (this.storeSamples && data !== undefined) {
             out.set(data.subarray(off * ch, (off + n) * ch), done * ch);
             this.last.set(data.subarray((off + n - 1) * ch, (off + n) * ch));
+            if (this.mergeAt < this.mergeLen) this.merge(out, done, n);
           } else out.fill(0, done * ch, (done + n) * ch);
         }
         done += n;
@@ -535,10 +554,15 @@ export class JitterBuffer implements PacketSink {
         // Nothing alike yet: wait for a longer step (a lower pitch's period), up to the most.
         if (best < SPLICE_MATCH && budget < max && lim === budget) return 0;
         step = bestStep;
-        const ch = this.channels;
-        if (this.xfade.length < k * ch) this.xfade = new Float32Array(k * ch);
-        if (this.peek(this.xfade, old, k, false)) faded = k;
       }
+      // Fade out of the media that would have played next, or, where it has not come, out of
+      // the last frame played (held): either way the output goes on from where it was.
+      const ch = this.channels;
+      if (this.xfade.length < k * ch) this.xfade = new Float32Array(k * ch);
+      if (!this.peek(this.xfade, old, k, false)) {
+        for (let f = 0; f < k; f++) this.xfade.set(this.last, f * ch);
+      }
+      faded = k;
     }
     if (step < 0) {
       // The repeated frames are played again from the history (their packets may be gone).
@@ -557,6 +581,33 @@ export class JitterBuffer implements PacketSink {
     this.sinceSplice = 0;
     this.histLen = 0; // the media read from here on is contiguous again
     return faded;
+  }
+
+  /** Starts merging from the concealment's last frame into the media about to play. */
+  private startMerge(): void {
+    if (!this.storeSamples || this.channels === 0) return;
+    if (this.mergeFrom.length !== this.channels) this.mergeFrom = new Float32Array(this.channels);
+    this.mergeFrom.set(this.last);
+    this.mergeLen = Math.max(1, Math.round((XFADE_MS * this.rate) / 1000));
+    this.mergeAt = 0;
+  }
+
+  /** Crossfades frames [at, at + n) of `out` from the concealment (faded on) into the media. */
+  private merge(out: Float32Array, at: number, n: number): void {
+    const ch = this.channels;
+    const from = this.mergeFrom;
+    const m = Math.min(n, this.mergeLen - this.mergeAt);
+    const fade = this.gapMode === "silence" ? 0 : this.fadeCoef;
+    for (let f = 0; f < m; f++) {
+      const w = 0.5 + 0.5 * Math.cos((Math.PI * (this.mergeAt + f + 0.5)) / this.mergeLen);
+      const o = (at + f) * ch;
+      for (let c = 0; c < ch; c++) {
+        from[c] *= fade;
+        out[o + c] = w * from[c] + (1 - w) * out[o + c];
+      }
+    }
+    this.mergeAt += m;
+    if (m === n) this.last.set(out.subarray((at + n - 1) * ch, (at + n) * ch));
   }
 
   /** Appends the block just read (before any crossfade) to the history ring. */
@@ -803,11 +854,13 @@ export class JitterBuffer implements PacketSink {
     if (mode === "silence") {
       out.fill(0, at * ch, (at + n) * ch);
       last.fill(0);
+      this.concealedToward = -1;
       return;
     }
     const target = mode === "interpolate" && next >= 0 && this.storeSamples
       ? this.slotData[next]
       : null;
+    this.concealedToward = target !== null ? next : -1;
     for (let f = 0; f < n; f++) {
       const o = (at + f) * ch;
       if (target !== null) {

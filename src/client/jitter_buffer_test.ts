@@ -458,3 +458,17 @@ Deno.test("jitter buffer resumes after a Wi-Fi spike without a click", () => {
   const c = clicks(out, RATE);
   assert.equal(c.clicks, 0, `${c.clicks} clicks, the worst a step of ${c.worst.toFixed(3)}`);
 });
+
+for (const rise of [10, 15]) {
+  Deno.test(`jitter buffer follows a lasting ${rise} ms rise in lateness without a click`, () => {
+    // Not a spike: from packet 1000 on every packet is `rise` ms later. Until the delay has grown
+    // the read position runs into packets not yet come: each is concealed at its start and played
+    // from where it is when it comes — merged into, not jumped into — and the repeats that grow
+    // the delay fade out of the last frame played where the media after it has not come.
+    const { out, jb } = sineThrough((i) => 20 + i * 5 + (i >= 1000 ? rise : 0), 10);
+    assert.ok(jb.repeatedFrames > (rise - 2) * 48, `${jb.repeatedFrames} frames repeated`);
+    assert.equal(jb.resyncs, 0);
+    const c = clicks(out, RATE);
+    assert.equal(c.clicks, 0, `${c.clicks} clicks, the worst a step of ${c.worst.toFixed(3)}`);
+  });
+}
