@@ -175,6 +175,11 @@ const L24_FULL_SCALE = 0x80_0000;
 
 export type GapMode = "interpolate" | "fade" | "silence";
 
+/** Raised-cosine weight of the faded-out side at frame `f` of a `k`-frame crossfade (1 → 0). */
+function fadeOutWeight(f: number, k: number): number {
+  return 0.5 + 0.5 * Math.cos((Math.PI * (f + 0.5)) / k);
+}
+
 export class JitterBuffer implements PacketSink {
   concealedPackets = 0;
   droppedPackets = 0;
@@ -422,7 +427,7 @@ export class JitterBuffer implements PacketSink {
     const dueStart = Math.round(
       ((nowMs - this.base.value - this.delayMs) * this.rate) / 1000 - frames,
     );
-    /** Frames of `xfade` (the media before a splice) to fade out over the block's start. */
+    /** Frames of `xfade` (the media a splice cut away) to fade out over the block's start. */
     let xfadeFrames = 0;
     if (!this.readInit) {
       this.readInit = true;
@@ -473,7 +478,9 @@ export class JitterBuffer implements PacketSink {
         const n = Math.min(frames - done, this.slotFrames[s] - off);
         // Back from a concealment that did not lead into these frames (the packet came after
         // its start was concealed, or while the gap was fading out): merge into it, not jump.
-        if (this.inGap && (off > 0 || this.concealedToward !== s)) this.startMerge();
+        if (out !== null && this.inGap && (off > 0 || this.concealedToward !== s)) {
+          this.startMerge();
+        }
         this.play(s);
         if (out !== null) {
           const data = this.slotData[s];
@@ -496,7 +503,7 @@ export class JitterBuffer implements PacketSink {
         done += n;
       }
     }
-    if (out !== null && this.storeSamples) this.remember(out, frames);
+    if (out !== null && this.storeSamples) this.keepHistory(out, frames);
     if (xfadeFrames > 0 && out !== null) this.crossfade(out, xfadeFrames, frames);
     this.readPos += frames;
   }
@@ -519,13 +526,14 @@ export class JitterBuffer implements PacketSink {
     const dir = want > 0 ? 1 : -1;
     const k = Math.min(frames, Math.max(1, Math.round((XFADE_MS * this.rate) / 1000)));
     const old = this.readPos;
+    const samples = render && this.storeSamples && this.channels > 0;
     let faded = 0;
     // A repeat goes back at most as far as the media read since the last splice. (A skip may
     // land past the media held: the stream is late, and its late run resyncs the buffer.)
-    if (dir < 0 && render && this.storeSamples) lim = Math.min(lim, this.histLen);
+    if (dir < 0 && samples) lim = Math.min(lim, this.histLen);
     if (lim <= 0) return 0;
     let step = dir * lim;
-    if (render && this.storeSamples && this.channels > 0) {
+    if (samples) {
       // The channels' sum from the earliest to the latest frame a candidate compares.
       const lo = dir > 0 ? old : old - lim;
       const n = lim + k;
@@ -567,7 +575,7 @@ export class JitterBuffer implements PacketSink {
     if (step < 0) {
       // The repeated frames are played again from the history (their packets may be gone).
       const n = -step, ch = this.channels;
-      if (render && this.storeSamples && ch > 0) {
+      if (samples) {
         if (this.replay.length < n * ch) this.replay = new Float32Array(n * ch);
         if (!this.peek(this.replay, old - n, n, false)) this.replay.fill(0, 0, n * ch);
       }
@@ -599,7 +607,7 @@ export class JitterBuffer implements PacketSink {
     const m = Math.min(n, this.mergeLen - this.mergeAt);
     const fade = this.gapMode === "silence" ? 0 : this.fadeCoef;
     for (let f = 0; f < m; f++) {
-      const w = 0.5 + 0.5 * Math.cos((Math.PI * (this.mergeAt + f + 0.5)) / this.mergeLen);
+      const w = fadeOutWeight(this.mergeAt + f, this.mergeLen);
       const o = (at + f) * ch;
       for (let c = 0; c < ch; c++) {
         from[c] *= fade;
@@ -611,7 +619,7 @@ export class JitterBuffer implements PacketSink {
   }
 
   /** Appends the block just read (before any crossfade) to the history ring. */
-  private remember(out: Float32Array, frames: number): void {
+  private keepHistory(out: Float32Array, frames: number): void {
     const ch = this.channels;
     if (ch === 0) return;
     const size = Math.round((SPLICE_MAX_MS * this.rate) / 1000);
@@ -632,12 +640,12 @@ export class JitterBuffer implements PacketSink {
     this.histLen = Math.min(size, this.histLen + frames - from);
   }
 
-  /** Fades from the media before the splice (`xfade`) into the block just rendered. */
+  /** Fades from the media the splice cut away (`xfade`) into the block just rendered. */
   private crossfade(out: Float32Array, k: number, frames: number): void {
     const ch = this.channels;
     const x = this.xfade;
     for (let f = 0; f < k; f++) {
-      const w = 0.5 + 0.5 * Math.cos((Math.PI * (f + 0.5)) / k); // 1 → 0
+      const w = fadeOutWeight(f, k);
       const o = f * ch;
       for (let c = 0; c < ch; c++) out[o + c] = w * x[o + c] + (1 - w) * out[o + c];
     }
