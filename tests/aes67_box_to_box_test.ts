@@ -88,7 +88,7 @@ Deno.test({
     try {
       a = await box(lan, 0, PORT_A, ["--source", "test"]);
       const baseA = `http://${lan.boxes[0].address}:${PORT_A}`;
-      // B listens before A announces (SAP repeats only every 30 s).
+      // B listens before A announces: it hears the first announcement or a repeat (+1 s, +4 s).
       b = await box(lan, 1, PORT_B, ["--source", "aes67", "--aes67-session", "boxA"]);
       const api = await admin(baseA);
       await api("PATCH", "/api/admin/config", {

@@ -238,6 +238,17 @@ Deno.test("AES67 output: a server that stops deletes its SAP sessions; a rename 
     assert.match(renamed.payload, /^o=- \d+ 2 IN IP4 /m);
     assert.ok(heard().some((s) => s.deletion && s.hash === first.hash), "old stream 1 deleted");
     assert.equal(heard().filter((s) => s.deletion).length, 1, "only the stream that changed");
+    // The new description is announced again within seconds (SAP_REPEATS_MS); the old one,
+    // deleted, never again (its repeats were still due when it was renamed).
+    await until(
+      () => heard().filter((s) => !s.deletion && s.hash === renamed.hash).length >= 3,
+      "the renamed session announced 3 times",
+    );
+    const deletedAt = heard().findIndex((s) => s.deletion && s.hash === first.hash);
+    assert.ok(
+      !heard().slice(deletedAt).some((s) => !s.deletion && s.hash === first.hash),
+      "a deleted session is not announced again",
+    );
     stopped = true;
     await srv.stop();
     await until(() => heard().filter((s) => s.deletion).length >= 5, "4 deletions at shutdown");
@@ -245,6 +256,29 @@ Deno.test("AES67 output: a server that stops deletes its SAP sessions; a rename 
     await sap.close();
     if (!stopped) await srv.stop();
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("AES67 output: a receiver that missed a new session's first SAP announcement hears it within seconds", async () => {
+  const srv = await startTestServer({ adminPassword: "secret-password" });
+  const early = await listen(SAP_GROUP, SAP_PORT);
+  let late: Awaited<ReturnType<typeof listen>> | null = null;
+  try {
+    srv.ctx.store.patch({ aes67: { output: { enabled: true, interface: "lo", name: "Box A" } } });
+    const announced = (x: { heard: Heard[] }) =>
+      new Set(
+        x.heard.map((h) => readSapHeader(h.data)).filter((s) => !s.deletion).map((s) => s.hash),
+      );
+    await until(() => announced(early).size >= 4, "4 sessions announced");
+    // A box that joins the SAP group only now (booted after this one, or its first datagram
+    // lost) hears the four sessions well before the next 30 s announcement.
+    late = await listen(SAP_GROUP, SAP_PORT);
+    await until(() => announced(late!).size >= 4, "the 4 sessions again", 8000);
+    assert.deepEqual([...announced(late)].sort(), [...announced(early)].sort());
+  } finally {
+    await early.close();
+    await late?.close();
+    await srv.stop();
   }
 });
 

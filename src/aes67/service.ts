@@ -2,8 +2,8 @@
  * The AES67 output on the control plane (docs/protocol.md §13, docs/aes67.md):
  * turns `aes67.output` and the channel mapping into streams, hands the audio
  * plane its send plan (./output.ts, where the packets are made), announces
- * every stream with SAP (./sap_announcer.ts) every 30 s and deletes what
- * stops, and follows the clock: a locked ptp4l (./ptp.ts, read with pmc
+ * every stream with SAP (./sap_announcer.ts) every 30 s (a new one also
+ * SAP_REPEATS_MS after it starts) and deletes what stops, and follows the clock: a locked ptp4l (./ptp.ts, read with pmc
  * every PTP_POLL_MS) or the system clock. A change here never ends a phone
  * session; turning the output on or off reopens the source once (its period
  * becomes 1 ms while the output is on: src/audio/source_factory.ts).
@@ -23,6 +23,14 @@ import { SAP_INTERVAL_MS } from "./sap_packet.ts";
 import { buildStreamSdp, type RefClock } from "./sdp_build.ts";
 
 export const PTP_POLL_MS = 10_000;
+/**
+ * A new (or changed) session is announced again this long after its first announcement. One
+ * announcement every 30 s means a receiver that missed the first (its group join not through
+ * yet, a lost datagram: a box booted before this one) has no audio for up to 30 s; with these it
+ * has it in seconds. Receivers do not take the repeats for the interval (ours ignores a repeat
+ * within a second; RFC 2974's timeout is at least an hour).
+ */
+export const SAP_REPEATS_MS = [1000, 4000];
 
 export interface Aes67Plane {
   configureAes67(plan: Aes67SendPlan | null): void;
@@ -42,6 +50,8 @@ export interface Aes67ServiceOptions {
   readPtp?: () => Promise<PtpState | null>;
   ptpPollMs?: number;
   sapIntervalMs?: number;
+  /** Default SAP_REPEATS_MS. */
+  sapRepeatsMs?: number[];
 }
 
 interface Announced {
@@ -66,6 +76,7 @@ export class Aes67Service {
   private readonly versions = new Map<string, number>();
   private sapTimer: ReturnType<typeof setInterval> | null = null;
   private ptpTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly repeatTimers = new Set<ReturnType<typeof setTimeout>>();
   private polling = false;
   private polledAt = 0;
   private closed = false;
@@ -234,7 +245,21 @@ export class Aes67Service {
       oldSap?.close();
       return this.sendAll(fresh, iface.address, false);
     });
+    if (fresh.length > 0) this.repeatSoon(fresh);
   };
+
+  /** SAP_REPEATS_MS: the sessions in `list` still announced then (not deleted or changed since). */
+  private repeatSoon(list: Announced[]): void {
+    const sdps = new Set(list.map((a) => a.sdp));
+    for (const ms of this.o.sapRepeatsMs ?? SAP_REPEATS_MS) {
+      const timer = setTimeout(() => {
+        this.repeatTimers.delete(timer);
+        const still = this.announced.filter((a) => sdps.has(a.sdp));
+        if (still.length > 0) void this.sendAll(still, this.origin, false);
+      }, ms);
+      this.repeatTimers.add(timer);
+    }
+  }
 
   private sessionId(group: string): number {
     let id = this.sessionIds.get(group);
@@ -340,6 +365,8 @@ export class Aes67Service {
     if (this.closed) return;
     if (this.sapTimer !== null) clearInterval(this.sapTimer);
     if (this.ptpTimer !== null) clearInterval(this.ptpTimer);
+    for (const timer of this.repeatTimers) clearTimeout(timer);
+    this.repeatTimers.clear();
     const sap = this.sap;
     const gone = this.announced;
     this.closed = true;
