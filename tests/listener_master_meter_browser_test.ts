@@ -117,3 +117,64 @@ for (const playout of ["worklet", "buffer"] as const) {
     },
   });
 }
+
+Deno.test({
+  name:
+    "the meters restyle only what changed, at most 25 frames a second (the main thread also schedules the audio)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    // Each meter was restyled (transform and data-hot, with a CSS transition restarted) on every
+    // animation frame: on the plain-http page 43–77 % of the main thread, which also schedules the
+    // audio, went to it (its schedule lead grew to 60 ms after the stalls).
+    const { server } = await startToneServer({ channels: CHANNELS });
+    const { ctx } = await launchBrowser(PHONE, { touch: true });
+    try {
+      const page = await ctx.newPage();
+      const errors = watchErrors(page);
+      await page.goto(`${server.url}/?transport=websocket&playout=buffer`);
+      await page.tap("#start");
+      await waitStatus(
+        page,
+        (s) => s.state === "streaming" && s.master?.peak > PLAYING_PEAK,
+        "the master meter to show the mix",
+      );
+      await new Promise((r) => setTimeout(r, 1000)); // the tones' meters settle
+      const seconds = 2;
+      const counts: { meters: number; writes: number; frames: number } = await page.evaluate(
+        (ms) =>
+          new Promise((resolve) => {
+            const doc = (globalThis as any).document;
+            const bars = [...doc.querySelectorAll(".meter-fill")];
+            let writes = 0;
+            const frames = new Set<number>();
+            const obs = new (globalThis as any).MutationObserver((list: unknown[]) => {
+              writes += list.length;
+              frames.add(Math.floor((globalThis as any).performance.now()));
+            });
+            for (const b of bars) {
+              obs.observe(b, { attributes: true, attributeFilter: ["style", "data-hot"] });
+            }
+            setTimeout(() => {
+              obs.disconnect();
+              resolve({ meters: bars.length, writes, frames: frames.size });
+            }, ms);
+          }),
+        seconds * 1000,
+      );
+      assert.ok(counts.meters > CHANNELS, `${counts.meters} meters`);
+      assert.ok(
+        counts.frames <= 25 * seconds + 2,
+        `${counts.frames} frames restyled meters in ${seconds} s`,
+      );
+      assert.ok(
+        counts.writes <= counts.meters * (25 * seconds + 2),
+        `${counts.writes} meter writes in ${seconds} s for ${counts.meters} meters`,
+      );
+      assert.deepEqual(errors, []);
+    } finally {
+      await ctx.close();
+      await server.close();
+    }
+  },
+});

@@ -93,6 +93,12 @@ const PREFS_PREFIX = "m32-listener-prefs:";
 /** Meters show −60 … 0 dBFS; above HOT_DB they turn hot. */
 const METER_FLOOR_DB = -60;
 const HOT_DB = -3;
+/**
+ * Meter frames per second. The levels are peaks held and decayed per audio block
+ * (playout.ts), so a slower frame rate loses no peak; on the plain-http page the same main thread
+ * schedules the audio, and each frame is time taken from it.
+ */
+const METER_FPS = 25;
 
 /** "auto": the AudioWorklet where the page may use it (HTTPS), else scheduled buffers. */
 type PlayoutChoice = "auto" | "worklet" | PlayoutMode;
@@ -739,7 +745,11 @@ class ListenerApp {
 
   // ---- status --------------------------------------------------------------
 
-  private readonly drawMeters = () => {
+  private meterAt = 0;
+  private readonly drawMeters = (t: number) => {
+    requestAnimationFrame(this.drawMeters);
+    if (t - this.meterAt < 1000 / METER_FPS - 2) return;
+    this.meterAt = t;
     const p = this.playout;
     if (p && this.ack) {
       this.ack.channels.forEach((id, i) => {
@@ -750,9 +760,9 @@ class ListenerApp {
     const m = this.masterView;
     if (p && m) {
       drawMeter(m.meter, p.master.peak);
-      m.clip.dataset.lit = String(this.clip.update(p.master.clips, performance.now()));
+      const lit = String(this.clip.update(p.master.clips, performance.now()));
+      if (m.clip.dataset.lit !== lit) m.clip.dataset.lit = lit;
     }
-    requestAnimationFrame(this.drawMeters);
   };
 
   /** The receive statistics: the audio worker's (WebTransport + worklet), else this thread's. */
@@ -963,11 +973,26 @@ class ListenerApp {
 const STATE_LOG = 50;
 
 /** A meter bar at a linear peak level (−60 … 0 dBFS across; hot above −3 dBFS). */
+/** What each meter shows now (its scale in METER_STEPS, and hot), so a frame writes only changes. */
+const meterShown = new WeakMap<HTMLElement, number>();
+/** Meter resolution: 1/200 of the bar (0.3 dB at the top of a 60 dB scale). */
+const METER_STEPS = 200;
+
+/**
+ * Sets a meter's bar. Only a change is written: every write restyles the bar, and on the
+ * plain-http page the same main thread schedules the audio (web/listener/playout.ts), so a
+ * meter's frame is time taken from the audio's schedule.
+ */
 function drawMeter(bar: HTMLElement, level: number): void {
   const db = level > 0 ? 20 * Math.log10(level) : -Infinity;
   const frac = Math.max(0, Math.min(1, (db - METER_FLOOR_DB) / -METER_FLOOR_DB));
-  bar.style.transform = `scaleX(${frac.toFixed(3)})`;
-  bar.dataset.hot = String(db > HOT_DB);
+  const hot = db > HOT_DB;
+  const shown = Math.round(frac * METER_STEPS) * 2 + (hot ? 1 : 0);
+  if (meterShown.get(bar) === shown) return;
+  const was = meterShown.get(bar);
+  meterShown.set(bar, shown);
+  bar.style.transform = `scaleX(${(shown >> 1) / METER_STEPS})`;
+  if (was === undefined || (was & 1) !== (shown & 1)) bar.dataset.hot = String(hot);
 }
 
 function median(xs: number[]): number {
