@@ -3,8 +3,9 @@
  * turns `aes67.output` and the channel mapping into streams, hands the audio
  * plane its send plan (./output.ts, where the packets are made), announces
  * every stream with SAP (./sap_announcer.ts) every 30 s (a new one also
- * SAP_REPEATS_MS after it starts) and deletes what stops, and follows the clock: a locked ptp4l (./ptp.ts, read with pmc
- * every PTP_POLL_MS) or the system clock. A change here never ends a phone
+ * SAP_REPEATS_MS after it starts) and deletes what stops, and follows the
+ * clock: a locked ptp4l (./ptp.ts, read with pmc every PTP_POLL_MS) or the
+ * system clock. A change here never ends a phone
  * session; turning the output on or off reopens the source once (its period
  * becomes 1 ms while the output is on: src/audio/source_factory.ts).
  */

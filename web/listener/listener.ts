@@ -972,24 +972,23 @@ class ListenerApp {
 /** Connection states kept for the test hook. */
 const STATE_LOG = 50;
 
-/** A meter bar at a linear peak level (−60 … 0 dBFS across; hot above −3 dBFS). */
-/** What each meter shows now (its scale in METER_STEPS, and hot), so a frame writes only changes. */
+/** What each meter shows now: its bar in METER_STEPS, times 2, plus 1 when hot. */
 const meterShown = new WeakMap<HTMLElement, number>();
-/** Meter resolution: 1/200 of the bar (0.3 dB at the top of a 60 dB scale). */
+/** Meter resolution: 1/200 of the bar (0.3 dB of the 60 dB scale). */
 const METER_STEPS = 200;
 
 /**
- * Sets a meter's bar. Only a change is written: every write restyles the bar, and on the
- * plain-http page the same main thread schedules the audio (web/listener/playout.ts), so a
- * meter's frame is time taken from the audio's schedule.
+ * A meter bar at a linear peak level (−60 … 0 dBFS across; hot above −3 dBFS). Only a change is
+ * written: every write restyles the bar, and on the plain-http page the same main thread
+ * schedules the audio (web/listener/playout.ts).
  */
 function drawMeter(bar: HTMLElement, level: number): void {
   const db = level > 0 ? 20 * Math.log10(level) : -Infinity;
   const frac = Math.max(0, Math.min(1, (db - METER_FLOOR_DB) / -METER_FLOOR_DB));
   const hot = db > HOT_DB;
   const shown = Math.round(frac * METER_STEPS) * 2 + (hot ? 1 : 0);
-  if (meterShown.get(bar) === shown) return;
   const was = meterShown.get(bar);
+  if (was === shown) return;
   meterShown.set(bar, shown);
   bar.style.transform = `scaleX(${(shown >> 1) / METER_STEPS})`;
   if (was === undefined || (was & 1) !== (shown & 1)) bar.dataset.hot = String(hot);
