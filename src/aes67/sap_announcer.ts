@@ -1,7 +1,8 @@
 /**
- * Sends SAP announcements (./sap_packet.ts) to 239.255.255.255:9875 out of
- * the output's interface: every session now, again every SAP_INTERVAL_MS,
- * and a deletion for each session that stops or changes.
+ * Sends SAP announcements and deletions (./sap_packet.ts) to
+ * 239.255.255.255:9875 out of the output's interface. When they are sent
+ * (every SAP_INTERVAL_MS, SAP_REPEATS_MS after a session starts, a deletion
+ * when one stops or changes) is the service's (./service.ts).
  */
 import { setDscp } from "../net/dscp.ts";
 import { findUdpSocketFd } from "../net/socket_fd.ts";

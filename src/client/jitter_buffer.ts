@@ -524,7 +524,7 @@ export class JitterBuffer implements PacketSink {
     const budget = Math.min(max, Math.ceil(this.sinceSplice * SLEW_FRACTION));
     let lim = Math.max(1, Math.min(Math.abs(want), budget));
     const dir = want > 0 ? 1 : -1;
-    const k = Math.min(frames, Math.max(1, Math.round((XFADE_MS * this.rate) / 1000)));
+    const k = Math.min(frames, this.xfadeLen);
     const old = this.readPos;
     const samples = render && this.storeSamples && this.channels > 0;
     let faded = 0;
@@ -591,12 +591,17 @@ export class JitterBuffer implements PacketSink {
     return faded;
   }
 
+  /** XFADE_MS in frames (at least one): a splice's crossfade and a merge's. */
+  private get xfadeLen(): number {
+    return Math.max(1, Math.round((XFADE_MS * this.rate) / 1000));
+  }
+
   /** Starts merging from the concealment's last frame into the media about to play. */
   private startMerge(): void {
     if (!this.storeSamples || this.channels === 0) return;
     if (this.mergeFrom.length !== this.channels) this.mergeFrom = new Float32Array(this.channels);
     this.mergeFrom.set(this.last);
-    this.mergeLen = Math.max(1, Math.round((XFADE_MS * this.rate) / 1000));
+    this.mergeLen = this.xfadeLen;
     this.mergeAt = 0;
   }
 

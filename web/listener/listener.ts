@@ -99,6 +99,8 @@ const HOT_DB = -3;
  * schedules the audio, and each frame is time taken from it.
  */
 const METER_FPS = 25;
+/** A frame may come this much early (ms) and still draw: animation frames jitter. */
+const METER_FRAME_SLACK_MS = 2;
 
 /** "auto": the AudioWorklet where the page may use it (HTTPS), else scheduled buffers. */
 type PlayoutChoice = "auto" | "worklet" | PlayoutMode;
@@ -748,7 +750,7 @@ class ListenerApp {
   private meterAt = 0;
   private readonly drawMeters = (t: number) => {
     requestAnimationFrame(this.drawMeters);
-    if (t - this.meterAt < 1000 / METER_FPS - 2) return;
+    if (t - this.meterAt < 1000 / METER_FPS - METER_FRAME_SLACK_MS) return;
     this.meterAt = t;
     const p = this.playout;
     if (p && this.ack) {
