@@ -7,6 +7,7 @@ import {
   MAX_QUEUED_PACKETS,
   MIN_BUFFERED_BYTES,
   type PacketChannel,
+  SLAB_BYTES,
 } from "../src/listener/channel_sender.ts";
 import { StreamingEngine } from "../src/session/engine.ts";
 import { parseRtp } from "../src/rtp/packet.ts";
@@ -27,7 +28,7 @@ function write(sender: ChannelSender, bytes: number[]): void {
   sender.commit(bytes.length, sender.destination("", 0));
 }
 
-Deno.test("commit queues a copy of the slot and flush sends one message per packet", () => {
+Deno.test("commit queues the slot's bytes and flush sends one message per packet", () => {
   const ch = new FakeChannel();
   const s = new ChannelSender("websocket", ch, 1400);
   write(s, [1, 2, 3]);
@@ -39,6 +40,37 @@ Deno.test("commit queues a copy of the slot and flush sends one message per pack
   assert.equal(s.stats.bytes, 5);
   s.flush();
   assert.equal(ch.sent.length, 2, "a flush sends each packet once");
+});
+
+Deno.test("packets the channel still holds stay intact while later packets fill new slabs", () => {
+  // A DataChannel keeps each message until its chunk is acknowledged: seconds of
+  // a stream may be held while the engine goes on writing the next packets.
+  const ch = new FakeChannel();
+  const s = new ChannelSender("datachannel", ch, 1400, Number.MAX_SAFE_INTEGER);
+  const held: { bytes: Uint8Array; fill: number; length: number }[] = [];
+  let written = 0;
+  for (let period = 0; written < 4 * SLAB_BYTES; period++) {
+    for (let i = 0; i < 7; i++) {
+      const length = 1 + ((period * 7 + i) * 389) % 1400; // up to the whole slot
+      const fill = (period * 7 + i) & 0xff;
+      const slot = s.slot();
+      assert.ok(slot.length >= length);
+      slot.fill(fill, 0, length);
+      slot.fill(0xee, length); // the engine may write past what it commits
+      s.commit(length, s.destination("", 0));
+      written += length;
+    }
+    const before = ch.sent.length;
+    s.flush();
+    for (let k = before; k < ch.sent.length; k++) {
+      held.push({ bytes: ch.sent[k], fill: (held.length) & 0xff, length: ch.sent[k].length });
+    }
+  }
+  assert.ok(held.length > 200);
+  for (const [k, h] of held.entries()) {
+    assert.equal(h.length, 1 + (k * 389) % 1400, `packet ${k}'s length`);
+    assert.ok(h.bytes.every((b) => b === h.fill), `packet ${k} was overwritten`);
+  }
 });
 
 Deno.test("a backed-up channel drops packets and counts them instead of buffering", () => {

@@ -1,6 +1,6 @@
 /**
  * A PacketSender for one browser listener (src/net/sender.ts): the engine
- * writes each RTP datagram into `slot()`, `commit()` queues a copy, and
+ * writes each RTP datagram into `slot()`, `commit()` queues it, and
  * `flush()` (once per period) hands the queue to the browser's channel — a
  * binary WebSocket (one RTP packet per binary frame) or an unreliable,
  * unordered DataChannel (one RTP packet per message). The bytes are exactly
@@ -10,6 +10,14 @@
  *   +----------------------------------------------------------+
  *   | RTP header (12 B) | [0xBEDE ext, 16 B] | payload (PT 96/97) |
  *   +----------------------------------------------------------+
+ *
+ * The channel keeps what it is given until the packet is on the wire (an SCTP
+ * chunk until it is acknowledged or abandoned), so no packet's bytes may be
+ * written twice. Slots are carved one after another out of a slab (SLAB_BYTES)
+ * that is never rewound: a committed packet is a view of the slab, and a full
+ * slab is left to the garbage collector once the channel lets go of its
+ * packets. A copy per packet (`slice`, a new ArrayBuffer each) was 2.8 % of a
+ * core at 20 DataChannel listeners, profiled.
  *
  * A channel that cannot keep up (its `bufferedAmount` is over the limit) loses
  * whole packets rather than growing memory or latency: the jitter buffer on
@@ -49,6 +57,8 @@ export const MAX_QUEUED_PACKETS = 256;
 export const MAX_BACKLOG_MS = 250;
 /** The limit's floor: a low-rate stream's backlog limit still holds a burst of packets. */
 export const MIN_BUFFERED_BYTES = 16 * 1024;
+/** The slab the slots are carved from (a period of a 32-channel PCM stream is ~5 KiB). */
+export const SLAB_BYTES = 64 * 1024;
 /** How often the stream's byte rate is measured. */
 const RATE_WINDOW_MS = 1000;
 
@@ -63,7 +73,11 @@ export class ChannelSender implements PacketSender {
     lastError: "",
     dropped: 0,
   };
-  private readonly buf: Uint8Array;
+  private slab: Uint8Array;
+  /** Where the next slot starts in the slab. */
+  private slabUsed = 0;
+  /** The current slot: `slab[slabUsed, slabUsed + maxDatagramBytes)`. */
+  private buf: Uint8Array;
   private readonly queue: Uint8Array[] = [];
   /** The backlog limit now (bytes): `maxBufferedBytes` until the stream's rate is known. */
   private limit: number;
@@ -78,7 +92,8 @@ export class ChannelSender implements PacketSender {
     private readonly maxBufferedBytes = DEFAULT_MAX_BUFFERED_BYTES,
     private readonly now: () => number = () => performance.now(),
   ) {
-    this.buf = new Uint8Array(maxDatagramBytes);
+    this.slab = new Uint8Array(Math.max(SLAB_BYTES, maxDatagramBytes));
+    this.buf = this.slab.subarray(0, maxDatagramBytes);
     this.limit = maxBufferedBytes;
   }
 
@@ -103,9 +118,23 @@ export class ChannelSender implements PacketSender {
       this.queue.shift();
       this.stats.dropped++;
     }
-    // The transport keeps the bytes until they are on the wire: one copy per packet.
-    this.queue.push(this.buf.slice(0, length));
+    // The transport keeps the bytes until they are on the wire: the packet is
+    // the slot's first `length` bytes, and the next slot starts after them.
+    const at = this.slabUsed;
+    this.queue.push(this.slab.subarray(at, at + length));
     this.rateBytes += length;
+    this.nextSlot(at + length);
+  }
+
+  /** Moves the slot to `from`, or to a new slab when a whole slot no longer fits. */
+  private nextSlot(from: number): void {
+    const size = this.buf.length;
+    if (from + size > this.slab.length) {
+      this.slab = new Uint8Array(this.slab.length);
+      from = 0;
+    }
+    this.slabUsed = from;
+    this.buf = this.slab.subarray(from, from + size);
   }
 
   flush(): void {

@@ -140,6 +140,8 @@ export interface WeriftSctp {
     event: { stack: unknown[]; promiseStack: unknown[] };
   };
   transmit(): Promise<void>;
+  /** werift's transmit() is running (awaiting a send): a new call only asks for another round. */
+  readonly transmitting: boolean;
   sendChunk(chunk: { readonly type: number; bytes?: Buffer }): Promise<unknown>;
   maybeAbandon(chunk: WeriftDataChunk): boolean;
   markReceived(tsn: number): boolean;
@@ -760,7 +762,7 @@ export class SctpAudioWriter {
     this.pending.push(chunk);
     this.queuedBytes += chunk.bookSize;
     const now = this.measure(chunk.bookSize);
-    sctp.transmit().catch(this.onError);
+    if (!this.transmitNow()) sctp.transmit().catch(this.onError);
     const polled = this.polled;
     if (polled !== undefined && now - this.lastPollMs >= POLL_MS) {
       this.lastPollMs = now;
@@ -785,6 +787,39 @@ export class SctpAudioWriter {
     this.rateStartMs = now;
     this.rateBytes = 0;
     return now;
+  }
+
+  /**
+   * What werift's transmit() would send of the outbound queue now, sent here
+   * without its two async functions and an await per chunk: only while
+   * records go straight to the socket (sendData settles at once), no
+   * retransmission is marked, no FORWARD TSN waits and no transmit() is
+   * running. False: werift's transmit() must run.
+   */
+  private transmitNow(): boolean {
+    const sctp = this.sctp;
+    if (
+      this.records?.directIce === undefined || sctp.transmitting || sctp.forwardTsnChunk ||
+      mayRetransmit.has(sctp)
+    ) return false;
+    if (sctp.isStopped) return true;
+    const burst = (sctp.fastRecoveryExit !== undefined ? 2 : 4) * sctp.maxPayloadSize;
+    const cwnd = Math.min(sctp.flightSize + burst, sctp.cwnd);
+    const q = sctp.outboundQueue;
+    while (q.length > 0 && sctp.flightSize < cwnd && sctp.peerRwnd > 0) {
+      const chunk = q[0];
+      if (chunk.bookSize > sctp.peerRwnd && sctp.flightSize > 0) break;
+      q.shift();
+      sctp.sentQueue.push(chunk);
+      sctp.flightSizeIncrease(chunk);
+      chunk.sentCount++;
+      chunk.sentTime = Date.now() / 1000;
+      const sent = this.sendData(chunk);
+      if (sent !== RESOLVED) sent.catch(this.onError);
+      if (!sctp.timer3Handle) sctp.timer3Start();
+    }
+    sctp.flush.execute();
+    return true;
   }
 
   // The DTLS record sealer, once the handshake has chosen an AES-GCM suite.
