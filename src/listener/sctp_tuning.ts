@@ -312,22 +312,37 @@ function skipRetransmitScan(sctp: WeriftSctp): void {
       this.forwardTsnChunk = undefined;
       if (!this.timer3Handle) this.timer3Start();
     }
-    const burst = (this.fastRecoveryExit !== undefined ? 2 : 4) * this.maxPayloadSize;
-    const cwnd = Math.min(this.flightSize + burst, this.cwnd);
-    const q = this.outboundQueue;
-    while (q.length > 0 && this.flightSize < cwnd && this.peerRwnd > 0) {
-      const chunk = q[0];
-      if (chunk.bookSize > this.peerRwnd && this.flightSize > 0) break;
-      q.shift();
-      this.sentQueue.push(chunk);
-      this.flightSizeIncrease(chunk);
-      chunk.sentCount++;
-      chunk.sentTime = Date.now() / 1000;
+    const cwnd = sendWindow(this);
+    for (let chunk = nextToSend(this, cwnd); chunk; chunk = nextToSend(this, cwnd)) {
       await this.sendChunk(chunk).catch(() => {});
       if (!this.timer3Handle) this.timer3Start();
     }
     this.flush.execute();
   };
+}
+
+/** How far the flight may grow in one transmit (werift's transmitOnce: a burst over the flight, within cwnd). */
+function sendWindow(sctp: WeriftSctp): number {
+  const burst = (sctp.fastRecoveryExit !== undefined ? 2 : 4) * sctp.maxPayloadSize;
+  return Math.min(sctp.flightSize + burst, sctp.cwnd);
+}
+
+/**
+ * The outbound queue's head if the window and the peer's receive window let
+ * it out, moved to the sent queue and booked as sent (werift's transmitOnce);
+ * else null.
+ */
+function nextToSend(sctp: WeriftSctp, cwnd: number): WeriftDataChunk | null {
+  const q = sctp.outboundQueue;
+  if (q.length === 0 || sctp.flightSize >= cwnd || sctp.peerRwnd <= 0) return null;
+  const chunk = q[0];
+  if (chunk.bookSize > sctp.peerRwnd && sctp.flightSize > 0) return null;
+  q.shift();
+  sctp.sentQueue.push(chunk);
+  sctp.flightSizeIncrease(chunk);
+  chunk.sentCount++;
+  chunk.sentTime = Date.now() / 1000;
+  return chunk;
 }
 
 // ---------------------------------------------------------------------------
@@ -803,17 +818,8 @@ export class SctpAudioWriter {
       mayRetransmit.has(sctp)
     ) return false;
     if (sctp.isStopped) return true;
-    const burst = (sctp.fastRecoveryExit !== undefined ? 2 : 4) * sctp.maxPayloadSize;
-    const cwnd = Math.min(sctp.flightSize + burst, sctp.cwnd);
-    const q = sctp.outboundQueue;
-    while (q.length > 0 && sctp.flightSize < cwnd && sctp.peerRwnd > 0) {
-      const chunk = q[0];
-      if (chunk.bookSize > sctp.peerRwnd && sctp.flightSize > 0) break;
-      q.shift();
-      sctp.sentQueue.push(chunk);
-      sctp.flightSizeIncrease(chunk);
-      chunk.sentCount++;
-      chunk.sentTime = Date.now() / 1000;
+    const cwnd = sendWindow(sctp);
+    for (let chunk = nextToSend(sctp, cwnd); chunk; chunk = nextToSend(sctp, cwnd)) {
       const sent = this.sendData(chunk);
       if (sent !== RESOLVED) sent.catch(this.onError);
       if (!sctp.timer3Handle) sctp.timer3Start();
