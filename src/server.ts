@@ -9,7 +9,7 @@
  *               └─► web (HTTP, HTTPS, WebTransport, admin)      web_service.ts
  *
  * Each part registers its closer as soon as it is open. Shutdown and a start
- * that fails half-way both run them newest first (closers.ts), so a failed
+ * that fails half-way both run them newest first (src/util/closers.ts), so a failed
  * start leaves no socket, timer or database handle behind.
  */
 import { effectiveSourceMode } from "./audio/source_factory.ts";
@@ -21,7 +21,7 @@ import type { ServerContext } from "./http/context.ts";
 import { listenerExtension } from "./listener/mod.ts";
 import { startAes67 } from "./server/aes67_policy.ts";
 import { assembleAudio } from "./server/audio_pipeline.ts";
-import { Closers } from "./server/closers.ts";
+import { Closers } from "./util/closers.ts";
 import { assembleControl, warnSourceError } from "./server/control_plane.ts";
 import { type RunningServer, type ServerOptions, withOverrides } from "./server/options.ts";
 import { WebService } from "./server/web_service.ts";

@@ -5,7 +5,7 @@
  */
 import type { Aes67Input } from "../audio/source_factory.ts";
 import type { AppExtension } from "../http/app.ts";
-import type { Closers } from "../server/closers.ts";
+import type { Closers } from "../util/closers.ts";
 import type { Logger } from "../util/log.ts";
 import { type Aes67InputSettings, resolveAes67Input } from "./input.ts";
 import { aes67Extension } from "./routes.ts";

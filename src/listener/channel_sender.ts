@@ -128,13 +128,12 @@ export class ChannelSender implements PacketSender {
 
   /** Moves the slot to `from`, or to a new slab when a whole slot no longer fits. */
   private nextSlot(from: number): void {
-    const size = this.buf.length;
-    if (from + size > this.slab.length) {
+    if (from + this.maxDatagramBytes > this.slab.length) {
       this.slab = new Uint8Array(this.slab.length);
       from = 0;
     }
     this.slabUsed = from;
-    this.buf = this.slab.subarray(from, from + size);
+    this.buf = this.slab.subarray(from, from + this.maxDatagramBytes);
   }
 
   flush(): void {

@@ -16,7 +16,7 @@ import type { ChannelConfig, Config } from "../config/types.ts";
 import { aes67InputSignature } from "../config/wire.ts";
 import { getLogger } from "../util/log.ts";
 import type { AudioPipeline } from "./audio_pipeline.ts";
-import type { Closers } from "./closers.ts";
+import type { Closers } from "../util/closers.ts";
 
 export async function startAes67(
   o: {

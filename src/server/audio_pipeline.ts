@@ -27,7 +27,7 @@ import type { Clock } from "../util/clock.ts";
 import { getLogger, type Logger } from "../util/log.ts";
 import { libopus } from "../../ffi/libopus.ts";
 import { libsamplerate } from "../../ffi/libsamplerate.ts";
-import type { Closers } from "./closers.ts";
+import type { Closers } from "../util/closers.ts";
 
 export interface AudioPipelineOptions {
   hostname: string;

@@ -17,7 +17,7 @@ import { shownChannels } from "../session/shown_channels.ts";
 import { type Clock, cryptoRandom, type Random } from "../util/clock.ts";
 import { getLogger, type Logger } from "../util/log.ts";
 import type { AudioPipeline } from "./audio_pipeline.ts";
-import type { Closers } from "./closers.ts";
+import type { Closers } from "../util/closers.ts";
 import { ConfigChangePolicy } from "./config_change.ts";
 import { StatsReporter } from "./stats_reporter.ts";
 

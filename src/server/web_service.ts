@@ -11,7 +11,7 @@ import { WebTransportService } from "../listener/webtransport.ts";
 import { HttpsService } from "../tls/https_service.ts";
 import type { Clock } from "../util/clock.ts";
 import { getLogger, type Logger } from "../util/log.ts";
-import type { Closers } from "./closers.ts";
+import type { Closers } from "../util/closers.ts";
 
 export interface WebServiceOptions {
   hostname: string;

@@ -4,7 +4,7 @@
  * after opening it. `closeAll()` runs them newest first — on shutdown, and on
  * a start that fails half-way, so a failed start leaves nothing open.
  */
-import type { Logger } from "../util/log.ts";
+import type { Logger } from "./log.ts";
 
 export type Closer = () => void | Promise<void>;
 

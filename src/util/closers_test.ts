@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Closers } from "./closers.ts";
-import { getLogger, logConfig } from "../util/log.ts";
+import { getLogger, logConfig } from "./log.ts";
 
 Deno.test("closers run newest first, each once, and a throwing one does not stop the rest", async () => {
   const lines: string[] = [];
